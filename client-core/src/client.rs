@@ -1,0 +1,275 @@
+//! The device's public face: open a store, enrol, record, list, sync.
+//!
+//! Every method takes and returns owned values and may be called from any
+//! thread; a [`Client`] is shared behind an `Arc`. Every edit is durable in
+//! SQLite before the call returns.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use automerge::ActorId;
+use massline_proto::pb;
+use rusqlite::{OptionalExtension, params};
+
+use crate::access::{Principal, Role};
+use crate::enrollment_code::EnrollmentCode;
+use crate::error::Error;
+use crate::ids::{DocId, PersonId, VillageCode};
+use crate::record_doc;
+use crate::records::{Record, RecordKind};
+use crate::store::documents::{self, RecordRow};
+use crate::store::identity::{self, Identity, ServerPin};
+use crate::store::outbox::{self, Refused};
+use crate::store::{Db, cursors};
+use crate::sync::engine::SyncOptions;
+use crate::sync::transport::{self, Connection, SyncReport};
+
+/// Where the device stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// The enrolled identity, if any.
+    pub identity: Option<Identity>,
+    /// Records on the device.
+    pub records: u64,
+    /// Local changes not yet acknowledged by the server.
+    pub unsent: u64,
+    /// Local changes the server refused, with reasons.
+    pub refused: Vec<Refused>,
+    /// When a sync was last tried (unix seconds).
+    pub last_attempt_at: Option<i64>,
+    /// When a sync last succeeded (unix seconds).
+    pub last_success_at: Option<i64>,
+    /// Why the last sync failed, if it did.
+    pub last_error: Option<String>,
+    /// Each readable scope and the server sequence number the device stands at.
+    pub cursors: Vec<(String, u64)>,
+}
+
+/// The device's store and its sync.
+#[derive(Debug)]
+pub struct Client {
+    db: Arc<Db>,
+    options: SyncOptions,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn role_from_pb(r: i32) -> Result<Role, Error> {
+    match pb::Role::try_from(r) {
+        Ok(pb::Role::Member) => Ok(Role::Member),
+        Ok(pb::Role::Cadre) => Ok(Role::Cadre),
+        Ok(pb::Role::Secretary) => Ok(Role::Secretary),
+        Ok(pb::Role::TownshipOfficer) => Ok(Role::TownshipOfficer),
+        _ => Err(Error::Protocol(format!("unknown role {r}"))),
+    }
+}
+
+impl Client {
+    /// Opens the store at `path`, creating it on first use.
+    pub fn open(path: impl AsRef<Path>) -> Result<Client, Error> {
+        Ok(Client {
+            db: Arc::new(Db::open(path.as_ref())?),
+            options: SyncOptions::default(),
+        })
+    }
+
+    /// Changes how sync batches and compresses.
+    pub fn set_sync_options(&mut self, options: SyncOptions) {
+        self.options = options;
+    }
+
+    /// Who this device is enrolled as, if it is.
+    pub fn identity(&self) -> Result<Option<Identity>, Error> {
+        self.db.read(|tx| identity::load(tx))
+    }
+
+    fn enrolled(&self) -> Result<Identity, Error> {
+        self.identity()?.ok_or(Error::NotEnrolled)
+    }
+
+    /// Enrols the device with the code from the township office. `address`
+    /// overrides the server address in the code (the certificate pin still
+    /// applies).
+    pub async fn enroll(
+        &self,
+        code: &str,
+        address: Option<&str>,
+        device_name: &str,
+    ) -> Result<Identity, Error> {
+        if let Some(id) = self.identity()? {
+            return Err(Error::AlreadyEnrolled(id.name));
+        }
+        let code: EnrollmentCode = code.parse()?;
+        let address = address.unwrap_or(&code.address).to_string();
+        let actor: [u8; 16] = rand::random();
+        let conn = Connection::open(&address, code.pin).await?;
+        let resp = conn
+            .enroll(pb::EnrollRequest {
+                code: code.secret.clone(),
+                actor_id: actor.to_vec(),
+                device_name: device_name.to_string(),
+            })
+            .await?;
+        let who = resp
+            .identity
+            .ok_or_else(|| Error::Protocol("enrollment answer without identity".into()))?;
+        let bad = |what: &str| Error::Protocol(format!("enrollment answer has a bad {what}"));
+        let identity = Identity {
+            server: ServerPin {
+                address,
+                cert_sha256: code.pin.unwrap_or([0; 32]),
+            },
+            device_id: resp.device_id,
+            device_token: resp.device_token,
+            actor: ActorId::from(actor),
+            principal: Principal {
+                person: PersonId::new(who.person_id).map_err(|_| bad("person id"))?,
+                role: role_from_pb(who.role)?,
+                village: if who.village.is_empty() {
+                    None
+                } else {
+                    Some(VillageCode::new(who.village).map_err(|_| bad("village"))?)
+                },
+            },
+            name: who.name,
+            village_name: (!who.village_name.is_empty()).then_some(who.village_name),
+            township: who.township,
+        };
+        self.db.write(|tx| {
+            identity::save(tx, &identity, now())?;
+            cursors::set_scopes(tx, &resp.readable_scopes)
+        })?;
+        Ok(identity)
+    }
+
+    /// Saves a new record and queues it for sync. `village` is needed only by
+    /// a township officer, who has no village of their own.
+    pub fn create(&self, record: Record, village: Option<VillageCode>) -> Result<DocId, Error> {
+        record.validate()?;
+        self.db.write(|tx| {
+            let me = identity::load(tx)?.ok_or(Error::NotEnrolled)?;
+            let village = match village {
+                Some(v) => v,
+                None => me.home_village()?.clone(),
+            };
+            let scope = record.home_scope(&village);
+            me.check_can_write(&scope)?;
+            Record::check_update(None, &record, &me.principal)?;
+            let serial = identity::take_serial(tx)?;
+            let (id, doc, change) = record_doc::create(&me.actor, &scope, serial, &record, now())?;
+            documents::put(tx, &id, &doc, None, &change.bytes, 1, now())?;
+            documents::index_change(tx, &change.hash, &id)?;
+            outbox::add(tx, &change.hash, &id, &change.bytes, now())?;
+            Ok(id)
+        })
+    }
+
+    /// Saves an edit: `base` is the record as the person read it, `new` as they
+    /// left it. Only what they changed is written, on top of whatever reached
+    /// the record meanwhile. Returns the record as it now stands.
+    pub fn update(&self, id: &DocId, base: &Record, new: &Record) -> Result<Record, Error> {
+        self.db.write(|tx| {
+            let me = identity::load(tx)?.ok_or(Error::NotEnrolled)?;
+            let stored = documents::stored(tx, id)?.ok_or_else(|| Error::NotFound(id.to_hex()))?;
+            let mut doc = documents::load(&stored)?;
+            let current = record_doc::read(&doc)?;
+            me.check_can_write(&current.scope)?;
+            let (merged, change) = record_doc::update(&mut doc, &me.actor, base, new, now())?;
+            Record::check_update(Some(&current.record), &merged, &me.principal)?;
+            if let Some(change) = change {
+                documents::put(tx, id, &doc, Some(&stored), &change.bytes, 1, now())?;
+                documents::index_change(tx, &change.hash, id)?;
+                outbox::add(tx, &change.hash, id, &change.bytes, now())?;
+            }
+            Ok(merged)
+        })
+    }
+
+    /// Edits a record as it stands now: `f` gets the current record to change.
+    pub fn edit(&self, id: &DocId, f: impl FnOnce(&mut Record) -> Result<(), Error>) -> Result<Record, Error> {
+        let current = self
+            .get(id)?
+            .record
+            .ok_or_else(|| Error::NotFound(format!("{id} (it does not read as a record)")))?;
+        let mut new = current.clone();
+        f(&mut new)?;
+        self.update(id, &current, &new)
+    }
+
+    /// One record.
+    pub fn get(&self, id: &DocId) -> Result<RecordRow, Error> {
+        self.db
+            .read(|tx| documents::get(tx, id))?
+            .ok_or_else(|| Error::NotFound(id.to_hex()))
+    }
+
+    /// Records of one kind, or all, most recently changed first.
+    pub fn list(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>, Error> {
+        self.db.read(|tx| documents::list(tx, kind.map(|k| k.code())))
+    }
+
+    /// The record whose id is, or starts with, `text`.
+    pub fn resolve(&self, text: &str) -> Result<DocId, Error> {
+        if let Some(id) = DocId::parse_hex(text) {
+            return Ok(id);
+        }
+        let ids = self.db.read(|tx| documents::ids_with_prefix(tx, text))?;
+        match ids.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(Error::NotFound(text.to_string())),
+            _ => Err(Error::NotFound(format!(
+                "{text} is the start of {} record ids; give more of it",
+                ids.len()
+            ))),
+        }
+    }
+
+    /// Syncs with the township server: pushes local changes, pulls what others made.
+    pub async fn sync(&self) -> Result<SyncReport, Error> {
+        let me = self.enrolled()?;
+        let pin = (me.server.cert_sha256 != [0; 32]).then_some(me.server.cert_sha256);
+        let attempt = now();
+        let result =
+            transport::sync(&self.db, &me.server.address, pin, &me.device_token, &self.options).await;
+        let error = result.as_ref().err().map(ToString::to_string);
+        self.db.write(|tx| {
+            tx.execute(
+                "INSERT INTO sync_log (id, last_attempt_at, last_success_at, last_error)
+                 VALUES (1, ?1, CASE WHEN ?2 IS NULL THEN ?1 END, ?2)
+                 ON CONFLICT (id) DO UPDATE SET last_attempt_at = ?1,
+                     last_success_at = CASE WHEN ?2 IS NULL THEN ?1 ELSE last_success_at END,
+                     last_error = ?2",
+                params![attempt, error],
+            )?;
+            Ok(())
+        })?;
+        result
+    }
+
+    /// What is on the device and where sync stands.
+    pub fn status(&self) -> Result<Status, Error> {
+        self.db.read(|tx| {
+            let (unsent, _) = outbox::counts(tx)?;
+            let log: Option<(Option<i64>, Option<i64>, Option<String>)> = tx
+                .query_row(
+                    "SELECT last_attempt_at, last_success_at, last_error FROM sync_log WHERE id = 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let (last_attempt_at, last_success_at, last_error) = log.unwrap_or_default();
+            Ok(Status {
+                identity: identity::load(tx)?,
+                records: documents::count(tx)?,
+                unsent,
+                refused: outbox::refused(tx)?,
+                last_attempt_at,
+                last_success_at,
+                last_error,
+                cursors: cursors::all(tx)?.into_iter().collect(),
+            })
+        })
+    }
+}

@@ -1,0 +1,155 @@
+//! Stable codes with Chinese and English labels.
+//!
+//! Every enumeration of the campaign (study modes, opinion channels, statuses…)
+//! is declared once with [`coded_enum!`]: the code is what goes on the wire and
+//! on disk and never changes; the labels are what people read.
+
+/// A language labels can be shown in. Chinese comes first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Lang {
+    /// 中文 (the default).
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// `zh` or `en`; anything else is `None`.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "zh" | "zh-CN" | "zh_CN" => Some(Lang::Zh),
+            "en" | "en-US" | "en_US" | "en-GB" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
+
+/// What every coded enumeration offers, for code that lists or labels them generically.
+pub trait Coded: Sized + Copy + 'static {
+    /// The enumeration's name as its code, e.g. `study_mode`.
+    const NAME: &'static str;
+    /// Every value, in display order.
+    fn all() -> &'static [Self];
+    /// The stable code.
+    fn code(self) -> &'static str;
+    /// The label in a language.
+    fn label(self, lang: Lang) -> &'static str;
+    /// The value with this code.
+    fn from_code(code: &str) -> Option<Self>;
+    /// `code1, code2, …`, for error messages and help text.
+    fn codes_list() -> String {
+        Self::all()
+            .iter()
+            .map(|v| v.code())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Declares an enumeration with a stable code and a Chinese and an English
+/// label per value, and its serde, `FromStr` and `Display` forms (all by code).
+#[macro_export]
+macro_rules! coded_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident as $ename:literal {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal, $zh:literal, $en:literal; )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $vis enum $name {
+            $( $(#[$vmeta])* #[doc = concat!($zh, " — ", $en)] $variant, )+
+        }
+
+        impl $crate::codes::Coded for $name {
+            const NAME: &'static str = $ename;
+            fn all() -> &'static [Self] {
+                &[$($name::$variant),+]
+            }
+            fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+            fn label(self, lang: $crate::codes::Lang) -> &'static str {
+                match lang {
+                    $crate::codes::Lang::Zh => match self { $($name::$variant => $zh),+ },
+                    $crate::codes::Lang::En => match self { $($name::$variant => $en),+ },
+                }
+            }
+            fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl $name {
+            /// The stable code.
+            pub fn code(self) -> &'static str {
+                $crate::codes::Coded::code(self)
+            }
+            /// The label in a language.
+            pub fn label(self, lang: $crate::codes::Lang) -> &'static str {
+                $crate::codes::Coded::label(self, lang)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                <$name as $crate::codes::Coded>::from_code(s).ok_or_else(|| {
+                    format!(
+                        "`{}` is not a {} code; expected one of: {}",
+                        s,
+                        $ename,
+                        <$name as $crate::codes::Coded>::codes_list()
+                    )
+                })
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.code())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    coded_enum! {
+        /// A test enumeration.
+        enum Colour as "colour" {
+            Red = "red", "红", "Red";
+            Green = "green", "绿", "Green";
+        }
+    }
+
+    #[test]
+    fn codes_and_labels_round_trip() {
+        assert_eq!(Colour::Red.code(), "red");
+        assert_eq!(Colour::Green.label(Lang::Zh), "绿");
+        assert_eq!("green".parse::<Colour>(), Ok(Colour::Green));
+        assert_eq!(
+            serde_json::to_string(&Colour::Red).unwrap_or_default(),
+            "\"red\""
+        );
+        let err = "blue".parse::<Colour>().unwrap_err();
+        assert!(err.contains("red, green"), "{err}");
+    }
+}

@@ -1,0 +1,38 @@
+//! The phone's copy of massline: record types, Automerge documents in SQLite,
+//! and the sync engine. The copy on the device is the primary copy; the
+//! township server gathers and checks, it does not own.
+//!
+//! # Layout
+//!
+//! - [`ids`], [`codes`], [`access`]: identifiers, stable codes with Chinese and
+//!   English labels, roles and scopes and who may use which.
+//! - [`records`]: the record kinds as typed structs, and their validation.
+//! - [`doc_json`], [`record_doc`]: a record as an Automerge document.
+//! - [`store`]: the SQLite database (documents, outbox, cursors, identity).
+//! - [`packing`]: how changes travel (packed, one zstd stream per call).
+//! - [`sync`]: the sync engine, its messages, and the gRPC transport.
+//! - [`enrollment_code`]: the code a township officer hands out.
+//! - [`client`]: the public face used by the CLI and the mobile bindings.
+//!
+//! This crate knows no server and no user interface.
+
+pub mod access;
+pub mod client;
+pub mod codes;
+pub mod doc_json;
+pub mod enrollment_code;
+pub mod error;
+pub mod ids;
+pub mod packing;
+pub mod record_doc;
+pub mod records;
+pub mod store;
+pub mod sync;
+
+pub use access::{Principal, Role, Scope};
+pub use client::{Client, Status};
+pub use codes::{Coded, Lang};
+pub use error::Error;
+pub use ids::{DocId, PersonId, VillageCode};
+pub use records::{Record, RecordKind, ValidationError};
+pub use sync::transport::SyncReport;

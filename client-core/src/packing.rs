@@ -1,0 +1,507 @@
+//! How changes travel: packed, then compressed as one stream per call.
+//!
+//! An Automerge change chunk is `magic(4) checksum(4) type(1) len body`, and
+//! its body starts with the hashes of the changes it depends on. Both the
+//! checksum and most dependency hashes are redundant on the wire: the checksum
+//! is the start of the hash of `type len body`, which the receiver computes
+//! anyway, and a dependency is usually a change sent earlier in the same
+//! stream. A packed change therefore drops magic, checksum and type, and names
+//! each dependency either by a back-reference into the stream or, failing
+//! that, by its 32 bytes. The receiver rebuilds the exact original bytes.
+//!
+//! Entries of one call form a single zstd stream, flushed at the end of every
+//! message, so later messages compress against everything sent before.
+//!
+//! Entry forms (after one tag byte):
+//! - `1` change: `uleb n`, `n` dependencies (`uleb 0` + 32 bytes, or `uleb k`
+//!   for the k-th previous change of the stream), `uleb len`, rest of the body.
+//! - `2` document: 16-byte document id, `uleb len`, a saved Automerge document.
+//! - `3` raw chunk: `uleb len`, an Automerge chunk as it is.
+
+use std::collections::HashMap;
+
+use automerge::ChangeHash;
+use sha2::{Digest, Sha256};
+
+use crate::ids::DocId;
+
+const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const CHUNK_CHANGE: u8 = 1;
+const TAG_CHANGE: u8 = 1;
+const TAG_DOCUMENT: u8 = 2;
+const TAG_RAW: u8 = 3;
+
+/// Most bytes one message may decompress to; a larger message is refused.
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+
+/// Why packed bytes could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PackingError {
+    /// The zstd stream is corrupt.
+    #[error("compressed stream is corrupt: {0}")]
+    Compression(String),
+    /// The message decompresses to more than [`MAX_MESSAGE_BYTES`].
+    #[error("message decompresses to more than {MAX_MESSAGE_BYTES} bytes")]
+    TooLarge,
+    /// The entries are cut short or malformed.
+    #[error("packed entry {index} is malformed: {why}")]
+    Malformed {
+        /// Position of the entry in its message.
+        index: usize,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// The message holds another number of entries than it says.
+    #[error("message says {said} entries but holds {found}")]
+    CountMismatch {
+        /// The count the message gave.
+        said: usize,
+        /// The count found.
+        found: usize,
+    },
+}
+
+/// One unpacked entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// An Automerge change, with its hash.
+    Change {
+        /// The change's hash, computed while rebuilding it.
+        hash: ChangeHash,
+        /// The change chunk, byte for byte as its author made it.
+        bytes: Vec<u8>,
+    },
+    /// A whole document, saved (used to bootstrap a fresh device).
+    Document {
+        /// The document.
+        doc: DocId,
+        /// `Automerge::save` output.
+        bytes: Vec<u8>,
+    },
+}
+
+fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn read_uleb(input: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let byte = *input.get(*pos)?;
+        *pos += 1;
+        v |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+fn take<'a>(input: &'a [u8], pos: &mut usize, n: usize) -> Option<&'a [u8]> {
+    let end = pos.checked_add(n)?;
+    let s = input.get(*pos..end)?;
+    *pos = end;
+    Some(s)
+}
+
+/// A change chunk split at its dependencies; `None` if it is not a plain change chunk.
+struct SplitChange<'a> {
+    deps: Vec<ChangeHash>,
+    rest: &'a [u8],
+}
+
+fn split_change(bytes: &[u8]) -> Option<SplitChange<'_>> {
+    if bytes.get(..4)? != MAGIC || *bytes.get(8)? != CHUNK_CHANGE {
+        return None;
+    }
+    let mut pos = 9;
+    let len = usize::try_from(read_uleb(bytes, &mut pos)?).ok()?;
+    if bytes.len() - pos != len {
+        return None;
+    }
+    let n = read_uleb(bytes, &mut pos)?;
+    let mut deps = Vec::new();
+    for _ in 0..n {
+        let h: [u8; 32] = take(bytes, &mut pos, 32)?.try_into().ok()?;
+        deps.push(ChangeHash(h));
+    }
+    Some(SplitChange {
+        deps,
+        rest: &bytes[pos..],
+    })
+}
+
+/// Packs entries and compresses them as one stream; one [`Packer`] per call.
+pub struct Packer {
+    zstd: zstd::stream::write::Encoder<'static, Vec<u8>>,
+    plain: Vec<u8>,
+    entries: u32,
+    sent: HashMap<ChangeHash, u64>,
+    next_index: u64,
+}
+
+impl std::fmt::Debug for Packer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Packer").field("entries", &self.entries).finish()
+    }
+}
+
+impl Packer {
+    /// A packer compressing at `level` (zstd levels, 1 to 19).
+    pub fn new(level: i32) -> Self {
+        let zstd = zstd::stream::write::Encoder::new(Vec::new(), level)
+            .unwrap_or_else(|_| unreachable_encoder());
+        Packer {
+            zstd,
+            plain: Vec::new(),
+            entries: 0,
+            sent: HashMap::new(),
+            next_index: 0,
+        }
+    }
+
+    /// Adds a change (its chunk bytes, as Automerge made them).
+    pub fn push_change(&mut self, bytes: &[u8]) {
+        match split_change(bytes) {
+            Some(split) => {
+                let hash = hash_of(&self.body_header(bytes));
+                self.plain.push(TAG_CHANGE);
+                write_uleb(&mut self.plain, split.deps.len() as u64);
+                for dep in &split.deps {
+                    match self.sent.get(dep) {
+                        Some(&i) => write_uleb(&mut self.plain, self.next_index - i),
+                        None => {
+                            self.plain.push(0);
+                            self.plain.extend_from_slice(&dep.0);
+                        }
+                    }
+                }
+                write_uleb(&mut self.plain, split.rest.len() as u64);
+                self.plain.extend_from_slice(split.rest);
+                self.sent.insert(hash, self.next_index);
+            }
+            None => {
+                self.plain.push(TAG_RAW);
+                write_uleb(&mut self.plain, bytes.len() as u64);
+                self.plain.extend_from_slice(bytes);
+            }
+        }
+        self.next_index += 1;
+        self.entries += 1;
+    }
+
+    /// The hash input of a plain change chunk: everything after magic and checksum.
+    fn body_header<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
+        &bytes[8..]
+    }
+
+    /// Adds a whole saved document.
+    pub fn push_document(&mut self, doc: &DocId, bytes: &[u8]) {
+        self.plain.push(TAG_DOCUMENT);
+        self.plain.extend_from_slice(doc.as_bytes());
+        write_uleb(&mut self.plain, bytes.len() as u64);
+        self.plain.extend_from_slice(bytes);
+        self.next_index += 1;
+        self.entries += 1;
+    }
+
+    /// Uncompressed bytes waiting for the next [`Packer::flush`].
+    pub fn pending_bytes(&self) -> usize {
+        self.plain.len()
+    }
+
+    /// Entries waiting for the next [`Packer::flush`].
+    pub fn pending_entries(&self) -> u32 {
+        self.entries
+    }
+
+    /// Compresses what is pending into the next message: `(frame, entries)`.
+    pub fn flush(&mut self) -> (Vec<u8>, u32) {
+        use std::io::Write;
+        // Writing to a Vec cannot fail; zstd only fails on a corrupt context.
+        let _ = self.zstd.write_all(&self.plain);
+        let _ = self.zstd.flush();
+        self.plain.clear();
+        let frame = std::mem::take(self.zstd.get_mut());
+        (frame, std::mem::take(&mut self.entries))
+    }
+}
+
+#[allow(clippy::panic)]
+fn unreachable_encoder() -> zstd::stream::write::Encoder<'static, Vec<u8>> {
+    // Level is clamped by zstd; creation fails only without memory.
+    panic!("zstd encoder could not be created")
+}
+
+fn hash_of(type_len_body: &[u8]) -> ChangeHash {
+    ChangeHash(Sha256::digest(type_len_body).into())
+}
+
+/// Unpacks the messages of one call, in order.
+pub struct Unpacker {
+    zstd: zstd::stream::raw::Decoder<'static>,
+    seen: Vec<ChangeHash>,
+}
+
+impl std::fmt::Debug for Unpacker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unpacker")
+            .field("seen", &self.seen.len())
+            .finish()
+    }
+}
+
+impl Default for Unpacker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Unpacker {
+    /// A fresh unpacker for a new call.
+    #[allow(clippy::panic)]
+    pub fn new() -> Self {
+        let zstd = zstd::stream::raw::Decoder::new()
+            .unwrap_or_else(|_| panic!("zstd decoder could not be created"));
+        Unpacker {
+            zstd,
+            seen: Vec::new(),
+        }
+    }
+
+    fn decompress(&mut self, frame: &[u8]) -> Result<Vec<u8>, PackingError> {
+        use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+        let mut out = Vec::new();
+        let mut input = InBuffer::around(frame);
+        let mut buf = vec![0u8; 128 << 10];
+        loop {
+            let mut output = OutBuffer::around(&mut buf[..]);
+            self.zstd
+                .run(&mut input, &mut output)
+                .map_err(|e| PackingError::Compression(e.to_string()))?;
+            let produced = output.pos();
+            out.extend_from_slice(&buf[..produced]);
+            if out.len() > MAX_MESSAGE_BYTES {
+                return Err(PackingError::TooLarge);
+            }
+            if input.pos() == frame.len() && produced < buf.len() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The entries of the next message, which says it holds `count`.
+    pub fn unpack(&mut self, frame: &[u8], count: u32) -> Result<Vec<Entry>, PackingError> {
+        let plain = self.decompress(frame)?;
+        let mut pos = 0;
+        let mut entries = Vec::with_capacity(count as usize);
+        while pos < plain.len() {
+            let index = entries.len();
+            let bad = |why| PackingError::Malformed { index, why };
+            let tag = plain[pos];
+            pos += 1;
+            let entry = match tag {
+                TAG_CHANGE => {
+                    let n = read_uleb(&plain, &mut pos).ok_or(bad("dependency count"))?;
+                    if n > 1024 {
+                        return Err(bad("too many dependencies"));
+                    }
+                    let mut deps = Vec::with_capacity(n as usize);
+                    for _ in 0..n {
+                        let back = read_uleb(&plain, &mut pos).ok_or(bad("dependency"))?;
+                        let hash = if back == 0 {
+                            let h = take(&plain, &mut pos, 32).ok_or(bad("dependency hash"))?;
+                            let mut a = [0u8; 32];
+                            a.copy_from_slice(h);
+                            ChangeHash(a)
+                        } else {
+                            let at = (self.seen.len() as u64)
+                                .checked_sub(back)
+                                .ok_or(bad("back-reference before the stream"))?;
+                            self.seen[at as usize]
+                        };
+                        deps.push(hash);
+                    }
+                    let len = read_uleb(&plain, &mut pos).ok_or(bad("length"))?;
+                    let rest = take(&plain, &mut pos, len as usize).ok_or(bad("cut short"))?;
+                    let (hash, bytes) = rebuild_change(&deps, rest);
+                    self.seen.push(hash);
+                    Entry::Change { hash, bytes }
+                }
+                TAG_DOCUMENT => {
+                    let id = take(&plain, &mut pos, 16).and_then(DocId::from_slice);
+                    let doc = id.ok_or(bad("document id"))?;
+                    let len = read_uleb(&plain, &mut pos).ok_or(bad("length"))?;
+                    let bytes = take(&plain, &mut pos, len as usize).ok_or(bad("cut short"))?;
+                    self.seen.push(ChangeHash([0; 32]));
+                    Entry::Document {
+                        doc,
+                        bytes: bytes.to_vec(),
+                    }
+                }
+                TAG_RAW => {
+                    let len = read_uleb(&plain, &mut pos).ok_or(bad("length"))?;
+                    let bytes = take(&plain, &mut pos, len as usize).ok_or(bad("cut short"))?;
+                    // A raw chunk's hash is checked when Automerge parses it.
+                    let hash = if bytes.len() > 8 {
+                        hash_of(&bytes[8..])
+                    } else {
+                        ChangeHash([0; 32])
+                    };
+                    self.seen.push(hash);
+                    Entry::Change {
+                        hash,
+                        bytes: bytes.to_vec(),
+                    }
+                }
+                _ => return Err(bad("unknown entry tag")),
+            };
+            entries.push(entry);
+        }
+        if entries.len() != count as usize {
+            return Err(PackingError::CountMismatch {
+                said: count as usize,
+                found: entries.len(),
+            });
+        }
+        Ok(entries)
+    }
+}
+
+/// Rebuilds a change chunk from its dependencies and the rest of its body.
+fn rebuild_change(deps: &[ChangeHash], rest: &[u8]) -> (ChangeHash, Vec<u8>) {
+    let mut body = Vec::with_capacity(rest.len() + 1 + 32 * deps.len());
+    write_uleb(&mut body, deps.len() as u64);
+    for d in deps {
+        body.extend_from_slice(&d.0);
+    }
+    body.extend_from_slice(rest);
+    let mut head = vec![CHUNK_CHANGE];
+    write_uleb(&mut head, body.len() as u64);
+    let mut hasher = Sha256::new();
+    hasher.update(&head);
+    hasher.update(&body);
+    let hash = ChangeHash(hasher.finalize().into());
+    let mut bytes = Vec::with_capacity(8 + head.len() + body.len());
+    bytes.extend_from_slice(&MAGIC);
+    bytes.extend_from_slice(&hash.0[..4]);
+    bytes.extend_from_slice(&head);
+    bytes.extend_from_slice(&body);
+    (hash, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::{Automerge, ROOT, transaction::Transactable};
+
+    fn changes() -> Vec<automerge::Change> {
+        let mut doc = Automerge::new();
+        let mut out = Vec::new();
+        for i in 0..5i64 {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "n", i).expect("put");
+            tx.put(ROOT, "text", format!("第{i}次")).expect("put");
+            tx.commit();
+            out.push(doc.get_last_local_change().expect("change"));
+        }
+        out
+    }
+
+    #[test]
+    fn changes_come_back_byte_for_byte_across_messages() {
+        let cs = changes();
+        let mut packer = Packer::new(3);
+        let mut unpacker = Unpacker::new();
+        let mut got = Vec::new();
+        for pair in cs.chunks(2) {
+            for c in pair {
+                packer.push_change(c.raw_bytes());
+            }
+            let (frame, n) = packer.flush();
+            got.extend(unpacker.unpack(&frame, n).expect("unpack"));
+        }
+        assert_eq!(got.len(), cs.len());
+        for (c, e) in cs.iter().zip(got) {
+            assert_eq!(
+                e,
+                Entry::Change {
+                    hash: c.hash(),
+                    bytes: c.raw_bytes().to_vec()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn a_dependency_sent_earlier_costs_a_back_reference_not_a_hash() {
+        let cs = changes();
+        let mut alone = Packer::new(3);
+        alone.push_change(cs[1].raw_bytes());
+        let mut after = Packer::new(3);
+        after.push_change(cs[0].raw_bytes());
+        let first = after.pending_bytes();
+        after.push_change(cs[1].raw_bytes());
+        assert_eq!(alone.pending_bytes() - (after.pending_bytes() - first), 32);
+        assert!(alone.pending_bytes() < cs[1].raw_bytes().len());
+    }
+
+    #[test]
+    fn documents_and_foreign_chunks_pass_through() {
+        let doc = Automerge::new();
+        let saved = changes_doc().save();
+        let id = DocId::from_slice(&[7; 16]).expect("id");
+        let mut packer = Packer::new(1);
+        packer.push_document(&id, &saved);
+        packer.push_change(&saved); // a document chunk is not a change: sent raw
+        let (frame, n) = packer.flush();
+        let got = Unpacker::new().unpack(&frame, n).expect("unpack");
+        assert_eq!(got[0], Entry::Document { doc: id, bytes: saved.clone() });
+        assert!(matches!(&got[1], Entry::Change { bytes, .. } if *bytes == saved));
+        drop(doc);
+    }
+
+    fn changes_doc() -> Automerge {
+        let mut doc = Automerge::new();
+        for c in changes() {
+            doc.apply_changes([c]).expect("apply");
+        }
+        doc
+    }
+
+    #[test]
+    fn corrupt_input_is_an_error_not_a_panic() {
+        let mut unpacker = Unpacker::new();
+        assert!(unpacker.unpack(b"not zstd at all", 1).is_err());
+        let mut packer = Packer::new(3);
+        packer.push_change(changes()[0].raw_bytes());
+        let (frame, n) = packer.flush();
+        assert!(matches!(
+            Unpacker::new().unpack(&frame, n + 1),
+            Err(PackingError::CountMismatch { .. })
+        ));
+        // every truncation of a valid message fails cleanly
+        for cut in 0..frame.len() {
+            let _ = Unpacker::new().unpack(&frame[..cut], n);
+        }
+    }
+
+    #[test]
+    fn a_back_reference_before_the_stream_is_refused() {
+        let mut plain = vec![TAG_CHANGE, 1, 5, 0];
+        plain.extend_from_slice(&[0; 4]);
+        let frame = zstd::bulk::compress(&plain, 1).expect("compress");
+        assert!(matches!(
+            Unpacker::new().unpack(&frame, 1),
+            Err(PackingError::Malformed { .. })
+        ));
+    }
+}

@@ -1,0 +1,81 @@
+//! The SQLite connections: one writer, one reader, WAL, durable commits.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use super::schema;
+use crate::error::Error;
+
+/// The device database. Writes go through one connection, one transaction at
+/// a time; reads use a second connection and never wait for a write.
+#[derive(Debug)]
+pub struct Db {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock rolled its transaction back; the
+    // connection itself is still sound.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit is on disk before it returns, so an edit survives power loss.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and upgrades it.
+    pub fn open(path: &Path) -> Result<Db, Error> {
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        let version: u32 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > schema::VERSION {
+            return Err(Error::Storage(format!(
+                "{} was written by a newer massline (schema {version}, this one knows {})",
+                path.display(),
+                schema::VERSION
+            )));
+        }
+        if version < schema::VERSION {
+            let tx = writer.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            schema::upgrade(&tx, version)?;
+            tx.commit()?;
+        }
+        let reader = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(Db {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// Runs `f` in one write transaction, committed (durably) only if `f` succeeds.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on the reading connection, in one read transaction.
+    pub fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = lock(&self.reader);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        f(&tx)
+    }
+}

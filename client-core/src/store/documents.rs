@@ -1,0 +1,189 @@
+//! Record documents as stored, and the index of every change by hash.
+
+use automerge::{Automerge, ChangeHash};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::Value;
+
+use crate::doc_json;
+use crate::error::Error;
+use crate::ids::DocId;
+use crate::record_doc;
+use crate::records::Record;
+
+/// After this many chunks a document's stored run is compacted into one save.
+const COMPACT_AFTER: i64 = 32;
+
+/// A document's stored form.
+#[derive(Clone, Debug)]
+pub struct StoredDoc {
+    /// Its id.
+    pub id: DocId,
+    /// A run of Automerge chunks that loads as the document.
+    pub state: Vec<u8>,
+    /// How many chunks the run holds.
+    pub chunks: i64,
+}
+
+/// A record as listed: its id, scope, kind, and current state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordRow {
+    /// The record's id.
+    pub id: DocId,
+    /// The scope its document is bound to.
+    pub scope: String,
+    /// Its kind's code.
+    pub kind: String,
+    /// The record, or `None` if the document does not read as a valid record.
+    pub record: Option<Record>,
+    /// Why the document does not read as a record.
+    pub problem: Option<String>,
+    /// When it last changed on this device (unix seconds).
+    pub updated_at: i64,
+}
+
+/// The stored form of a document, if the device has it.
+pub fn stored(tx: &Transaction<'_>, id: &DocId) -> Result<Option<StoredDoc>, Error> {
+    Ok(tx
+        .prepare_cached("SELECT state, chunks FROM documents WHERE doc_id = ?1")?
+        .query_row(params![&id.as_bytes()[..]], |r| {
+            Ok(StoredDoc {
+                id: *id,
+                state: r.get(0)?,
+                chunks: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Loads a stored document.
+pub fn load(stored: &StoredDoc) -> Result<Automerge, Error> {
+    Automerge::load(&stored.state)
+        .map_err(|e| Error::Storage(format!("record {} does not load: {e}", stored.id)))
+}
+
+/// Writes a document after changes were applied to it. `previous` is its
+/// stored form before (none for a new document); `new_chunks` are the chunks
+/// just applied, concatenated, `n_new` of them.
+pub fn put(
+    tx: &Transaction<'_>,
+    id: &DocId,
+    doc: &Automerge,
+    previous: Option<&StoredDoc>,
+    new_chunks: &[u8],
+    n_new: i64,
+    now: i64,
+) -> Result<(), Error> {
+    let (state, chunks) = match previous {
+        Some(p) if p.chunks + n_new <= COMPACT_AFTER => {
+            let mut s = Vec::with_capacity(p.state.len() + new_chunks.len());
+            s.extend_from_slice(&p.state);
+            s.extend_from_slice(new_chunks);
+            (s, p.chunks + n_new)
+        }
+        None if n_new <= COMPACT_AFTER => (new_chunks.to_vec(), n_new),
+        _ => (doc.save(), 1),
+    };
+    let root = doc_json::read_root(doc);
+    let field = |k: &str| match root.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let (scope, kind) = (field("scope"), field("kind"));
+    let (record, problem) = match record_doc::parse_root(root) {
+        Ok(r) => (serde_json::to_string(&r.record).ok(), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    tx.prepare_cached(
+        "INSERT INTO documents (doc_id, scope, kind, state, chunks, record, problem, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (doc_id) DO UPDATE SET scope = ?2, kind = ?3, state = ?4, chunks = ?5,
+             record = ?6, problem = ?7, updated_at = ?8",
+    )?
+    .execute(params![
+        &id.as_bytes()[..],
+        scope,
+        kind,
+        state,
+        chunks,
+        record,
+        problem,
+        now
+    ])?;
+    Ok(())
+}
+
+/// Notes that the device holds change `hash`, of document `doc`.
+pub fn index_change(tx: &Transaction<'_>, hash: &ChangeHash, doc: &DocId) -> Result<(), Error> {
+    tx.prepare_cached("INSERT OR IGNORE INTO changes (hash, doc_id) VALUES (?1, ?2)")?
+        .execute(params![&hash.0[..], &doc.as_bytes()[..]])?;
+    Ok(())
+}
+
+/// The document holding change `hash`, if the device has that change.
+pub fn doc_of_change(tx: &Transaction<'_>, hash: &ChangeHash) -> Result<Option<DocId>, Error> {
+    let bytes: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT doc_id FROM changes WHERE hash = ?1")?
+        .query_row(params![&hash.0[..]], |r| r.get(0))
+        .optional()?;
+    Ok(bytes.and_then(|b| DocId::from_slice(&b)))
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+    let id: Vec<u8> = r.get(0)?;
+    let record: Option<String> = r.get(3)?;
+    Ok(RecordRow {
+        id: DocId::from_slice(&id).ok_or(rusqlite::Error::InvalidColumnType(
+            0,
+            "doc_id".into(),
+            rusqlite::types::Type::Blob,
+        ))?,
+        scope: r.get(1)?,
+        kind: r.get(2)?,
+        record: record.and_then(|s| serde_json::from_str(&s).ok()),
+        problem: r.get(4)?,
+        updated_at: r.get(5)?,
+    })
+}
+
+const ROW: &str = "SELECT doc_id, scope, kind, record, problem, updated_at FROM documents";
+
+/// Records of one kind (or all), most recently changed first.
+pub fn list(tx: &Transaction<'_>, kind: Option<&str>) -> Result<Vec<RecordRow>, Error> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "{ROW} WHERE (?1 IS NULL OR kind = ?1) ORDER BY updated_at DESC, doc_id"
+    ))?;
+    let rows = stmt.query_map(params![kind], row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One record by id.
+pub fn get(tx: &Transaction<'_>, id: &DocId) -> Result<Option<RecordRow>, Error> {
+    Ok(tx
+        .prepare_cached(&format!("{ROW} WHERE doc_id = ?1"))?
+        .query_row(params![&id.as_bytes()[..]], row)
+        .optional()?)
+}
+
+/// Ids of records whose hex id starts with `prefix`.
+pub fn ids_with_prefix(tx: &Transaction<'_>, prefix: &str) -> Result<Vec<DocId>, Error> {
+    let prefix = prefix.to_ascii_lowercase();
+    if prefix.is_empty() || prefix.len() > 32 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(Vec::new());
+    }
+    let mut stmt = tx.prepare_cached("SELECT doc_id FROM documents WHERE hex(doc_id) LIKE ?1")?;
+    let rows = stmt.query_map(params![format!("{}%", prefix.to_ascii_uppercase())], |r| {
+        r.get::<_, Vec<u8>>(0)
+    })?;
+    let mut out = Vec::new();
+    for r in rows {
+        if let Some(id) = DocId::from_slice(&r?) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+/// How many records the device holds.
+pub fn count(tx: &Transaction<'_>) -> Result<u64, Error> {
+    Ok(tx.query_row("SELECT count(*) FROM documents", [], |r| r.get::<_, i64>(0))? as u64)
+}

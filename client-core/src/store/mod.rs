@@ -1,0 +1,10 @@
+//! The device's SQLite store: records, the outbox, sync cursors, identity.
+
+pub mod cursors;
+pub mod db;
+pub mod documents;
+pub mod identity;
+pub mod outbox;
+pub mod schema;
+
+pub use db::Db;

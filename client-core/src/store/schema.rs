@@ -1,0 +1,92 @@
+//! The device database: version, tables, and upgrades from older versions.
+//!
+//! Records, the outbox of local changes, and sync cursors live in one SQLite
+//! database, so a change and the bookkeeping about it commit together.
+
+use rusqlite::Transaction;
+
+/// The schema version this code writes (`PRAGMA user_version`).
+pub const VERSION: u32 = 1;
+
+const V1: &str = "
+CREATE TABLE identity (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    server_address TEXT NOT NULL,
+    cert_sha256 BLOB NOT NULL,
+    device_id INTEGER NOT NULL,
+    device_token TEXT NOT NULL,
+    actor BLOB NOT NULL,
+    person TEXT NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    village TEXT,
+    village_name TEXT,
+    township TEXT NOT NULL,
+    next_serial INTEGER NOT NULL DEFAULT 1,
+    enrolled_at INTEGER NOT NULL
+);
+
+-- One row per record. `state` is a run of Automerge chunks (a saved document
+-- and/or changes) that Automerge::load reads as one document; `chunks` counts
+-- them so the run can be compacted. `record` is the current record as JSON, or
+-- NULL with `problem` saying why the document does not read as a record.
+CREATE TABLE documents (
+    doc_id BLOB PRIMARY KEY,
+    scope TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state BLOB NOT NULL,
+    chunks INTEGER NOT NULL,
+    record TEXT,
+    problem TEXT,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX documents_by_kind ON documents (kind, updated_at);
+
+-- Every change the device holds, by hash, and its document.
+CREATE TABLE changes (
+    hash BLOB PRIMARY KEY,
+    doc_id BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- Local changes the server has not acknowledged, oldest first. A change the
+-- server refused stays, with the reason, for the person to see.
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hash BLOB NOT NULL UNIQUE,
+    doc_id BLOB NOT NULL,
+    bytes BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    refused_code TEXT,
+    refused_reason TEXT
+);
+
+-- Where the device stands in each scope it may read: the server's sequence
+-- number of the last change received.
+CREATE TABLE cursors (
+    scope TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE sync_log (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_attempt_at INTEGER,
+    last_success_at INTEGER,
+    last_error TEXT
+);
+";
+
+/// Brings a database at `from` up to [`VERSION`], one step at a time.
+pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
+    for version in from..VERSION {
+        match version {
+            0 => tx.execute_batch(V1)?,
+            _ => unreachable_version(version),
+        }
+    }
+    tx.pragma_update(None, "user_version", VERSION)
+}
+
+#[allow(clippy::panic)]
+fn unreachable_version(v: u32) {
+    panic!("no upgrade step from schema version {v}");
+}

@@ -1,0 +1,338 @@
+//! The device's side of sync, as plain code over the store: what to push, what
+//! to do with each answer, what to ask for, and how to take in what arrives.
+//!
+//! Nothing here touches the network; a transport moves the messages.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::mpsc;
+
+use automerge::{Automerge, Change, ChangeHash};
+
+use super::protocol::{PullBatch, PullRequest, PushAck, PushFrame, scopes_digest};
+use crate::error::Error;
+use crate::ids::DocId;
+use crate::packing::{Entry, Packer, Unpacker};
+use crate::store::documents::{self, StoredDoc};
+use crate::store::outbox::{self, Pending};
+use crate::store::{Db, cursors};
+
+/// Tuning of a sync.
+#[derive(Clone, Copy, Debug)]
+pub struct SyncOptions {
+    /// zstd level for pushed changes.
+    pub compression_level: i32,
+    /// Uncompressed bytes of changes per push message.
+    pub push_message_bytes: usize,
+    /// Uncompressed bytes of changes per push call; more waits for the next call.
+    pub push_call_bytes: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            compression_level: 6,
+            push_message_bytes: 256 << 10,
+            push_call_bytes: 32 << 20,
+        }
+    }
+}
+
+/// Makes the messages of one push call from the outbox.
+#[derive(Debug)]
+pub struct PushFrames {
+    packer: Packer,
+    queue: VecDeque<Pending>,
+    message_bytes: usize,
+    sent: mpsc::Sender<Vec<ChangeHash>>,
+}
+
+/// Pairs the server's answers with the messages they answer, and records them.
+#[derive(Debug)]
+pub struct PushAcks {
+    sent: mpsc::Receiver<Vec<ChangeHash>>,
+    /// Changes the server stored in this call.
+    pub accepted: u64,
+    /// Changes the server refused in this call.
+    pub refused: u64,
+}
+
+/// Starts a push call; `None` when nothing waits to be pushed.
+pub fn start_push(db: &Db, opts: &SyncOptions) -> Result<Option<(PushFrames, PushAcks)>, Error> {
+    let pending = db.read(|tx| outbox::pending(tx, opts.push_call_bytes))?;
+    if pending.is_empty() {
+        return Ok(None);
+    }
+    let (tx, rx) = mpsc::channel();
+    Ok(Some((
+        PushFrames {
+            packer: Packer::new(opts.compression_level),
+            queue: pending.into(),
+            message_bytes: opts.push_message_bytes,
+            sent: tx,
+        },
+        PushAcks {
+            sent: rx,
+            accepted: 0,
+            refused: 0,
+        },
+    )))
+}
+
+impl Iterator for PushFrames {
+    type Item = PushFrame;
+
+    fn next(&mut self) -> Option<PushFrame> {
+        let mut hashes = Vec::new();
+        while let Some(p) = self.queue.front() {
+            if !hashes.is_empty() && self.packer.pending_bytes() + p.bytes.len() > self.message_bytes {
+                break;
+            }
+            self.packer.push_change(&p.bytes);
+            hashes.push(p.hash);
+            self.queue.pop_front();
+        }
+        if hashes.is_empty() {
+            return None;
+        }
+        let (frame, changes) = self.packer.flush();
+        // The receiver lives as long as the call; if it is gone, the call is over.
+        let _ = self.sent.send(hashes);
+        Some(PushFrame { frame, changes })
+    }
+}
+
+impl PushAcks {
+    /// Records the answer to the oldest unanswered message, in one transaction:
+    /// stored changes leave the outbox, refused ones are marked with the reason.
+    pub fn record(&mut self, db: &Db, ack: PushAck) -> Result<(), Error> {
+        let hashes = self
+            .sent
+            .try_recv()
+            .map_err(|_| Error::Protocol("an answer came for a push message never sent".into()))?;
+        let refused: HashMap<u32, _> = ack.refused.iter().map(|r| (r.index, r)).collect();
+        if refused.keys().any(|&i| i as usize >= hashes.len())
+            || ack.accepted as usize + refused.len() != hashes.len()
+        {
+            return Err(Error::Protocol(format!(
+                "push answer covers {} accepted and {} refused of {} changes",
+                ack.accepted,
+                refused.len(),
+                hashes.len()
+            )));
+        }
+        db.write(|tx| {
+            let mut stored = Vec::with_capacity(hashes.len());
+            for (i, h) in hashes.iter().enumerate() {
+                match refused.get(&(i as u32)) {
+                    Some(r) => outbox::refuse(tx, h, r.code.code(), &r.reason)?,
+                    None => stored.push(*h),
+                }
+            }
+            outbox::acknowledge(tx, &stored)
+        })?;
+        self.accepted += u64::from(ack.accepted);
+        self.refused += refused.len() as u64;
+        Ok(())
+    }
+}
+
+/// What the device asks for: its cursors, compressed to a common value plus
+/// exceptions, and the digest of the scopes it knows.
+pub fn pull_request(db: &Db) -> Result<PullRequest, Error> {
+    let known = db.read(|tx| cursors::all(tx))?;
+    Ok(request_for(&known))
+}
+
+fn request_for(known: &BTreeMap<String, u64>) -> PullRequest {
+    let mut freq: HashMap<u64, usize> = HashMap::new();
+    for seq in known.values() {
+        *freq.entry(*seq).or_default() += 1;
+    }
+    let common = freq
+        .into_iter()
+        .max_by_key(|(seq, n)| (*n, *seq))
+        .map_or(0, |(seq, _)| seq);
+    PullRequest {
+        common,
+        scopes_digest: scopes_digest(known.keys().map(String::as_str)),
+        cursors: known
+            .iter()
+            .filter(|(_, seq)| **seq != common)
+            .map(|(s, seq)| (s.clone(), *seq))
+            .collect(),
+    }
+}
+
+/// What a pull message asked of the device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PullStep {
+    /// More messages follow.
+    More,
+    /// The pull is complete: the device holds everything up to `through`.
+    Done {
+        /// The server's sequence number the device now stands at.
+        through: u64,
+    },
+    /// The device's scopes were out of date and are now updated: pull again.
+    AskAgain,
+}
+
+/// The device's side of one pull call.
+#[derive(Debug, Default)]
+pub struct PullSession {
+    unpacker: Unpacker,
+    /// Changes (or whole documents) taken in so far.
+    pub received: u64,
+}
+
+/// A document being changed within one batch.
+struct Working {
+    doc: Automerge,
+    previous: Option<StoredDoc>,
+    chunks: Vec<u8>,
+    n_new: i64,
+}
+
+impl PullSession {
+    /// A session for a new pull call.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes in one pull message: its changes, and the cursors it moves, in one
+    /// transaction, so a link that drops leaves the store at a message boundary.
+    pub fn apply(&mut self, db: &Db, batch: PullBatch, now: i64) -> Result<PullStep, Error> {
+        if !batch.scopes.is_empty() {
+            db.write(|tx| cursors::set_scopes(tx, &batch.scopes))?;
+            return Ok(PullStep::AskAgain);
+        }
+        let entries = self
+            .unpacker
+            .unpack(&batch.frame, batch.entries)
+            .map_err(|e| Error::Protocol(e.to_string()))?;
+        let taken = db.write(|tx| {
+            let taken = apply_entries(tx, entries, now)?;
+            if batch.through > 0 {
+                cursors::advance_all(tx, batch.through)?;
+            }
+            Ok(taken)
+        })?;
+        self.received += taken;
+        Ok(if batch.done {
+            PullStep::Done {
+                through: batch.through,
+            }
+        } else {
+            PullStep::More
+        })
+    }
+}
+
+/// Applies entries from the server to the store; returns how many were new.
+fn apply_entries(tx: &rusqlite::Transaction<'_>, entries: Vec<Entry>, now: i64) -> Result<u64, Error> {
+    let mut work: HashMap<DocId, Working> = HashMap::new();
+    let mut order: Vec<DocId> = Vec::new();
+    let mut batch_index: HashMap<ChangeHash, DocId> = HashMap::new();
+    let mut taken = 0;
+    let open = |tx: &rusqlite::Transaction<'_>, id: DocId| -> Result<Working, Error> {
+        let previous = documents::stored(tx, &id)?;
+        let doc = match &previous {
+            Some(p) => documents::load(p)?,
+            None => Automerge::new(),
+        };
+        Ok(Working {
+            doc,
+            previous,
+            chunks: Vec::new(),
+            n_new: 0,
+        })
+    };
+    for entry in entries {
+        match entry {
+            Entry::Change { hash, bytes } => {
+                if batch_index.contains_key(&hash) || documents::doc_of_change(tx, &hash)?.is_some() {
+                    continue;
+                }
+                let change = Change::from_bytes(bytes.clone())
+                    .map_err(|e| Error::Protocol(format!("server sent a bad change: {e}")))?;
+                let id = match change.deps().first() {
+                    None => DocId::of_first_change(&hash),
+                    Some(dep) => match batch_index.get(dep) {
+                        Some(id) => *id,
+                        None => documents::doc_of_change(tx, dep)?.ok_or_else(|| {
+                            Error::Protocol(format!("server sent change {hash} before its dependency {dep}"))
+                        })?,
+                    },
+                };
+                if !work.contains_key(&id) {
+                    work.insert(id, open(tx, id)?);
+                    order.push(id);
+                }
+                let w = work.get_mut(&id).ok_or_else(|| Error::Protocol("lost document".into()))?;
+                w.doc
+                    .apply_changes([change])
+                    .map_err(|e| Error::Protocol(format!("change {hash} does not apply: {e}")))?;
+                if w.doc.get_change_meta_by_hash(&hash).is_none() {
+                    return Err(Error::Protocol(format!(
+                        "change {hash} of record {id} lacks a dependency"
+                    )));
+                }
+                w.chunks.extend_from_slice(&bytes);
+                w.n_new += 1;
+                batch_index.insert(hash, id);
+                documents::index_change(tx, &hash, &id)?;
+                taken += 1;
+            }
+            Entry::Document { doc: id, bytes } => {
+                if !work.contains_key(&id) {
+                    work.insert(id, open(tx, id)?);
+                    order.push(id);
+                }
+                let w = work.get_mut(&id).ok_or_else(|| Error::Protocol("lost document".into()))?;
+                w.doc
+                    .load_incremental(&bytes)
+                    .map_err(|e| Error::Protocol(format!("record {id} does not load: {e}")))?;
+                for c in w.doc.get_changes(&[]) {
+                    batch_index.insert(c.hash(), id);
+                    documents::index_change(tx, &c.hash(), &id)?;
+                }
+                w.chunks.extend_from_slice(&bytes);
+                w.n_new += 1;
+                taken += 1;
+            }
+        }
+    }
+    for id in order {
+        if let Some(w) = work.remove(&id) {
+            documents::put(tx, &id, &w.doc, w.previous.as_ref(), &w.chunks, w.n_new, now)?;
+        }
+    }
+    Ok(taken)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pull_request_lists_only_scopes_off_the_common_cursor() {
+        let mut known = BTreeMap::new();
+        known.insert("v/a/shared".to_string(), 40);
+        known.insert("v/a/cadre".to_string(), 40);
+        known.insert("v/a/m/p1".to_string(), 40);
+        known.insert("v/a/m/p2".to_string(), 0);
+        let r = request_for(&known);
+        assert_eq!(r.common, 40);
+        assert_eq!(r.cursors, vec![("v/a/m/p2".to_string(), 0)]);
+        assert_eq!(
+            r.scopes_digest,
+            scopes_digest(["v/a/shared", "v/a/cadre", "v/a/m/p1", "v/a/m/p2"])
+        );
+    }
+
+    #[test]
+    fn a_device_with_no_scopes_asks_from_zero() {
+        let r = request_for(&BTreeMap::new());
+        assert_eq!((r.common, r.cursors.len()), (0, 0));
+    }
+}

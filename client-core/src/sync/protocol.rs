@@ -1,0 +1,103 @@
+//! The sync messages as plain Rust, shared by the device and the server.
+//!
+//! The transports convert these to and from `massline.v1` at the edges.
+
+use sha2::{Digest, Sha256};
+
+use crate::coded_enum;
+
+/// One message of a push: a flushed piece of the call's packed stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushFrame {
+    /// Compressed packed changes.
+    pub frame: Vec<u8>,
+    /// How many changes the piece holds.
+    pub changes: u32,
+}
+
+/// The server's answer to one push message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PushAck {
+    /// Changes now durably stored (including ones the server already had).
+    pub accepted: u32,
+    /// Changes refused, with reasons.
+    pub refused: Vec<Refusal>,
+}
+
+coded_enum! {
+    /// Why the server refused a change.
+    pub enum RefusalCode as "refusal_code" {
+        Malformed = "malformed", "无法解析的修改", "Not a readable change";
+        WrongActor = "wrong_actor", "修改者不是本设备", "Written by another device's actor";
+        MissingDependency = "missing_dependency", "缺少前序修改", "A change it depends on is missing";
+        DependsOnRefused = "depends_on_refused", "前序修改已被拒绝", "A change it depends on was refused";
+        ForbiddenScope = "forbidden_scope", "无权写入该范围", "Not allowed to write this scope";
+        InvalidRecord = "invalid_record", "记录不符合要求", "The record would be invalid";
+        ImmutableField = "immutable_field", "不可更改的内容", "Changes what may not change";
+    }
+}
+
+/// One refused change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// Position of the change in its push message.
+    pub index: u32,
+    /// The reason's code.
+    pub code: RefusalCode,
+    /// The reason in plain words: which record, which field, why.
+    pub reason: String,
+}
+
+/// What a device asks for when it pulls.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PullRequest {
+    /// The cursor of every known scope not listed in `cursors`.
+    pub common: u64,
+    /// [`scopes_digest`] of the scopes the device knows.
+    pub scopes_digest: u64,
+    /// Scopes whose cursor is not `common`.
+    pub cursors: Vec<(String, u64)>,
+}
+
+/// One message of a pull.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PullBatch {
+    /// Compressed packed entries (may be empty).
+    pub frame: Vec<u8>,
+    /// How many entries the piece holds.
+    pub entries: u32,
+    /// Everything up to this sequence number has now been sent, in every scope.
+    pub through: u64,
+    /// When not empty: the device's scopes were out of date; these are the
+    /// scopes it may read now, and it should ask again.
+    pub scopes: Vec<String>,
+    /// The last message of the call.
+    pub done: bool,
+}
+
+/// A short digest of a set of scope names, so an idle pull need not list them.
+pub fn scopes_digest<'a>(scopes: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut names: Vec<&str> = scopes.into_iter().collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut h = Sha256::new();
+    for n in names {
+        h.update(n.as_bytes());
+        h.update(b"\n");
+    }
+    let d = h.finalize();
+    u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_ignores_order_and_sees_membership() {
+        let a = scopes_digest(["v/a/shared", "v/a/cadre"]);
+        assert_eq!(a, scopes_digest(["v/a/cadre", "v/a/shared"]));
+        assert_ne!(a, scopes_digest(["v/a/cadre"]));
+        assert_ne!(scopes_digest(["ab", "c"]), scopes_digest(["a", "bc"]));
+    }
+}

@@ -1,0 +1,351 @@
+//! The gRPC edge of the device: enrollment and sync calls over tonic.
+//!
+//! This is the only device code that sees `massline.v1` types; it converts
+//! them to the engine's plain messages and drives the engine.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hyper_util::rt::TokioIo;
+use massline_proto::pb;
+use prost::Message;
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Channel, Endpoint};
+
+use super::engine::{self, PullSession, PullStep, SyncOptions};
+use super::link::{Counted, LinkBytes, LinkStream};
+use super::protocol::{PullBatch, PullRequest, PushAck, Refusal, RefusalCode};
+use super::tls;
+use crate::error::Error;
+use crate::store::Db;
+
+/// What one sync did, and what it cost on the wire.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Local changes the server stored.
+    pub pushed: u64,
+    /// Local changes the server refused (kept in the outbox with the reason).
+    pub refused: u64,
+    /// Changes (or whole records) received from the server.
+    pub pulled: u64,
+    /// The server's sequence number the device now stands at.
+    pub through: u64,
+    /// gRPC calls made.
+    pub calls: u64,
+    /// gRPC message bytes sent (after compression, with 5-byte framing).
+    pub payload_sent: u64,
+    /// gRPC message bytes received (after compression, with 5-byte framing).
+    pub payload_received: u64,
+    /// Bytes written to the TCP connection (TLS and HTTP/2 included).
+    pub link_sent: u64,
+    /// Bytes read from the TCP connection (TLS and HTTP/2 included).
+    pub link_received: u64,
+    /// Wall time of the sync, from starting to connect.
+    pub millis: u64,
+}
+
+/// A connection to a township server.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    channel: Channel,
+    link: LinkBytes,
+    payload_sent: Arc<AtomicU64>,
+    payload_received: Arc<AtomicU64>,
+    calls: Arc<AtomicU64>,
+}
+
+fn status_error(s: tonic::Status) -> Error {
+    use tonic::Code;
+    match s.code() {
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
+            Error::Network(s.message().to_string())
+        }
+        Code::Unauthenticated | Code::PermissionDenied => Error::Refused(s.message().to_string()),
+        _ => Error::Refused(format!("{:?}: {}", s.code(), s.message())),
+    }
+}
+
+fn framed(len: usize) -> u64 {
+    len as u64 + 5
+}
+
+impl Connection {
+    /// Connects to `address` (`host:port`), over TLS pinned to `pin`, or in
+    /// plain text when `pin` is `None` (development servers only).
+    pub async fn open(address: &str, pin: Option<[u8; 32]>) -> Result<Connection, Error> {
+        let link = LinkBytes::default();
+        let scheme = if pin.is_some() { "https" } else { "http" };
+        let endpoint = Endpoint::from_shared(format!("{scheme}://{address}"))
+            .map_err(|e| Error::Network(format!("bad server address {address}: {e}")))?
+            .user_agent("massline")
+            .map_err(|e| Error::Network(e.to_string()))?
+            .connect_timeout(Duration::from_secs(15));
+        let addr = address.to_string();
+        let counters = link.clone();
+        let connector = tower::service_fn(move |_uri| {
+            let addr = addr.clone();
+            let counters = counters.clone();
+            async move {
+                let tcp = TcpStream::connect(&addr).await?;
+                tcp.set_nodelay(true)?;
+                let counted = Counted::new(tcp, counters);
+                let stream = match pin {
+                    Some(pin) => {
+                        let connector = tokio_rustls::TlsConnector::from(tls::client_config(pin));
+                        let name = ServerName::try_from("massline.local")
+                            .map_err(|e| std::io::Error::other(e.to_string()))?;
+                        LinkStream::Tls(Box::new(connector.connect(name, counted).await?))
+                    }
+                    None => LinkStream::Plain(counted),
+                };
+                Ok::<_, std::io::Error>(TokioIo::new(stream))
+            }
+        });
+        let channel = endpoint
+            .connect_with_connector(connector)
+            .await
+            .map_err(|e| Error::Network(format!("cannot reach {address}: {}", source_chain(&e))))?;
+        Ok(Connection {
+            channel,
+            link,
+            payload_sent: Arc::default(),
+            payload_received: Arc::default(),
+            calls: Arc::default(),
+        })
+    }
+
+    fn count_sent(&self, len: usize) {
+        self.payload_sent.fetch_add(framed(len), Ordering::Relaxed);
+    }
+
+    fn count_received(&self, len: usize) {
+        self.payload_received.fetch_add(framed(len), Ordering::Relaxed);
+    }
+
+    /// Exchanges a one-time code for a device token.
+    pub async fn enroll(&self, req: pb::EnrollRequest) -> Result<pb::EnrollResponse, Error> {
+        let mut client = pb::enrollment_client::EnrollmentClient::new(self.channel.clone());
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.count_sent(req.encoded_len());
+        let resp = client.enroll(req).await.map_err(status_error)?.into_inner();
+        self.count_received(resp.encoded_len());
+        Ok(resp)
+    }
+
+    fn sync_client(
+        &self,
+        token: &str,
+    ) -> Result<
+        pb::sync_client::SyncClient<
+            tonic::service::interceptor::InterceptedService<
+                Channel,
+                impl tonic::service::Interceptor + use<>,
+            >,
+        >,
+        Error,
+    > {
+        let value: MetadataValue<_> = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| Error::Storage("the stored device token is damaged".into()))?;
+        Ok(pb::sync_client::SyncClient::with_interceptor(
+            self.channel.clone(),
+            move |mut req: tonic::Request<()>| {
+                req.metadata_mut().insert("authorization", value.clone());
+                Ok(req)
+            },
+        )
+        .max_decoding_message_size(64 << 20))
+    }
+
+    /// Pushes the outbox, call after call, until it is empty or a call stores nothing.
+    /// Returns (stored, refused).
+    pub async fn push(&self, db: &Arc<Db>, token: &str, opts: &SyncOptions) -> Result<(u64, u64), Error> {
+        let (mut stored, mut refused) = (0, 0);
+        loop {
+            let d = db.clone();
+            let o = *opts;
+            let started = tokio::task::spawn_blocking(move || engine::start_push(&d, &o))
+                .await
+                .map_err(|e| Error::Storage(e.to_string()))??;
+            let Some((frames, mut acks)) = started else {
+                return Ok((stored, refused));
+            };
+            let sent = self.payload_sent.clone();
+            let requests = futures::stream::iter(frames.map(move |f| {
+                let m = pb::PushRequest {
+                    frame: f.frame,
+                    changes: f.changes,
+                };
+                sent.fetch_add(framed(m.encoded_len()), Ordering::Relaxed);
+                m
+            }));
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let mut answers = self
+                .sync_client(token)?
+                .push(requests)
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            while let Some(a) = answers.message().await.map_err(status_error)? {
+                self.count_received(a.encoded_len());
+                let ack = PushAck {
+                    accepted: a.accepted,
+                    refused: a
+                        .refused
+                        .into_iter()
+                        .map(|r| Refusal {
+                            index: r.index,
+                            code: refusal_code(r.code()),
+                            reason: r.reason,
+                        })
+                        .collect(),
+                };
+                let d = db.clone();
+                acks = tokio::task::spawn_blocking(move || acks.record(&d, ack).map(|()| acks))
+                    .await
+                    .map_err(|e| Error::Storage(e.to_string()))??;
+            }
+            if acks.accepted == 0 {
+                return Ok((stored, refused + acks.refused));
+            }
+            stored += acks.accepted;
+            refused += acks.refused;
+        }
+    }
+
+    /// Pulls everything new in every readable scope. Returns (received, through).
+    pub async fn pull(&self, db: &Arc<Db>, token: &str) -> Result<(u64, u64), Error> {
+        let mut received = 0;
+        // The second round only happens when the device's scopes changed.
+        for _round in 0..3 {
+            let d = db.clone();
+            let req = tokio::task::spawn_blocking(move || engine::pull_request(&d))
+                .await
+                .map_err(|e| Error::Storage(e.to_string()))??;
+            let req = to_proto(req);
+            self.count_sent(req.encoded_len());
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let mut stream = self
+                .sync_client(token)?
+                .pull(req)
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let mut session = PullSession::new();
+            let mut again = false;
+            while let Some(m) = stream.message().await.map_err(status_error)? {
+                self.count_received(m.encoded_len());
+                let batch = PullBatch {
+                    frame: m.frame,
+                    entries: m.entries,
+                    through: m.through,
+                    scopes: m.scopes,
+                    done: m.done,
+                };
+                let d = db.clone();
+                let now = chrono::Utc::now().timestamp();
+                let (s, step) = tokio::task::spawn_blocking(move || {
+                    let step = session.apply(&d, batch, now);
+                    (session, step)
+                })
+                .await
+                .map_err(|e| Error::Storage(e.to_string()))?;
+                session = s;
+                match step? {
+                    PullStep::More => {}
+                    PullStep::Done { through } => {
+                        return Ok((received + session.received, through));
+                    }
+                    PullStep::AskAgain => {
+                        again = true;
+                        break;
+                    }
+                }
+            }
+            received += session.received;
+            if !again {
+                return Err(Error::Network("the pull ended before the server said it was done".into()));
+            }
+        }
+        Err(Error::Protocol("the server keeps changing the device's scopes".into()))
+    }
+
+    /// Counts of this connection so far: (calls, payload sent, payload received,
+    /// link sent, link received).
+    pub fn counts(&self) -> (u64, u64, u64, u64, u64) {
+        (
+            self.calls.load(Ordering::Relaxed),
+            self.payload_sent.load(Ordering::Relaxed),
+            self.payload_received.load(Ordering::Relaxed),
+            self.link.sent(),
+            self.link.received(),
+        )
+    }
+}
+
+fn to_proto(r: PullRequest) -> pb::PullRequest {
+    pb::PullRequest {
+        common: r.common,
+        scopes_digest: r.scopes_digest,
+        cursors: r
+            .cursors
+            .into_iter()
+            .map(|(scope, seq)| pb::ScopeCursor { scope, seq })
+            .collect(),
+    }
+}
+
+fn refusal_code(c: pb::RefusalCode) -> RefusalCode {
+    use pb::RefusalCode as P;
+    match c {
+        P::Malformed | P::Unspecified => RefusalCode::Malformed,
+        P::WrongActor => RefusalCode::WrongActor,
+        P::MissingDependency => RefusalCode::MissingDependency,
+        P::DependsOnRefused => RefusalCode::DependsOnRefused,
+        P::ForbiddenScope => RefusalCode::ForbiddenScope,
+        P::InvalidRecord => RefusalCode::InvalidRecord,
+        P::ImmutableField => RefusalCode::ImmutableField,
+    }
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// Runs a whole sync: push and pull at once on one connection.
+pub async fn sync(
+    db: &Arc<Db>,
+    address: &str,
+    pin: Option<[u8; 32]>,
+    token: &str,
+    opts: &SyncOptions,
+) -> Result<SyncReport, Error> {
+    let start = Instant::now();
+    let conn = Connection::open(address, pin).await?;
+    let (push, pull) = tokio::join!(conn.push(db, token, opts), conn.pull(db, token));
+    let (pushed, refused) = push?;
+    let (pulled, through) = pull?;
+    let (calls, payload_sent, payload_received, link_sent, link_received) = conn.counts();
+    Ok(SyncReport {
+        pushed,
+        refused,
+        pulled,
+        through,
+        calls,
+        payload_sent,
+        payload_received,
+        link_sent,
+        link_received,
+        millis: start.elapsed().as_millis() as u64,
+    })
+}
