@@ -165,7 +165,14 @@ mod tests {
         for s in ["v/dongcun/shared", "v/dongcun/cadre", "v/dongcun/m/p1"] {
             assert_eq!(Scope::parse(s).map(|x| x.to_string()), Ok(s.to_string()));
         }
-        for s in ["", "v//shared", "v/a/b", "x/a/shared", "v/a/m/", "v/a/m/p/q"] {
+        for s in [
+            "",
+            "v//shared",
+            "v/a/b",
+            "x/a/shared",
+            "v/a/m/",
+            "v/a/m/p/q",
+        ] {
             assert!(Scope::parse(s).is_err(), "{s}");
         }
     }
@@ -175,19 +182,34 @@ mod tests {
         let m = who(Role::Member, Some("a"), "p1");
         assert!(m.can_read(&Scope::VillageShared(v("a"))));
         assert!(!m.can_read(&Scope::VillageCadre(v("a"))));
-        assert!(m.can_read(&Scope::MemberStudy { village: v("a"), member: p("p1") }));
-        assert!(!m.can_read(&Scope::MemberStudy { village: v("a"), member: p("p2") }));
+        assert!(m.can_read(&Scope::MemberStudy {
+            village: v("a"),
+            member: p("p1")
+        }));
+        assert!(!m.can_read(&Scope::MemberStudy {
+            village: v("a"),
+            member: p("p2")
+        }));
         assert!(!m.can_read(&Scope::VillageShared(v("b"))));
         assert!(!m.can_write(&Scope::VillageShared(v("a"))));
-        assert!(m.can_write(&Scope::MemberStudy { village: v("a"), member: p("p1") }));
-        assert!(!m.can_write(&Scope::MemberStudy { village: v("a"), member: p("p2") }));
+        assert!(m.can_write(&Scope::MemberStudy {
+            village: v("a"),
+            member: p("p1")
+        }));
+        assert!(!m.can_write(&Scope::MemberStudy {
+            village: v("a"),
+            member: p("p2")
+        }));
     }
 
     #[test]
     fn cadres_use_their_whole_village_and_no_other() {
         for role in [Role::Cadre, Role::Secretary] {
             let c = who(role, Some("a"), "c1");
-            let log = Scope::MemberStudy { village: v("a"), member: p("p2") };
+            let log = Scope::MemberStudy {
+                village: v("a"),
+                member: p("p2"),
+            };
             assert!(c.can_read(&log) && c.can_write(&log));
             assert!(c.can_write(&Scope::VillageCadre(v("a"))));
             assert!(!c.can_read(&Scope::VillageCadre(v("b"))));

@@ -188,7 +188,11 @@ impl Client {
     }
 
     /// Edits a record as it stands now: `f` gets the current record to change.
-    pub fn edit(&self, id: &DocId, f: impl FnOnce(&mut Record) -> Result<(), Error>) -> Result<Record, Error> {
+    pub fn edit(
+        &self,
+        id: &DocId,
+        f: impl FnOnce(&mut Record) -> Result<(), Error>,
+    ) -> Result<Record, Error> {
         let current = self
             .get(id)?
             .record
@@ -207,7 +211,8 @@ impl Client {
 
     /// Records of one kind, or all, most recently changed first.
     pub fn list(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>, Error> {
-        self.db.read(|tx| documents::list(tx, kind.map(|k| k.code())))
+        self.db
+            .read(|tx| documents::list(tx, kind.map(|k| k.code())))
     }
 
     /// The record whose id is, or starts with, `text`.
@@ -231,8 +236,14 @@ impl Client {
         let me = self.enrolled()?;
         let pin = (me.server.cert_sha256 != [0; 32]).then_some(me.server.cert_sha256);
         let attempt = now();
-        let result =
-            transport::sync(&self.db, &me.server.address, pin, &me.device_token, &self.options).await;
+        let result = transport::sync(
+            &self.db,
+            &me.server.address,
+            pin,
+            &me.device_token,
+            &self.options,
+        )
+        .await;
         let error = result.as_ref().err().map(ToString::to_string);
         self.db.write(|tx| {
             tx.execute(

@@ -146,12 +146,8 @@ pub fn reconcile_list(
             Some(ov) => {
                 let child = tx.get(obj, i)?.map(|(_, id)| id);
                 match (ov, nv, child) {
-                    (Value::Object(o), Value::Object(n), Some(id)) => {
-                        reconcile_map(tx, &id, o, n)?
-                    }
-                    (Value::Array(o), Value::Array(n), Some(id)) => {
-                        reconcile_list(tx, &id, o, n)?
-                    }
+                    (Value::Object(o), Value::Object(n), Some(id)) => reconcile_map(tx, &id, o, n)?,
+                    (Value::Array(o), Value::Array(n), Some(id)) => reconcile_list(tx, &id, o, n)?,
                     _ => write(tx, obj, Slot::Set(i), nv)?,
                 }
             }
@@ -255,7 +251,10 @@ mod tests {
     fn only_changed_fields_are_written() {
         let mut doc = Automerge::new();
         set(&mut doc, json!({"a": "x", "b": "y", "list": [{"t": "1"}]}));
-        let ops = set(&mut doc, json!({"a": "x", "b": "z", "list": [{"t": "1"}, {"t": "2"}]}));
+        let ops = set(
+            &mut doc,
+            json!({"a": "x", "b": "z", "list": [{"t": "1"}, {"t": "2"}]}),
+        );
         // one put for b, one insert of a map and one put into it
         assert_eq!(ops, 3);
         assert_eq!(
@@ -292,7 +291,10 @@ mod tests {
         let mut a = base.fork();
         let mut b = base.fork();
         set(&mut a, json!({"status": "done", "notes": []}));
-        set(&mut b, json!({"status": "planned", "notes": [{"t": "from b"}]}));
+        set(
+            &mut b,
+            json!({"status": "planned", "notes": [{"t": "from b"}]}),
+        );
         a.merge(&mut b).expect("merge");
         assert_eq!(
             Value::Object(read_root(&a)),

@@ -72,7 +72,11 @@ impl std::str::FromStr for EnrollmentCode {
         if address.is_empty() || !address.contains(':') {
             return Err(bad("the server address must be host:port"));
         }
-        if secret.is_empty() || !secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        if secret.is_empty()
+            || !secret
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
             return Err(bad("the one-time secret is missing or damaged"));
         }
         let pin = match (plain, query.and_then(|q| q.strip_prefix("pin="))) {
@@ -130,7 +134,11 @@ mod tests {
             ("massline://x/AB?pin=AAAA", "host:port"),
             ("massline://x:1/?pin=AAAA", "secret"),
         ] {
-            let err = text.parse::<EnrollmentCode>().map(|_| ()).unwrap_err().to_string();
+            let err = text
+                .parse::<EnrollmentCode>()
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(says), "{text}: {err}");
         }
     }

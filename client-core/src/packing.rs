@@ -150,7 +150,9 @@ pub struct Packer {
 
 impl std::fmt::Debug for Packer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Packer").field("entries", &self.entries).finish()
+        f.debug_struct("Packer")
+            .field("entries", &self.entries)
+            .finish()
     }
 }
 
@@ -464,7 +466,13 @@ mod tests {
         packer.push_change(&saved); // a document chunk is not a change: sent raw
         let (frame, n) = packer.flush();
         let got = Unpacker::new().unpack(&frame, n).expect("unpack");
-        assert_eq!(got[0], Entry::Document { doc: id, bytes: saved.clone() });
+        assert_eq!(
+            got[0],
+            Entry::Document {
+                doc: id,
+                bytes: saved.clone()
+            }
+        );
         assert!(matches!(&got[1], Entry::Change { bytes, .. } if *bytes == saved));
         drop(doc);
     }

@@ -73,7 +73,12 @@ pub fn create(
 ) -> Result<(DocId, Automerge, NewChange), RecordDocError> {
     let mut doc = Automerge::new().with_actor(actor.clone());
     let mut tx = doc.transaction();
-    doc_json::reconcile_map(&mut tx, &ROOT, &Map::new(), &root_json(scope, serial, record))?;
+    doc_json::reconcile_map(
+        &mut tx,
+        &ROOT,
+        &Map::new(),
+        &root_json(scope, serial, record),
+    )?;
     tx.commit_with(CommitOptions::default().with_time(time));
     let change = last_change(&doc)?;
     Ok((DocId::of_first_change(&change.hash), doc, change))
@@ -129,14 +134,24 @@ pub fn read(doc: &Automerge) -> Result<StoredRecord, ValidationError> {
 pub fn parse_root(mut root: Map<String, Value>) -> Result<StoredRecord, ValidationError> {
     let scope = match root.remove("scope") {
         Some(Value::String(s)) => Scope::parse(&s).map_err(|e| ValidationError::new("scope", e))?,
-        _ => return Err(ValidationError::new("scope", "missing: not a massline record")),
+        _ => {
+            return Err(ValidationError::new(
+                "scope",
+                "missing: not a massline record",
+            ));
+        }
     };
     root.remove("serial");
     let kind = match root.remove("kind") {
         Some(Value::String(k)) => k
             .parse::<RecordKind>()
             .map_err(|e| ValidationError::new("kind", e))?,
-        _ => return Err(ValidationError::new("kind", "missing: not a massline record")),
+        _ => {
+            return Err(ValidationError::new(
+                "kind",
+                "missing: not a massline record",
+            ));
+        }
     };
     let record = Record::from_fields(kind, Value::Object(root))?;
     Ok(StoredRecord { scope, record })
@@ -172,10 +187,17 @@ mod tests {
     #[test]
     fn a_created_record_reads_back_with_its_scope() {
         let actor = ActorId::from([1u8; 16]);
-        let (id, doc, change) = create(&actor, &scope(), 1, &entry(30), 1_700_000_000).expect("create");
+        let (id, doc, change) =
+            create(&actor, &scope(), 1, &entry(30), 1_700_000_000).expect("create");
         assert_eq!(id, DocId::of_first_change(&change.hash));
         let back = read(&doc).expect("read");
-        assert_eq!(back, StoredRecord { scope: scope(), record: entry(30) });
+        assert_eq!(
+            back,
+            StoredRecord {
+                scope: scope(),
+                record: entry(30)
+            }
+        );
     }
 
     #[test]
@@ -190,7 +212,12 @@ mod tests {
     fn an_update_writes_only_when_something_changed() {
         let actor = ActorId::from([1u8; 16]);
         let (_, mut doc, _) = create(&actor, &scope(), 1, &entry(30), 5).expect("create");
-        assert!(update(&mut doc, &actor, &entry(30), &entry(30), 6).expect("update").1.is_none());
+        assert!(
+            update(&mut doc, &actor, &entry(30), &entry(30), 6)
+                .expect("update")
+                .1
+                .is_none()
+        );
         let (_, c) = update(&mut doc, &actor, &entry(30), &entry(45), 6).expect("update");
         assert!(c.is_some());
         assert_eq!(read(&doc).expect("read").record, entry(45));

@@ -1,11 +1,13 @@
 //! The record kinds, each a typed struct stored as its own Automerge document,
 //! validated the same way on the phone and on the server.
 
+mod labels;
 mod opinion;
 mod rectification;
 mod study_entry;
 mod validation;
 
+pub use labels::field_label;
 pub use opinion::{FourWinds, Opinion, OpinionArea, OpinionChannel, OpinionStatus, SourceGroup};
 pub use rectification::{
     Filing, ProgressNote, Rectification, RectificationStatus, RectificationTerm,
@@ -51,11 +53,18 @@ impl Record {
     }
 
     /// A record of `kind` from its fields as JSON; an error names the field at fault.
-    pub fn from_fields(kind: RecordKind, fields: serde_json::Value) -> Result<Record, ValidationError> {
+    pub fn from_fields(
+        kind: RecordKind,
+        fields: serde_json::Value,
+    ) -> Result<Record, ValidationError> {
         fn de<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ValidationError> {
             serde_path_to_error::deserialize(v).map_err(|e| {
                 let path = e.path().to_string();
-                let field = if path == "." { "record".to_string() } else { path };
+                let field = if path == "." {
+                    "record".to_string()
+                } else {
+                    path
+                };
                 ValidationError::new(field, e.into_inner().to_string())
             })
         }

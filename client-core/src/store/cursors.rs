@@ -9,7 +9,9 @@ use crate::error::Error;
 /// Every known scope and its cursor.
 pub fn all(tx: &Transaction<'_>) -> Result<BTreeMap<String, u64>, Error> {
     let mut stmt = tx.prepare_cached("SELECT scope, seq FROM cursors")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

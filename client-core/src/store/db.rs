@@ -73,7 +73,10 @@ impl Db {
     }
 
     /// Runs `f` on the reading connection, in one read transaction.
-    pub fn read<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>) -> Result<T, Error> {
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut conn = lock(&self.reader);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         f(&tx)

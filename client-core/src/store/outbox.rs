@@ -31,7 +31,13 @@ pub struct Refused {
 }
 
 /// Queues a local change for the next push.
-pub fn add(tx: &Transaction<'_>, hash: &ChangeHash, doc: &DocId, bytes: &[u8], now: i64) -> Result<(), Error> {
+pub fn add(
+    tx: &Transaction<'_>,
+    hash: &ChangeHash,
+    doc: &DocId,
+    bytes: &[u8],
+    now: i64,
+) -> Result<(), Error> {
     tx.prepare_cached(
         "INSERT OR IGNORE INTO outbox (hash, doc_id, bytes, created_at) VALUES (?1, ?2, ?3, ?4)",
     )?
@@ -87,7 +93,12 @@ pub fn acknowledge(tx: &Transaction<'_>, hashes: &[ChangeHash]) -> Result<(), Er
 }
 
 /// The server refused a change: it stays, marked, and is not sent again.
-pub fn refuse(tx: &Transaction<'_>, hash: &ChangeHash, code: &str, reason: &str) -> Result<(), Error> {
+pub fn refuse(
+    tx: &Transaction<'_>,
+    hash: &ChangeHash,
+    code: &str,
+    reason: &str,
+) -> Result<(), Error> {
     tx.prepare_cached("UPDATE outbox SET refused_code = ?2, refused_reason = ?3 WHERE hash = ?1")?
         .execute(params![&hash.0[..], code, reason])?;
     Ok(())

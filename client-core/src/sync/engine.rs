@@ -84,7 +84,9 @@ impl Iterator for PushFrames {
     fn next(&mut self) -> Option<PushFrame> {
         let mut hashes = Vec::new();
         while let Some(p) = self.queue.front() {
-            if !hashes.is_empty() && self.packer.pending_bytes() + p.bytes.len() > self.message_bytes {
+            if !hashes.is_empty()
+                && self.packer.pending_bytes() + p.bytes.len() > self.message_bytes
+            {
                 break;
             }
             self.packer.push_change(&p.bytes);
@@ -229,7 +231,11 @@ impl PullSession {
 }
 
 /// Applies entries from the server to the store; returns how many were new.
-fn apply_entries(tx: &rusqlite::Transaction<'_>, entries: Vec<Entry>, now: i64) -> Result<u64, Error> {
+fn apply_entries(
+    tx: &rusqlite::Transaction<'_>,
+    entries: Vec<Entry>,
+    now: i64,
+) -> Result<u64, Error> {
     let mut work: HashMap<DocId, Working> = HashMap::new();
     let mut order: Vec<DocId> = Vec::new();
     let mut batch_index: HashMap<ChangeHash, DocId> = HashMap::new();
@@ -250,7 +256,8 @@ fn apply_entries(tx: &rusqlite::Transaction<'_>, entries: Vec<Entry>, now: i64) 
     for entry in entries {
         match entry {
             Entry::Change { hash, bytes } => {
-                if batch_index.contains_key(&hash) || documents::doc_of_change(tx, &hash)?.is_some() {
+                if batch_index.contains_key(&hash) || documents::doc_of_change(tx, &hash)?.is_some()
+                {
                     continue;
                 }
                 let change = Change::from_bytes(bytes.clone())
@@ -260,7 +267,9 @@ fn apply_entries(tx: &rusqlite::Transaction<'_>, entries: Vec<Entry>, now: i64) 
                     Some(dep) => match batch_index.get(dep) {
                         Some(id) => *id,
                         None => documents::doc_of_change(tx, dep)?.ok_or_else(|| {
-                            Error::Protocol(format!("server sent change {hash} before its dependency {dep}"))
+                            Error::Protocol(format!(
+                                "server sent change {hash} before its dependency {dep}"
+                            ))
                         })?,
                     },
                 };
@@ -268,7 +277,9 @@ fn apply_entries(tx: &rusqlite::Transaction<'_>, entries: Vec<Entry>, now: i64) 
                     work.insert(id, open(tx, id)?);
                     order.push(id);
                 }
-                let w = work.get_mut(&id).ok_or_else(|| Error::Protocol("lost document".into()))?;
+                let w = work
+                    .get_mut(&id)
+                    .ok_or_else(|| Error::Protocol("lost document".into()))?;
                 w.doc
                     .apply_changes([change])
                     .map_err(|e| Error::Protocol(format!("change {hash} does not apply: {e}")))?;
@@ -288,7 +299,9 @@ fn apply_entries(tx: &rusqlite::Transaction<'_>, entries: Vec<Entry>, now: i64) 
                     work.insert(id, open(tx, id)?);
                     order.push(id);
                 }
-                let w = work.get_mut(&id).ok_or_else(|| Error::Protocol("lost document".into()))?;
+                let w = work
+                    .get_mut(&id)
+                    .ok_or_else(|| Error::Protocol("lost document".into()))?;
                 w.doc
                     .load_incremental(&bytes)
                     .map_err(|e| Error::Protocol(format!("record {id} does not load: {e}")))?;
@@ -304,7 +317,15 @@ fn apply_entries(tx: &rusqlite::Transaction<'_>, entries: Vec<Entry>, now: i64) 
     }
     for id in order {
         if let Some(w) = work.remove(&id) {
-            documents::put(tx, &id, &w.doc, w.previous.as_ref(), &w.chunks, w.n_new, now)?;
+            documents::put(
+                tx,
+                &id,
+                &w.doc,
+                w.previous.as_ref(),
+                &w.chunks,
+                w.n_new,
+                now,
+            )?;
         }
     }
     Ok(taken)

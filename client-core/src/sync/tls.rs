@@ -49,7 +49,12 @@ impl ServerCertVerifier for PinnedCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -58,7 +63,12 @@ impl ServerCertVerifier for PinnedCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -82,9 +92,11 @@ pub fn client_config(pin: [u8; 32]) -> Arc<rustls::ClientConfig> {
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
                 .with_protocol_versions(&[&rustls::version::TLS13])
-                .unwrap_or_else(|_| rustls::ClientConfig::builder_with_provider(provider.clone())
-                    .with_safe_default_protocol_versions()
-                    .unwrap_or_else(|_| unreachable_tls()))
+                .unwrap_or_else(|_| {
+                    rustls::ClientConfig::builder_with_provider(provider.clone())
+                        .with_safe_default_protocol_versions()
+                        .unwrap_or_else(|_| unreachable_tls())
+                })
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(PinnedCert { pin, provider }))
                 .with_no_client_auth();

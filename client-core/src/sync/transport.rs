@@ -77,8 +77,8 @@ impl Connection {
     /// plain text when `pin` is `None` (development servers only).
     pub async fn open(address: &str, pin: Option<[u8; 32]>) -> Result<Connection, Error> {
         let link = LinkBytes::default();
-        let scheme = if pin.is_some() { "https" } else { "http" };
-        let endpoint = Endpoint::from_shared(format!("{scheme}://{address}"))
+        // TLS, when used, is made inside the connector below, so tonic sees plain http.
+        let endpoint = Endpoint::from_shared(format!("http://{address}"))
             .map_err(|e| Error::Network(format!("bad server address {address}: {e}")))?
             .user_agent("massline")
             .map_err(|e| Error::Network(e.to_string()))?
@@ -122,7 +122,8 @@ impl Connection {
     }
 
     fn count_received(&self, len: usize) {
-        self.payload_received.fetch_add(framed(len), Ordering::Relaxed);
+        self.payload_received
+            .fetch_add(framed(len), Ordering::Relaxed);
     }
 
     /// Exchanges a one-time code for a device token.
@@ -162,7 +163,12 @@ impl Connection {
 
     /// Pushes the outbox, call after call, until it is empty or a call stores nothing.
     /// Returns (stored, refused).
-    pub async fn push(&self, db: &Arc<Db>, token: &str, opts: &SyncOptions) -> Result<(u64, u64), Error> {
+    pub async fn push(
+        &self,
+        db: &Arc<Db>,
+        token: &str,
+        opts: &SyncOptions,
+    ) -> Result<(u64, u64), Error> {
         let (mut stored, mut refused) = (0, 0);
         loop {
             let d = db.clone();
@@ -267,10 +273,14 @@ impl Connection {
             }
             received += session.received;
             if !again {
-                return Err(Error::Network("the pull ended before the server said it was done".into()));
+                return Err(Error::Network(
+                    "the pull ended before the server said it was done".into(),
+                ));
             }
         }
-        Err(Error::Protocol("the server keeps changing the device's scopes".into()))
+        Err(Error::Protocol(
+            "the server keeps changing the device's scopes".into(),
+        ))
     }
 
     /// Counts of this connection so far: (calls, payload sent, payload received,

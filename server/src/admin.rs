@@ -1,0 +1,138 @@
+//! The township office's commands on the server's data directory: villages,
+//! people, enrollment codes, devices. They work while the server runs.
+
+use std::path::Path;
+
+use massline_core::enrollment_code::EnrollmentCode;
+use massline_core::{Lang, PersonId, Role, VillageCode};
+
+use crate::db::Db;
+use crate::error::Error;
+use crate::registry;
+
+/// Opens the data directory's database, creating it if needed.
+pub fn open(dir: &Path) -> Result<Db, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::Io(dir.display().to_string(), e))?;
+    Db::open(dir)
+}
+
+/// Names the township.
+pub fn set_township(db: &Db, name: &str) -> Result<(), Error> {
+    if name.trim().is_empty() {
+        return Err(Error::Invalid("the township needs a name".into()));
+    }
+    db.write(|tx| registry::set_setting(tx, "township", name.trim()))
+}
+
+/// Makes a one-time enrollment code for a person. The code carries the
+/// server's address (`address`, or the one the server last served on) and
+/// the fingerprint of its certificate.
+pub fn enrollment_code(
+    dir: &Path,
+    db: &Db,
+    person: &PersonId,
+    address: Option<String>,
+    valid_days: u32,
+) -> Result<EnrollmentCode, Error> {
+    let (secret, stored_address, tls) = db.write(|tx| {
+        let secret = registry::new_enrollment_code(tx, person, valid_days)?;
+        Ok::<_, Error>((
+            secret,
+            registry::setting(tx, "public_address")?,
+            registry::setting(tx, "tls")?.is_none_or(|t| t == "on"),
+        ))
+    })?;
+    let address = address.or(stored_address).ok_or_else(|| {
+        Error::Invalid(
+            "the server has not run yet: start it once, or give --address host:port".into(),
+        )
+    })?;
+    let pin = if tls {
+        Some(crate::certs::load_or_create(dir)?.fingerprint)
+    } else {
+        None
+    };
+    Ok(EnrollmentCode {
+        address,
+        secret,
+        pin,
+    })
+}
+
+/// The code as a QR code drawn with text characters, for a terminal.
+pub fn qr_text(code: &EnrollmentCode) -> Result<String, Error> {
+    let qr = qrcode::QrCode::new(code.to_string().as_bytes())
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    Ok(qr
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .quiet_zone(true)
+        .build())
+}
+
+/// Villages as printable lines.
+pub fn village_lines(db: &Db) -> Result<Vec<String>, Error> {
+    Ok(db
+        .read(|tx| registry::villages(tx))?
+        .into_iter()
+        .map(|(code, name)| format!("{code}\t{name}"))
+        .collect())
+}
+
+/// People as printable lines: id, name, role (Chinese label and code), village.
+pub fn person_lines(db: &Db, village: Option<&VillageCode>) -> Result<Vec<String>, Error> {
+    Ok(db
+        .read(|tx| registry::people(tx, village))?
+        .into_iter()
+        .map(|p| {
+            format!(
+                "{}\t{}\t{} ({})\t{}",
+                p.id,
+                p.name,
+                p.role.label(Lang::Zh),
+                p.role.code(),
+                p.village
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "-".into())
+            )
+        })
+        .collect())
+}
+
+/// Devices as printable lines.
+pub fn device_lines(db: &Db) -> Result<Vec<String>, Error> {
+    let fmt_time = |t: Option<i64>| {
+        t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    Ok(db
+        .read(|tx| registry::devices(tx))?
+        .into_iter()
+        .map(|d| {
+            format!(
+                "{}\t{}\t{}\tenrolled {}\tlast seen {}{}",
+                d.id,
+                d.person,
+                d.name,
+                fmt_time(Some(d.enrolled_at)),
+                fmt_time(d.last_seen_at),
+                if d.revoked_at.is_some() {
+                    "\tREVOKED"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect())
+}
+
+/// Adds a person and returns their id.
+pub fn add_person(
+    db: &Db,
+    id: Option<PersonId>,
+    name: &str,
+    role: Role,
+    village: Option<&VillageCode>,
+) -> Result<PersonId, Error> {
+    db.write(|tx| registry::add_person(tx, id, name, role, village))
+}

@@ -1,0 +1,88 @@
+//! The server's SQLite database: one writer, a few readers, WAL, durable commits.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::error::Error;
+use crate::schema;
+
+const READERS: usize = 4;
+
+/// The database in the data directory.
+#[derive(Debug)]
+pub struct Db {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Db {
+    /// Opens (creating if needed) `massline.db` in `dir` and upgrades it.
+    pub fn open(dir: &Path) -> Result<Db, Error> {
+        let path = dir.join("massline.db");
+        let mut writer = Connection::open(&path)?;
+        writer.busy_timeout(Duration::from_secs(30))?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a commit is on disk before the server acknowledges it.
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        writer.pragma_update(None, "foreign_keys", "ON")?;
+        let version: u32 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > schema::VERSION {
+            return Err(Error::Invalid(format!(
+                "{} was written by a newer massline-server (schema {version}, this one knows {})",
+                path.display(),
+                schema::VERSION
+            )));
+        }
+        if version < schema::VERSION {
+            let tx = writer.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            schema::upgrade(&tx, version)?;
+            tx.commit()?;
+        }
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            r.busy_timeout(Duration::from_secs(30))?;
+            readers.push(Mutex::new(r));
+        }
+        Ok(Db {
+            writer: Mutex::new(writer),
+            readers,
+        })
+    }
+
+    /// Runs `f` in one write transaction, committed durably only if `f` succeeds.
+    pub fn write<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one read transaction (a consistent snapshot) on a free reader.
+    pub fn read<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self
+            .readers
+            .iter()
+            .find_map(|m| m.try_lock().ok())
+            .unwrap_or_else(|| lock(&self.readers[rand::random_range(0..READERS)]));
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        f(&tx)
+    }
+}

@@ -1,0 +1,90 @@
+//! The current state of every record: its document and its row.
+
+use automerge::Automerge;
+use massline_core::{DocId, Record};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::error::Error;
+
+/// After this many chunks a document's stored run is compacted into one save.
+const COMPACT_AFTER: i64 = 32;
+
+/// A record's stored document and where it lives.
+#[derive(Clone, Debug)]
+pub struct Current {
+    /// A run of Automerge chunks that loads as the document.
+    pub state: Vec<u8>,
+    /// How many chunks the run holds.
+    pub chunks: i64,
+    /// The scope's number.
+    pub scope_id: i64,
+}
+
+/// The stored document of a record, if the server has it.
+pub fn current(tx: &Transaction<'_>, id: &DocId) -> Result<Option<Current>, Error> {
+    Ok(tx
+        .prepare_cached("SELECT state, chunks, scope_id FROM documents WHERE doc_id = ?1")?
+        .query_row(params![&id.as_bytes()[..]], |r| {
+            Ok(Current {
+                state: r.get(0)?,
+                chunks: r.get(1)?,
+                scope_id: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Loads a stored document.
+pub fn load(id: &DocId, state: &[u8]) -> Result<Automerge, Error> {
+    Automerge::load(state).map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))
+}
+
+/// A record after changes were applied to it.
+#[derive(Debug)]
+pub struct Update<'a> {
+    /// The document now.
+    pub doc: &'a Automerge,
+    /// Its stored form before, if it existed.
+    pub current: Option<&'a Current>,
+    /// The changes just applied, concatenated.
+    pub new_chunks: &'a [u8],
+    /// How many changes that is.
+    pub n_new: i64,
+    /// The record's scope.
+    pub scope_id: i64,
+    /// The record now.
+    pub record: &'a Record,
+    /// The sequence number of the last change applied.
+    pub seq: i64,
+}
+
+/// Writes a record's document and row.
+pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error> {
+    let (state, chunks) = match u.current {
+        Some(c) if c.chunks + u.n_new <= COMPACT_AFTER => {
+            let mut s = Vec::with_capacity(c.state.len() + u.new_chunks.len());
+            s.extend_from_slice(&c.state);
+            s.extend_from_slice(u.new_chunks);
+            (s, c.chunks + u.n_new)
+        }
+        None if u.n_new <= COMPACT_AFTER => (u.new_chunks.to_vec(), u.n_new),
+        _ => (u.doc.save(), 1),
+    };
+    let record =
+        serde_json::to_string(u.record).map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))?;
+    tx.prepare_cached(
+        "INSERT INTO documents (doc_id, scope_id, kind, state, chunks, record, created_seq, updated_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+         ON CONFLICT (doc_id) DO UPDATE SET state = ?4, chunks = ?5, record = ?6, updated_seq = ?7",
+    )?
+    .execute(params![
+        &id.as_bytes()[..],
+        u.scope_id,
+        u.record.kind().code(),
+        state,
+        chunks,
+        record,
+        u.seq
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! What can go wrong on the server.
+
+/// Errors of the township server.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database failed.
+    #[error("storage: {0}")]
+    Storage(#[from] rusqlite::Error),
+    /// A stored document does not load.
+    #[error("stored record {0} is damaged: {1}")]
+    Corrupt(String, String),
+    /// An administrative request is wrong (unknown village, bad role, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// Files in the data directory could not be read or written.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// The certificate could not be made or read.
+    #[error("certificate: {0}")]
+    Certificate(String),
+}

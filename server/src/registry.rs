@@ -1,0 +1,480 @@
+//! The township's villages, people and devices, enrollment, and who reads what.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use massline_core::{PersonId, Principal, Role, Scope, VillageCode};
+use rusqlite::{OptionalExtension, Transaction, params};
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+
+/// An enrolled device, as the server knows it on each call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    /// The server's number for it.
+    pub id: u64,
+    /// The Automerge actor all its changes must carry.
+    pub actor: Vec<u8>,
+    /// Its person, role and village, as the registry says now.
+    pub principal: Principal,
+    /// The person's name.
+    pub name: String,
+}
+
+/// A person of the township, as listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    /// Their id.
+    pub id: PersonId,
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+    /// Their village; none for township officers.
+    pub village: Option<VillageCode>,
+}
+
+/// An enrolled device, as listed for the township office.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceRow {
+    /// The device's number.
+    pub id: u64,
+    /// Its person's id.
+    pub person: String,
+    /// The name given at enrollment.
+    pub name: String,
+    /// When it enrolled (unix seconds).
+    pub enrolled_at: i64,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+    /// When it last called the server.
+    pub last_seen_at: Option<i64>,
+}
+
+/// Why an enrollment was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrollError {
+    /// The code is unknown, used or expired.
+    #[error(
+        "enrollment code unknown, already used, or expired: ask the township office for a new one"
+    )]
+    BadCode,
+    /// The actor id is not 16 bytes, or already taken.
+    #[error("{0}")]
+    BadActor(String),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] rusqlite::Error),
+}
+
+fn hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+fn base32(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for b in bytes {
+        acc = (acc << 8) | u32::from(*b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(BASE32[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(BASE32[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// A code's secret as typed, without dashes or case.
+fn normalize_secret(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != '-' && !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A setting of the server (township name, public address, TLS mode).
+pub fn setting(tx: &Transaction<'_>, key: &str) -> Result<Option<String>, Error> {
+    Ok(tx
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            params![key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Sets a setting.
+pub fn set_setting(tx: &Transaction<'_>, key: &str, value: &str) -> Result<(), Error> {
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = ?2",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// The township's name.
+pub fn township(tx: &Transaction<'_>) -> Result<String, Error> {
+    Ok(setting(tx, "township")?.unwrap_or_else(|| "乡镇".to_string()))
+}
+
+/// Adds a village.
+pub fn add_village(tx: &Transaction<'_>, code: &VillageCode, name: &str) -> Result<(), Error> {
+    if name.trim().is_empty() {
+        return Err(Error::Invalid("a village needs a name".into()));
+    }
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO villages (code, name, created_at) VALUES (?1, ?2, ?3)",
+        params![code.as_str(), name, now()],
+    )?;
+    if n == 0 {
+        return Err(Error::Invalid(format!("village {code} already exists")));
+    }
+    Ok(())
+}
+
+/// Every village: (code, name).
+pub fn villages(tx: &Transaction<'_>) -> Result<Vec<(VillageCode, String)>, Error> {
+    let mut stmt = tx.prepare_cached("SELECT code, name FROM villages ORDER BY code")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (code, name) = row?;
+        if let Ok(code) = VillageCode::new(code) {
+            out.push((code, name));
+        }
+    }
+    Ok(out)
+}
+
+fn village_name(tx: &Transaction<'_>, code: &VillageCode) -> Result<Option<String>, Error> {
+    Ok(tx
+        .query_row(
+            "SELECT name FROM villages WHERE code = ?1",
+            params![code.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Adds a person; a township officer has no village, everyone else must have one.
+pub fn add_person(
+    tx: &Transaction<'_>,
+    id: Option<PersonId>,
+    name: &str,
+    role: Role,
+    village: Option<&VillageCode>,
+) -> Result<PersonId, Error> {
+    if name.trim().is_empty() {
+        return Err(Error::Invalid("a person needs a name".into()));
+    }
+    match (role, village) {
+        (Role::TownshipOfficer, Some(_)) => {
+            return Err(Error::Invalid(
+                "a township officer belongs to no village".into(),
+            ));
+        }
+        (Role::TownshipOfficer, None) => {}
+        (_, None) => {
+            return Err(Error::Invalid(format!("a {} needs --village", role.code())));
+        }
+        (_, Some(v)) => {
+            if village_name(tx, v)?.is_none() {
+                return Err(Error::Invalid(format!("no village {v}: add it first")));
+            }
+        }
+    }
+    let id = match id {
+        Some(id) => id,
+        None => PersonId::new(base32(&rand::random::<[u8; 5]>()).to_ascii_lowercase())
+            .map_err(Error::Invalid)?,
+    };
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO people (id, name, role, village, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id.as_str(), name, role.code(), village.map(|v| v.as_str()), now()],
+    )?;
+    if n == 0 {
+        return Err(Error::Invalid(format!("person {id} already exists")));
+    }
+    Ok(id)
+}
+
+fn person_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, Option<String>)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn to_person(
+    (id, name, role, village): (String, String, String, Option<String>),
+) -> Option<Person> {
+    Some(Person {
+        id: PersonId::new(id).ok()?,
+        name,
+        role: role.parse().ok()?,
+        village: match village {
+            Some(v) => Some(VillageCode::new(v).ok()?),
+            None => None,
+        },
+    })
+}
+
+/// People of one village, or of the whole township.
+pub fn people(tx: &Transaction<'_>, village: Option<&VillageCode>) -> Result<Vec<Person>, Error> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, name, role, village FROM people
+         WHERE (?1 IS NULL OR village = ?1) ORDER BY village, name",
+    )?;
+    let rows = stmt.query_map(params![village.map(|v| v.as_str())], person_from_row)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.extend(to_person(r?));
+    }
+    Ok(out)
+}
+
+/// One person.
+pub fn person(tx: &Transaction<'_>, id: &PersonId) -> Result<Option<Person>, Error> {
+    let row = tx
+        .query_row(
+            "SELECT id, name, role, village FROM people WHERE id = ?1",
+            params![id.as_str()],
+            person_from_row,
+        )
+        .optional()?;
+    Ok(row.and_then(to_person))
+}
+
+/// Makes a one-time enrollment code for a person; returns its secret.
+pub fn new_enrollment_code(
+    tx: &Transaction<'_>,
+    person_id: &PersonId,
+    valid_days: u32,
+) -> Result<String, Error> {
+    if person(tx, person_id)?.is_none() {
+        return Err(Error::Invalid(format!("no person {person_id}")));
+    }
+    let raw = base32(&rand::random::<[u8; 10]>());
+    let secret = raw
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-");
+    tx.execute(
+        "INSERT INTO enrollment_codes (secret_hash, person, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            hash(&normalize_secret(&secret)),
+            person_id.as_str(),
+            now(),
+            now() + i64::from(valid_days) * 86_400
+        ],
+    )?;
+    Ok(secret)
+}
+
+/// Exchanges a one-time code for a new device and its token.
+pub fn enroll(
+    tx: &Transaction<'_>,
+    secret: &str,
+    actor: &[u8],
+    device_name: &str,
+) -> Result<(Device, String), EnrollError> {
+    if actor.len() != 16 {
+        return Err(EnrollError::BadActor("actor_id must be 16 bytes".into()));
+    }
+    let code_hash = hash(&normalize_secret(secret));
+    let person_id: Option<String> = tx
+        .query_row(
+            "SELECT person FROM enrollment_codes
+             WHERE secret_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+            params![code_hash, now()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let person_id = person_id.ok_or(EnrollError::BadCode)?;
+    let taken: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM devices WHERE actor = ?1)",
+        params![actor],
+        |r| r.get(0),
+    )?;
+    if taken {
+        return Err(EnrollError::BadActor(
+            "actor_id already belongs to another device".into(),
+        ));
+    }
+    let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let name = if device_name.trim().is_empty() {
+        "device"
+    } else {
+        device_name.trim()
+    };
+    tx.execute(
+        "INSERT INTO devices (person, actor, token_hash, name, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![person_id, actor, hash(&token), name.chars().take(100).collect::<String>(), now()],
+    )?;
+    let device_id = tx.last_insert_rowid();
+    tx.execute(
+        "UPDATE enrollment_codes SET used_at = ?2, device_id = ?3 WHERE secret_hash = ?1",
+        params![code_hash, now(), device_id],
+    )?;
+    let device = device_by(tx, "d.id = ?1", params![device_id])?.ok_or(EnrollError::BadCode)?;
+    Ok((device, token))
+}
+
+fn device_by(
+    tx: &Transaction<'_>,
+    cond: &str,
+    p: impl rusqlite::Params,
+) -> Result<Option<Device>, rusqlite::Error> {
+    let row = tx
+        .prepare_cached(&format!(
+            "SELECT d.id, d.actor, p.id, p.name, p.role, p.village
+             FROM devices d JOIN people p ON p.id = d.person
+             WHERE d.revoked_at IS NULL AND {cond}"
+        ))?
+        .query_row(p, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ))
+        })
+        .optional()?;
+    Ok(row.and_then(|(id, actor, pid, name, role, village)| {
+        let person = to_person((pid, name.clone(), role, village))?;
+        Some(Device {
+            id: id as u64,
+            actor,
+            principal: Principal {
+                person: person.id,
+                role: person.role,
+                village: person.village,
+            },
+            name,
+        })
+    }))
+}
+
+/// The device holding `token`, if it is enrolled and not revoked.
+pub fn authenticate(tx: &Transaction<'_>, token: &str) -> Result<Option<Device>, Error> {
+    Ok(device_by(tx, "d.token_hash = ?1", params![hash(token)])?)
+}
+
+/// Notes that a device called.
+pub fn seen(tx: &Transaction<'_>, device: u64) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
+        params![device as i64, now()],
+    )?;
+    Ok(())
+}
+
+/// Revokes a lost device: it is refused from its next call on.
+pub fn revoke(tx: &Transaction<'_>, device: u64) -> Result<(), Error> {
+    let n = tx.execute(
+        "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![device as i64, now()],
+    )?;
+    if n == 0 {
+        return Err(Error::Invalid(format!("no enrolled device {device}")));
+    }
+    Ok(())
+}
+
+/// Every device ever enrolled.
+pub fn devices(tx: &Transaction<'_>) -> Result<Vec<DeviceRow>, Error> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, person, name, enrolled_at, revoked_at, last_seen_at FROM devices ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(DeviceRow {
+            id: r.get::<_, i64>(0)? as u64,
+            person: r.get(1)?,
+            name: r.get(2)?,
+            enrolled_at: r.get(3)?,
+            revoked_at: r.get(4)?,
+            last_seen_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every scope that exists in the township: each village's shared and
+/// cadre-only records, and the study log of each person of a village.
+fn all_scopes(tx: &Transaction<'_>, village: Option<&VillageCode>) -> Result<Vec<Scope>, Error> {
+    let mut out = Vec::new();
+    for (v, _) in villages(tx)? {
+        if village.is_some_and(|only| *only != v) {
+            continue;
+        }
+        out.push(Scope::VillageShared(v.clone()));
+        out.push(Scope::VillageCadre(v.clone()));
+        for p in people(tx, Some(&v))? {
+            out.push(Scope::MemberStudy {
+                village: v.clone(),
+                member: p.id,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The scopes `who` may read, by the rules of `massline_core::access`.
+pub fn readable_scopes(tx: &Transaction<'_>, who: &Principal) -> Result<Vec<Scope>, Error> {
+    let mut scopes = all_scopes(tx, who.village.as_ref())?;
+    scopes.retain(|s| who.can_read(s));
+    Ok(scopes)
+}
+
+/// Whether a scope names an existing village (and, for a study log, a person of it).
+pub fn scope_exists(tx: &Transaction<'_>, scope: &Scope) -> Result<bool, Error> {
+    if village_name(tx, scope.village())?.is_none() {
+        return Ok(false);
+    }
+    Ok(match scope {
+        Scope::MemberStudy { village, member } => {
+            person(tx, member)?.is_some_and(|p| p.village.as_ref() == Some(village))
+        }
+        _ => true,
+    })
+}
+
+/// The number of a scope, made on first use.
+pub fn scope_id(tx: &Transaction<'_>, scope: &Scope) -> Result<i64, Error> {
+    let name = scope.to_string();
+    tx.prepare_cached("INSERT OR IGNORE INTO scopes (name, village) VALUES (?1, ?2)")?
+        .execute(params![name, scope.village().as_str()])?;
+    Ok(tx
+        .prepare_cached("SELECT id FROM scopes WHERE name = ?1")?
+        .query_row(params![name], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base32_matches_rfc4648() {
+        assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
+        assert_eq!(base32(&[0; 10]).len(), 16);
+    }
+
+    #[test]
+    fn secrets_match_however_typed() {
+        assert_eq!(normalize_secret("ab12-cd34 ef"), "AB12CD34EF");
+    }
+}

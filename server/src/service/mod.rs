@@ -1,0 +1,30 @@
+//! The gRPC edge of the server: the only server code that sees `massline.v1` types.
+
+mod convert;
+pub mod enrollment;
+pub mod sync;
+
+use std::sync::Arc;
+
+use tonic::{Request, Status};
+
+use crate::db::Db;
+use crate::registry::{self, Device};
+
+/// The device behind a call, from its `authorization: Bearer <token>` metadata.
+/// Read from the registry on every call, so a revoked device is refused at once.
+async fn authenticate<T>(db: &Arc<Db>, req: &Request<T>) -> Result<Device, Status> {
+    let token = req
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| Status::unauthenticated("missing device token (authorization: Bearer …)"))?
+        .to_string();
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || db.read(|tx| registry::authenticate(tx, &token)))
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(|e| Status::internal(e.to_string()))?
+        .ok_or_else(|| Status::unauthenticated("device token unknown or revoked: enrol again"))
+}
