@@ -82,7 +82,7 @@ impl Client {
 
     /// Who this device is enrolled as, if it is.
     pub fn identity(&self) -> Result<Option<Identity>, Error> {
-        self.db.read(|tx| identity::load(tx))
+        self.db.read(identity::load)
     }
 
     fn enrolled(&self) -> Result<Identity, Error> {

@@ -190,11 +190,10 @@ pub fn merge3(current: &Value, base: &Value, new: &Value) -> Value {
             let mut out = c.clone();
             let common = b.len().min(n.len());
             for i in 0..common {
-                if n[i] != b[i] {
-                    if let Some(ci) = out.get_mut(i) {
+                if n[i] != b[i]
+                    && let Some(ci) = out.get_mut(i) {
                         *ci = merge3(&ci.clone(), &b[i], &n[i]);
                     }
-                }
             }
             for i in (n.len()..b.len()).rev() {
                 if out.get(i) == Some(&b[i]) {

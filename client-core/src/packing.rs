@@ -174,7 +174,7 @@ impl Packer {
     pub fn push_change(&mut self, bytes: &[u8]) {
         match split_change(bytes) {
             Some(split) => {
-                let hash = hash_of(&self.body_header(bytes));
+                let hash = hash_of(self.body_header(bytes));
                 self.plain.push(TAG_CHANGE);
                 write_uleb(&mut self.plain, split.deps.len() as u64);
                 for dep in &split.deps {

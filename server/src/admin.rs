@@ -72,7 +72,7 @@ pub fn qr_text(code: &EnrollmentCode) -> Result<String, Error> {
 /// Villages as printable lines.
 pub fn village_lines(db: &Db) -> Result<Vec<String>, Error> {
     Ok(db
-        .read(|tx| registry::villages(tx))?
+        .read(registry::villages)?
         .into_iter()
         .map(|(code, name)| format!("{code}\t{name}"))
         .collect())
@@ -106,7 +106,7 @@ pub fn device_lines(db: &Db) -> Result<Vec<String>, Error> {
             .unwrap_or_else(|| "-".into())
     };
     Ok(db
-        .read(|tx| registry::devices(tx))?
+        .read(registry::devices)?
         .into_iter()
         .map(|d| {
             format!(

@@ -11,13 +11,14 @@
 //! - [`documents`]: the current state of every record.
 //! - [`certs`]: the server's own TLS certificate.
 //! - [`service`]: the gRPC edge (sync, enrollment).
-//! - [`admin`]: the township office's commands.
+//! - [`admin`]: the township office's commands; [`cli`]: the command line.
 //!
 //! [`run`] takes its listener and its shutdown signal from outside, so tests
 //! bind port 0 and stop it cleanly.
 
 pub mod admin;
 pub mod certs;
+pub mod cli;
 pub mod db;
 pub mod documents;
 pub mod error;

@@ -141,7 +141,7 @@ impl PushAcks {
 /// What the device asks for: its cursors, compressed to a common value plus
 /// exceptions, and the digest of the scopes it knows.
 pub fn pull_request(db: &Db) -> Result<PullRequest, Error> {
-    let known = db.read(|tx| cursors::all(tx))?;
+    let known = db.read(cursors::all)?;
     Ok(request_for(&known))
 }
 
@@ -273,8 +273,8 @@ fn apply_entries(
                         })?,
                     },
                 };
-                if !work.contains_key(&id) {
-                    work.insert(id, open(tx, id)?);
+                if let std::collections::hash_map::Entry::Vacant(e) = work.entry(id) {
+                    e.insert(open(tx, id)?);
                     order.push(id);
                 }
                 let w = work
@@ -295,8 +295,8 @@ fn apply_entries(
                 taken += 1;
             }
             Entry::Document { doc: id, bytes } => {
-                if !work.contains_key(&id) {
-                    work.insert(id, open(tx, id)?);
+                if let std::collections::hash_map::Entry::Vacant(e) = work.entry(id) {
+                    e.insert(open(tx, id)?);
                     order.push(id);
                 }
                 let w = work

@@ -117,6 +117,11 @@ impl Connection {
         })
     }
 
+    /// The gRPC channel, for callers that speak `massline.v1` themselves.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
     fn count_sent(&self, len: usize) {
         self.payload_sent.fetch_add(framed(len), Ordering::Relaxed);
     }

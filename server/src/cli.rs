@@ -1,0 +1,266 @@
+//! The `massline-server` command line: serve a township, or administer its data directory.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use massline_core::{PersonId, Role, VillageCode};
+use crate::{ServeConfig, admin, feed::FeedOptions, registry};
+
+/// The massline township server (乡镇服务器).
+#[derive(Parser)]
+#[command(name = "massline-server", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the township: devices enrol and sync here.
+    Serve {
+        /// Data directory (database, TLS certificate); made on first start.
+        #[arg(long, default_value = "massline-data")]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7443")]
+        listen: String,
+        /// Address devices use to reach this server, written into enrollment
+        /// codes (default: the listen address).
+        #[arg(long)]
+        public_address: Option<String>,
+        /// Serve gRPC without TLS. For local development only.
+        #[arg(long)]
+        plaintext: bool,
+        /// Once listening, write the bound address to this file (useful with
+        /// `--listen 127.0.0.1:0`).
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
+    },
+    /// Township office commands on a data directory (they work while serving).
+    Admin {
+        /// Data directory of the server.
+        #[arg(long, default_value = "massline-data")]
+        data: PathBuf,
+        #[command(subcommand)]
+        command: Admin,
+    },
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Set the township's name (shown on devices).
+    Township {
+        /// The name, e.g. 红星镇.
+        name: String,
+    },
+    /// Villages of the township.
+    #[command(subcommand)]
+    Village(VillageCmd),
+    /// People: Party members, cadres, secretaries, township officers.
+    #[command(subcommand)]
+    Person(PersonCmd),
+    /// Make a one-time enrollment code for a person's device (printed with a QR code).
+    EnrollCode {
+        /// The person's id.
+        #[arg(long)]
+        person: String,
+        /// Server address to put in the code (default: where the server last served).
+        #[arg(long)]
+        address: Option<String>,
+        /// Days the code stays valid.
+        #[arg(long, default_value_t = 7)]
+        valid_days: u32,
+        /// Print only the code, without the QR code.
+        #[arg(long)]
+        no_qr: bool,
+    },
+    /// Enrolled devices.
+    #[command(subcommand)]
+    Device(DeviceCmd),
+}
+
+#[derive(Subcommand)]
+enum VillageCmd {
+    /// Add a village.
+    Add {
+        /// A stable code (letters, digits, - or _), e.g. dongcun.
+        code: String,
+        /// The village's name, e.g. 东村.
+        name: String,
+    },
+    /// List villages.
+    List,
+}
+
+#[derive(Subcommand)]
+enum PersonCmd {
+    /// Add a person; prints their id.
+    Add {
+        /// Their name.
+        #[arg(long)]
+        name: String,
+        /// member (党员), cadre (村两委成员), secretary (村党组织书记) or township_officer (乡镇活动办公室).
+        #[arg(long)]
+        role: String,
+        /// Their village's code (not for township officers).
+        #[arg(long)]
+        village: Option<String>,
+        /// Choose the id instead of a generated one.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List people.
+    List {
+        /// Only this village.
+        #[arg(long)]
+        village: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCmd {
+    /// List enrolled devices.
+    List,
+    /// Revoke a lost device: it is refused from its next call on.
+    Revoke {
+        /// The device's number (see `device list`).
+        id: u64,
+    },
+}
+
+fn village(code: Option<String>) -> anyhow::Result<Option<VillageCode>> {
+    code.map(VillageCode::new)
+        .transpose()
+        .map_err(anyhow::Error::msg)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing calls under way");
+}
+
+/// Runs the command line; errors are printed and end the process with status 1.
+pub fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            data,
+            listen,
+            public_address,
+            plaintext,
+            ready_file,
+        } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
+                if let Some(path) = ready_file {
+                    std::fs::write(&path, listener.local_addr()?.to_string())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                }
+                crate::run(
+                    listener,
+                    ServeConfig {
+                        data_dir: data,
+                        tls: !plaintext,
+                        public_address,
+                        feed: FeedOptions::default(),
+                    },
+                    shutdown_signal(),
+                )
+                .await?;
+                Ok(())
+            })
+        }
+        Command::Admin { data, command } => {
+            let db = admin::open(&data)?;
+            match command {
+                Admin::Township { name } => admin::set_township(&db, &name)?,
+                Admin::Village(VillageCmd::Add { code, name }) => {
+                    let code = VillageCode::new(code).map_err(anyhow::Error::msg)?;
+                    db.write(|tx| registry::add_village(tx, &code, &name))?;
+                    println!("{code}");
+                }
+                Admin::Village(VillageCmd::List) => {
+                    for line in admin::village_lines(&db)? {
+                        println!("{line}");
+                    }
+                }
+                Admin::Person(PersonCmd::Add {
+                    name,
+                    role,
+                    village: v,
+                    id,
+                }) => {
+                    let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+                    let id = id
+                        .map(PersonId::new)
+                        .transpose()
+                        .map_err(anyhow::Error::msg)?;
+                    let v = village(v)?;
+                    println!("{}", admin::add_person(&db, id, &name, role, v.as_ref())?);
+                }
+                Admin::Person(PersonCmd::List { village: v }) => {
+                    for line in admin::person_lines(&db, village(v)?.as_ref())? {
+                        println!("{line}");
+                    }
+                }
+                Admin::EnrollCode {
+                    person,
+                    address,
+                    valid_days,
+                    no_qr,
+                } => {
+                    let person = PersonId::new(person).map_err(anyhow::Error::msg)?;
+                    let code = admin::enrollment_code(&data, &db, &person, address, valid_days)?;
+                    if !no_qr {
+                        println!("{}", admin::qr_text(&code)?);
+                    }
+                    println!("{code}");
+                }
+                Admin::Device(DeviceCmd::List) => {
+                    for line in admin::device_lines(&db)? {
+                        println!("{line}");
+                    }
+                }
+                Admin::Device(DeviceCmd::Revoke { id }) => {
+                    db.write(|tx| registry::revoke(tx, id))?;
+                    println!("device {id} revoked");
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! What the cross-crate tests share: a township with villages and people, a
+//! real server (in this process, or as a process to kill), and enrolled
+//! devices with real stores in temporary directories.
+//!
+//! # Layout
+//!
+//! - [`Township`]: a data directory with two villages and their people.
+//! - [`TestServer`]: the server in this process on a free port, over TLS.
+//! - [`ServerProcess`]: the server binary as a child process.
+//! - [`Device`]: an enrolled device store.
+//! - [`raw`]: hand-made protocol messages, for inputs a real device never sends.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+pub mod raw;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use massline_core::records::{
+    FourWinds, Opinion, OpinionArea, OpinionChannel, OpinionStatus, Rectification,
+    RectificationStatus, RectificationTerm, SourceGroup, StudyEntry, StudyMaterial, StudyMode,
+};
+use massline_core::{Client, PersonId, Record, Role, VillageCode};
+use massline_server::{ServeConfig, admin, feed::FeedOptions, registry};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+/// A township's data directory: villages 东村 (`dongcun`) and 西村 (`xicun`).
+///
+/// People: in 东村 the secretary `zhang`, the cadre `li`, members `wang` and
+/// `zhao`; in 西村 the cadre `chen` and the member `sun`; the township officer `liu`.
+#[derive(Debug)]
+pub struct Township {
+    _dir: TempDir,
+    /// The server's data directory.
+    pub data: PathBuf,
+}
+
+impl Default for Township {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Township {
+    /// Makes the data directory and enrols villages and people.
+    pub fn new() -> Township {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("server");
+        let db = admin::open(&data).unwrap();
+        admin::set_township(&db, "红星镇").unwrap();
+        db.write(|tx| {
+            registry::add_village(tx, &VillageCode::new("dongcun").unwrap(), "东村")?;
+            registry::add_village(tx, &VillageCode::new("xicun").unwrap(), "西村")
+        })
+        .unwrap();
+        for (id, name, role, village) in [
+            ("zhang", "张书记", Role::Secretary, Some("dongcun")),
+            ("li", "李委员", Role::Cadre, Some("dongcun")),
+            ("wang", "王党员", Role::Member, Some("dongcun")),
+            ("zhao", "赵党员", Role::Member, Some("dongcun")),
+            ("chen", "陈委员", Role::Cadre, Some("xicun")),
+            ("sun", "孙党员", Role::Member, Some("xicun")),
+            ("liu", "刘干事", Role::TownshipOfficer, None),
+        ] {
+            let village = village.map(|v| VillageCode::new(v).unwrap());
+            admin::add_person(&db, Some(PersonId::new(id).unwrap()), name, role, village.as_ref())
+                .unwrap();
+        }
+        Township { _dir: dir, data }
+    }
+
+    /// A one-time enrollment code for `person`, pointing at `addr`.
+    pub fn code(&self, person: &str, addr: SocketAddr) -> String {
+        let db = admin::open(&self.data).unwrap();
+        admin::enrollment_code(
+            &self.data,
+            &db,
+            &PersonId::new(person).unwrap(),
+            Some(addr.to_string()),
+            1,
+        )
+        .unwrap()
+        .to_string()
+    }
+
+    /// Opens the server's database read-only, to check what it stored.
+    pub fn server_db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.data.join("massline.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
+    }
+
+    /// How many changes the server has stored.
+    pub fn stored_changes(&self) -> i64 {
+        self.server_db()
+            .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Every record on the server as (id hex, record JSON), sorted.
+    pub fn server_records(&self) -> Vec<(String, serde_json::Value)> {
+        let db = self.server_db();
+        let mut stmt = db
+            .prepare("SELECT lower(hex(doc_id)), record FROM documents ORDER BY 1")
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })
+        .unwrap()
+        .map(|r| {
+            let (id, json) = r.unwrap();
+            (id, serde_json::from_str(&json).unwrap())
+        })
+        .collect()
+    }
+}
+
+/// The server, in this process, over TLS, on a free loopback port.
+#[derive(Debug)]
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<Result<(), massline_server::Error>>,
+}
+
+impl TestServer {
+    /// Starts serving `township`.
+    pub async fn start(township: &Township) -> TestServer {
+        Self::start_at(township, "127.0.0.1:0").await
+    }
+
+    /// Starts serving `township` on `listen` (to restart on the same port).
+    pub async fn start_at(township: &Township, listen: &str) -> TestServer {
+        let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let config = ServeConfig {
+            data_dir: township.data.clone(),
+            tls: true,
+            public_address: Some(addr.to_string()),
+            feed: FeedOptions::default(),
+        };
+        let handle = tokio::spawn(massline_server::run(listener, config, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            stop: Some(stop),
+            handle,
+        }
+    }
+
+    /// Stops it gracefully and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        (&mut self.handle).await.unwrap().unwrap();
+    }
+}
+
+/// The server binary as a child process, to stop, kill and restart.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts `massline-server serve` on `listen` and waits until it listens.
+    pub fn spawn(township: &Township, listen: &str) -> ServerProcess {
+        let ready = township.data.join(format!("ready-{}", rand_suffix()));
+        let child = Command::new(server_binary())
+            .args(["serve", "--data"])
+            .arg(&township.data)
+            .args(["--listen", listen, "--ready-file"])
+            .arg(&ready)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let addr = loop {
+            if let Ok(text) = std::fs::read_to_string(&ready)
+                && let Ok(addr) = text.parse() {
+                    break addr;
+                }
+            assert!(Instant::now() < deadline, "server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        ServerProcess { child, addr }
+    }
+
+    /// SIGKILL: the process dies at once, wherever it was.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, and waits for a graceful exit.
+    pub fn terminate(mut self) {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "server exited with {status}");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server binary this crate builds, beside the test executable's folder
+/// (`target/<profile>/deps/<test>` → `target/<profile>/`).
+fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = profile_dir.join(format!(
+        "massline-server-under-test{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    assert!(bin.exists(), "{} is missing: run the tests with cargo test", bin.display());
+    bin
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// An enrolled device with its own store file.
+#[derive(Debug)]
+pub struct Device {
+    /// The device's core.
+    pub client: Client,
+    /// The store file.
+    pub path: PathBuf,
+    _dir: TempDir,
+}
+
+impl Device {
+    /// Enrols a new device of `person` with the server at `addr`.
+    pub async fn enrol(township: &Township, addr: SocketAddr, person: &str) -> Device {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.db");
+        let client = Client::open(&path).unwrap();
+        client
+            .enroll(&township.code(person, addr), None, person)
+            .await
+            .unwrap();
+        Device {
+            client,
+            path,
+            _dir: dir,
+        }
+    }
+
+    /// Every record on the device as (id hex, record JSON), sorted.
+    pub fn records(&self) -> Vec<(String, serde_json::Value)> {
+        let mut out: Vec<_> = self
+            .client
+            .list(None)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id.to_hex(), serde_json::to_value(r.record.unwrap()).unwrap()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+/// The store file's directory is kept as long as the device.
+pub fn store_dir(d: &Device) -> &Path {
+    d.path.parent().unwrap()
+}
+
+/// A study entry of `member`.
+pub fn study(member: &str, minutes: u32, topic: &str) -> Record {
+    Record::StudyEntry(StudyEntry {
+        member: PersonId::new(member).unwrap(),
+        date: chrono::NaiveDate::from_ymd_opt(2024, 5, 1).unwrap(),
+        material: StudyMaterial::MassLineReading,
+        topic: topic.to_string(),
+        mode: StudyMode::SelfStudy,
+        helper: None,
+        minutes,
+        reflection: "学习体会".to_string(),
+    })
+}
+
+/// An opinion heard on a household visit.
+pub fn opinion(text: &str) -> Record {
+    Record::Opinion(Opinion {
+        date: chrono::NaiveDate::from_ymd_opt(2024, 5, 2).unwrap(),
+        channel: OpinionChannel::HouseholdVisit,
+        source: SourceGroup::Poor,
+        area: OpinionArea::VillageAffairs,
+        four_winds: FourWinds::Formalism,
+        text: text.to_string(),
+        anonymous: false,
+        raised_by: None,
+        status: OpinionStatus::Received,
+        answer: None,
+    })
+}
+
+/// A planned rectification measure, `li` and `zhang` responsible.
+pub fn rectification(measure: &str) -> Record {
+    Record::Rectification(Rectification {
+        problem: "村务公开不及时".to_string(),
+        measure: measure.to_string(),
+        objective: "每月公开".to_string(),
+        responsible: vec![PersonId::new("li").unwrap(), PersonId::new("zhang").unwrap()],
+        deadline: chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap(),
+        term: RectificationTerm::Short,
+        status: RectificationStatus::Planned,
+        progress: Vec::new(),
+        announced_on: None,
+        filed: None,
+    })
+}

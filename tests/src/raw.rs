@@ -1,0 +1,90 @@
+//! Hand-made protocol traffic: changes and messages a real device never sends,
+//! to prove the server refuses them.
+
+use automerge::{ActorId, Automerge, ROOT, transaction::CommitOptions};
+use massline_core::doc_json;
+use massline_core::packing::Packer;
+use massline_core::sync::transport::Connection;
+use massline_proto::pb;
+use serde_json::{Map, Value};
+use tonic::transport::Channel;
+
+use crate::Device;
+
+/// A pinned TLS channel to the server a device is enrolled with, and its token.
+pub async fn channel_of(device: &Device) -> (Channel, String) {
+    let id = device.client.identity().unwrap().unwrap();
+    let conn = Connection::open(&id.server.address, Some(id.server.cert_sha256))
+        .await
+        .unwrap();
+    (conn.channel(), id.device_token)
+}
+
+/// A device's actor id.
+pub fn actor_of(device: &Device) -> ActorId {
+    device.client.identity().unwrap().unwrap().actor
+}
+
+/// The first change of a document whose root holds exactly `root`.
+pub fn first_change(actor: &ActorId, root: Value) -> Vec<u8> {
+    let Value::Object(root) = root else {
+        panic!("root must be an object")
+    };
+    let mut doc = Automerge::new().with_actor(actor.clone());
+    let mut tx = doc.transaction();
+    doc_json::reconcile_map(&mut tx, &ROOT, &Map::new(), &root).unwrap();
+    tx.commit_with(CommitOptions::default().with_time(1_700_000_000));
+    doc.get_last_local_change().unwrap().raw_bytes().to_vec()
+}
+
+/// One push message holding `changes`, packed like a device packs them.
+pub fn message(changes: &[Vec<u8>]) -> pb::PushRequest {
+    let mut p = Packer::new(3);
+    for c in changes {
+        p.push_change(c);
+    }
+    let (frame, n) = p.flush();
+    pb::PushRequest { frame, changes: n }
+}
+
+fn sync_client(channel: Channel, token: &str) -> pb::sync_client::SyncClient<
+    tonic::service::interceptor::InterceptedService<Channel, impl tonic::service::Interceptor>,
+> {
+    let value: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+    pb::sync_client::SyncClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
+        r.metadata_mut().insert("authorization", value.clone());
+        Ok(r)
+    })
+    .max_encoding_message_size(usize::MAX)
+}
+
+/// Pushes `messages` and collects the answers (or the call's error).
+pub async fn push(
+    channel: Channel,
+    token: &str,
+    messages: Vec<pb::PushRequest>,
+) -> Result<Vec<pb::PushResponse>, tonic::Status> {
+    let mut answers = sync_client(channel, token)
+        .push(futures::stream::iter(messages))
+        .await?
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(a) = answers.message().await? {
+        out.push(a);
+    }
+    Ok(out)
+}
+
+/// Pulls with `req` and collects the answers.
+pub async fn pull(
+    channel: Channel,
+    token: &str,
+    req: pb::PullRequest,
+) -> Result<Vec<pb::PullResponse>, tonic::Status> {
+    let mut answers = sync_client(channel, token).pull(req).await?.into_inner();
+    let mut out = Vec::new();
+    while let Some(a) = answers.message().await? {
+        out.push(a);
+    }
+    Ok(out)
+}
