@@ -1,6 +1,11 @@
 //! The server's own TLS certificate, made on first start and kept in the data
 //! directory. Devices pin its SHA-256 (carried by every enrollment code), so no
 //! certificate authority is involved.
+//!
+//! Certificate and key live together in `tls.pem` (mode 0600). It is made
+//! under a temporary name and linked into place only if no other process got
+//! there first, so a server starting while an officer makes an enrollment code
+//! can never end up with a pair that does not match the pinned fingerprint.
 
 use std::fs;
 use std::path::Path;
@@ -8,6 +13,8 @@ use std::path::Path;
 use massline_core::sync::tls::fingerprint;
 
 use crate::error::Error;
+
+const FILE: &str = "tls.pem";
 
 /// The certificate and key the server presents.
 #[derive(Clone)]
@@ -31,33 +38,39 @@ impl std::fmt::Debug for ServerCert {
     }
 }
 
-fn der_of(pem: &str) -> Result<Vec<u8>, Error> {
+/// The PEM block that starts with `-----BEGIN {label}`, whole.
+fn block<'a>(pem: &'a str, label: &str) -> Option<&'a str> {
+    let begin = pem.find(&format!("-----BEGIN {label}"))?;
+    let end_marker = format!("-----END {label}");
+    let end = begin + pem[begin..].find(&end_marker)?;
+    let close = end
+        + pem[end..]
+            .find("-----\n")
+            .map_or(pem.len() - end, |i| i + 6);
+    Some(&pem[begin..close.min(pem.len())])
+}
+
+fn der_of(cert_pem: &str) -> Result<Vec<u8>, Error> {
     use base64::Engine;
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let body: String = cert_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
     base64::engine::general_purpose::STANDARD
         .decode(body.trim())
-        .map_err(|e| Error::Certificate(format!("cert.pem is damaged: {e}")))
+        .map_err(|e| Error::Certificate(format!("{FILE} is damaged: {e}")))
 }
 
 /// Loads the certificate from `dir`, making and saving one on first start.
 pub fn load_or_create(dir: &Path) -> Result<ServerCert, Error> {
-    let cert_path = dir.join("cert.pem");
-    let key_path = dir.join("key.pem");
-    if !cert_path.exists() {
-        let made = rcgen::generate_simple_self_signed(vec![
-            "massline.local".to_string(),
-            "localhost".to_string(),
-        ])
-        .map_err(|e| Error::Certificate(e.to_string()))?;
-        let key = made.signing_key.serialize_pem();
-        write_private(&key_path, &key)?;
-        fs::write(&cert_path, made.cert.pem())
-            .map_err(|e| Error::Io(cert_path.display().to_string(), e))?;
+    let path = dir.join(FILE);
+    if !path.exists() {
+        create(dir)?;
     }
-    let cert_pem = fs::read_to_string(&cert_path)
-        .map_err(|e| Error::Io(cert_path.display().to_string(), e))?;
-    let key_pem =
-        fs::read_to_string(&key_path).map_err(|e| Error::Io(key_path.display().to_string(), e))?;
+    let text = fs::read_to_string(&path).map_err(|e| Error::Io(path.display().to_string(), e))?;
+    let damaged = || Error::Certificate(format!("{} is damaged", path.display()));
+    let cert_pem = block(&text, "CERTIFICATE").ok_or_else(damaged)?.to_string();
+    let key_pem = block(&text, "PRIVATE KEY").ok_or_else(damaged)?.to_string();
     let fingerprint = fingerprint(&der_of(&cert_pem)?);
     Ok(ServerCert {
         cert_pem,
@@ -66,8 +79,20 @@ pub fn load_or_create(dir: &Path) -> Result<ServerCert, Error> {
     })
 }
 
-fn write_private(path: &Path, text: &str) -> Result<(), Error> {
+fn create(dir: &Path) -> Result<(), Error> {
     use std::io::Write;
+    let made = rcgen::generate_simple_self_signed(vec![
+        "massline.local".to_string(),
+        "localhost".to_string(),
+    ])
+    .map_err(|e| Error::Certificate(e.to_string()))?;
+    let text = format!("{}{}", made.cert.pem(), made.signing_key.serialize_pem());
+    let tmp = dir.join(format!(
+        "{FILE}.{}.{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let io = |e| Error::Io(tmp.display().to_string(), e);
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -75,12 +100,18 @@ fn write_private(path: &Path, text: &str) -> Result<(), Error> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .map_err(|e| Error::Io(path.display().to_string(), e))?;
+    let mut f = opts.open(&tmp).map_err(io)?;
     f.write_all(text.as_bytes())
         .and_then(|()| f.sync_all())
-        .map_err(|e| Error::Io(path.display().to_string(), e))
+        .map_err(io)?;
+    // First one in wins; a later one keeps the existing pair.
+    let linked = fs::hard_link(&tmp, dir.join(FILE));
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::Io(dir.join(FILE).display().to_string(), e)),
+    }
 }
 
 #[cfg(test)]
@@ -94,5 +125,21 @@ mod tests {
         let b = load_or_create(dir.path()).expect("load");
         assert_eq!(a.fingerprint, b.fingerprint);
         assert_eq!(a.cert_pem, b.cert_pem);
+        assert!(a.key_pem.starts_with("-----BEGIN PRIVATE KEY"));
+    }
+
+    #[test]
+    fn concurrent_first_starts_agree_on_one_certificate() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let prints: Vec<[u8; 32]> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| load_or_create(dir.path()).map(|c| c.fingerprint)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread").expect("cert"))
+                .collect()
+        });
+        assert!(prints.windows(2).all(|w| w[0] == w[1]));
     }
 }

@@ -67,8 +67,14 @@ impl Township {
             ("liu", "刘干事", Role::TownshipOfficer, None),
         ] {
             let village = village.map(|v| VillageCode::new(v).unwrap());
-            admin::add_person(&db, Some(PersonId::new(id).unwrap()), name, role, village.as_ref())
-                .unwrap();
+            admin::add_person(
+                &db,
+                Some(PersonId::new(id).unwrap()),
+                name,
+                role,
+                village.as_ref(),
+            )
+            .unwrap();
         }
         Township { _dir: dir, data }
     }
@@ -96,6 +102,25 @@ impl Township {
         .unwrap()
     }
 
+    /// Whether the server has stored the change with this hash (hex).
+    pub fn has_change(&self, hash_hex: &str) -> bool {
+        self.server_db()
+            .query_row(
+                "SELECT count(*) FROM changes WHERE lower(hex(hash)) = ?1",
+                [hash_hex],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    }
+
+    /// `PRAGMA integrity_check` of the server database.
+    pub fn integrity(&self) -> String {
+        self.server_db()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap()
+    }
+
     /// How many changes the server has stored.
     pub fn stored_changes(&self) -> i64 {
         self.server_db()
@@ -109,15 +134,13 @@ impl Township {
         let mut stmt = db
             .prepare("SELECT lower(hex(doc_id)), record FROM documents ORDER BY 1")
             .unwrap();
-        stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .unwrap()
-        .map(|r| {
-            let (id, json) = r.unwrap();
-            (id, serde_json::from_str(&json).unwrap())
-        })
-        .collect()
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(|r| {
+                let (id, json) = r.unwrap();
+                (id, serde_json::from_str(&json).unwrap())
+            })
+            .collect()
     }
 }
 
@@ -138,6 +161,11 @@ impl TestServer {
 
     /// Starts serving `township` on `listen` (to restart on the same port).
     pub async fn start_at(township: &Township, listen: &str) -> TestServer {
+        Self::start_with(township, listen, FeedOptions::default()).await
+    }
+
+    /// Starts serving `township` on `listen`, answering pulls as `feed` says.
+    pub async fn start_with(township: &Township, listen: &str, feed: FeedOptions) -> TestServer {
         let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -145,7 +173,7 @@ impl TestServer {
             data_dir: township.data.clone(),
             tls: true,
             public_address: Some(addr.to_string()),
-            feed: FeedOptions::default(),
+            feed,
         };
         let handle = tokio::spawn(massline_server::run(listener, config, async {
             let _ = stopped.await;
@@ -191,9 +219,10 @@ impl ServerProcess {
         let deadline = Instant::now() + Duration::from_secs(30);
         let addr = loop {
             if let Ok(text) = std::fs::read_to_string(&ready)
-                && let Ok(addr) = text.parse() {
-                    break addr;
-                }
+                && let Ok(addr) = text.parse()
+            {
+                break addr;
+            }
             assert!(Instant::now() < deadline, "server did not start");
             std::thread::sleep(Duration::from_millis(20));
         };
@@ -232,7 +261,11 @@ fn server_binary() -> PathBuf {
         "massline-server-under-test{}",
         std::env::consts::EXE_SUFFIX
     ));
-    assert!(bin.exists(), "{} is missing: run the tests with cargo test", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with cargo test",
+        bin.display()
+    );
     bin
 }
 
@@ -256,11 +289,22 @@ pub struct Device {
 impl Device {
     /// Enrols a new device of `person` with the server at `addr`.
     pub async fn enrol(township: &Township, addr: SocketAddr, person: &str) -> Device {
+        Self::enrol_through(township, addr, addr, person).await
+    }
+
+    /// Enrols a new device of `person` with the server at `addr`, reaching it
+    /// (then and on every sync) through `via`, e.g. a link emulator.
+    pub async fn enrol_through(
+        township: &Township,
+        addr: SocketAddr,
+        via: SocketAddr,
+        person: &str,
+    ) -> Device {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("device.db");
         let client = Client::open(&path).unwrap();
         client
-            .enroll(&township.code(person, addr), None, person)
+            .enroll(&township.code(person, addr), Some(&via.to_string()), person)
             .await
             .unwrap();
         Device {
@@ -270,6 +314,22 @@ impl Device {
         }
     }
 
+    /// Hashes of the changes waiting in the device's outbox (hex).
+    pub fn outbox(&self) -> Vec<String> {
+        let db = rusqlite::Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut stmt = db
+            .prepare("SELECT lower(hex(hash)) FROM outbox ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     /// Every record on the device as (id hex, record JSON), sorted.
     pub fn records(&self) -> Vec<(String, serde_json::Value)> {
         let mut out: Vec<_> = self
@@ -277,16 +337,16 @@ impl Device {
             .list(None)
             .unwrap()
             .into_iter()
-            .map(|r| (r.id.to_hex(), serde_json::to_value(r.record.unwrap()).unwrap()))
+            .map(|r| {
+                (
+                    r.id.to_hex(),
+                    serde_json::to_value(r.record.unwrap()).unwrap(),
+                )
+            })
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
-}
-
-/// The store file's directory is kept as long as the device.
-pub fn store_dir(d: &Device) -> &Path {
-    d.path.parent().unwrap()
 }
 
 /// A study entry of `member`.
@@ -325,7 +385,10 @@ pub fn rectification(measure: &str) -> Record {
         problem: "村务公开不及时".to_string(),
         measure: measure.to_string(),
         objective: "每月公开".to_string(),
-        responsible: vec![PersonId::new("li").unwrap(), PersonId::new("zhang").unwrap()],
+        responsible: vec![
+            PersonId::new("li").unwrap(),
+            PersonId::new("zhang").unwrap(),
+        ],
         deadline: chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap(),
         term: RectificationTerm::Short,
         status: RectificationStatus::Planned,

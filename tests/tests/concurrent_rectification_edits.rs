@@ -12,7 +12,10 @@ async fn offline_edits(order_li_first: bool) {
     let server = TestServer::start(&town).await;
     let zhang = Device::enrol(&town, server.addr, "zhang").await;
     let li = Device::enrol(&town, server.addr, "li").await;
-    let id: DocId = zhang.client.create(rectification("公开低保评定"), None).unwrap();
+    let id: DocId = zhang
+        .client
+        .create(rectification("公开低保评定"), None)
+        .unwrap();
     zhang.client.sync().await.unwrap();
     li.client.sync().await.unwrap();
 
@@ -41,7 +44,11 @@ async fn offline_edits(order_li_first: bool) {
         })
         .unwrap();
 
-    let (first, second) = if order_li_first { (&li, &zhang) } else { (&zhang, &li) };
+    let (first, second) = if order_li_first {
+        (&li, &zhang)
+    } else {
+        (&zhang, &li)
+    };
     first.client.sync().await.unwrap();
     second.client.sync().await.unwrap();
     first.client.sync().await.unwrap();
@@ -78,7 +85,8 @@ async fn two_notes_added_offline_on_two_phones_both_survive() {
     let id = zhang.client.create(rectification("修路"), None).unwrap();
     zhang.client.sync().await.unwrap();
     li.client.sync().await.unwrap();
-    for (device, who, text) in [(&zhang, "zhang", "召开党员大会"), (&li, "li", "走访农户")] {
+    for (device, who, text) in [(&zhang, "zhang", "召开党员大会"), (&li, "li", "走访农户")]
+    {
         device
             .client
             .edit(&id, |r| {

@@ -14,11 +14,24 @@ async fn a_record_made_offline_reaches_another_device_of_the_village() {
     server.stop().await;
 
     // No server now: records are saved on the phone all the same.
-    let op = zhang.client.create(opinion("低保评定不公开"), None).unwrap();
-    let rc = zhang.client.create(rectification("每月公开一次村务"), None).unwrap();
+    let op = zhang
+        .client
+        .create(opinion("低保评定不公开"), None)
+        .unwrap();
+    let rc = zhang
+        .client
+        .create(rectification("每月公开一次村务"), None)
+        .unwrap();
     assert_eq!(zhang.client.status().unwrap().unsent, 2);
-    assert!(zhang.client.sync().await.is_err(), "sync without a server must fail");
-    assert_eq!(zhang.client.status().unwrap().unsent, 2, "a failed sync loses nothing");
+    assert!(
+        zhang.client.sync().await.is_err(),
+        "sync without a server must fail"
+    );
+    assert_eq!(
+        zhang.client.status().unwrap().unsent,
+        2,
+        "a failed sync loses nothing"
+    );
 
     let server = TestServer::start_at(&town, &addr.to_string()).await;
     let r = zhang.client.sync().await.unwrap();
@@ -27,7 +40,10 @@ async fn a_record_made_offline_reaches_another_device_of_the_village() {
     let r = li.client.sync().await.unwrap();
     assert_eq!(r.pulled, 2);
 
-    assert_eq!(li.client.get(&op).unwrap().record, Some(opinion("低保评定不公开")));
+    assert_eq!(
+        li.client.get(&op).unwrap().record,
+        Some(opinion("低保评定不公开"))
+    );
     assert_eq!(
         li.client.get(&rc).unwrap().record,
         Some(rectification("每月公开一次村务"))
@@ -45,7 +61,10 @@ async fn a_member_gets_the_shared_list_but_not_cadre_records() {
     let wang = Device::enrol(&town, server.addr, "wang").await;
     zhang.client.create(opinion("意见"), None).unwrap();
     let rc = zhang.client.create(rectification("整改"), None).unwrap();
-    let mine = wang.client.create(study("wang", 40, "十八届三中全会精神"), None).unwrap();
+    let mine = wang
+        .client
+        .create(study("wang", 40, "十八届三中全会精神"), None)
+        .unwrap();
     zhang.client.sync().await.unwrap();
     wang.client.sync().await.unwrap();
 
@@ -58,7 +77,12 @@ async fn a_member_gets_the_shared_list_but_not_cadre_records() {
         .collect();
     assert_eq!(kinds.len(), 2, "{kinds:?}");
     assert!(wang.client.get(&rc).is_ok());
-    assert!(wang.client.list(Some(RecordKind::Opinion)).unwrap().is_empty());
+    assert!(
+        wang.client
+            .list(Some(RecordKind::Opinion))
+            .unwrap()
+            .is_empty()
+    );
 
     // The secretary sees the member's study log.
     zhang.client.sync().await.unwrap();
@@ -73,13 +97,20 @@ async fn an_idle_sync_is_one_small_call_however_many_records() {
     let zhang = Device::enrol(&town, server.addr, "zhang").await;
     let li = Device::enrol(&town, server.addr, "li").await;
     for i in 0..300 {
-        zhang.client.create(study("wang", 30, &format!("第{i}次学习")), None).unwrap();
+        zhang
+            .client
+            .create(study("wang", 30, &format!("第{i}次学习")), None)
+            .unwrap();
     }
     zhang.client.sync().await.unwrap();
     li.client.sync().await.unwrap();
     for device in [&zhang, &li] {
         let idle = device.client.sync().await.unwrap();
-        assert_eq!((idle.pushed, idle.pulled, idle.calls), (0, 0, 1), "{idle:?}");
+        assert_eq!(
+            (idle.pushed, idle.pulled, idle.calls),
+            (0, 0, 1),
+            "{idle:?}"
+        );
         assert!(idle.payload_sent + idle.payload_received <= 64, "{idle:?}");
     }
     server.stop().await;

@@ -51,7 +51,9 @@ impl pb::sync_server::Sync for SyncService {
                     Ok(Some(m)) => m,
                     Ok(None) => break,
                     Err(status) => {
+                        // Oversized or undecodable message, or the device went away.
                         tracing::debug!(%status, "push stream ended");
+                        let _ = tx.send(Err(status)).await;
                         break;
                     }
                 };
