@@ -13,6 +13,7 @@
 
 mod compare;
 mod phone;
+mod profile;
 mod scenarios;
 mod server;
 mod workload;
@@ -32,6 +33,8 @@ struct Cli {
 enum Command {
     /// Run scenarios and print a table (and write JSON with --out).
     Run(scenarios::RunArgs),
+    /// Time the S1 and S4 steps in one process, without the network.
+    Profile(profile::ProfileArgs),
     /// One phone connection, in its own process (used by `run`).
     Phone(phone::PhoneArgs),
     /// Print massline against the automerge-repo peer, as ratios.
@@ -49,6 +52,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => scenarios::run(args),
         Command::Phone(args) => phone::run(args),
+        Command::Profile(args) => profile::run(args),
         Command::Compare { ours, peer } => compare::print(&ours, &peer),
     }
 }

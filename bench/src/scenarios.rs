@@ -67,16 +67,22 @@ fn seed(store: &Path, village: &Village) -> anyhow::Result<()> {
 }
 
 /// A set-up township: its server data, its port, and its phones' stores.
-struct Template {
+pub struct Template {
     _dir: tempfile::TempDir,
-    data: PathBuf,
-    port: String,
-    phones: Vec<PathBuf>,
-    second: PathBuf,
+    /// The server's data directory (registry with enrolled phones, no records).
+    pub data: PathBuf,
+    /// The address the phones were enrolled with.
+    pub port: String,
+    /// Each village's secretary's phone, with the village recorded offline.
+    pub phones: Vec<PathBuf>,
+    /// A second, empty phone of the first village.
+    pub second: PathBuf,
     seed_ms: u128,
 }
 
-fn template(villages: &[Village]) -> anyhow::Result<Template> {
+/// Sets up a township for `villages`: enrols the phones and records each
+/// village on its secretary's phone.
+pub fn template_for(villages: &[Village]) -> anyhow::Result<Template> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("server");
     server::set_up(&data, villages)?;
@@ -155,7 +161,7 @@ fn chain(args: &RunArgs) -> anyhow::Result<Value> {
         .next()
         .context("the workload has no village")?;
     eprintln!("setting up: enrolling phones, recording the village offline");
-    let t = template(std::slice::from_ref(&village))?;
+    let t = template_for(std::slice::from_ref(&village))?;
     let mut runs = Vec::new();
     for run in 0..args.runs {
         let dir = tempfile::tempdir()?;
@@ -197,7 +203,7 @@ fn s5(args: &RunArgs) -> anyhow::Result<Value> {
         .context("S5 needs --workload-30 (node workload.mjs --villages 30 --out FILE)")?;
     let villages = workload::load(path)?;
     eprintln!("setting up {} villages: enrolling and recording offline", villages.len());
-    let t = template(&villages)?;
+    let t = template_for(&villages)?;
     let mut runs = Vec::new();
     for run in 0..args.s5_runs {
         let dir = tempfile::tempdir()?;

@@ -35,7 +35,7 @@ pub fn to_json(v: &HValue) -> Value {
     }
 }
 
-fn scalar_to_json(s: &ScalarValue) -> Value {
+pub(crate) fn scalar_to_json(s: &ScalarValue) -> Value {
     match s {
         ScalarValue::Str(s) => Value::String(s.to_string()),
         ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Value::from(*i),

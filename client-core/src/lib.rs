@@ -7,7 +7,8 @@
 //! - [`ids`], [`codes`], [`access`]: identifiers, stable codes with Chinese and
 //!   English labels, roles and scopes and who may use which.
 //! - [`records`]: the record kinds as typed structs, and their validation.
-//! - [`doc_json`], [`record_doc`]: a record as an Automerge document.
+//! - [`doc_json`], [`record_doc`]: a record as an Automerge document;
+//!   [`first_change`]: a new record read straight from its first change.
 //! - [`store`]: the SQLite database (documents, outbox, cursors, identity).
 //! - [`packing`]: how changes travel (packed, one zstd stream per call).
 //! - [`sync`]: the sync engine, its messages, and the gRPC transport.
@@ -22,6 +23,7 @@ pub mod codes;
 pub mod doc_json;
 pub mod enrollment_code;
 pub mod error;
+pub mod first_change;
 pub mod ids;
 pub mod packing;
 pub mod record_doc;

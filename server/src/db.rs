@@ -14,8 +14,10 @@ const READERS: usize = 4;
 /// The database in the data directory.
 #[derive(Debug)]
 pub struct Db {
-    writer: Mutex<Connection>,
+    // Readers close first, so the writer is the last connection and folds the
+    // WAL back into the database file as it closes.
     readers: Vec<Mutex<Connection>>,
+    writer: Mutex<Connection>,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -55,8 +57,8 @@ impl Db {
             readers.push(Mutex::new(r));
         }
         Ok(Db {
-            writer: Mutex::new(writer),
             readers,
+            writer: Mutex::new(writer),
         })
     }
 

@@ -12,8 +12,10 @@ use crate::error::Error;
 /// a time; reads use a second connection and never wait for a write.
 #[derive(Debug)]
 pub struct Db {
-    writer: Mutex<Connection>,
+    // Fields drop in order: the reader closes first, so the writer is the last
+    // connection and folds the WAL back into the database file as it closes.
     reader: Mutex<Connection>,
+    writer: Mutex<Connection>,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -55,8 +57,8 @@ impl Db {
         )?;
         reader.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(Db {
-            writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            writer: Mutex::new(writer),
         })
     }
 
@@ -80,5 +82,34 @@ impl Db {
         let mut conn = lock(&self.reader);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         f(&tx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closing_the_store_leaves_everything_in_the_database_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        {
+            let db = Db::open(&path).expect("open");
+            db.write(|tx| {
+                tx.execute("INSERT INTO cursors (scope, seq) VALUES ('v/a/shared', 7)", [])?;
+                Ok(())
+            })
+            .expect("write");
+            db.read(|tx| Ok(tx.query_row("SELECT count(*) FROM cursors", [], |r| r.get::<_, i64>(0))?))
+                .expect("read");
+        }
+        assert!(!dir.path().join("s.db-wal").exists(), "the WAL was not folded back");
+        let copy = dir.path().join("copy.db");
+        std::fs::copy(&path, &copy).expect("copy");
+        let db = Db::open(&copy).expect("open copy");
+        let seq: i64 = db
+            .read(|tx| Ok(tx.query_row("SELECT seq FROM cursors", [], |r| r.get(0))?))
+            .expect("read");
+        assert_eq!(seq, 7);
     }
 }

@@ -1,0 +1,108 @@
+//! The S1 and S4 paths without the network, step by step, to see where time
+//! goes: packing the outbox, the server taking changes in, recording answers,
+//! the server answering a fresh pull, and a fresh phone applying it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use massline_core::packing::Unpacker;
+use massline_core::store::Db;
+use massline_core::sync::engine::{self, PullSession, SyncOptions};
+use massline_core::sync::protocol::PullBatch;
+use massline_core::Client;
+use massline_server::feed::{self, FeedOptions};
+use massline_server::{ingest, registry};
+
+use crate::scenarios::template_for;
+use crate::workload;
+
+/// Options of `profile`.
+#[derive(Args, Debug)]
+pub struct ProfileArgs {
+    /// The one-village workload.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/data/workload-1-village.json"))]
+    pub workload: std::path::PathBuf,
+    /// zstd level of pushed changes.
+    #[arg(long, default_value_t = SyncOptions::default().compression_level)]
+    pub level: i32,
+    /// zstd level of pull answers.
+    #[arg(long, default_value_t = FeedOptions::default().compression_level)]
+    pub feed_level: i32,
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Runs the steps and prints their times.
+pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
+    let village = workload::load(&args.workload)?
+        .into_iter()
+        .next()
+        .context("no village")?;
+    let t = template_for(std::slice::from_ref(&village))?;
+    let phone_db = Arc::new(Db::open(&t.phones[0])?);
+    let me = Client::open(&t.phones[0])?.identity()?.context("not enrolled")?;
+    let server_db = massline_server::db::Db::open(&t.data)?;
+    let device = server_db
+        .read(|tx| registry::authenticate(tx, &me.device_token))?
+        .context("device unknown")?;
+
+    let opts = SyncOptions {
+        compression_level: args.level,
+        ..SyncOptions::default()
+    };
+    let start = Instant::now();
+    let (frames, mut acks) = engine::start_push(&phone_db, &opts)?.context("nothing to push")?;
+    let read_ms = ms(start);
+    let start = Instant::now();
+    let frames: Vec<_> = frames.collect();
+    let pack_ms = ms(start);
+    let bytes: usize = frames.iter().map(|f| f.frame.len()).sum();
+    println!("phone: read outbox {read_ms:.1} ms, pack+compress {pack_ms:.1} ms → {bytes} B in {} messages", frames.len());
+
+    let mut unpacker = Unpacker::new();
+    let (mut unpack_ms, mut ingest_ms, mut record_ms) = (0.0, 0.0, 0.0);
+    for f in frames {
+        let s = Instant::now();
+        let entries = unpacker.unpack(&f.frame, f.changes)?;
+        unpack_ms += ms(s);
+        let s = Instant::now();
+        let ack = ingest::ingest(&server_db, &device, entries, 1_700_000_000)?;
+        ingest_ms += ms(s);
+        anyhow::ensure!(ack.refused.is_empty(), "refused: {:?}", ack.refused.first());
+        let s = Instant::now();
+        acks.record(&phone_db, ack)?;
+        record_ms += ms(s);
+    }
+    println!("server: unpack {unpack_ms:.1} ms, check+store {ingest_ms:.1} ms; phone: record answers {record_ms:.1} ms");
+
+    let second = Client::open(&t.second)?.identity()?.context("not enrolled")?;
+    let reader = server_db
+        .read(|tx| registry::authenticate(tx, &second.device_token))?
+        .context("device unknown")?;
+    let b_db = Db::open(&t.second)?;
+    let req = engine::pull_request(&b_db)?;
+    let fo = FeedOptions {
+        compression_level: args.feed_level,
+        ..FeedOptions::default()
+    };
+    let start = Instant::now();
+    let mut batches: Vec<PullBatch> = Vec::new();
+    feed::answer(&server_db, &reader, &req, &fo, |b| {
+        batches.push(b);
+        true
+    })?;
+    let feed_ms = ms(start);
+    let down: usize = batches.iter().map(|b| b.frame.len()).sum();
+    println!("server: answer fresh pull {feed_ms:.1} ms → {down} B in {} messages", batches.len());
+    let start = Instant::now();
+    let mut session = PullSession::new();
+    for b in batches {
+        session.apply(&b_db, b, 1_700_000_000)?;
+    }
+    println!("phone: apply pull {:.1} ms ({} changes)", ms(start), session.received);
+    Ok(())
+}
