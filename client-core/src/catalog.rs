@@ -4,8 +4,10 @@
 use crate::access::Role;
 use crate::codes::{Coded, Lang};
 use crate::records::{
-    FourWinds, HelperKind, OpinionArea, OpinionChannel, OpinionStatus, RecordKind,
-    RectificationStatus, RectificationTerm, SourceGroup, StudyMaterial, StudyMode,
+    AppraisalGrade, Audience, Education, FourWinds, HelperKind, HouseholdGroup, HowFound,
+    NoticeCategory, NoticeMedium, OpinionArea, OpinionChannel, OpinionStatus, PointKind,
+    ProblemArea, RecordKind, RectificationStatus, RectificationTerm, Satisfaction, ServiceMatter,
+    ServiceStatus, SessionFormat, SourceGroup, StudyMaterial, StudyMode, ThingStatus,
 };
 
 /// One value of an enumeration: its stable code and its labels.
@@ -56,8 +58,11 @@ fn list<T: Coded>() -> CodeList {
 pub fn code_lists() -> Vec<CodeList> {
     vec![
         list::<RecordKind>(),
+        list::<Audience>(),
         list::<Role>(),
+        list::<Education>(),
         list::<StudyMaterial>(),
+        list::<SessionFormat>(),
         list::<StudyMode>(),
         list::<HelperKind>(),
         list::<OpinionChannel>(),
@@ -65,8 +70,19 @@ pub fn code_lists() -> Vec<CodeList> {
         list::<OpinionArea>(),
         list::<FourWinds>(),
         list::<OpinionStatus>(),
+        list::<HowFound>(),
+        list::<ProblemArea>(),
         list::<RectificationTerm>(),
         list::<RectificationStatus>(),
+        list::<HouseholdGroup>(),
+        list::<ServiceMatter>(),
+        list::<ServiceStatus>(),
+        list::<ThingStatus>(),
+        list::<Satisfaction>(),
+        list::<PointKind>(),
+        list::<AppraisalGrade>(),
+        list::<NoticeCategory>(),
+        list::<NoticeMedium>(),
     ]
 }
 
