@@ -3,8 +3,9 @@
 //! The workload is system-neutral: per village, 50 study logs of 40 entries,
 //! 300 opinions and 60 rectification items with 5 rounds of updates, plus an
 //! incremental batch. massline keeps one document per record, so every study
-//! entry, opinion and rectification item becomes its own record; an update
-//! round becomes one edit (a status and a dated progress note).
+//! entry, opinion and rectification item becomes its own record, and each
+//! rectification item's problem a problem record it refers to; an update round
+//! becomes one edit (a step reached and a dated progress note).
 //!
 //! Workload values map onto the campaign's codes one to one where the sets
 //! match (study modes, terms, rectification statuses); opinion sources and
@@ -17,9 +18,9 @@ use std::collections::HashMap;
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use massline_core::records::{
-    FourWinds, Helper, HelperKind, Opinion, OpinionArea, OpinionChannel, OpinionStatus,
-    ProgressNote, Rectification, RectificationStatus, RectificationTerm, SourceGroup, StudyEntry,
-    StudyMaterial, StudyMode,
+    FourWinds, Helper, HelperKind, HowFound, Opinion, OpinionArea, OpinionChannel,
+    OpinionStatus, Problem, ProblemArea, ProgressNote, Rectification, RectificationStatus,
+    RectificationTerm, SourceGroup, StudyEntry, StudyMaterial, StudyMode,
 };
 use massline_core::{Client, DocId, PersonId, Record};
 use serde_json::Value;
@@ -33,6 +34,9 @@ pub enum Op {
         key: String,
         /// The record.
         record: Record,
+        /// For a rectification: the problem it addresses, made as a problem
+        /// record first (one per distinct text).
+        problem: Option<String>,
     },
     /// One round of updates to a rectification item.
     UpdateRectification {
@@ -170,6 +174,7 @@ fn study(member: &str, v: &Value) -> anyhow::Result<Record> {
         helper,
         minutes: v.get("minutes").and_then(Value::as_u64).context("minutes")? as u32,
         reflection: s(v, "note")?.to_string(),
+        comments: Vec::new(),
     }))
 }
 
@@ -185,12 +190,18 @@ fn opinion(v: &Value) -> anyhow::Result<Record> {
         raised_by: None,
         status: opinion_status(s(v, "status")?),
         answer: None,
+        visit: None,
     }))
 }
 
+/// A rectification item; its problem is set on replay, once the problem record exists.
 fn rectification(v: &Value) -> anyhow::Result<Record> {
+    let planned = NaiveDate::from_ymd_opt(2024, 1, 1).context("date")?;
+    let step = rect_status(s(v, "status")?)?;
+    let mut steps = std::collections::BTreeMap::from([(RectificationStatus::Planned, planned)]);
+    steps.entry(step).or_insert(planned);
     Ok(Record::Rectification(Rectification {
-        problem: s(v, "problem")?.to_string(),
+        problem: DocId::from_slice(&[0; 16]).context("id")?,
         measure: s(v, "measure")?.to_string(),
         objective: String::new(),
         responsible: vec![person(s(v, "responsible_id")?)?],
@@ -199,7 +210,7 @@ fn rectification(v: &Value) -> anyhow::Result<Record> {
             "long" => RectificationTerm::Long,
             _ => RectificationTerm::Short,
         },
-        status: rect_status(s(v, "status")?)?,
+        steps,
         progress: Vec::new(),
         announced_on: None,
         filed: None,
@@ -219,16 +230,20 @@ fn read_ops(
             "insert" => {
                 let v = op.get("value").context("insert without value")?;
                 let key = s(v, "id")?.to_string();
-                let record = match kind {
-                    "study_log" => study(member.context("study log without member")?, v)?,
-                    "opinions" => opinion(v)?,
+                let (record, problem) = match kind {
+                    "study_log" => (study(member.context("study log without member")?, v)?, None),
+                    "opinions" => (opinion(v)?, None),
                     "rectification" => {
                         items.push(key.clone());
-                        rectification(v)?
+                        (rectification(v)?, Some(s(v, "problem")?.to_string()))
                     }
                     k => bail!("unknown document kind {k}"),
                 };
-                out.push(Op::Create { key, record });
+                out.push(Op::Create {
+                    key,
+                    record,
+                    problem,
+                });
             }
             "update" => {
                 let idx = op
@@ -300,16 +315,45 @@ pub fn replay(
 ) -> anyhow::Result<()> {
     for op in ops {
         match op {
-            Op::Create { key, record } => {
-                let id = client.create(record.clone(), None)?;
+            Op::Create {
+                key,
+                record,
+                problem,
+            } => {
+                let mut record = record.clone();
+                if let (Some(title), Record::Rectification(r)) = (problem, &mut record) {
+                    let pkey = format!("problem:{title}");
+                    r.problem = match ids.get(&pkey) {
+                        Some(id) => *id,
+                        None => {
+                            let id = client.create(
+                                Record::Problem(Problem {
+                                    title: title.chars().take(200).collect(),
+                                    how_found: HowFound::RaisedByMasses,
+                                    area: ProblemArea::MassService,
+                                    background: String::new(),
+                                    causes: String::new(),
+                                    manifestations: String::new(),
+                                    direction: String::new(),
+                                    solutions: String::new(),
+                                    opinions: Vec::new(),
+                                }),
+                                None,
+                            )?;
+                            ids.insert(pkey, id);
+                            id
+                        }
+                    };
+                }
+                let id = client.create(record, None)?;
                 ids.insert(key.clone(), id);
             }
             Op::UpdateRectification { key, status, note } => {
                 let id = ids.get(key).with_context(|| format!("no record for {key}"))?;
                 client.edit(id, |r| {
                     if let Record::Rectification(x) = r {
-                        // Statuses only move forward here; the workload may step back.
-                        x.status = x.status.max(*status);
+                        // Steps only move forward; the workload may step back.
+                        x.advance(*status, note.0);
                         x.progress.push(ProgressNote {
                             date: note.0,
                             text: note.1.clone(),

@@ -1,26 +1,28 @@
 //! `massline`: a field client on the device core, for village PCs, scripts and
 //! demos. Everything but `enroll` and `sync` works with no server.
 
+mod fields;
 mod render;
 
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand};
-use massline_core::records::{
-    FourWinds, Helper, HelperKind, Opinion, OpinionArea, OpinionChannel, OpinionStatus,
-    ProgressNote, Rectification, RectificationStatus, RectificationTerm, SourceGroup, StudyEntry,
-    StudyMaterial, StudyMode,
+use clap::{Parser, Subcommand};
+use fields::{
+    Cx, Fields, MeetingFields, MemberFields, NoticeFields, OpinionFields, PracticalFields,
+    ProblemFields, RectificationFields, ServiceFields, SessionFields, StudyFields, VisitFields,
 };
+use massline_core::catalog;
 use massline_core::store::documents::RecordRow;
-use massline_core::{Client, Coded, Lang, PersonId, Record, RecordKind, VillageCode};
+use massline_core::{Client, Lang, PersonId, RecordKind, VillageCode};
 use serde_json::json;
 
 /// massline field client (群众路线教育实践活动记录).
 ///
 /// Records are kept in a local store first and sent to the township server by
-/// `sync` when there is a link.
+/// `sync` when there is a link. Each kind of record has its own command (add,
+/// update, list, show, withdraw); `massline codes` lists the codes options take.
 #[derive(Parser)]
 #[command(name = "massline", version)]
 struct Cli {
@@ -52,31 +54,56 @@ enum Command {
         #[arg(long, default_value = "massline-cli")]
         name: String,
     },
-    /// Personal study (个人学习).
+    /// Party members' files (党员档案): age, education, mobile members. Cadres only.
+    #[command(subcommand)]
+    Member(KindCmd<MemberFields>),
+    /// Centralized study sessions (集中学习) and who attended; attending counts as study.
+    #[command(subcommand)]
+    Session(KindCmd<SessionFields>),
+    /// Personal study (个人学习), in each member's own log.
     #[command(subcommand)]
     Study(StudyCmd),
-    /// Opinions of the masses (意见建议).
+    /// Opinions of the masses (意见建议). Kept as heard: the words never change. Cadres only.
     #[command(subcommand)]
-    Opinion(OpinionCmd),
-    /// Rectification measures (整改措施).
+    Opinion(KindCmd<OpinionFields>),
+    /// The village's problem list (问题) and its control-inspection table.
     #[command(subcommand)]
-    Rectification(RectificationCmd),
-    /// List records, of one kind or all: study_entry, opinion, rectification.
+    Problem(KindCmd<ProblemFields>),
+    /// Rectification measures (整改措施), their steps, progress notes and filing.
+    #[command(subcommand)]
+    Rectification(KindCmd<RectificationFields>),
+    /// Household visits (走访) and the demands raised. Cadres only.
+    #[command(subcommand)]
+    Visit(VisitCmd),
+    /// Services handled for villagers (代办, 一次性告知). Cadres only.
+    #[command(subcommand)]
+    Service(KindCmd<ServiceFields>),
+    /// The 3 to 5 practical things promised to the masses (为民办实事).
+    #[command(subcommand)]
+    Practical(KindCmd<PracticalFields>),
+    /// Special organizational-life meetings (专题组织生活会) and appraisal. Cadres only.
+    #[command(subcommand)]
+    Meeting(KindCmd<MeetingFields>),
+    /// What was made public (党务村务公开).
+    #[command(subcommand)]
+    Notice(KindCmd<NoticeFields>),
+    /// List records of every kind, or of one (see `massline codes` for kinds).
     List {
-        /// Only this kind.
+        /// Only this kind, e.g. opinion.
         kind: Option<String>,
+        /// Withdrawn records too.
+        #[arg(long)]
+        all: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Show one record (its id, or the start of it).
-    Show {
-        /// The record's id.
-        id: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Show(ShowArgs),
+    /// Withdraw a record entered by mistake, with the reason.
+    Withdraw(WithdrawArgs),
+    /// What the village is asked to keep but may not have (3 to 5 practical things).
+    Warnings,
     /// Send local changes to the township server and fetch others' (needs the server).
     Sync,
     /// Unsent and refused changes, last sync, cursors.
@@ -85,187 +112,109 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The codes accepted by the options above, with their labels.
+    /// The codes accepted by the options, with their labels.
     Codes,
 }
 
-#[derive(Args)]
-struct StudyFields {
-    /// Day of study, YYYY-MM-DD (default today).
+/// What every kind of record offers.
+#[derive(Subcommand)]
+enum KindCmd<F: Fields> {
+    /// Add a record (options not given take their defaults).
+    Add {
+        #[command(flatten)]
+        fields: F,
+        /// The village, for a township officer (who has none of their own).
+        #[arg(long)]
+        village: Option<String>,
+    },
+    /// Change a record: only the options given change.
+    Update {
+        /// The record's id, or its first characters.
+        id: String,
+        #[command(flatten)]
+        fields: F,
+    },
+    /// List records of this kind, most recently changed first.
+    List {
+        /// Withdrawn records too.
+        #[arg(long)]
+        all: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one record.
+    Show(ShowArgs),
+    /// Withdraw a record entered by mistake, with the reason. It leaves the
+    /// lists but stays in the history.
+    Withdraw(WithdrawArgs),
+}
+
+#[derive(clap::Args)]
+struct ShowArgs {
+    /// The record's id, or its first characters.
+    id: String,
+    /// Also who changed what, and when.
     #[arg(long)]
-    date: Option<NaiveDate>,
-    /// What was studied (see `massline codes`).
+    history: bool,
+    /// Print JSON.
     #[arg(long)]
-    material: Option<StudyMaterial>,
-    /// Title or subject.
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct WithdrawArgs {
+    /// The record's id, or its first characters.
+    id: String,
+    /// Why it is withdrawn.
     #[arg(long)]
-    topic: Option<String>,
-    /// How: self_study, centralized, pairing, night_visit, counselling, distance_education.
-    #[arg(long)]
-    mode: Option<StudyMode>,
-    /// Minutes spent (1 to 720).
-    #[arg(long)]
-    minutes: Option<u32>,
-    /// Kind of helper: graduate_official, well_off_cadre, backbone_member.
-    #[arg(long, requires = "helper")]
-    helper_kind: Option<HelperKind>,
-    /// Helper's name.
-    #[arg(long, requires = "helper_kind")]
-    helper: Option<String>,
-    /// What the member took from it.
-    #[arg(long)]
-    reflection: Option<String>,
+    reason: String,
 }
 
 #[derive(Subcommand)]
 enum StudyCmd {
-    /// Log a study sitting.
-    Add {
-        /// The member who studied (default: yourself).
+    #[command(flatten)]
+    Kind(KindCmd<StudyFields>),
+    /// The study credited to a member (default: everyone on this device):
+    /// their own entries and the sessions they attended.
+    Log {
+        /// Only this member.
         #[arg(long)]
         member: Option<String>,
-        #[command(flatten)]
-        fields: StudyFields,
-    },
-    /// Change a study entry.
-    Update {
-        /// The entry's id.
-        id: String,
-        #[command(flatten)]
-        fields: StudyFields,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 #[derive(Subcommand)]
-enum OpinionCmd {
-    /// File an opinion as heard.
-    Add {
-        /// Day it was heard, YYYY-MM-DD (default today).
+enum VisitCmd {
+    #[command(flatten)]
+    Kind(KindCmd<VisitFields>),
+    /// Make an opinion of a demand raised on a visit (linked both ways).
+    ToOpinion {
+        /// The visit's id, or its first characters.
+        visit: String,
+        /// The demand's id (see `massline visit show`).
         #[arg(long)]
-        date: Option<NaiveDate>,
-        /// Where it was heard (see `massline codes`).
-        #[arg(long)]
-        channel: OpinionChannel,
-        /// Whom it came from.
-        #[arg(long)]
-        source: SourceGroup,
-        /// What it is about.
-        #[arg(long)]
-        area: OpinionArea,
-        /// Which "four winds" it names (none if none).
-        #[arg(long, default_value = "none")]
-        four_winds: FourWinds,
-        /// The opinion, in the words heard.
-        #[arg(long)]
-        text: String,
-        /// The person asked not to be named.
-        #[arg(long)]
-        anonymous: bool,
-        /// Who raised it.
-        #[arg(long, conflicts_with = "anonymous")]
-        raised_by: Option<String>,
+        demand: String,
+        #[command(flatten)]
+        fields: OpinionFields,
     },
-    /// Move an opinion on: taken up as a problem, or answered to the masses.
-    Update {
-        /// The opinion's id.
-        id: String,
-        /// received, taken_up or answered.
+    /// Make a service request of a demand raised on a visit (linked both ways).
+    ToService {
+        /// The visit's id, or its first characters.
+        visit: String,
+        /// The demand's id (see `massline visit show`).
         #[arg(long)]
-        status: Option<OpinionStatus>,
-        /// The answer given to the masses.
-        #[arg(long)]
-        answer: Option<String>,
-    },
-}
-
-#[derive(Subcommand)]
-enum RectificationCmd {
-    /// Add a measure to the rectification list.
-    Add {
-        /// The problem it addresses.
-        #[arg(long)]
-        problem: String,
-        /// What will be done.
-        #[arg(long)]
-        measure: String,
-        /// What counts as fixed.
-        #[arg(long, default_value = "")]
-        objective: String,
-        /// A responsible person's id (repeat for several).
-        #[arg(long, required = true)]
-        responsible: Vec<String>,
-        /// By when, YYYY-MM-DD.
-        #[arg(long)]
-        deadline: NaiveDate,
-        /// short (fix now) or long (step by step).
-        #[arg(long)]
-        term: RectificationTerm,
-        /// Village, for a township officer issuing a measure.
-        #[arg(long)]
-        village: Option<String>,
-    },
-    /// Change a measure's status, deadline or text.
-    Update {
-        /// The measure's id.
-        id: String,
-        /// planned, in_progress, done or accepted.
-        #[arg(long)]
-        status: Option<RectificationStatus>,
-        /// New deadline.
-        #[arg(long)]
-        deadline: Option<NaiveDate>,
-        /// New text of the measure.
-        #[arg(long)]
-        measure: Option<String>,
-        /// Day it was announced to the masses.
-        #[arg(long)]
-        announced_on: Option<NaiveDate>,
-    },
-    /// Add a dated progress note.
-    Note {
-        /// The measure's id.
-        id: String,
-        /// What was done.
-        #[arg(long)]
-        text: String,
-        /// Day of the progress (default today).
-        #[arg(long)]
-        date: Option<NaiveDate>,
+        demand: String,
+        #[command(flatten)]
+        fields: ServiceFields,
     },
 }
 
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
-}
-
-fn person(s: String) -> anyhow::Result<PersonId> {
-    PersonId::new(s).map_err(anyhow::Error::msg)
-}
-
-impl StudyFields {
-    fn apply(self, e: &mut StudyEntry) {
-        if let Some(d) = self.date {
-            e.date = d;
-        }
-        if let Some(m) = self.material {
-            e.material = m;
-        }
-        if let Some(t) = self.topic {
-            e.topic = t;
-        }
-        if let Some(m) = self.mode {
-            e.mode = m;
-        }
-        if let Some(m) = self.minutes {
-            e.minutes = m;
-        }
-        if let (Some(kind), Some(name)) = (self.helper_kind, self.helper) {
-            e.helper = Some(Helper { kind, name });
-        }
-        if let Some(r) = self.reflection {
-            e.reflection = r;
-        }
-    }
 }
 
 fn print_rows(rows: &[RecordRow], json: bool, lang: Lang) {
@@ -286,20 +235,9 @@ fn row_json(r: &RecordRow) -> serde_json::Value {
         "kind": r.kind,
         "record": r.record,
         "problem": r.problem,
+        "withdrawn": r.withdrawn,
         "updated_at": r.updated_at,
     })
-}
-
-fn codes_of<T: Coded>() {
-    println!("{}:", T::NAME);
-    for v in T::all() {
-        println!(
-            "  {:<26} {} / {}",
-            v.code(),
-            v.label(Lang::Zh),
-            v.label(Lang::En)
-        );
-    }
 }
 
 fn main() {
@@ -309,20 +247,117 @@ fn main() {
     }
 }
 
+fn cx(client: &Client) -> anyhow::Result<Cx<'_>> {
+    let me = client
+        .identity()?
+        .ok_or(massline_core::Error::NotEnrolled)?;
+    Ok(Cx {
+        client,
+        me: me.principal.person,
+        today: today(),
+    })
+}
+
+fn village(v: Option<String>) -> anyhow::Result<Option<VillageCode>> {
+    v.map(VillageCode::new)
+        .transpose()
+        .map_err(anyhow::Error::msg)
+}
+
+fn print_warnings(client: &Client) -> anyhow::Result<()> {
+    for w in client.warnings()? {
+        eprintln!("warning: {}", w.text);
+    }
+    Ok(())
+}
+
+fn object(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+fn run_kind<F: Fields>(cmd: KindCmd<F>, client: &Client, lang: Lang) -> anyhow::Result<()> {
+    match cmd {
+        KindCmd::Add { fields, village: v } => {
+            let cx = cx(client)?;
+            let record = fields::build(&fields, object(F::defaults(&cx)), &cx)?;
+            println!("{}", client.create(record, village(v)?)?);
+            if F::KIND == RecordKind::PracticalThing {
+                print_warnings(client)?;
+            }
+        }
+        KindCmd::Update { id, fields } => {
+            let cx = cx(client)?;
+            let id = client.resolve(&id)?;
+            let current = client
+                .get(&id)?
+                .record
+                .with_context(|| format!("{id} does not read as a record"))?;
+            if current.kind() != F::KIND {
+                bail!("{id} is a {}, not a {}", current.kind(), F::KIND);
+            }
+            let new = fields::build(&fields, current.fields(), &cx)?;
+            client.update(&id, &current, &new)?;
+            println!("{id}");
+        }
+        KindCmd::List { all, json } => {
+            let rows = if all {
+                client.list_all(Some(F::KIND))?
+            } else {
+                client.list(Some(F::KIND))?
+            };
+            print_rows(&rows, json, lang);
+            if F::KIND == RecordKind::PracticalThing {
+                print_warnings(client)?;
+            }
+        }
+        KindCmd::Show(args) => show(client, args, lang)?,
+        KindCmd::Withdraw(args) => withdraw(client, args)?,
+    }
+    Ok(())
+}
+
+fn show(client: &Client, args: ShowArgs, lang: Lang) -> anyhow::Result<()> {
+    let id = client.resolve(&args.id)?;
+    let row = client.get(&id)?;
+    let history = if args.history {
+        Some(client.history(&id)?)
+    } else {
+        None
+    };
+    if args.json {
+        let mut out = row_json(&row);
+        if let Some(h) = &history {
+            out["history"] = render::history_json(h);
+        }
+        println!("{out}");
+    } else {
+        print!("{}", render::detail(&row, lang));
+        if let Some(h) = &history {
+            print!("{}", render::history(h, lang));
+        }
+    }
+    Ok(())
+}
+
+fn withdraw(client: &Client, args: WithdrawArgs) -> anyhow::Result<()> {
+    let id = client.resolve(&args.id)?;
+    client.withdraw(&id, &args.reason)?;
+    println!("{id}");
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let lang = Lang::from_code(&cli.lang).context("--lang must be zh or en")?;
     if let Command::Codes = cli.command {
-        codes_of::<RecordKind>();
-        codes_of::<StudyMaterial>();
-        codes_of::<StudyMode>();
-        codes_of::<HelperKind>();
-        codes_of::<OpinionChannel>();
-        codes_of::<SourceGroup>();
-        codes_of::<OpinionArea>();
-        codes_of::<FourWinds>();
-        codes_of::<OpinionStatus>();
-        codes_of::<RectificationTerm>();
-        codes_of::<RectificationStatus>();
+        for list in catalog::code_lists() {
+            println!("{}:", list.name);
+            for v in list.values {
+                println!("  {:<26} {} / {}", v.code, v.zh, v.en);
+            }
+        }
         return Ok(());
     }
     let client = Client::open(&cli.store)
@@ -345,177 +380,67 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 id.village_name.as_deref().unwrap_or("")
             );
         }
-        Command::Study(StudyCmd::Add { member, fields }) => {
-            let me = client
-                .identity()?
-                .ok_or(massline_core::Error::NotEnrolled)?;
-            let member = match member {
-                Some(m) => person(m)?,
-                None => me.principal.person.clone(),
-            };
-            let mode = fields.mode.context("--mode is required")?;
-            let mut entry = StudyEntry {
-                member,
-                date: today(),
-                material: fields.material.context("--material is required")?,
-                topic: fields.topic.clone().context("--topic is required")?,
-                mode,
-                helper: None,
-                minutes: fields.minutes.context("--minutes is required")?,
-                reflection: String::new(),
-            };
-            fields.apply(&mut entry);
-            println!("{}", client.create(Record::StudyEntry(entry), None)?);
-        }
-        Command::Study(StudyCmd::Update { id, fields }) => {
-            let id = client.resolve(&id)?;
-            client.edit(&id, |r| match r {
-                Record::StudyEntry(e) => {
-                    fields.apply(e);
-                    Ok(())
-                }
-                _ => Err(massline_core::Error::NotFound(format!(
-                    "{id} is not a study entry"
-                ))),
-            })?;
-            println!("{id}");
-        }
-        Command::Opinion(OpinionCmd::Add {
-            date,
-            channel,
-            source,
-            area,
-            four_winds,
-            text,
-            anonymous,
-            raised_by,
-        }) => {
-            let o = Opinion {
-                date: date.unwrap_or_else(today),
-                channel,
-                source,
-                area,
-                four_winds,
-                text,
-                anonymous,
-                raised_by,
-                status: OpinionStatus::Received,
-                answer: None,
-            };
-            println!("{}", client.create(Record::Opinion(o), None)?);
-        }
-        Command::Opinion(OpinionCmd::Update { id, status, answer }) => {
-            let id = client.resolve(&id)?;
-            client.edit(&id, |r| match r {
-                Record::Opinion(o) => {
-                    if let Some(s) = status {
-                        o.status = s;
-                    }
-                    if answer.is_some() {
-                        o.answer = answer;
-                    }
-                    Ok(())
-                }
-                _ => Err(massline_core::Error::NotFound(format!(
-                    "{id} is not an opinion"
-                ))),
-            })?;
-            println!("{id}");
-        }
-        Command::Rectification(RectificationCmd::Add {
-            problem,
-            measure,
-            objective,
-            responsible,
-            deadline,
-            term,
-            village,
-        }) => {
-            let r = Rectification {
-                problem,
-                measure,
-                objective,
-                responsible: responsible
-                    .into_iter()
-                    .map(person)
-                    .collect::<Result<_, _>>()?,
-                deadline,
-                term,
-                status: RectificationStatus::Planned,
-                progress: Vec::new(),
-                announced_on: None,
-                filed: None,
-            };
-            let village = village
-                .map(VillageCode::new)
+        Command::Member(c) => run_kind(c, &client, lang)?,
+        Command::Session(c) => run_kind(c, &client, lang)?,
+        Command::Study(StudyCmd::Kind(c)) => run_kind(c, &client, lang)?,
+        Command::Study(StudyCmd::Log { member, json }) => {
+            let member = member
+                .map(PersonId::new)
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
-            println!("{}", client.create(Record::Rectification(r), village)?);
+            let log = client.study_log(member.as_ref())?;
+            if json {
+                let out: Vec<_> = log
+                    .iter()
+                    .map(|(id, c)| json!({"record": id, "credit": c}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(out));
+            } else {
+                print!("{}", render::study_log(&log, lang));
+            }
         }
-        Command::Rectification(RectificationCmd::Update {
-            id,
-            status,
-            deadline,
-            measure,
-            announced_on,
+        Command::Opinion(c) => run_kind(c, &client, lang)?,
+        Command::Problem(c) => run_kind(c, &client, lang)?,
+        Command::Rectification(c) => run_kind(c, &client, lang)?,
+        Command::Visit(VisitCmd::Kind(c)) => run_kind(c, &client, lang)?,
+        Command::Visit(VisitCmd::ToOpinion {
+            visit,
+            demand,
+            fields,
         }) => {
-            let id = client.resolve(&id)?;
-            client.edit(&id, |r| match r {
-                Record::Rectification(x) => {
-                    if let Some(s) = status {
-                        x.status = s;
-                    }
-                    if let Some(d) = deadline {
-                        x.deadline = d;
-                    }
-                    if let Some(m) = measure {
-                        x.measure = m;
-                    }
-                    if announced_on.is_some() {
-                        x.announced_on = announced_on;
-                    }
-                    Ok(())
-                }
-                _ => Err(massline_core::Error::NotFound(format!(
-                    "{id} is not a rectification measure"
-                ))),
-            })?;
-            println!("{id}");
+            let cx = cx(&client)?;
+            let record = fields::build(&fields, object(OpinionFields::defaults(&cx)), &cx)?;
+            let visit = client.resolve(&visit)?;
+            println!("{}", client.make_from_demand(&visit, &demand, record)?);
         }
-        Command::Rectification(RectificationCmd::Note { id, text, date }) => {
-            let id = client.resolve(&id)?;
-            let me = client
-                .identity()?
-                .ok_or(massline_core::Error::NotEnrolled)?;
-            client.edit(&id, |r| match r {
-                Record::Rectification(x) => {
-                    x.progress.push(ProgressNote {
-                        date: date.unwrap_or_else(today),
-                        text,
-                        author: me.principal.person.clone(),
-                    });
-                    Ok(())
-                }
-                _ => Err(massline_core::Error::NotFound(format!(
-                    "{id} is not a rectification measure"
-                ))),
-            })?;
-            println!("{id}");
+        Command::Visit(VisitCmd::ToService {
+            visit,
+            demand,
+            fields,
+        }) => {
+            let cx = cx(&client)?;
+            let record = fields::build(&fields, object(ServiceFields::defaults(&cx)), &cx)?;
+            let visit = client.resolve(&visit)?;
+            println!("{}", client.make_from_demand(&visit, &demand, record)?);
         }
-        Command::List { kind, json } => {
+        Command::Service(c) => run_kind(c, &client, lang)?,
+        Command::Practical(c) => run_kind(c, &client, lang)?,
+        Command::Meeting(c) => run_kind(c, &client, lang)?,
+        Command::Notice(c) => run_kind(c, &client, lang)?,
+        Command::Show(args) => show(&client, args, lang)?,
+        Command::Withdraw(args) => withdraw(&client, args)?,
+        Command::Warnings => print_warnings(&client)?,
+        Command::List { kind, all, json } => {
             let kind = kind
                 .map(|k| k.parse::<RecordKind>())
                 .transpose()
                 .map_err(anyhow::Error::msg)?;
-            print_rows(&client.list(kind)?, json, lang);
-        }
-        Command::Show { id, json } => {
-            let row = client.get(&client.resolve(&id)?)?;
-            if json {
-                println!("{}", row_json(&row));
+            let rows = if all {
+                client.list_all(kind)?
             } else {
-                print!("{}", render::detail(&row, lang));
-            }
+                client.list(kind)?
+            };
+            print_rows(&rows, json, lang);
         }
         Command::Sync => {
             let rt = tokio::runtime::Runtime::new()?;

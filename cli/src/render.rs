@@ -3,11 +3,13 @@
 use std::fmt::Write;
 
 use chrono::DateTime;
-use massline_core::records::{Opinion, Rectification, StudyEntry, field_label};
+use massline_core::record_doc::HistoryItem;
+use massline_core::records::{StudyCredit, code_label, field_label};
 use massline_core::store::documents::RecordRow;
-use massline_core::{Lang, Record, RecordKind, Status, SyncReport};
+use massline_core::{DocId, Lang, Record, RecordKind, Status, SyncReport};
+use serde_json::{Value, json};
 
-fn short(id: &massline_core::DocId) -> String {
+fn short(id: &DocId) -> String {
     id.to_hex()[..10].to_string()
 }
 
@@ -25,6 +27,13 @@ fn when(t: Option<i64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+fn yes(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "是",
+        Lang::En => "yes",
+    }
+}
+
 /// One line per record: short id, kind, the fields that identify it.
 pub fn line(row: &RecordRow, lang: Lang) -> String {
     let id = short(&row.id);
@@ -36,9 +45,36 @@ pub fn line(row: &RecordRow, lang: Lang) -> String {
         );
     };
     let kind = record.kind().label(lang);
-    match record {
+    let gone = match (&row.withdrawn, lang) {
+        (None, _) => "",
+        (Some(_), Lang::Zh) => "  [已撤回]",
+        (Some(_), Lang::En) => "  [withdrawn]",
+    };
+    let what = match record {
+        Record::Member(m) => format!(
+            "{}  {}  {}{}",
+            m.name,
+            m.birth_year,
+            m.education.label(lang),
+            if m.mobile {
+                format!("  {}: {}", field_label("mobile", lang), m.whereabouts)
+            } else {
+                String::new()
+            }
+        ),
+        Record::StudySession(x) => {
+            let (present, absent) = massline_core::records::roll_counts(&x.attendance);
+            format!(
+                "{}  {}  {}′  {present}/{}  {}",
+                x.date,
+                x.format.label(lang),
+                x.minutes,
+                present + absent,
+                clip(&x.topic, 30)
+            )
+        }
         Record::StudyEntry(e) => format!(
-            "{id}  {kind}  {}  {}  {}  {}′  {}",
+            "{}  {}  {}  {}′  {}",
             e.date,
             e.member,
             e.mode.label(lang),
@@ -46,120 +82,243 @@ pub fn line(row: &RecordRow, lang: Lang) -> String {
             clip(&e.topic, 30)
         ),
         Record::Opinion(o) => format!(
-            "{id}  {kind}  {}  {}  {}  {}",
+            "{}  {}  {}  {}",
             o.date,
             o.channel.label(lang),
             o.status.label(lang),
             clip(&o.text, 30)
         ),
+        Record::Problem(p) => format!(
+            "{}  {}  {}",
+            p.how_found.label(lang),
+            p.area.label(lang),
+            clip(&p.title, 30)
+        ),
         Record::Rectification(r) => format!(
-            "{id}  {kind}  {}  {}  {}",
+            "{}  {}  {}",
             r.deadline,
-            r.status.label(lang),
+            r.status().label(lang),
             clip(&r.measure, 30)
         ),
+        Record::Visit(v) => format!(
+            "{}  {}  {}  {}",
+            v.date,
+            v.cadre,
+            v.group.label(lang),
+            clip(&v.household, 20)
+        ),
+        Record::ServiceRequest(x) => format!(
+            "{}  {}  {}  {}",
+            x.applied_on,
+            x.matter.label(lang),
+            x.status.label(lang),
+            clip(&x.applicant, 20)
+        ),
+        Record::PracticalThing(t) => format!(
+            "{}  {}  {}",
+            t.target_date,
+            t.status.label(lang),
+            clip(&t.what, 30)
+        ),
+        Record::OrgLifeMeeting(m) => format!("{}  {}", m.date, clip(&m.topic, 30)),
+        Record::Notice(n) => format!(
+            "{}  {}  {}",
+            n.date,
+            n.category.label(lang),
+            clip(&n.title, 30)
+        ),
+    };
+    format!("{id}  {kind}  {what}{gone}")
+}
+
+/// A stored value in words: codes as labels, flags as yes/no.
+fn value_text(kind: RecordKind, field: &str, v: &Value, lang: Lang) -> String {
+    match v {
+        Value::String(s) => code_label(kind, field, s, lang)
+            .map(str::to_string)
+            .unwrap_or_else(|| s.clone()),
+        Value::Bool(true) => yes(lang).to_string(),
+        Value::Bool(false) => "-".to_string(),
+        other => other.to_string(),
     }
 }
 
-fn field(out: &mut String, name: &str, value: impl std::fmt::Display, lang: Lang) {
-    let _ = writeln!(out, "  {}: {value}", field_label(name, lang));
-}
-
-fn study(out: &mut String, e: &StudyEntry, lang: Lang) {
-    field(out, "member", &e.member, lang);
-    field(out, "date", e.date, lang);
-    field(out, "material", e.material.label(lang), lang);
-    field(out, "topic", &e.topic, lang);
-    field(out, "mode", e.mode.label(lang), lang);
-    if let Some(h) = &e.helper {
-        field(
-            out,
-            "helper",
-            format!("{} ({})", h.name, h.kind.label(lang)),
-            lang,
-        );
-    }
-    field(out, "minutes", e.minutes, lang);
-    if !e.reflection.is_empty() {
-        field(out, "reflection", &e.reflection, lang);
-    }
-}
-
-fn opinion(out: &mut String, o: &Opinion, lang: Lang) {
-    field(out, "date", o.date, lang);
-    field(out, "channel", o.channel.label(lang), lang);
-    field(out, "source", o.source.label(lang), lang);
-    field(out, "area", o.area.label(lang), lang);
-    field(out, "four_winds", o.four_winds.label(lang), lang);
-    field(out, "text", &o.text, lang);
-    if o.anonymous {
-        field(
-            out,
-            "anonymous",
-            if lang == Lang::Zh { "是" } else { "yes" },
-            lang,
-        );
-    }
-    if let Some(r) = &o.raised_by {
-        field(out, "raised_by", r, lang);
-    }
-    field(out, "status", o.status.label(lang), lang);
-    if let Some(a) = &o.answer {
-        field(out, "answer", a, lang);
-    }
-}
-
-fn rectification(out: &mut String, r: &Rectification, lang: Lang) {
-    field(out, "problem", &r.problem, lang);
-    field(out, "measure", &r.measure, lang);
-    if !r.objective.is_empty() {
-        field(out, "objective", &r.objective, lang);
-    }
-    let people: Vec<&str> = r.responsible.iter().map(|p| p.as_str()).collect();
-    field(out, "responsible", people.join(", "), lang);
-    field(out, "deadline", r.deadline, lang);
-    field(out, "term", r.term.label(lang), lang);
-    field(out, "status", r.status.label(lang), lang);
-    if let Some(d) = r.announced_on {
-        field(out, "announced_on", d, lang);
-    }
-    if let Some(f) = &r.filed {
-        field(
-            out,
-            "filed",
-            format!("{} ({})", f.date, f.acknowledged_by),
-            lang,
-        );
-    }
-    if !r.progress.is_empty() {
-        let _ = writeln!(out, "  {}:", field_label("progress", lang));
-        for n in &r.progress {
-            let _ = writeln!(out, "    {}  {}  {}", n.date, n.author, n.text);
+/// Writes `v` (the value of `field`) at `depth`, labelled, nested values indented.
+fn write_value(
+    out: &mut String,
+    kind: RecordKind,
+    field: &str,
+    label: &str,
+    v: &Value,
+    depth: usize,
+    lang: Lang,
+) {
+    let pad = "  ".repeat(depth);
+    match v {
+        Value::Object(m) => {
+            let _ = writeln!(out, "{pad}{label}:");
+            for (k, inner) in m {
+                // A map keyed by person or step: the key is data, not a field.
+                let (name, sub) = match field_label(k, lang) {
+                    l if l != k => (l.to_string(), k.as_str()),
+                    _ => (
+                        code_label(kind, field, k, lang).map_or(k.clone(), str::to_string),
+                        field,
+                    ),
+                };
+                write_value(out, kind, sub, &name, inner, depth + 1, lang);
+            }
+        }
+        Value::Array(items) if items.is_empty() => {}
+        Value::Array(items) => {
+            let _ = writeln!(out, "{pad}{label}:");
+            for (i, item) in items.iter().enumerate() {
+                write_value(
+                    out,
+                    kind,
+                    field,
+                    &format!("{}", i + 1),
+                    item,
+                    depth + 1,
+                    lang,
+                );
+            }
+        }
+        Value::String(s) if s.is_empty() => {}
+        other => {
+            let _ = writeln!(
+                out,
+                "{pad}{label}: {}",
+                value_text(kind, field, other, lang)
+            );
         }
     }
 }
 
-/// Every field of a record, labelled.
+/// Every field of a record, labelled, codes in words.
 pub fn detail(row: &RecordRow, lang: Lang) -> String {
     let mut out = String::new();
-    let kind = row
-        .kind
-        .parse::<RecordKind>()
-        .map(|k| k.label(lang).to_string())
-        .unwrap_or_else(|_| row.kind.clone());
-    let _ = writeln!(out, "{kind} {}", row.id);
+    let kind = row.kind.parse::<RecordKind>().ok();
+    let _ = writeln!(
+        out,
+        "{} {}",
+        kind.map_or(row.kind.clone(), |k| k.label(lang).to_string()),
+        row.id
+    );
     let _ = writeln!(out, "  scope: {}", row.scope);
-    match &row.record {
-        Some(Record::StudyEntry(e)) => study(&mut out, e, lang),
-        Some(Record::Opinion(o)) => opinion(&mut out, o, lang),
-        Some(Record::Rectification(r)) => rectification(&mut out, r, lang),
-        None => {
+    match (&row.record, kind) {
+        (Some(record), Some(kind)) => {
+            if let Record::Rectification(r) = record {
+                let _ = writeln!(
+                    out,
+                    "  {}: {}",
+                    field_label("status", lang),
+                    r.status().label(lang)
+                );
+            }
+            for (field, v) in record.fields() {
+                write_value(
+                    &mut out,
+                    kind,
+                    &field,
+                    field_label(&field, lang),
+                    &v,
+                    1,
+                    lang,
+                );
+            }
+        }
+        _ => {
             let _ = writeln!(
                 out,
                 "  ({})",
                 row.problem.as_deref().unwrap_or("unreadable")
             );
         }
+    }
+    if let Some(w) = &row.withdrawn {
+        let _ = writeln!(
+            out,
+            "  {}: {} {} — {}",
+            field_label("withdrawn", lang),
+            w.on,
+            w.by,
+            w.reason
+        );
+    }
+    out
+}
+
+/// Who changed what, and when, one change a line.
+pub fn history(items: &[HistoryItem], lang: Lang) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  {}:",
+        match lang {
+            Lang::Zh => "修改记录",
+            Lang::En => "History",
+        }
+    );
+    for h in items {
+        let who = h.by.as_ref().map_or_else(
+            || format!("actor {}", &h.actor.to_hex_string()[..8]),
+            ToString::to_string,
+        );
+        let what = if h.fields.is_empty() {
+            match lang {
+                Lang::Zh => "创建".to_string(),
+                Lang::En => "created".to_string(),
+            }
+        } else {
+            h.fields
+                .iter()
+                .map(|f| field_label(f, lang))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(out, "    {}  {who}  {what}", when(Some(h.time)));
+    }
+    out
+}
+
+/// The history as JSON.
+pub fn history_json(items: &[HistoryItem]) -> Value {
+    Value::Array(
+        items
+            .iter()
+            .map(|h| {
+                json!({
+                    "change": massline_core::ids::hex_encode(&h.hash.0),
+                    "actor": h.actor.to_hex_string(),
+                    "by": h.by,
+                    "time": h.time,
+                    "fields": h.fields,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Study credited, one line each, with totals per person.
+pub fn study_log(log: &[(DocId, StudyCredit)], lang: Lang) -> String {
+    let mut out = String::new();
+    let mut totals: std::collections::BTreeMap<&str, u32> = Default::default();
+    for (id, c) in log {
+        *totals.entry(c.person.as_str()).or_default() += c.minutes;
+        let _ = writeln!(
+            out,
+            "{}  {}  {}  {}  {}′  {}",
+            short(id),
+            c.date,
+            c.person,
+            c.mode.label(lang),
+            c.minutes,
+            c.material.label(lang)
+        );
+    }
+    for (person, minutes) in totals {
+        let _ = writeln!(out, "{person}: {minutes}′");
     }
     out
 }

@@ -128,10 +128,12 @@ impl Principal {
 
     /// A member writes only their own study log; cadres and the secretary write
     /// all of their village; the township office writes villages' shared
-    /// records (problems it issues, filing of rectification).
+    /// records (problems it issues, filing of rectification) and cadre-only
+    /// records, where the record rules let it only withdraw (an opinion filed
+    /// by mistake, which no village role may withdraw).
     pub fn can_write(&self, scope: &Scope) -> bool {
         match self.role {
-            Role::TownshipOfficer => matches!(scope, Scope::VillageShared(_)),
+            Role::TownshipOfficer => !matches!(scope, Scope::MemberStudy { .. }),
             Role::Cadre | Role::Secretary => self.in_village(scope.village()),
             Role::Member => matches!(
                 scope,
@@ -218,10 +220,14 @@ mod tests {
     }
 
     #[test]
-    fn the_township_reads_all_and_writes_shared_only() {
+    fn the_township_reads_all_and_writes_no_members_log() {
         let t = who(Role::TownshipOfficer, None, "t1");
         assert!(t.can_read(&Scope::VillageCadre(v("b"))));
         assert!(t.can_write(&Scope::VillageShared(v("b"))));
-        assert!(!t.can_write(&Scope::VillageCadre(v("b"))));
+        assert!(t.can_write(&Scope::VillageCadre(v("b"))));
+        assert!(!t.can_write(&Scope::MemberStudy {
+            village: v("b"),
+            member: p("p1")
+        }));
     }
 }

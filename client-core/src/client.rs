@@ -11,15 +11,20 @@ use automerge::ActorId;
 use massline_proto::pb;
 use rusqlite::{OptionalExtension, params};
 
-use crate::access::{Principal, Role};
+use crate::access::{Principal, Role, Scope};
 use crate::enrollment_code::EnrollmentCode;
 use crate::error::Error;
 use crate::ids::{DocId, PersonId, VillageCode};
-use crate::record_doc;
-use crate::records::{Record, RecordKind};
+use crate::record_doc::{self, Author, HistoryItem, NewChange, StoredRecord};
+use crate::records::rules::{self, Change};
+use crate::records::{
+    DemandLink, PracticalThing, Record, RecordKind, StudyCredit, ValidationError, Warning,
+    Withdrawal,
+};
 use crate::store::documents::{self, RecordRow};
 use crate::store::identity::{self, Identity, ServerPin};
 use crate::store::outbox::{self, Refused};
+use crate::store::references::StoreContext;
 use crate::store::{Db, cursors};
 use crate::sync::engine::SyncOptions;
 use crate::sync::transport::{self, Connection, SyncReport};
@@ -148,22 +153,8 @@ impl Client {
     /// a township officer, who has no village of their own.
     pub fn create(&self, record: Record, village: Option<VillageCode>) -> Result<DocId, Error> {
         record.validate()?;
-        self.db.write(|tx| {
-            let me = identity::load(tx)?.ok_or(Error::NotEnrolled)?;
-            let village = match village {
-                Some(v) => v,
-                None => me.home_village()?.clone(),
-            };
-            let scope = record.home_scope(&village);
-            me.check_can_write(&scope)?;
-            Record::check_update(None, &record, &me.principal)?;
-            let serial = identity::take_serial(tx)?;
-            let (id, doc, change) = record_doc::create(&me.actor, &scope, serial, &record, now())?;
-            documents::put(tx, &id, &doc, None, &change.bytes, 1, now())?;
-            documents::index_change(tx, &change.hash, &id)?;
-            outbox::add(tx, &change.hash, &id, &change.bytes, now())?;
-            Ok(id)
-        })
+        self.db
+            .write(|tx| create_in(tx, &identity_of(tx)?, record, village))
     }
 
     /// Saves an edit: `base` is the record as the person read it, `new` as they
@@ -171,19 +162,10 @@ impl Client {
     /// the record meanwhile. Returns the record as it now stands.
     pub fn update(&self, id: &DocId, base: &Record, new: &Record) -> Result<Record, Error> {
         self.db.write(|tx| {
-            let me = identity::load(tx)?.ok_or(Error::NotEnrolled)?;
-            let stored = documents::stored(tx, id)?.ok_or_else(|| Error::NotFound(id.to_hex()))?;
-            let mut doc = documents::load(&stored)?;
-            let current = record_doc::read(&doc)?;
-            me.check_can_write(&current.scope)?;
-            let (merged, change) = record_doc::update(&mut doc, &me.actor, base, new, now())?;
-            Record::check_update(Some(&current.record), &merged, &me.principal)?;
-            if let Some(change) = change {
-                documents::put(tx, id, &doc, Some(&stored), &change.bytes, 1, now())?;
-                documents::index_change(tx, &change.hash, id)?;
-                outbox::add(tx, &change.hash, id, &change.bytes, now())?;
-            }
-            Ok(merged)
+            let me = identity_of(tx)?;
+            change_in(tx, &me, id, |doc, by| {
+                record_doc::update(doc, by, base, new)
+            })
         })
     }
 
@@ -202,6 +184,91 @@ impl Client {
         self.update(id, &current, &new)
     }
 
+    /// Withdraws a record entered by mistake, giving the reason. It leaves the
+    /// lists but stays in the store, with its history; the withdrawal syncs.
+    pub fn withdraw(&self, id: &DocId, reason: &str) -> Result<(), Error> {
+        self.db.write(|tx| {
+            let me = identity_of(tx)?;
+            let w = Withdrawal {
+                by: me.principal.person.clone(),
+                on: chrono::Local::now().date_naive(),
+                reason: reason.to_string(),
+            };
+            change_in(tx, &me, id, |doc, by| record_doc::withdraw(doc, by, &w)).map(|_| ())
+        })
+    }
+
+    /// Makes an opinion or a service request of a visit's demand, and links
+    /// the demand to it, in one transaction. Returns the new record's id.
+    pub fn make_from_demand(
+        &self,
+        visit: &DocId,
+        demand: &str,
+        mut record: Record,
+    ) -> Result<DocId, Error> {
+        let link = Some(DemandLink {
+            visit: *visit,
+            demand: demand.to_string(),
+        });
+        match &mut record {
+            Record::Opinion(o) => o.visit = link,
+            Record::ServiceRequest(s) => s.visit = link,
+            other => {
+                return Err(Error::InvalidRecord(ValidationError::new(
+                    "kind",
+                    format!(
+                        "a demand becomes an opinion or a service request, not a {}",
+                        other.kind()
+                    ),
+                )));
+            }
+        }
+        record.validate()?;
+        self.db.write(|tx| {
+            let me = identity_of(tx)?;
+            let village = match documents::get(tx, visit)?.map(|r| Scope::parse(&r.scope)) {
+                Some(Ok(scope)) => scope.village().clone(),
+                _ => return Err(Error::NotFound(visit.to_hex())),
+            };
+            let is_opinion = matches!(record, Record::Opinion(_));
+            let id = create_in(tx, &me, record, Some(village))?;
+            change_in(tx, &me, visit, |doc, by| {
+                let current = record_doc::read(doc)?.record;
+                let mut new = current.clone();
+                let Record::Visit(v) = &mut new else {
+                    return Err(
+                        ValidationError::new("visit", format!("{visit} is not a visit")).into(),
+                    );
+                };
+                let d = v
+                    .demands
+                    .iter_mut()
+                    .find(|d| d.id == demand)
+                    .ok_or_else(|| {
+                        ValidationError::new(
+                            "visit.demand",
+                            format!("the visit has no demand {demand}"),
+                        )
+                    })?;
+                if is_opinion {
+                    d.opinion = Some(id);
+                } else {
+                    d.service_request = Some(id);
+                }
+                record_doc::update(doc, by, &current, &new)
+            })?;
+            Ok(id)
+        })
+    }
+
+    /// Every change of a record, oldest first: who, when, which fields.
+    pub fn history(&self, id: &DocId) -> Result<Vec<HistoryItem>, Error> {
+        self.db.read(|tx| {
+            let stored = documents::stored(tx, id)?.ok_or_else(|| Error::NotFound(id.to_hex()))?;
+            Ok(record_doc::history(&documents::load(&stored)?))
+        })
+    }
+
     /// One record.
     pub fn get(&self, id: &DocId) -> Result<RecordRow, Error> {
         self.db
@@ -209,10 +276,56 @@ impl Client {
             .ok_or_else(|| Error::NotFound(id.to_hex()))
     }
 
-    /// Records of one kind, or all, most recently changed first.
+    /// Records of one kind, or all, most recently changed first; withdrawn
+    /// records are left out.
     pub fn list(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>, Error> {
         self.db
-            .read(|tx| documents::list(tx, kind.map(|k| k.code())))
+            .read(|tx| documents::list(tx, kind.map(|k| k.code()), false))
+    }
+
+    /// As [`Client::list`], withdrawn records included.
+    pub fn list_all(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>, Error> {
+        self.db
+            .read(|tx| documents::list(tx, kind.map(|k| k.code()), true))
+    }
+
+    /// The study credited to each person (or to one), newest first: their own
+    /// entries and the study sessions they attended. Withdrawn records count
+    /// for nothing.
+    pub fn study_log(&self, person: Option<&PersonId>) -> Result<Vec<(DocId, StudyCredit)>, Error> {
+        let mut out = Vec::new();
+        for kind in [RecordKind::StudyEntry, RecordKind::StudySession] {
+            for row in self.list(Some(kind))? {
+                let Some(record) = &row.record else { continue };
+                out.extend(
+                    record
+                        .study_credits()
+                        .into_iter()
+                        .filter(|c| person.is_none_or(|p| *p == c.person))
+                        .map(|c| (row.id, c)),
+                );
+            }
+        }
+        out.sort_by(|a, b| b.1.date.cmp(&a.1.date).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    /// What the village is asked to keep but need not: 3 to 5 practical things
+    /// in each village this device holds records of.
+    pub fn warnings(&self) -> Result<Vec<Warning>, Error> {
+        let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+        if let Some(v) = self.identity()?.and_then(|i| i.principal.village) {
+            counts.insert(v.to_string(), 0);
+        }
+        for row in self.list(Some(RecordKind::PracticalThing))? {
+            if let Ok(scope) = Scope::parse(&row.scope) {
+                *counts.entry(scope.village().to_string()).or_default() += 1;
+            }
+        }
+        Ok(counts
+            .iter()
+            .filter_map(|(v, n)| PracticalThing::count_warning(v, *n))
+            .collect())
     }
 
     /// The record whose id is, or starts with, `text`.
@@ -283,4 +396,99 @@ impl Client {
             })
         })
     }
+}
+
+fn identity_of(tx: &rusqlite::Transaction<'_>) -> Result<Identity, Error> {
+    identity::load(tx)?.ok_or(Error::NotEnrolled)
+}
+
+/// Stores a document's new change and queues it for the server.
+fn store_change(
+    tx: &rusqlite::Transaction<'_>,
+    id: &DocId,
+    doc: &automerge::Automerge,
+    previous: Option<&documents::StoredDoc>,
+    change: &NewChange,
+) -> Result<(), Error> {
+    documents::put(tx, id, doc, previous, &change.bytes, 1, now())?;
+    documents::index_change(tx, &change.hash, id)?;
+    outbox::add(tx, &change.hash, id, &change.bytes, now())
+}
+
+/// Makes, checks and stores a new record, within `tx`.
+fn create_in(
+    tx: &rusqlite::Transaction<'_>,
+    me: &Identity,
+    record: Record,
+    village: Option<VillageCode>,
+) -> Result<DocId, Error> {
+    let village = match village {
+        Some(v) => v,
+        None => me.home_village()?.clone(),
+    };
+    let scope = record.home_scope(&village);
+    me.check_can_write(&scope)?;
+    let serial = identity::take_serial(tx)?;
+    let by = Author {
+        actor: &me.actor,
+        person: &me.principal.person,
+        time: now(),
+    };
+    let (id, doc, change) = record_doc::create(&by, &scope, serial, &record)?;
+    let made = StoredRecord {
+        scope,
+        record,
+        withdrawn: None,
+    };
+    let check = Change {
+        id,
+        seen: None,
+        made: &made,
+        merged: &made,
+        by: &me.principal,
+        created_by: Some(&me.principal.person),
+    };
+    rules::check(&check, &StoreContext::new(tx, me)?)
+        .map_err(|b| Error::InvalidRecord(b.into()))?;
+    store_change(tx, &id, &doc, None, &change)?;
+    Ok(id)
+}
+
+/// Applies `write` to a stored record's document, checks the result against
+/// the rules, and stores the change, within `tx`. Returns the record as it
+/// then stands.
+fn change_in(
+    tx: &rusqlite::Transaction<'_>,
+    me: &Identity,
+    id: &DocId,
+    write: impl FnOnce(
+        &mut automerge::Automerge,
+        &Author<'_>,
+    ) -> Result<(StoredRecord, Option<NewChange>), record_doc::RecordDocError>,
+) -> Result<Record, Error> {
+    let stored = documents::stored(tx, id)?.ok_or_else(|| Error::NotFound(id.to_hex()))?;
+    let mut doc = documents::load(&stored)?;
+    let current = record_doc::read(&doc)?;
+    me.check_can_write(&current.scope)?;
+    let created_by = record_doc::created_by(&doc);
+    let by = Author {
+        actor: &me.actor,
+        person: &me.principal.person,
+        time: now(),
+    };
+    let (merged, change) = write(&mut doc, &by)?;
+    let check = Change {
+        id: *id,
+        seen: Some(&current),
+        made: &merged,
+        merged: &merged,
+        by: &me.principal,
+        created_by: created_by.as_ref(),
+    };
+    rules::check(&check, &StoreContext::new(tx, me)?)
+        .map_err(|b| Error::InvalidRecord(b.into()))?;
+    if let Some(change) = change {
+        store_change(tx, id, &doc, Some(&stored), &change)?;
+    }
+    Ok(merged.record)
 }

@@ -6,6 +6,7 @@
 //!
 //! - [`ids`], [`codes`], [`access`]: identifiers, stable codes with Chinese and
 //!   English labels, roles and scopes and who may use which.
+//! - [`catalog`]: every coded enumeration in one list, for choices and labels.
 //! - [`records`]: the record kinds as typed structs, and their validation.
 //! - [`doc_json`], [`record_doc`]: a record as an Automerge document;
 //!   [`first_change`]: a new record read straight from its first change.
@@ -18,6 +19,7 @@
 //! This crate knows no server and no user interface.
 
 pub mod access;
+pub mod catalog;
 pub mod client;
 pub mod codes;
 pub mod doc_json;

@@ -1,19 +1,22 @@
 //! A record as an Automerge document.
 //!
-//! The document's root holds `kind`, `scope`, `serial` and the record's fields.
-//! `serial` counts the records a device has made, so two records made alike in
-//! the same second still differ, and so do their ids (see [`DocId`]).
+//! The document's root holds `kind`, `scope`, `serial`, the record's fields and,
+//! once it is withdrawn, `withdrawn`. `serial` counts the records a device has
+//! made, so two records made alike in the same second still differ, and so do
+//! their ids (see [`DocId`]). Every change carries its author's person id as
+//! its message (`{"by":"wang"}`), which the server checks against the sending
+//! device, so any copy can tell who changed what.
 
 use automerge::{
-    ActorId, Automerge, Change, ROOT,
+    ActorId, Automerge, Change, ChangeHash, ROOT,
     transaction::{CommitOptions, Transactable},
 };
 use serde_json::{Map, Value};
 
 use crate::access::Scope;
 use crate::doc_json;
-use crate::ids::DocId;
-use crate::records::{Record, RecordKind, ValidationError};
+use crate::ids::{DocId, PersonId};
+use crate::records::{Record, RecordKind, ValidationError, Withdrawal};
 
 /// Why a document could not be written or read as a record.
 #[derive(Debug, thiserror::Error)]
@@ -26,13 +29,15 @@ pub enum RecordDocError {
     Automerge(#[from] automerge::AutomergeError),
 }
 
-/// A record with the scope its document is bound to.
+/// A record with the scope its document is bound to, and its withdrawal.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRecord {
     /// The scope, fixed at creation.
     pub scope: Scope,
     /// The record's current state.
     pub record: Record,
+    /// Set once the record was withdrawn as entered by mistake.
+    pub withdrawn: Option<Withdrawal>,
 }
 
 /// A change just made to a record's document.
@@ -53,70 +58,141 @@ impl NewChange {
     }
 }
 
-fn root_json(scope: &Scope, serial: u64, record: &Record) -> Map<String, Value> {
+/// Who makes a change, and when.
+#[derive(Clone, Copy, Debug)]
+pub struct Author<'a> {
+    /// The device's actor.
+    pub actor: &'a ActorId,
+    /// The person using the device.
+    pub person: &'a PersonId,
+    /// Unix seconds.
+    pub time: i64,
+}
+
+impl Author<'_> {
+    fn commit(&self) -> CommitOptions {
+        CommitOptions::default()
+            .with_time(self.time)
+            .with_message(serde_json::json!({ "by": self.person }).to_string())
+    }
+}
+
+/// The person a change names as its author, if its message names one.
+pub fn author_of(change: &Change) -> Option<Result<PersonId, String>> {
+    let message = change.message()?;
+    let by = serde_json::from_str::<Value>(message)
+        .ok()
+        .and_then(|v| v.get("by").and_then(Value::as_str).map(str::to_string));
+    Some(match by {
+        Some(p) => PersonId::new(p),
+        None => Err(format!("change message `{message}` names no author")),
+    })
+}
+
+/// The person who created the record, as its first change names them.
+pub fn created_by(doc: &Automerge) -> Option<PersonId> {
+    doc.get_changes(&[])
+        .into_iter()
+        .find(|c| c.deps().is_empty())
+        .and_then(|c| author_of(&c)?.ok())
+}
+
+fn root_json(
+    scope: &Scope,
+    serial: u64,
+    record: &Record,
+    withdrawn: Option<&Withdrawal>,
+) -> Map<String, Value> {
     let mut m = match serde_json::to_value(record) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
     };
     m.insert("scope".into(), Value::String(scope.to_string()));
     m.insert("serial".into(), Value::from(serial));
+    if let Some(w) = withdrawn.and_then(|w| serde_json::to_value(w).ok()) {
+        m.insert("withdrawn".into(), w);
+    }
     m
 }
 
-/// Makes the document of a new record: one change by `actor` at `time` (unix seconds).
+/// Makes the document of a new record: one change by `by`.
 pub fn create(
-    actor: &ActorId,
+    by: &Author<'_>,
     scope: &Scope,
     serial: u64,
     record: &Record,
-    time: i64,
 ) -> Result<(DocId, Automerge, NewChange), RecordDocError> {
-    let mut doc = Automerge::new().with_actor(actor.clone());
+    let mut doc = Automerge::new().with_actor(by.actor.clone());
     let mut tx = doc.transaction();
     doc_json::reconcile_map(
         &mut tx,
         &ROOT,
         &Map::new(),
-        &root_json(scope, serial, record),
+        &root_json(scope, serial, record, None),
     )?;
-    tx.commit_with(CommitOptions::default().with_time(time));
+    tx.commit_with(by.commit());
     let change = last_change(&doc)?;
     Ok((DocId::of_first_change(&change.hash), doc, change))
 }
 
+/// Makes the document's root hold `desired` (a record's root as JSON), as one
+/// change by `by`; `None` when nothing differs. Returns the record it then holds.
+fn write_root(
+    doc: &mut Automerge,
+    by: &Author<'_>,
+    old: &Map<String, Value>,
+    desired: Map<String, Value>,
+) -> Result<(StoredRecord, Option<NewChange>), RecordDocError> {
+    let stored = parse_root(desired.clone())?;
+    doc.set_actor(by.actor.clone());
+    let mut tx = doc.transaction();
+    doc_json::reconcile_map(&mut tx, &ROOT, old, &desired)?;
+    if tx.pending_ops() == 0 {
+        tx.rollback();
+        return Ok((stored, None));
+    }
+    tx.commit_with(by.commit());
+    Ok((stored, Some(last_change(doc)?)))
+}
+
 /// Replays the edit from `base` (the record as the person read it) to `new` onto
-/// the document as it is now, as a change by `actor` (see [`doc_json::merge3`]).
+/// the document as it is now, as a change by `by` (see [`doc_json::merge3`]).
 /// Returns the record as it then stands, and the change, or `None` when the
 /// edit changes nothing. The merged record must be valid.
 pub fn update(
     doc: &mut Automerge,
-    actor: &ActorId,
+    by: &Author<'_>,
     base: &Record,
     new: &Record,
-    time: i64,
-) -> Result<(Record, Option<NewChange>), RecordDocError> {
+) -> Result<(StoredRecord, Option<NewChange>), RecordDocError> {
     let old = doc_json::read_root(doc);
     let current = parse_root(old.clone())?;
     let serial = old.get("serial").and_then(Value::as_u64).unwrap_or(0);
     let desired = doc_json::merge3(
         &Value::Object(old.clone()),
-        &Value::Object(root_json(&current.scope, serial, base)),
-        &Value::Object(root_json(&current.scope, serial, new)),
+        &Value::Object(root_json(&current.scope, serial, base, None)),
+        &Value::Object(root_json(&current.scope, serial, new, None)),
     );
     let Value::Object(desired) = desired else {
         return Err(ValidationError::new("record", "not an object").into());
     };
-    let merged = parse_root(desired.clone())?;
+    let (merged, change) = write_root(doc, by, &old, desired)?;
     merged.record.validate()?;
-    doc.set_actor(actor.clone());
-    let mut tx = doc.transaction();
-    doc_json::reconcile_map(&mut tx, &ROOT, &old, &desired)?;
-    if tx.pending_ops() == 0 {
-        tx.rollback();
-        return Ok((merged.record, None));
-    }
-    tx.commit_with(CommitOptions::default().with_time(time));
-    Ok((merged.record, Some(last_change(doc)?)))
+    Ok((merged, change))
+}
+
+/// Withdraws the record: sets its tombstone, as a change by `by`.
+pub fn withdraw(
+    doc: &mut Automerge,
+    by: &Author<'_>,
+    withdrawal: &Withdrawal,
+) -> Result<(StoredRecord, Option<NewChange>), RecordDocError> {
+    let old = doc_json::read_root(doc);
+    let mut desired = old.clone();
+    let w = serde_json::to_value(withdrawal)
+        .map_err(|e| ValidationError::new("withdrawn", e.to_string()))?;
+    desired.insert("withdrawn".into(), w);
+    write_root(doc, by, &old, desired)
 }
 
 fn last_change(doc: &Automerge) -> Result<NewChange, RecordDocError> {
@@ -128,6 +204,25 @@ fn last_change(doc: &Automerge) -> Result<NewChange, RecordDocError> {
 /// The record a document holds now.
 pub fn read(doc: &Automerge) -> Result<StoredRecord, ValidationError> {
     parse_root(doc_json::read_root(doc))
+}
+
+fn root_at(doc: &Automerge, heads: &[ChangeHash]) -> Map<String, Value> {
+    match doc_json::to_json(&doc.hydrate(Some(heads))) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The record as it stood when `heads` were the document's latest changes
+/// (`None` for no heads: before the record existed).
+pub fn read_at(
+    doc: &Automerge,
+    heads: &[ChangeHash],
+) -> Result<Option<StoredRecord>, ValidationError> {
+    if heads.is_empty() {
+        return Ok(None);
+    }
+    parse_root(root_at(doc, heads)).map(Some)
 }
 
 /// A record from its document's root as JSON; errors name the field at fault.
@@ -142,6 +237,17 @@ pub fn parse_root(mut root: Map<String, Value>) -> Result<StoredRecord, Validati
         }
     };
     root.remove("serial");
+    let withdrawn = match root.remove("withdrawn") {
+        None => None,
+        Some(w) => Some(
+            serde_path_to_error::deserialize::<_, Withdrawal>(w).map_err(|e| {
+                ValidationError::new(
+                    format!("withdrawn.{}", e.path()),
+                    e.into_inner().to_string(),
+                )
+            })?,
+        ),
+    };
     let kind = match root.remove("kind") {
         Some(Value::String(k)) => k
             .parse::<RecordKind>()
@@ -154,13 +260,64 @@ pub fn parse_root(mut root: Map<String, Value>) -> Result<StoredRecord, Validati
         }
     };
     let record = Record::from_fields(kind, Value::Object(root))?;
-    Ok(StoredRecord { scope, record })
+    Ok(StoredRecord {
+        scope,
+        record,
+        withdrawn,
+    })
+}
+
+/// One change in a record's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryItem {
+    /// The change's hash.
+    pub hash: ChangeHash,
+    /// The device's actor that wrote it.
+    pub actor: ActorId,
+    /// The person it names as its author (checked by the server on receipt).
+    pub by: Option<PersonId>,
+    /// When it was made (unix seconds, by the author's clock).
+    pub time: i64,
+    /// The fields it changed, as its author saw the record; empty for the
+    /// change that created the record.
+    pub fields: Vec<String>,
+}
+
+/// Every change of a record, oldest first, with who made it and what it changed.
+pub fn history(doc: &Automerge) -> Vec<HistoryItem> {
+    doc.get_changes(&[])
+        .iter()
+        .map(|c| {
+            let fields = if c.deps().is_empty() {
+                Vec::new()
+            } else {
+                let before = root_at(doc, c.deps());
+                let after = root_at(doc, &[c.hash()]);
+                let mut keys: Vec<String> = before
+                    .keys()
+                    .chain(after.keys())
+                    .filter(|k| before.get(*k) != after.get(*k))
+                    .cloned()
+                    .collect();
+                keys.sort();
+                keys.dedup();
+                keys
+            };
+            HistoryItem {
+                hash: c.hash(),
+                actor: c.actor_id().clone(),
+                by: author_of(c).and_then(Result::ok),
+                time: c.timestamp(),
+                fields,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{PersonId, VillageCode};
+    use crate::ids::VillageCode;
     use crate::records::{StudyEntry, StudyMaterial, StudyMode};
     use chrono::NaiveDate;
 
@@ -174,6 +331,7 @@ mod tests {
             helper: None,
             minutes,
             reflection: String::new(),
+            comments: Vec::new(),
         })
     }
 
@@ -184,50 +342,108 @@ mod tests {
         }
     }
 
+    fn stored(minutes: u32) -> StoredRecord {
+        StoredRecord {
+            scope: scope(),
+            record: entry(minutes),
+            withdrawn: None,
+        }
+    }
+
+    fn p1() -> PersonId {
+        PersonId::new("p1").expect("id")
+    }
+
+    fn author<'a>(actor: &'a ActorId, person: &'a PersonId, time: i64) -> Author<'a> {
+        Author {
+            actor,
+            person,
+            time,
+        }
+    }
+
     #[test]
     fn a_created_record_reads_back_with_its_scope() {
-        let actor = ActorId::from([1u8; 16]);
+        let (actor, p) = (ActorId::from([1u8; 16]), p1());
         let (id, doc, change) =
-            create(&actor, &scope(), 1, &entry(30), 1_700_000_000).expect("create");
+            create(&author(&actor, &p, 1_700_000_000), &scope(), 1, &entry(30)).expect("create");
         assert_eq!(id, DocId::of_first_change(&change.hash));
-        let back = read(&doc).expect("read");
-        assert_eq!(
-            back,
-            StoredRecord {
-                scope: scope(),
-                record: entry(30)
-            }
-        );
+        assert_eq!(read(&doc).expect("read"), stored(30));
+        assert_eq!(created_by(&doc), Some(p));
     }
 
     #[test]
     fn the_same_record_made_twice_gets_two_ids_through_the_serial() {
-        let actor = ActorId::from([1u8; 16]);
-        let (a, ..) = create(&actor, &scope(), 1, &entry(30), 5).expect("create");
-        let (b, ..) = create(&actor, &scope(), 2, &entry(30), 5).expect("create");
+        let (actor, p) = (ActorId::from([1u8; 16]), p1());
+        let (a, ..) = create(&author(&actor, &p, 5), &scope(), 1, &entry(30)).expect("create");
+        let (b, ..) = create(&author(&actor, &p, 5), &scope(), 2, &entry(30)).expect("create");
         assert_ne!(a, b);
     }
 
     #[test]
     fn an_update_writes_only_when_something_changed() {
-        let actor = ActorId::from([1u8; 16]);
-        let (_, mut doc, _) = create(&actor, &scope(), 1, &entry(30), 5).expect("create");
+        let (actor, p) = (ActorId::from([1u8; 16]), p1());
+        let by = author(&actor, &p, 6);
+        let (_, mut doc, _) = create(&by, &scope(), 1, &entry(30)).expect("create");
         assert!(
-            update(&mut doc, &actor, &entry(30), &entry(30), 6)
+            update(&mut doc, &by, &entry(30), &entry(30))
                 .expect("update")
                 .1
                 .is_none()
         );
-        let (_, c) = update(&mut doc, &actor, &entry(30), &entry(45), 6).expect("update");
+        let (_, c) = update(&mut doc, &by, &entry(30), &entry(45)).expect("update");
         assert!(c.is_some());
         assert_eq!(read(&doc).expect("read").record, entry(45));
     }
 
     #[test]
+    fn a_withdrawn_record_keeps_its_fields_and_says_who_and_why() {
+        let (actor, p) = (ActorId::from([1u8; 16]), p1());
+        let by = author(&actor, &p, 6);
+        let (_, mut doc, _) = create(&by, &scope(), 1, &entry(30)).expect("create");
+        let w = Withdrawal {
+            by: p.clone(),
+            on: NaiveDate::from_ymd_opt(2024, 3, 2).expect("date"),
+            reason: "记错了".into(),
+        };
+        let (after, change) = withdraw(&mut doc, &by, &w).expect("withdraw");
+        assert!(change.is_some());
+        assert_eq!(after.record, entry(30));
+        assert_eq!(read(&doc).expect("read").withdrawn, Some(w.clone()));
+        // An edit made afterwards leaves the tombstone in place.
+        let (after, _) = update(&mut doc, &by, &entry(30), &entry(40)).expect("update");
+        assert_eq!(after.withdrawn, Some(w));
+    }
+
+    #[test]
+    fn the_history_names_each_changes_author_and_fields() {
+        let (actor, p) = (ActorId::from([1u8; 16]), p1());
+        let (_, mut doc, _) =
+            create(&author(&actor, &p, 5), &scope(), 1, &entry(30)).expect("create");
+        update(&mut doc, &author(&actor, &p, 9), &entry(30), &entry(45)).expect("update");
+        let h = history(&doc);
+        assert_eq!(h.len(), 2);
+        assert_eq!((h[0].by.as_ref(), h[0].time), (Some(&p), 5));
+        assert!(h[0].fields.is_empty());
+        assert_eq!(h[1].fields, ["minutes"]);
+        assert_eq!(h[1].time, 9);
+        let before = read_at(&doc, &[h[0].hash]).expect("read").expect("some");
+        assert_eq!(before.record, entry(30));
+    }
+
+    #[test]
     fn a_bad_field_is_named() {
-        let mut root = root_json(&scope(), 1, &entry(30));
+        let mut root = root_json(&scope(), 1, &entry(30), None);
         root.insert("minutes".into(), Value::from(-5));
         let err = parse_root(root).expect_err("negative minutes");
         assert_eq!(err.field, "minutes");
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused() {
+        let mut root = root_json(&scope(), 1, &entry(30), None);
+        root.insert("grade".into(), Value::from("A"));
+        let err = parse_root(root).expect_err("unknown field");
+        assert!(err.reason.contains("grade"), "{err}");
     }
 }

@@ -1,10 +1,12 @@
-//! The current state of every record: its document and its row.
+//! The current state of every record: its document and its rows.
 
 use automerge::Automerge;
-use massline_core::{DocId, Record};
+use massline_core::record_doc::StoredRecord;
+use massline_core::{DocId, Record, Scope};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::error::Error;
+use crate::rows;
 
 /// After this many chunks a document's stored run is compacted into one save.
 const COMPACT_AFTER: i64 = 32;
@@ -52,13 +54,13 @@ pub struct Update<'a> {
     pub n_new: i64,
     /// The record's scope.
     pub scope_id: i64,
-    /// The record now.
-    pub record: &'a Record,
+    /// The record now, with its scope and withdrawal.
+    pub stored: &'a StoredRecord,
     /// The sequence number of the last change applied.
     pub seq: i64,
 }
 
-/// Writes a record's document and row.
+/// Writes a record's document, its JSON and its typed rows.
 pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error> {
     let (state, chunks) = match u.current {
         Some(c) if c.chunks + u.n_new <= COMPACT_AFTER => {
@@ -70,21 +72,56 @@ pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error
         None if u.n_new <= COMPACT_AFTER => (u.new_chunks.to_vec(), u.n_new),
         _ => (u.doc.save(), 1),
     };
-    let record =
-        serde_json::to_string(u.record).map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))?;
+    let corrupt = |e: serde_json::Error| Error::Corrupt(id.to_hex(), e.to_string());
+    let record = serde_json::to_string(&u.stored.record).map_err(corrupt)?;
+    let withdrawn = u
+        .stored
+        .withdrawn
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(corrupt)?;
     tx.prepare_cached(
-        "INSERT INTO documents (doc_id, scope_id, kind, state, chunks, record, created_seq, updated_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
-         ON CONFLICT (doc_id) DO UPDATE SET state = ?4, chunks = ?5, record = ?6, updated_seq = ?7",
+        "INSERT INTO documents (doc_id, scope_id, kind, state, chunks, record, created_seq,
+                                updated_seq, withdrawn)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
+         ON CONFLICT (doc_id) DO UPDATE SET state = ?4, chunks = ?5, record = ?6,
+             updated_seq = ?7, withdrawn = ?8",
     )?
     .execute(params![
         &id.as_bytes()[..],
         u.scope_id,
-        u.record.kind().code(),
+        u.stored.record.kind().code(),
         state,
         chunks,
         record,
-        u.seq
+        u.seq,
+        withdrawn
     ])?;
-    Ok(())
+    rows::put(tx, id, u.stored)
+}
+
+/// A record as it stands, with its scope and withdrawal, from its stored JSON.
+pub fn lookup(tx: &Transaction<'_>, id: &DocId) -> Result<Option<StoredRecord>, Error> {
+    let row: Option<(String, Option<String>, String)> = tx
+        .prepare_cached(
+            "SELECT d.record, d.withdrawn, s.name FROM documents d
+             JOIN scopes s ON s.id = d.scope_id WHERE d.doc_id = ?1",
+        )?
+        .query_row(params![&id.as_bytes()[..]], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let Some((record, withdrawn, scope)) = row else {
+        return Ok(None);
+    };
+    let corrupt = |e: String| Error::Corrupt(id.to_hex(), e);
+    Ok(Some(StoredRecord {
+        scope: Scope::parse(&scope).map_err(corrupt)?,
+        record: serde_json::from_str::<Record>(&record).map_err(|e| corrupt(e.to_string()))?,
+        withdrawn: withdrawn
+            .map(|w| serde_json::from_str(&w))
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?,
+    }))
 }

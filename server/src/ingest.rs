@@ -3,19 +3,23 @@
 //! durable transaction.
 //!
 //! A change is accepted only if it parses, was written by the sending device's
-//! actor, depends only on changes the server has, belongs to one record in a
-//! scope the device's person may write, and leaves the record valid and within
-//! the rules of who may change what.
+//! actor (and names the device's person as its author, if it names one),
+//! depends only on changes the server has, belongs to one record in a scope
+//! the device's person may write, and passes the record rules of
+//! `massline_core::records::rules`: the record valid once merged, the author's
+//! own edit theirs to make, the people and records it names in the village.
 
 use std::collections::{HashMap, HashSet};
 
 use automerge::{Automerge, Change, ChangeHash};
 use massline_core::packing::Entry;
-use massline_core::record_doc;
+use massline_core::record_doc::{self, StoredRecord};
+use massline_core::records::rules::{self, Broken};
 use massline_core::sync::protocol::{PushAck, Refusal, RefusalCode};
-use massline_core::{DocId, Record, Scope};
+use massline_core::{DocId, Scope};
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use crate::context::ServerContext;
 use crate::db::Db;
 use crate::documents::{self, Current};
 use crate::error::Error;
@@ -27,7 +31,7 @@ struct Working {
     doc: Automerge,
     scope: Option<Scope>,
     scope_id: i64,
-    record: Option<Record>,
+    record: Option<StoredRecord>,
     chunks: Vec<u8>,
     n_new: i64,
     last_seq: i64,
@@ -131,6 +135,18 @@ impl Batch<'_> {
                 ),
             ));
         }
+        let me = &self.device.principal.person;
+        match record_doc::author_of(&change) {
+            Some(Ok(p)) if p != *me => {
+                return Err(refuse(
+                    RefusalCode::WrongActor,
+                    format!("change {hash} names {p} as its author, but this device is {me}'s"),
+                ));
+            }
+            Some(Err(e)) => return Err(refuse(RefusalCode::Malformed, e)),
+            _ => {}
+        }
+        let deps = change.deps().to_vec();
         let id = self.doc_for(&hash, change.deps())?;
         if !self.work.contains_key(&id) {
             let w = self.open(id, change.deps().is_empty()).map_err(storage)?;
@@ -157,13 +173,44 @@ impl Batch<'_> {
             .map_err(|v| refuse(RefusalCode::InvalidRecord, format!("record {id}: {v}")))?;
         let (scope, scope_id) = self.check_scope(&id, w, &after.scope)?;
         let principal = &self.device.principal;
-        after
-            .record
-            .check_scope(&scope)
-            .and_then(|()| after.record.validate())
-            .map_err(|v| refuse(RefusalCode::InvalidRecord, format!("record {id}: {v}")))?;
-        Record::check_update(w.record.as_ref(), &after.record, principal)
-            .map_err(|v| refuse(RefusalCode::ImmutableField, format!("record {id}: {v}")))?;
+        let invalid = |v: &dyn std::fmt::Display| {
+            refuse(RefusalCode::InvalidRecord, format!("record {id}: {v}"))
+        };
+        // The edit as its author made it: from the record they saw (the
+        // change's dependencies) to the record they left (with the change).
+        let mut heads = w.doc.get_heads();
+        let mut seen_heads = deps.clone();
+        heads.sort();
+        seen_heads.sort();
+        let (seen, made) = if heads == seen_heads {
+            (w.record.clone(), after.clone())
+        } else {
+            let seen = record_doc::read_at(&candidate, &deps).map_err(|v| invalid(&v))?;
+            let made = record_doc::read_at(&candidate, &[hash])
+                .map_err(|v| invalid(&v))?
+                .ok_or_else(|| invalid(&"the change holds no record"))?;
+            (seen, made)
+        };
+        let created_by = record_doc::created_by(&candidate);
+        let pending = |d: &DocId| self.work.get(d).and_then(|w| w.record.clone());
+        let ctx = ServerContext {
+            tx: self.tx,
+            pending: &pending,
+        };
+        let judged = rules::Change {
+            id,
+            seen: seen.as_ref(),
+            made: &made,
+            merged: &after,
+            by: principal,
+            created_by: created_by.as_ref(),
+        };
+        rules::check(&judged, &ctx).map_err(|b| match b {
+            Broken::Invalid(v) => invalid(&v),
+            Broken::NotAllowed(v) => {
+                refuse(RefusalCode::ImmutableField, format!("record {id}: {v}"))
+            }
+        })?;
         let seq = self
             .tx
             .prepare_cached(
@@ -188,7 +235,7 @@ impl Batch<'_> {
         w.doc = candidate;
         w.scope = Some(scope);
         w.scope_id = scope_id;
-        w.record = Some(after.record);
+        w.record = Some(after);
         w.chunks.extend_from_slice(&bytes);
         w.n_new += 1;
         w.last_seq = seq;
@@ -250,7 +297,7 @@ impl Batch<'_> {
                 let doc = documents::load(&id, &c.state)?;
                 let read = record_doc::read(&doc)
                     .map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))?;
-                (doc, Some(read.scope), Some(read.record))
+                (doc, Some(read.scope.clone()), Some(read))
             }
             None => (Automerge::new(), None, None),
         };
@@ -323,7 +370,7 @@ impl Batch<'_> {
                     new_chunks: &w.chunks,
                     n_new: w.n_new,
                     scope_id: w.scope_id,
-                    record,
+                    stored: record,
                     seq: w.last_seq,
                 },
             )?;

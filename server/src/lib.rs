@@ -6,9 +6,11 @@
 //!
 //! - [`db`], [`schema`]: the SQLite database in the data directory.
 //! - [`registry`]: villages, people, devices, enrollment, who reads what.
-//! - [`ingest`]: checking and storing pushed changes.
+//! - [`ingest`]: checking and storing pushed changes; [`context`]: what the
+//!   record rules look up while checking.
 //! - [`feed`]: answering pulls.
-//! - [`documents`]: the current state of every record.
+//! - [`documents`]: the current state of every record; [`rows`]: its typed
+//!   row, for the dashboard's SQL.
 //! - [`certs`]: the server's own TLS certificate.
 //! - [`service`]: the gRPC edge (sync, enrollment).
 //! - [`admin`]: the township office's commands; [`cli`]: the command line.
@@ -19,12 +21,14 @@
 pub mod admin;
 pub mod certs;
 pub mod cli;
+pub mod context;
 pub mod db;
 pub mod documents;
 pub mod error;
 pub mod feed;
 pub mod ingest;
 pub mod registry;
+pub mod rows;
 pub mod schema;
 pub mod service;
 

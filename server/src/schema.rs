@@ -2,8 +2,11 @@
 
 use rusqlite::Transaction;
 
+use crate::error::Error;
+use crate::rows;
+
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -83,12 +86,297 @@ CREATE INDEX changes_by_scope ON changes (scope_id, seq);
 CREATE INDEX changes_by_doc ON changes (doc_id, seq);
 ";
 
+/// Version 2: every record's withdrawal beside its JSON, and a typed row for
+/// every record (see [`crate::rows`]), filled from the stored documents when
+/// an older database is upgraded. Dates are `YYYY-MM-DD`, months `YYYY-MM`,
+/// codes the stable codes of `massline_core::records`, flags 0 or 1; every
+/// table has the record's `doc_id`, its `village` and `withdrawn`.
+const V2: &str = "
+ALTER TABLE documents ADD COLUMN withdrawn TEXT;
+
+CREATE TABLE members (
+    doc_id BLOB PRIMARY KEY,
+    village TEXT NOT NULL,
+    person TEXT,
+    name TEXT NOT NULL,
+    birth_year INTEGER NOT NULL,
+    joined_on TEXT NOT NULL,
+    education TEXT NOT NULL,
+    mobile INTEGER NOT NULL,
+    whereabouts TEXT NOT NULL,
+    withdrawn INTEGER NOT NULL
+);
+CREATE INDEX members_by_village ON members (village);
+
+CREATE TABLE study_sessions (
+    doc_id BLOB PRIMARY KEY,
+    village TEXT NOT NULL,
+    date TEXT NOT NULL,
+    month TEXT NOT NULL,
+    material TEXT NOT NULL,
+    format TEXT NOT NULL,
+    organizer TEXT NOT NULL,
+    minutes INTEGER NOT NULL,
+    present INTEGER NOT NULL,
+    absent INTEGER NOT NULL,
+    withdrawn INTEGER NOT NULL
+);
+CREATE INDEX study_sessions_by_village ON study_sessions (village, month);
+
+CREATE TABLE study_entries (
+    doc_id BLOB PRIMARY KEY,
+    village TEXT NOT NULL,
+    member TEXT NOT NULL,
+    date TEXT NOT NULL,
+    month TEXT NOT NULL,
+    material TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    helper_kind TEXT,
+    minutes INTEGER NOT NULL,
+    comments INTEGER NOT NULL,
+    withdrawn INTEGER NOT NULL
+);
+CREATE INDEX study_entries_by_village ON study_entries (village, month);
+
+-- One row per person marked at a study session or an organizational-life
+-- meeting (`kind` says which).
+CREATE TABLE attendance (
+    doc_id BLOB NOT NULL,
+    kind TEXT NOT NULL,
+    village TEXT NOT NULL,
+    date TEXT NOT NULL,
+    month TEXT NOT NULL,
+    person TEXT NOT NULL,
+    present INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    withdrawn INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, person)
+) WITHOUT ROWID;
+CREATE INDEX attendance_by_village ON attendance (village, month);
+
+-- The study each record credits to each person: a member's own entry, and
+-- each attendee present at a study session (`kind` says which).
+CREATE TABLE study_credits (
+    doc_id BLOB NOT NULL,
+    village TEXT NOT NULL,
+    person TEXT NOT NULL,
+    date TEXT NOT NULL,
+    month TEXT NOT NULL,
+    minutes INTEGER NOT NULL,
+    material TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    withdrawn INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, person)
+) WITHOUT ROWID;
+CREATE INDEX study_credits_by_village ON study_credits (village, month, person);
+
+CREATE TABLE opinions (
+    doc_id BLOB PRIMARY KEY,
+    village TEXT NOT NULL,
+    date TEXT NOT NULL,
+    month TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    source TEXT NOT NULL,
+    area TEXT NOT NULL,
+    four_winds TEXT NOT NULL,
+    anonymous INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    answered INTEGER NOT NULL,
+    from_visit BLOB,
+    withdrawn INTEGER NOT NULL
+);
+CREATE INDEX opinions_by_village ON opinions (village, month);
+
+CREATE TABLE problems (
+    doc_id BLOB PRIMARY KEY,
+    village TEXT NOT NULL,
+    title TEXT NOT NULL,
+    how_found TEXT NOT NULL,
+    area TEXT NOT NULL,
+    opinions INTEGER NOT NULL,
+    withdrawn INTEGER NOT NULL
+);
+CREATE INDEX problems_by_village ON problems (village);
+
+CREATE TABLE problem_opinions (
+    doc_id BLOB NOT NULL,
+    opinion BLOB NOT NULL,
+    PRIMARY KEY (doc_id, opinion)
+) WITHOUT ROWID;
+
+-- `status` is the furthest step reached; `*_on` the day each step was.
+CREATE TABLE rectifications (
+    doc_id BLOB PRIMARY KEY,
+    village TEXT NOT NULL,
+    problem BLOB NOT NULL,
+    term TEXT NOT NULL,
+    status TEXT NOT NULL,
+    deadline TEXT NOT NULL,
+    planned_on TEXT,
+    started_on TEXT,
+    done_on TEXT,
+    accepted_on TEXT,
+    announced_on TEXT,
+    filed_on TEXT,
+    filed_by TEXT,
+    responsible INTEGER NOT NULL,
+    notes INTEGER NOT NULL,
+    withdrawn INTEGER NOT NULL
+);
+CREATE INDEX rectifications_by_village ON rectifications (village, status);
+
+CREATE TABLE visits (
+    doc_id BLOB PRIMARY KEY,
+    village TEXT NOT NULL,
+    cadre TEXT NOT NULL,
+    household_group TEXT NOT NULL,
+    date TEXT NOT NULL,
+    month TEXT NOT NULL,
+    demands INTEGER NOT NULL,
+    to_opinion INTEGER NOT NULL,
+    to_service INTEGER NOT NULL,
+    withdrawn INTEGER NOT NULL
+);
+CREATE INDEX visits_by_village ON visits (village, month);
+
+CREATE TABLE service_requests (
+    doc_id BLOB PRIMARY KEY,
+    village TEXT NOT NULL,
+    matter TEXT NOT NULL,
+    applied_on TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    status TEXT NOT NULL,
+    checklist INTEGER NOT NULL,
+    closed_on TEXT,
+    published_on TEXT,
+    from_visit BLOB,
+    withdrawn INTEGER NOT NULL
+);
+CREATE INDEX service_requests_by_village ON service_requests (village, status);
+
+CREATE TABLE practical_things (
+    doc_id BLOB PRIMARY KEY,
+    village TEXT NOT NULL,
+    target_date TEXT NOT NULL,
+    status TEXT NOT NULL,
+    done_on TEXT,
+    satisfaction TEXT,
+    withdrawn INTEGER NOT NULL
+);
+CREATE INDEX practical_things_by_village ON practical_things (village);
+
+CREATE TABLE org_life_meetings (
+    doc_id BLOB PRIMARY KEY,
+    village TEXT NOT NULL,
+    date TEXT NOT NULL,
+    month TEXT NOT NULL,
+    present INTEGER NOT NULL,
+    absent INTEGER NOT NULL,
+    points INTEGER NOT NULL,
+    withdrawn INTEGER NOT NULL
+);
+CREATE INDEX org_life_meetings_by_village ON org_life_meetings (village);
+
+CREATE TABLE appraisals (
+    doc_id BLOB NOT NULL,
+    village TEXT NOT NULL,
+    person TEXT NOT NULL,
+    grade TEXT NOT NULL,
+    withdrawn INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, person)
+) WITHOUT ROWID;
+
+CREATE TABLE notices (
+    doc_id BLOB PRIMARY KEY,
+    village TEXT NOT NULL,
+    date TEXT NOT NULL,
+    month TEXT NOT NULL,
+    category TEXT NOT NULL,
+    medium TEXT NOT NULL,
+    about INTEGER NOT NULL,
+    withdrawn INTEGER NOT NULL
+);
+CREATE INDEX notices_by_village ON notices (village, month);
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
-pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
+pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
-        if version == 0 {
-            tx.execute_batch(V1)?;
+        match version {
+            0 => tx.execute_batch(V1)?,
+            1 => {
+                tx.execute_batch(V2)?;
+                rows::rebuild(tx)?;
+            }
+            _ => {}
         }
     }
-    tx.pragma_update(None, "user_version", VERSION)
+    tx.pragma_update(None, "user_version", VERSION)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+    use automerge::ActorId;
+    use massline_core::record_doc::{self, Author};
+    use massline_core::records::{Notice, NoticeCategory, NoticeMedium, Record};
+    use massline_core::{PersonId, Scope, VillageCode};
+
+    #[test]
+    fn a_version_1_database_opens_upgraded_with_rows_for_its_records() {
+        let dir = tempfile::tempdir().expect("dir");
+        let notice = Record::Notice(Notice {
+            date: chrono::NaiveDate::from_ymd_opt(2024, 6, 1).expect("date"),
+            category: NoticeCategory::Finance,
+            medium: NoticeMedium::Board,
+            title: "上半年收支".into(),
+            content: String::new(),
+            about: Vec::new(),
+        });
+        let scope = Scope::VillageShared(VillageCode::new("dongcun").expect("code"));
+        let (actor, person) = (ActorId::from([7u8; 16]), PersonId::new("li").expect("id"));
+        let by = Author {
+            actor: &actor,
+            person: &person,
+            time: 1,
+        };
+        let (id, doc, _) = record_doc::create(&by, &scope, 1, &notice).expect("doc");
+        {
+            let conn = rusqlite::Connection::open(dir.path().join("massline.db")).expect("open");
+            conn.execute_batch(V1).expect("v1");
+            conn.execute_batch(
+                "INSERT INTO villages VALUES ('dongcun', '东村', 0);
+                 INSERT INTO scopes VALUES (1, 'v/dongcun/shared', 'dongcun');",
+            )
+            .expect("village");
+            conn.execute(
+                "INSERT INTO documents VALUES (?1, 1, 'notice', ?2, 1, ?3, 1, 1)",
+                rusqlite::params![
+                    &id.as_bytes()[..],
+                    doc.save(),
+                    serde_json::to_string(&notice).expect("json")
+                ],
+            )
+            .expect("document");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+        }
+        let db = Db::open(dir.path()).expect("upgrade");
+        let (version, month, withdrawn): (u32, String, Option<String>) = db
+            .read(|tx| {
+                Ok::<_, Error>((
+                    tx.pragma_query_value(None, "user_version", |r| r.get(0))?,
+                    tx.query_row("SELECT month FROM notices", [], |r| r.get(0))?,
+                    tx.query_row("SELECT withdrawn FROM documents", [], |r| r.get(0))?,
+                ))
+            })
+            .expect("read");
+        assert_eq!(
+            (version, month.as_str(), withdrawn),
+            (VERSION, "2024-06", None)
+        );
+    }
 }

@@ -20,10 +20,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use massline_core::records::{
-    FourWinds, Opinion, OpinionArea, OpinionChannel, OpinionStatus, Rectification,
-    RectificationStatus, RectificationTerm, SourceGroup, StudyEntry, StudyMaterial, StudyMode,
+    FourWinds, HowFound, Opinion, OpinionArea, OpinionChannel, OpinionStatus, Problem, ProblemArea,
+    Rectification, RectificationStatus, RectificationTerm, SourceGroup, StudyEntry, StudyMaterial,
+    StudyMode,
 };
-use massline_core::{Client, PersonId, Record, Role, VillageCode};
+use massline_core::{Client, DocId, PersonId, Record, Role, VillageCode};
 use massline_server::{ServeConfig, admin, feed::FeedOptions, registry};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -330,11 +331,17 @@ impl Device {
             .collect()
     }
 
-    /// Every record on the device as (id hex, record JSON), sorted.
+    /// Makes a problem on this device's village list; returns its id.
+    pub fn problem(&self, title: &str) -> DocId {
+        self.client.create(problem(title), None).unwrap()
+    }
+
+    /// Every record on the device, withdrawn ones too, as (id hex, record
+    /// JSON), sorted.
     pub fn records(&self) -> Vec<(String, serde_json::Value)> {
         let mut out: Vec<_> = self
             .client
-            .list(None)
+            .list_all(None)
             .unwrap()
             .into_iter()
             .map(|r| {
@@ -360,6 +367,7 @@ pub fn study(member: &str, minutes: u32, topic: &str) -> Record {
         helper: None,
         minutes,
         reflection: "学习体会".to_string(),
+        comments: Vec::new(),
     })
 }
 
@@ -376,13 +384,30 @@ pub fn opinion(text: &str) -> Record {
         raised_by: None,
         status: OpinionStatus::Received,
         answer: None,
+        visit: None,
     })
 }
 
-/// A planned rectification measure, `li` and `zhang` responsible.
-pub fn rectification(measure: &str) -> Record {
+/// A problem the village found itself.
+pub fn problem(title: &str) -> Record {
+    Record::Problem(Problem {
+        title: title.to_string(),
+        how_found: HowFound::SelfSearch,
+        area: ProblemArea::MassService,
+        background: String::new(),
+        causes: String::new(),
+        manifestations: String::new(),
+        direction: String::new(),
+        solutions: String::new(),
+        opinions: Vec::new(),
+    })
+}
+
+/// A rectification measure of `problem`, planned on 1 May 2024, `li` and
+/// `zhang` responsible.
+pub fn rectification(problem: DocId, measure: &str) -> Record {
     Record::Rectification(Rectification {
-        problem: "村务公开不及时".to_string(),
+        problem,
         measure: measure.to_string(),
         objective: "每月公开".to_string(),
         responsible: vec![
@@ -391,7 +416,11 @@ pub fn rectification(measure: &str) -> Record {
         ],
         deadline: chrono::NaiveDate::from_ymd_opt(2024, 12, 31).unwrap(),
         term: RectificationTerm::Short,
-        status: RectificationStatus::Planned,
+        steps: [(
+            RectificationStatus::Planned,
+            chrono::NaiveDate::from_ymd_opt(2024, 5, 1).unwrap(),
+        )]
+        .into(),
         progress: Vec::new(),
         announced_on: None,
         filed: None,

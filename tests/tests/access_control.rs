@@ -21,25 +21,27 @@ async fn a_member_cannot_read_another_members_log_or_another_village() {
         .create(study("wang", 60, "王的学习"), None)
         .unwrap();
     zhang.client.create(opinion("东村的意见"), None).unwrap();
+    let pb = zhang.problem("东村的问题");
     zhang
         .client
-        .create(rectification("东村的整改"), None)
+        .create(rectification(pb, "东村的整改"), None)
         .unwrap();
     wang.client.sync().await.unwrap();
     zhang.client.sync().await.unwrap();
 
     zhao.client.sync().await.unwrap();
-    let kinds: Vec<_> = zhao
+    let mut kinds: Vec<_> = zhao
         .client
         .list(None)
         .unwrap()
         .into_iter()
         .map(|r| r.kind)
         .collect();
+    kinds.sort();
     assert_eq!(
         kinds,
-        ["rectification"],
-        "a member sees only the shared list"
+        ["problem", "rectification"],
+        "a member sees only the shared lists"
     );
 
     chen.client.sync().await.unwrap();
@@ -66,7 +68,10 @@ async fn a_member_cannot_read_another_members_log_or_another_village() {
     .await
     .unwrap();
     let entries: u32 = answers.iter().map(|a| a.entries).sum();
-    assert_eq!(entries, 1, "only the shared rectification: {answers:?}");
+    assert_eq!(
+        entries, 2,
+        "only the shared problem and rectification: {answers:?}"
+    );
     // Claiming wang's scopes only earns the list of zhao's own.
     let answers = raw::pull(
         channel,
@@ -150,9 +155,7 @@ async fn a_revoked_device_is_refused_at_once() {
     let db = massline_server::admin::open(&town.data).unwrap();
     db.write(|tx| registry::revoke(tx, device)).unwrap();
 
-    li.client
-        .create(rectification("丢失的手机上的记录"), None)
-        .unwrap();
+    li.problem("丢失的手机上的记录");
     let err = li.client.sync().await.unwrap_err();
     assert!(
         matches!(err, Error::Refused(ref m) if m.contains("revoked")),
@@ -164,12 +167,6 @@ async fn a_revoked_device_is_refused_at_once() {
         "nothing on the phone is lost"
     );
     assert_eq!(town.stored_changes(), 0);
-    assert!(
-        li.client
-            .list(Some(RecordKind::Rectification))
-            .unwrap()
-            .len()
-            == 1
-    );
+    assert!(li.client.list(Some(RecordKind::Problem)).unwrap().len() == 1);
     server.stop().await;
 }

@@ -14,7 +14,10 @@ async fn offline_edits(order_li_first: bool) {
     let li = Device::enrol(&town, server.addr, "li").await;
     let id: DocId = zhang
         .client
-        .create(rectification("公开低保评定"), None)
+        .create(
+            rectification(zhang.problem("低保评定不公开"), "公开低保评定"),
+            None,
+        )
         .unwrap();
     zhang.client.sync().await.unwrap();
     li.client.sync().await.unwrap();
@@ -24,7 +27,10 @@ async fn offline_edits(order_li_first: bool) {
         .client
         .edit(&id, |r| {
             if let Record::Rectification(x) = r {
-                x.status = RectificationStatus::InProgress;
+                x.advance(
+                    RectificationStatus::InProgress,
+                    NaiveDate::from_ymd_opt(2024, 6, 1).unwrap(),
+                );
                 x.deadline = deadline;
             }
             Ok(())
@@ -57,7 +63,7 @@ async fn offline_edits(order_li_first: bool) {
         let Some(Record::Rectification(r)) = device.client.get(&id).unwrap().record else {
             panic!("not a rectification")
         };
-        assert_eq!(r.status, RectificationStatus::InProgress);
+        assert_eq!(r.status(), RectificationStatus::InProgress);
         assert_eq!(r.deadline, deadline);
         assert_eq!(r.progress, vec![note.clone()]);
     }
@@ -82,7 +88,10 @@ async fn two_notes_added_offline_on_two_phones_both_survive() {
     let server = TestServer::start(&town).await;
     let zhang = Device::enrol(&town, server.addr, "zhang").await;
     let li = Device::enrol(&town, server.addr, "li").await;
-    let id = zhang.client.create(rectification("修路"), None).unwrap();
+    let id = zhang
+        .client
+        .create(rectification(zhang.problem("村道坑洼"), "修路"), None)
+        .unwrap();
     zhang.client.sync().await.unwrap();
     li.client.sync().await.unwrap();
     for (device, who, text) in [(&zhang, "zhang", "召开党员大会"), (&li, "li", "走访农户")]

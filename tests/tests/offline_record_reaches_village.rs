@@ -14,31 +14,32 @@ async fn a_record_made_offline_reaches_another_device_of_the_village() {
     server.stop().await;
 
     // No server now: records are saved on the phone all the same.
+    let pb = zhang.problem("村务公开不及时");
     let op = zhang
         .client
         .create(opinion("低保评定不公开"), None)
         .unwrap();
     let rc = zhang
         .client
-        .create(rectification("每月公开一次村务"), None)
+        .create(rectification(pb, "每月公开一次村务"), None)
         .unwrap();
-    assert_eq!(zhang.client.status().unwrap().unsent, 2);
+    assert_eq!(zhang.client.status().unwrap().unsent, 3);
     assert!(
         zhang.client.sync().await.is_err(),
         "sync without a server must fail"
     );
     assert_eq!(
         zhang.client.status().unwrap().unsent,
-        2,
+        3,
         "a failed sync loses nothing"
     );
 
     let server = TestServer::start_at(&town, &addr.to_string()).await;
     let r = zhang.client.sync().await.unwrap();
-    assert_eq!((r.pushed, r.refused), (2, 0));
+    assert_eq!((r.pushed, r.refused), (3, 0));
     assert_eq!(zhang.client.status().unwrap().unsent, 0);
     let r = li.client.sync().await.unwrap();
-    assert_eq!(r.pulled, 2);
+    assert_eq!(r.pulled, 3);
 
     assert_eq!(
         li.client.get(&op).unwrap().record,
@@ -46,7 +47,7 @@ async fn a_record_made_offline_reaches_another_device_of_the_village() {
     );
     assert_eq!(
         li.client.get(&rc).unwrap().record,
-        Some(rectification("每月公开一次村务"))
+        Some(rectification(pb, "每月公开一次村务"))
     );
     assert_eq!(li.records(), zhang.records());
     assert_eq!(town.server_records(), zhang.records());
@@ -60,7 +61,11 @@ async fn a_member_gets_the_shared_list_but_not_cadre_records() {
     let zhang = Device::enrol(&town, server.addr, "zhang").await;
     let wang = Device::enrol(&town, server.addr, "wang").await;
     zhang.client.create(opinion("意见"), None).unwrap();
-    let rc = zhang.client.create(rectification("整改"), None).unwrap();
+    let pb = zhang.problem("问题");
+    let rc = zhang
+        .client
+        .create(rectification(pb, "整改"), None)
+        .unwrap();
     let mine = wang
         .client
         .create(study("wang", 40, "十八届三中全会精神"), None)
@@ -75,7 +80,7 @@ async fn a_member_gets_the_shared_list_but_not_cadre_records() {
         .iter()
         .filter_map(|r| r.record.as_ref().map(Record::kind))
         .collect();
-    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
     assert!(wang.client.get(&rc).is_ok());
     assert!(
         wang.client

@@ -1,12 +1,14 @@
 //! 意见建议 — an opinion of the masses, heard at a meeting, a visit or a talk.
 //!
-//! Opinions are evidence: once filed, their text, channel and source are kept
-//! as they were heard (the rule is enforced in [`super::Record::check_update`]).
+//! Opinions are evidence: once filed, what was heard, where and from whom is
+//! kept as it was (see [`Opinion::EVIDENCE`]); village roles cannot withdraw
+//! them. Their status and the answer to the masses move on.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::validation::{ValidationError, check};
+use super::visit::DemandLink;
 use crate::coded_enum;
 
 coded_enum! {
@@ -72,6 +74,7 @@ coded_enum! {
 
 /// 意见建议: one opinion, as heard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Opinion {
     /// The day it was heard.
     pub date: NaiveDate,
@@ -96,9 +99,23 @@ pub struct Opinion {
     /// The answer given to the masses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
+    /// The visit demand it was made of, if it came from a visit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<DemandLink>,
 }
 
 impl Opinion {
+    /// The fields that are evidence: never changed once the opinion is filed.
+    pub const EVIDENCE: &[&str] = &[
+        "date",
+        "channel",
+        "source",
+        "text",
+        "anonymous",
+        "raised_by",
+        "visit",
+    ];
+
     /// The rules every opinion keeps.
     pub fn validate(&self) -> Result<(), ValidationError> {
         check::date("date", self.date)?;

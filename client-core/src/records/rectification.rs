@@ -1,11 +1,19 @@
 //! 整改措施 — a rectification measure from the village's list, with its progress.
+//!
+//! A measure moves planned → in progress → done → accepted by the masses. Each
+//! step is kept with the day it was reached, in a map keyed by step: two
+//! phones that move it on at the same time merge to the furthest step, and no
+//! step once reached is taken back.
+
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::note::Note;
 use super::validation::{ValidationError, check};
 use crate::coded_enum;
-use crate::ids::PersonId;
+use crate::ids::{DocId, PersonId};
 
 coded_enum! {
     /// Short-term problems are fixed now; long-term ones step by step.
@@ -16,7 +24,7 @@ coded_enum! {
 }
 
 coded_enum! {
-    /// Where the measure stands.
+    /// Where the measure stands, in the order it moves.
     pub enum RectificationStatus as "rectification_status" {
         Planned = "planned", "已制定", "Planned";
         InProgress = "in_progress", "整改中", "In progress";
@@ -25,19 +33,9 @@ coded_enum! {
     }
 }
 
-/// A dated note of progress, with who wrote it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProgressNote {
-    /// The day of the progress.
-    pub date: NaiveDate,
-    /// What was done.
-    pub text: String,
-    /// Who wrote the note.
-    pub author: PersonId,
-}
-
 /// The township office's acknowledgement that the measure was filed with it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Filing {
     /// The day it was filed.
     pub date: NaiveDate,
@@ -47,9 +45,10 @@ pub struct Filing {
 
 /// 整改措施: one measure of the rectification list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rectification {
-    /// The problem the measure addresses.
-    pub problem: String,
+    /// The problem (a record of the village's problem list) the measure addresses.
+    pub problem: DocId,
     /// What will be done.
     pub measure: String,
     /// What counts as fixed.
@@ -61,11 +60,11 @@ pub struct Rectification {
     pub deadline: NaiveDate,
     /// Short or long term.
     pub term: RectificationTerm,
-    /// Where it stands.
-    pub status: RectificationStatus,
+    /// The day each step was reached; the furthest is where the measure stands.
+    pub steps: BTreeMap<RectificationStatus, NaiveDate>,
     /// Dated notes of progress, oldest first.
     #[serde(default)]
-    pub progress: Vec<ProgressNote>,
+    pub progress: Vec<Note>,
     /// The day the measure was announced to the masses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub announced_on: Option<NaiveDate>,
@@ -75,9 +74,32 @@ pub struct Rectification {
 }
 
 impl Rectification {
+    /// Where the measure stands: the furthest step reached.
+    pub fn status(&self) -> RectificationStatus {
+        self.steps
+            .keys()
+            .next_back()
+            .copied()
+            .unwrap_or(RectificationStatus::Planned)
+    }
+
+    /// The day a step was reached, if it was.
+    pub fn reached(&self, step: RectificationStatus) -> Option<NaiveDate> {
+        self.steps.get(&step).copied()
+    }
+
+    /// Moves the measure on to `step` on `day`; a step already reached keeps its day.
+    pub fn advance(&mut self, step: RectificationStatus, day: NaiveDate) {
+        self.steps.entry(step).or_insert(day);
+    }
+
+    /// Not done by its deadline, as of `today`.
+    pub fn overdue(&self, today: NaiveDate) -> bool {
+        self.status() < RectificationStatus::Done && self.deadline < today
+    }
+
     /// The rules every rectification measure keeps.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        check::required_text("problem", &self.problem, 2000)?;
         check::required_text("measure", &self.measure, 2000)?;
         check::text("objective", &self.objective, 2000)?;
         if self.responsible.is_empty() {
@@ -86,13 +108,26 @@ impl Rectification {
                 "name at least one responsible person",
             ));
         }
+        check::unique("responsible", &self.responsible)?;
         check::planned_date("deadline", self.deadline)?;
-        for (i, note) in self.progress.iter().enumerate() {
-            check::date(&format!("progress[{i}].date"), note.date)?;
-            check::required_text(&format!("progress[{i}].text"), &note.text, 2000)?;
+        if !self.steps.contains_key(&RectificationStatus::Planned) {
+            return Err(ValidationError::new(
+                "steps.planned",
+                "a measure needs the day it was planned",
+            ));
         }
+        for (step, day) in &self.steps {
+            check::date(&format!("steps.{step}"), *day)?;
+        }
+        Note::validate_all("progress", &self.progress)?;
         if let Some(d) = self.announced_on {
             check::date("announced_on", d)?;
+        }
+        if self.status() == RectificationStatus::Accepted && self.announced_on.is_none() {
+            return Err(ValidationError::new(
+                "announced_on",
+                "a measure is accepted by the masses only after it was announced to them",
+            ));
         }
         if let Some(f) = &self.filed {
             check::date("filed.date", f.date)?;

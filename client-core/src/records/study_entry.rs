@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::note::Note;
 use super::validation::{ValidationError, check};
 use crate::coded_enum;
 use crate::ids::PersonId;
@@ -51,6 +52,7 @@ impl StudyMode {
 
 /// Someone who helped a member study.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Helper {
     /// Which kind of helper.
     pub kind: HelperKind,
@@ -60,6 +62,7 @@ pub struct Helper {
 
 /// 个人学习: one sitting of a member's personal study.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StudyEntry {
     /// The member who studied.
     pub member: PersonId,
@@ -79,6 +82,9 @@ pub struct StudyEntry {
     /// What the member took from it.
     #[serde(default)]
     pub reflection: String,
+    /// Comments on the entry (a cadre's, or the member's reply), oldest first.
+    #[serde(default)]
+    pub comments: Vec<Note>,
 }
 
 impl StudyEntry {
@@ -89,16 +95,7 @@ impl StudyEntry {
     pub fn validate(&self) -> Result<(), ValidationError> {
         check::date("date", self.date)?;
         check::required_text("topic", &self.topic, 200)?;
-        if self.minutes == 0 || self.minutes > Self::MAX_MINUTES {
-            return Err(ValidationError::new(
-                "minutes",
-                format!(
-                    "must be between 1 and {} (got {})",
-                    Self::MAX_MINUTES,
-                    self.minutes
-                ),
-            ));
-        }
+        check::minutes("minutes", self.minutes, Self::MAX_MINUTES)?;
         match &self.helper {
             None if self.mode.needs_helper() => {
                 return Err(ValidationError::new(
@@ -109,6 +106,7 @@ impl StudyEntry {
             Some(h) => check::required_text("helper.name", &h.name, 100)?,
             None => {}
         }
-        check::text("reflection", &self.reflection, 4000)
+        check::text("reflection", &self.reflection, 4000)?;
+        Note::validate_all("comments", &self.comments)
     }
 }

@@ -30,7 +30,7 @@ impl fmt::Display for ValidationError {
 /// Checks shared by the record kinds.
 pub(crate) mod check {
     use super::ValidationError;
-    use chrono::NaiveDate;
+    use chrono::{Datelike, NaiveDate};
 
     /// Text that must be present, up to `max` characters.
     pub fn required_text(field: &str, value: &str, max: usize) -> Result<(), ValidationError> {
@@ -52,10 +52,21 @@ pub(crate) mod check {
         Ok(())
     }
 
-    /// A date no earlier than 2000 and no later than tomorrow (phones' clocks drift).
-    pub fn date(field: &str, value: NaiveDate) -> Result<(), ValidationError> {
-        let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN);
-        let latest = chrono::Local::now().date_naive() + chrono::Days::new(1);
+    fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
+    }
+
+    /// The latest day a past event can have: tomorrow (phones' clocks drift).
+    pub fn latest_past_day() -> NaiveDate {
+        chrono::Local::now().date_naive() + chrono::Days::new(1)
+    }
+
+    fn between(
+        field: &str,
+        value: NaiveDate,
+        earliest: NaiveDate,
+        latest: NaiveDate,
+    ) -> Result<(), ValidationError> {
         if value < earliest || value > latest {
             return Err(ValidationError::new(
                 field,
@@ -65,15 +76,74 @@ pub(crate) mod check {
         Ok(())
     }
 
+    /// A day that has happened: no earlier than 2000 and no later than tomorrow.
+    pub fn date(field: &str, value: NaiveDate) -> Result<(), ValidationError> {
+        between(field, value, ymd(2000, 1, 1), latest_past_day())
+    }
+
+    /// A day that has happened, from `earliest` on (for dates of a life, not of the campaign).
+    pub fn date_since(
+        field: &str,
+        value: NaiveDate,
+        earliest: NaiveDate,
+    ) -> Result<(), ValidationError> {
+        between(field, value, earliest, latest_past_day())
+    }
+
     /// A planned date (deadline): from 2000 to 2100.
     pub fn planned_date(field: &str, value: NaiveDate) -> Result<(), ValidationError> {
-        let earliest = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN);
-        let latest = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(NaiveDate::MAX);
-        if value < earliest || value > latest {
+        between(field, value, ymd(2000, 1, 1), ymd(2100, 12, 31))
+    }
+
+    /// A day that cannot come before another one of the same record.
+    pub fn not_before(
+        field: &str,
+        value: NaiveDate,
+        other_field: &str,
+        other: NaiveDate,
+    ) -> Result<(), ValidationError> {
+        if value < other {
             return Err(ValidationError::new(
                 field,
-                format!("{value} is not between {earliest} and {latest}"),
+                format!("{value} is before the {other_field} ({other})"),
             ));
+        }
+        Ok(())
+    }
+
+    /// A whole number within `min..=max`.
+    pub fn range(field: &str, value: i64, min: i64, max: i64) -> Result<(), ValidationError> {
+        if value < min || value > max {
+            return Err(ValidationError::new(
+                field,
+                format!("must be between {min} and {max} (got {value})"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The current year, for ranges of years.
+    pub fn this_year() -> i64 {
+        i64::from(chrono::Local::now().date_naive().year())
+    }
+
+    /// Minutes of study or of a meeting: 1 to `max`.
+    pub fn minutes(field: &str, value: u32, max: u32) -> Result<(), ValidationError> {
+        range(field, i64::from(value), 1, i64::from(max))
+    }
+
+    /// A list with no item twice.
+    pub fn unique<T: PartialEq + std::fmt::Display>(
+        field: &str,
+        items: &[T],
+    ) -> Result<(), ValidationError> {
+        for (i, item) in items.iter().enumerate() {
+            if items[..i].contains(item) {
+                return Err(ValidationError::new(
+                    format!("{field}[{i}]"),
+                    format!("{item} is listed twice"),
+                ));
+            }
         }
         Ok(())
     }

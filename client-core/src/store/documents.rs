@@ -8,7 +8,7 @@ use crate::doc_json;
 use crate::error::Error;
 use crate::ids::DocId;
 use crate::record_doc;
-use crate::records::Record;
+use crate::records::{Record, Withdrawal};
 
 /// After this many chunks a document's stored run is compacted into one save.
 const COMPACT_AFTER: i64 = 32;
@@ -37,6 +37,8 @@ pub struct RecordRow {
     pub record: Option<Record>,
     /// Why the document does not read as a record.
     pub problem: Option<String>,
+    /// Who withdrew the record, when and why, if it was withdrawn.
+    pub withdrawn: Option<Withdrawal>,
     /// When it last changed on this device (unix seconds).
     pub updated_at: i64,
 }
@@ -89,15 +91,20 @@ pub fn put(
         _ => String::new(),
     };
     let (scope, kind) = (field("scope"), field("kind"));
-    let (record, problem) = match record_doc::parse_root(root) {
-        Ok(r) => (serde_json::to_string(&r.record).ok(), None),
-        Err(e) => (None, Some(e.to_string())),
+    let (record, problem, withdrawn) = match record_doc::parse_root(root) {
+        Ok(r) => (
+            serde_json::to_string(&r.record).ok(),
+            None,
+            r.withdrawn.and_then(|w| serde_json::to_string(&w).ok()),
+        ),
+        Err(e) => (None, Some(e.to_string()), None),
     };
     tx.prepare_cached(
-        "INSERT INTO documents (doc_id, scope, kind, state, chunks, record, problem, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO documents (doc_id, scope, kind, state, chunks, record, problem, updated_at,
+                                withdrawn)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
          ON CONFLICT (doc_id) DO UPDATE SET scope = ?2, kind = ?3, state = ?4, chunks = ?5,
-             record = ?6, problem = ?7, updated_at = ?8",
+             record = ?6, problem = ?7, updated_at = ?8, withdrawn = ?9",
     )?
     .execute(params![
         &id.as_bytes()[..],
@@ -107,7 +114,8 @@ pub fn put(
         chunks,
         record,
         problem,
-        now
+        now,
+        withdrawn
     ])?;
     Ok(())
 }
@@ -142,17 +150,27 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
         record: record.and_then(|s| serde_json::from_str(&s).ok()),
         problem: r.get(4)?,
         updated_at: r.get(5)?,
+        withdrawn: r
+            .get::<_, Option<String>>(6)?
+            .and_then(|s| serde_json::from_str(&s).ok()),
     })
 }
 
-const ROW: &str = "SELECT doc_id, scope, kind, record, problem, updated_at FROM documents";
+const ROW: &str =
+    "SELECT doc_id, scope, kind, record, problem, updated_at, withdrawn FROM documents";
 
-/// Records of one kind (or all), most recently changed first.
-pub fn list(tx: &Transaction<'_>, kind: Option<&str>) -> Result<Vec<RecordRow>, Error> {
+/// Records of one kind (or all), most recently changed first; withdrawn ones
+/// only if asked for.
+pub fn list(
+    tx: &Transaction<'_>,
+    kind: Option<&str>,
+    with_withdrawn: bool,
+) -> Result<Vec<RecordRow>, Error> {
     let mut stmt = tx.prepare_cached(&format!(
-        "{ROW} WHERE (?1 IS NULL OR kind = ?1) ORDER BY updated_at DESC, doc_id"
+        "{ROW} WHERE (?1 IS NULL OR kind = ?1) AND (?2 OR withdrawn IS NULL)
+         ORDER BY updated_at DESC, doc_id"
     ))?;
-    let rows = stmt.query_map(params![kind], row)?;
+    let rows = stmt.query_map(params![kind, with_withdrawn], row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

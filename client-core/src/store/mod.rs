@@ -5,6 +5,7 @@ pub mod db;
 pub mod documents;
 pub mod identity;
 pub mod outbox;
+pub mod references;
 pub mod schema;
 
 pub use db::Db;

@@ -6,7 +6,7 @@
 use rusqlite::Transaction;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 const V1: &str = "
 CREATE TABLE identity (
@@ -75,11 +75,18 @@ CREATE TABLE sync_log (
 );
 ";
 
+/// Version 2: a record's withdrawal (who, when, why) beside its JSON, so
+/// lists leave withdrawn records out. No record was withdrawn before.
+const V2: &str = "
+ALTER TABLE documents ADD COLUMN withdrawn TEXT;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
     for version in from..VERSION {
         match version {
             0 => tx.execute_batch(V1)?,
+            1 => tx.execute_batch(V2)?,
             _ => unreachable_version(version),
         }
     }
@@ -89,4 +96,39 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
 #[allow(clippy::panic)]
 fn unreachable_version(v: u32) {
     panic!("no upgrade step from schema version {v}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Db;
+
+    #[test]
+    fn a_version_1_store_opens_and_keeps_its_records() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).expect("open");
+            conn.execute_batch(V1).expect("v1");
+            conn.execute(
+                "INSERT INTO documents (doc_id, scope, kind, state, chunks, record, updated_at)
+                 VALUES (x'00112233445566778899aabbccddeeff', 'v/a/shared', 'notice', x'', 0, '{}', 5)",
+                [],
+            )
+            .expect("row");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+        }
+        let db = Db::open(&path).expect("upgrade");
+        let (version, withdrawn, kept): (u32, Option<String>, i64) = db
+            .read(|tx| {
+                Ok((
+                    tx.pragma_query_value(None, "user_version", |r| r.get(0))?,
+                    tx.query_row("SELECT withdrawn FROM documents", [], |r| r.get(0))?,
+                    tx.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?,
+                ))
+            })
+            .expect("read");
+        assert_eq!((version, withdrawn, kept), (VERSION, None, 1));
+    }
 }

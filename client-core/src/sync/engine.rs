@@ -3,7 +3,7 @@
 //!
 //! Nothing here touches the network; a transport moves the messages.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::mpsc;
 
 use automerge::{Automerge, Change, ChangeHash};
@@ -185,6 +185,8 @@ pub struct PullSession {
     unpacker: Unpacker,
     /// Changes (or whole documents) taken in so far.
     pub received: u64,
+    /// Records that what was taken in changed on the device.
+    pub changed: BTreeSet<DocId>,
 }
 
 /// A document being changed within one batch.
@@ -212,14 +214,15 @@ impl PullSession {
             .unpacker
             .unpack(&batch.frame, batch.entries)
             .map_err(|e| Error::Protocol(e.to_string()))?;
-        let taken = db.write(|tx| {
-            let taken = apply_entries(tx, entries, now)?;
+        let (taken, changed) = db.write(|tx| {
+            let applied = apply_entries(tx, entries, now)?;
             if batch.through > 0 {
                 cursors::advance_all(tx, batch.through)?;
             }
-            Ok(taken)
+            Ok(applied)
         })?;
         self.received += taken;
+        self.changed.extend(changed);
         Ok(if batch.done {
             PullStep::Done {
                 through: batch.through,
@@ -230,12 +233,13 @@ impl PullSession {
     }
 }
 
-/// Applies entries from the server to the store; returns how many were new.
+/// Applies entries from the server to the store; returns how many were new,
+/// and the records they changed.
 fn apply_entries(
     tx: &rusqlite::Transaction<'_>,
     entries: Vec<Entry>,
     now: i64,
-) -> Result<u64, Error> {
+) -> Result<(u64, Vec<DocId>), Error> {
     let mut work: HashMap<DocId, Working> = HashMap::new();
     let mut order: Vec<DocId> = Vec::new();
     let mut batch_index: HashMap<ChangeHash, DocId> = HashMap::new();
@@ -315,20 +319,12 @@ fn apply_entries(
             }
         }
     }
-    for id in order {
-        if let Some(w) = work.remove(&id) {
-            documents::put(
-                tx,
-                &id,
-                &w.doc,
-                w.previous.as_ref(),
-                &w.chunks,
-                w.n_new,
-                now,
-            )?;
+    for id in &order {
+        if let Some(w) = work.remove(id) {
+            documents::put(tx, id, &w.doc, w.previous.as_ref(), &w.chunks, w.n_new, now)?;
         }
     }
-    Ok(taken)
+    Ok((taken, order))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! This is the only device code that sees `massline.v1` types; it converts
 //! them to the engine's plain messages and drives the engine.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use super::link::{Counted, LinkBytes, LinkStream};
 use super::protocol::{PullBatch, PullRequest, PushAck, Refusal, RefusalCode};
 use super::tls;
 use crate::error::Error;
+use crate::ids::DocId;
 use crate::store::Db;
 
 /// What one sync did, and what it cost on the wire.
@@ -31,6 +33,8 @@ pub struct SyncReport {
     pub refused: u64,
     /// Changes (or whole records) received from the server.
     pub pulled: u64,
+    /// Records that the pulled changes changed on this device, each once.
+    pub changed: Vec<DocId>,
     /// The server's sequence number the device now stands at.
     pub through: u64,
     /// gRPC calls made.
@@ -227,9 +231,11 @@ impl Connection {
         }
     }
 
-    /// Pulls everything new in every readable scope. Returns (received, through).
-    pub async fn pull(&self, db: &Arc<Db>, token: &str) -> Result<(u64, u64), Error> {
+    /// Pulls everything new in every readable scope. Returns (received,
+    /// through, the records changed).
+    pub async fn pull(&self, db: &Arc<Db>, token: &str) -> Result<(u64, u64, Vec<DocId>), Error> {
         let mut received = 0;
+        let mut changed = BTreeSet::new();
         // The second round only happens when the device's scopes changed.
         for _round in 0..3 {
             let d = db.clone();
@@ -268,7 +274,12 @@ impl Connection {
                 match step? {
                     PullStep::More => {}
                     PullStep::Done { through } => {
-                        return Ok((received + session.received, through));
+                        changed.append(&mut session.changed);
+                        return Ok((
+                            received + session.received,
+                            through,
+                            changed.into_iter().collect(),
+                        ));
                     }
                     PullStep::AskAgain => {
                         again = true;
@@ -277,6 +288,7 @@ impl Connection {
                 }
             }
             received += session.received;
+            changed.append(&mut session.changed);
             if !again {
                 return Err(Error::Network(
                     "the pull ended before the server said it was done".into(),
@@ -349,12 +361,13 @@ pub async fn sync(
     let conn = Connection::open(address, pin).await?;
     let (push, pull) = tokio::join!(conn.push(db, token, opts), conn.pull(db, token));
     let (pushed, refused) = push?;
-    let (pulled, through) = pull?;
+    let (pulled, through, changed) = pull?;
     let (calls, payload_sent, payload_received, link_sent, link_received) = conn.counts();
     Ok(SyncReport {
         pushed,
         refused,
         pulled,
+        changed,
         through,
         calls,
         payload_sent,

@@ -1,0 +1,189 @@
+//! Who the device is, what it holds, and how sync went, as Kotlin sees them.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use massline_core::store::documents::RecordRow as CoreRow;
+use massline_core::store::identity::Identity as CoreIdentity;
+use massline_core::{Status as CoreStatus, SyncReport as CoreReport};
+
+use crate::error::MasslineError;
+use crate::records::Record;
+
+fn instant(unix_seconds: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(u64::try_from(unix_seconds).unwrap_or(0))
+}
+
+/// The enrolled person and the server the device syncs with.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct Identity {
+    /// The person's id.
+    pub person_id: String,
+    /// The person's name.
+    pub name: String,
+    /// Their role: a `role` code.
+    pub role: String,
+    /// Their village's code; `None` for a township officer.
+    pub village: Option<String>,
+    /// Their village's name.
+    pub village_name: Option<String>,
+    /// The township's name.
+    pub township: String,
+    /// `host:port` of the township server.
+    pub server_address: String,
+    /// The server's number for this device.
+    pub device_id: u64,
+}
+
+impl From<CoreIdentity> for Identity {
+    fn from(i: CoreIdentity) -> Self {
+        Identity {
+            person_id: i.principal.person.to_string(),
+            name: i.name,
+            role: i.principal.role.code().into(),
+            village: i.principal.village.map(|v| v.to_string()),
+            village_name: i.village_name,
+            township: i.township,
+            server_address: i.server.address,
+            device_id: i.device_id,
+        }
+    }
+}
+
+/// A record as stored on the device.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct RecordRow {
+    /// The record's id (32 hex characters).
+    pub id: String,
+    /// The scope its document is bound to (`v/dongcun/shared`).
+    pub scope: String,
+    /// Its kind: a `record_kind` code.
+    pub kind: String,
+    /// The record, or `None` if the document does not read as a valid record.
+    pub record: Option<Record>,
+    /// Why the document does not read as a record.
+    pub problem: Option<String>,
+    /// When it last changed on this device.
+    pub updated_at: SystemTime,
+}
+
+impl TryFrom<CoreRow> for RecordRow {
+    type Error = MasslineError;
+
+    fn try_from(r: CoreRow) -> Result<Self, MasslineError> {
+        Ok(RecordRow {
+            id: r.id.to_hex(),
+            scope: r.scope,
+            kind: r.kind,
+            record: r.record.map(Record::try_from).transpose()?,
+            problem: r.problem,
+            updated_at: instant(r.updated_at),
+        })
+    }
+}
+
+/// A local change the server refused, kept for the person to see.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct RefusedChange {
+    /// The record the change was for.
+    pub record_id: String,
+    /// The server's code for the reason.
+    pub code: String,
+    /// The server's reason, in plain words.
+    pub reason: String,
+}
+
+/// A readable scope and the server sequence number the device stands at.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct ScopeCursor {
+    /// The scope's name.
+    pub scope: String,
+    /// The server sequence number.
+    pub seq: u64,
+}
+
+/// What is on the device and where sync stands.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct Status {
+    /// The enrolled identity, if any.
+    pub identity: Option<Identity>,
+    /// Records on the device.
+    pub records: u64,
+    /// Local changes not yet acknowledged by the server.
+    pub unsent: u64,
+    /// Local changes the server refused, with reasons.
+    pub refused: Vec<RefusedChange>,
+    /// When a sync was last tried.
+    pub last_attempt_at: Option<SystemTime>,
+    /// When a sync last succeeded.
+    pub last_success_at: Option<SystemTime>,
+    /// Why the last sync failed, if it did.
+    pub last_error: Option<String>,
+    /// Each readable scope and where the device stands in it.
+    pub cursors: Vec<ScopeCursor>,
+}
+
+impl From<CoreStatus> for Status {
+    fn from(s: CoreStatus) -> Self {
+        Status {
+            identity: s.identity.map(Identity::from),
+            records: s.records,
+            unsent: s.unsent,
+            refused: s
+                .refused
+                .into_iter()
+                .map(|r| RefusedChange {
+                    record_id: r.doc.to_hex(),
+                    code: r.code,
+                    reason: r.reason,
+                })
+                .collect(),
+            last_attempt_at: s.last_attempt_at.map(instant),
+            last_success_at: s.last_success_at.map(instant),
+            last_error: s.last_error,
+            cursors: s
+                .cursors
+                .into_iter()
+                .map(|(scope, seq)| ScopeCursor { scope, seq })
+                .collect(),
+        }
+    }
+}
+
+/// What one sync did.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    /// Local changes the server stored.
+    pub pushed: u64,
+    /// Local changes the server refused (kept, with the reason, in `Status.refused`).
+    pub refused: u64,
+    /// Changes (or whole records) received from the server.
+    pub pulled: u64,
+    /// Ids of the records that the received changes changed on this device.
+    pub changed: Vec<String>,
+    /// The server's sequence number the device now stands at.
+    pub through: u64,
+    /// gRPC calls made.
+    pub calls: u64,
+    /// Bytes sent over the link (TLS and HTTP/2 included).
+    pub link_sent: u64,
+    /// Bytes received over the link (TLS and HTTP/2 included).
+    pub link_received: u64,
+    /// Wall time of the sync in milliseconds.
+    pub millis: u64,
+}
+
+impl From<CoreReport> for SyncReport {
+    fn from(r: CoreReport) -> Self {
+        SyncReport {
+            pushed: r.pushed,
+            refused: r.refused,
+            pulled: r.pulled,
+            changed: r.changed.iter().map(|id| id.to_hex()).collect(),
+            through: r.through,
+            calls: r.calls,
+            link_sent: r.link_sent,
+            link_received: r.link_received,
+            millis: r.millis,
+        }
+    }
+}

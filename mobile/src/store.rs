@@ -1,0 +1,157 @@
+//! The device's store, as one object Kotlin holds: every method converts its
+//! arguments, forwards to [`massline_core::Client`], and converts the answer.
+//!
+//! Threading: the object may be shared by any number of threads. Plain
+//! methods run on the calling thread and touch only the local SQLite database
+//! (milliseconds; still, not on Android's main thread). `enroll` and `sync`
+//! are `suspend` functions in Kotlin: their network work runs on this
+//! library's own tokio runtime, so the calling coroutine waits without
+//! holding a thread.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+use massline_core::{Client, DocId, RecordKind, VillageCode};
+use tokio::runtime::Runtime;
+
+use crate::error::MasslineError;
+use crate::records::Record;
+use crate::status::{Identity, RecordRow, Status, SyncReport};
+
+/// The runtime that carries enrollment and sync: two workers, made on first use.
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("massline-sync")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start the sync runtime: {e}"))
+    })
+}
+
+/// Runs `work` on the runtime and waits for it without blocking a thread. A
+/// panic in `work` is a panic here, which Kotlin sees as `InternalException`.
+async fn on_runtime<T: Send + 'static>(
+    work: impl Future<Output = Result<T, massline_core::Error>> + Send + 'static,
+) -> Result<T, MasslineError> {
+    match runtime().spawn(work).await {
+        Ok(result) => Ok(result?),
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+fn doc_id(id: &str) -> Result<DocId, MasslineError> {
+    DocId::parse_hex(id).ok_or_else(|| MasslineError::NotFound {
+        id: format!("{id} (a record id is 32 hex characters)"),
+    })
+}
+
+fn code<T: massline_core::Coded>(field: &str, code: &str) -> Result<T, MasslineError> {
+    T::from_code(code).ok_or_else(|| MasslineError::InvalidRecord {
+        field: field.into(),
+        reason: format!(
+            "`{code}` is not a {} code; expected one of: {}",
+            T::NAME,
+            T::codes_list()
+        ),
+    })
+}
+
+/// The device's store of records, and its sync with the township server.
+#[derive(uniffi::Object)]
+pub struct Store {
+    client: Arc<Client>,
+}
+
+#[uniffi::export]
+impl Store {
+    /// Opens the store at `path` (a file), creating it on first use.
+    #[uniffi::constructor]
+    pub fn open(path: String) -> Result<Arc<Store>, MasslineError> {
+        Ok(Arc::new(Store {
+            client: Arc::new(Client::open(path)?),
+        }))
+    }
+
+    /// Who this device is enrolled as, if it is.
+    pub fn identity(&self) -> Result<Option<Identity>, MasslineError> {
+        Ok(self.client.identity()?.map(Identity::from))
+    }
+
+    /// Enrols the device with the code from the township office.
+    /// `address_override` replaces the server address in the code (the
+    /// certificate pin still applies).
+    pub async fn enroll(
+        &self,
+        code: String,
+        address_override: Option<String>,
+        device_name: String,
+    ) -> Result<Identity, MasslineError> {
+        let client = self.client.clone();
+        let identity = on_runtime(async move {
+            client
+                .enroll(&code, address_override.as_deref(), &device_name)
+                .await
+        })
+        .await?;
+        Ok(identity.into())
+    }
+
+    /// Saves a new record and queues it for sync; returns its id. `village`
+    /// is needed only by a township officer, who has no village of their own.
+    pub fn create(&self, record: Record, village: Option<String>) -> Result<String, MasslineError> {
+        let village = village
+            .map(|v| {
+                VillageCode::new(v).map_err(|reason| MasslineError::InvalidRecord {
+                    field: "village".into(),
+                    reason,
+                })
+            })
+            .transpose()?;
+        Ok(self.client.create(record.try_into()?, village)?.to_hex())
+    }
+
+    /// Saves an edit: `base` is the record as the person read it, `new` as
+    /// they left it. Only what they changed is written, on top of whatever
+    /// reached the record meanwhile. Returns the record as it now stands.
+    pub fn update(&self, id: String, base: Record, new: Record) -> Result<Record, MasslineError> {
+        let merged = self
+            .client
+            .update(&doc_id(&id)?, &base.try_into()?, &new.try_into()?)?;
+        merged.try_into()
+    }
+
+    /// One record.
+    pub fn get(&self, id: String) -> Result<RecordRow, MasslineError> {
+        self.client.get(&doc_id(&id)?)?.try_into()
+    }
+
+    /// Records of one kind (a `record_kind` code), or all, most recently changed first.
+    pub fn list(&self, kind: Option<String>) -> Result<Vec<RecordRow>, MasslineError> {
+        let kind = kind.map(|k| code::<RecordKind>("kind", &k)).transpose()?;
+        self.client
+            .list(kind)?
+            .into_iter()
+            .map(RecordRow::try_from)
+            .collect()
+    }
+
+    /// The id of the record whose id is, or starts with, `prefix`.
+    pub fn resolve(&self, prefix: String) -> Result<String, MasslineError> {
+        Ok(self.client.resolve(&prefix)?.to_hex())
+    }
+
+    /// Syncs with the township server: pushes local changes, pulls what
+    /// others made.
+    pub async fn sync(&self) -> Result<SyncReport, MasslineError> {
+        let client = self.client.clone();
+        Ok(on_runtime(async move { client.sync().await }).await?.into())
+    }
+
+    /// What is on the device and where sync stands.
+    pub fn status(&self) -> Result<Status, MasslineError> {
+        Ok(self.client.status()?.into())
+    }
+}
