@@ -44,8 +44,8 @@ pub fn load(id: &DocId, state: &[u8]) -> Result<Automerge, Error> {
 /// A record after changes were applied to it.
 #[derive(Debug)]
 pub struct Update<'a> {
-    /// The document now.
-    pub doc: &'a Automerge,
+    /// The document now, if it was built (needed only to compact).
+    pub doc: Option<&'a Automerge>,
     /// Its stored form before, if it existed.
     pub current: Option<&'a Current>,
     /// The changes just applied, concatenated.
@@ -60,17 +60,27 @@ pub struct Update<'a> {
     pub seq: i64,
 }
 
+/// Whether writing `n_new` more changes compacts the document into one save.
+pub fn will_compact(current: Option<&Current>, n_new: i64) -> bool {
+    current.map_or(0, |c| c.chunks) + n_new > COMPACT_AFTER
+}
+
 /// Writes a record's document, its JSON and its typed rows.
 pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error> {
     let (state, chunks) = match u.current {
-        Some(c) if c.chunks + u.n_new <= COMPACT_AFTER => {
+        _ if will_compact(u.current, u.n_new) => {
+            let doc = u.doc.ok_or_else(|| {
+                Error::Corrupt(id.to_hex(), "compacting a document never built".into())
+            })?;
+            (doc.save(), 1)
+        }
+        Some(c) => {
             let mut s = Vec::with_capacity(c.state.len() + u.new_chunks.len());
             s.extend_from_slice(&c.state);
             s.extend_from_slice(u.new_chunks);
             (s, c.chunks + u.n_new)
         }
-        None if u.n_new <= COMPACT_AFTER => (u.new_chunks.to_vec(), u.n_new),
-        _ => (u.doc.save(), 1),
+        None => (u.new_chunks.to_vec(), u.n_new),
     };
     let corrupt = |e: serde_json::Error| Error::Corrupt(id.to_hex(), e.to_string());
     let record = serde_json::to_string(&u.stored.record).map_err(corrupt)?;

@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use automerge::{Automerge, Change, ChangeHash};
+use massline_core::first_change;
 use massline_core::packing::Entry;
 use massline_core::record_doc::{self, StoredRecord};
 use massline_core::records::rules::{self, Broken};
@@ -28,13 +29,33 @@ use crate::registry::{self, Device};
 /// A document being changed within one message.
 struct Working {
     current: Option<Current>,
-    doc: Automerge,
+    /// The document, built on first need: a new record read straight from its
+    /// first change has none until another change of it arrives.
+    doc: Option<Automerge>,
     scope: Option<Scope>,
     scope_id: i64,
     record: Option<StoredRecord>,
     chunks: Vec<u8>,
     n_new: i64,
     last_seq: i64,
+}
+
+impl Working {
+    /// The document as stored plus the changes taken in this message.
+    fn doc(&mut self, id: &DocId) -> Result<&mut Automerge, Error> {
+        if self.doc.is_none() {
+            let mut doc = match &self.current {
+                Some(c) => documents::load(id, &c.state)?,
+                None => Automerge::new(),
+            };
+            doc.load_incremental(&self.chunks)
+                .map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))?;
+            self.doc = Some(doc);
+        }
+        self.doc
+            .as_mut()
+            .ok_or_else(|| Error::Corrupt(id.to_hex(), "document not built".into()))
+    }
 }
 
 type Refuse = (RefusalCode, String);
@@ -51,6 +72,8 @@ struct Batch<'a> {
     order: Vec<DocId>,
     docs_of: HashMap<ChangeHash, DocId>,
     refused: HashSet<ChangeHash>,
+    /// Scopes already found to exist in this message, and their numbers.
+    scopes: std::cell::RefCell<HashMap<Scope, i64>>,
 }
 
 /// Checks and stores the changes of one push message; answers once they are durable.
@@ -64,6 +87,7 @@ pub fn ingest(db: &Db, device: &Device, entries: Vec<Entry>, now: i64) -> Result
             order: Vec::new(),
             docs_of: HashMap::new(),
             refused: HashSet::new(),
+            scopes: Default::default(),
         };
         let mut ack = PushAck::default();
         for (index, entry) in entries.into_iter().enumerate() {
@@ -136,7 +160,7 @@ impl Batch<'_> {
             ));
         }
         let me = &self.device.principal.person;
-        match record_doc::author_of(&change) {
+        let author = match record_doc::author_of(&change) {
             Some(Ok(p)) if p != *me => {
                 return Err(refuse(
                     RefusalCode::WrongActor,
@@ -144,8 +168,9 @@ impl Batch<'_> {
                 ));
             }
             Some(Err(e)) => return Err(refuse(RefusalCode::Malformed, e)),
-            _ => {}
-        }
+            Some(Ok(p)) => Some(p),
+            None => None,
+        };
         let deps = change.deps().to_vec();
         let id = self.doc_for(&hash, change.deps())?;
         if !self.work.contains_key(&id) {
@@ -153,45 +178,65 @@ impl Batch<'_> {
             self.work.insert(id, w);
             self.order.push(id);
         }
-        let Some(w) = self.work.get(&id) else {
+        let Some(w) = self.work.get_mut(&id) else {
             return Err(refuse(RefusalCode::Malformed, "record vanished"));
         };
-        let mut candidate = w.doc.clone();
-        candidate.apply_changes([change]).map_err(|e| {
-            refuse(
-                RefusalCode::Malformed,
-                format!("record {id}: change does not apply: {e}"),
-            )
-        })?;
-        if candidate.get_change_meta_by_hash(&hash).is_none() {
-            return Err(refuse(
-                RefusalCode::MissingDependency,
-                format!("record {id}: change {hash} depends on changes the server does not have"),
-            ));
-        }
-        let after = record_doc::read(&candidate)
-            .map_err(|v| refuse(RefusalCode::InvalidRecord, format!("record {id}: {v}")))?;
-        let (scope, scope_id) = self.check_scope(&id, w, &after.scope)?;
-        let principal = &self.device.principal;
         let invalid = |v: &dyn std::fmt::Display| {
             refuse(RefusalCode::InvalidRecord, format!("record {id}: {v}"))
         };
-        // The edit as its author made it: from the record they saw (the
-        // change's dependencies) to the record they left (with the change).
-        let mut heads = w.doc.get_heads();
-        let mut seen_heads = deps.clone();
-        heads.sort();
-        seen_heads.sort();
-        let (seen, made) = if heads == seen_heads {
-            (w.record.clone(), after.clone())
-        } else {
-            let seen = record_doc::read_at(&candidate, &deps).map_err(|v| invalid(&v))?;
-            let made = record_doc::read_at(&candidate, &[hash])
-                .map_err(|v| invalid(&v))?
-                .ok_or_else(|| invalid(&"the change holds no record"))?;
-            (seen, made)
+        // A new record's first change is read straight from its operations;
+        // anything else goes through Automerge.
+        let first = match (w.record.is_none() && w.n_new == 0, deps.is_empty()) {
+            (true, true) => first_change::root_of(&change),
+            _ => None,
         };
-        let created_by = record_doc::created_by(&candidate);
+        let (candidate, after, seen, made, created_by) = match first {
+            Some(root) => {
+                let after = record_doc::parse_root(root).map_err(|v| invalid(&v))?;
+                (None, after.clone(), None, after, author)
+            }
+            None => {
+                let doc = w.doc(&id).map_err(storage)?;
+                let mut candidate = doc.clone();
+                candidate.apply_changes([change]).map_err(|e| {
+                    refuse(
+                        RefusalCode::Malformed,
+                        format!("record {id}: change does not apply: {e}"),
+                    )
+                })?;
+                if candidate.get_change_meta_by_hash(&hash).is_none() {
+                    return Err(refuse(
+                        RefusalCode::MissingDependency,
+                        format!(
+                            "record {id}: change {hash} depends on changes the server does not have"
+                        ),
+                    ));
+                }
+                let after = record_doc::read(&candidate).map_err(|v| invalid(&v))?;
+                // The edit as its author made it: from the record they saw (the
+                // change's dependencies) to the record they left (with the change).
+                let mut heads = doc.get_heads();
+                let mut seen_heads = deps.clone();
+                heads.sort();
+                seen_heads.sort();
+                let (seen, made) = if heads == seen_heads {
+                    (w.record.clone(), after.clone())
+                } else {
+                    let seen = record_doc::read_at(&candidate, &deps).map_err(|v| invalid(&v))?;
+                    let made = record_doc::read_at(&candidate, &[hash])
+                        .map_err(|v| invalid(&v))?
+                        .ok_or_else(|| invalid(&"the change holds no record"))?;
+                    (seen, made)
+                };
+                let created_by = record_doc::created_by(&candidate);
+                (Some(candidate), after, seen, made, created_by)
+            }
+        };
+        let Some(w) = self.work.get(&id) else {
+            return Err(refuse(RefusalCode::Malformed, "record vanished"));
+        };
+        let (scope, scope_id) = self.check_scope(&id, w, &after.scope)?;
+        let principal = &self.device.principal;
         let pending = |d: &DocId| self.work.get(d).and_then(|w| w.record.clone());
         let ctx = ServerContext {
             tx: self.tx,
@@ -301,6 +346,7 @@ impl Batch<'_> {
             }
             None => (Automerge::new(), None, None),
         };
+        let doc = Some(doc);
         Ok(Working {
             scope_id: current.as_ref().map_or(0, |c| c.scope_id),
             current,
@@ -329,7 +375,11 @@ impl Batch<'_> {
                 format!("record {id}: its scope is {fixed} and cannot become {scope}"),
             ));
         }
-        if w.scope.is_none() && !registry::scope_exists(self.tx, scope).map_err(storage)? {
+        let known = self.scopes.borrow().get(scope).copied();
+        if w.scope.is_none()
+            && known.is_none()
+            && !registry::scope_exists(self.tx, scope).map_err(storage)?
+        {
             return Err(refuse(
                 RefusalCode::ForbiddenScope,
                 format!("record {id}: scope {scope} is unknown to this township"),
@@ -345,18 +395,25 @@ impl Batch<'_> {
                 ),
             ));
         }
-        let scope_id = if w.scope.is_some() {
-            w.scope_id
-        } else {
-            registry::scope_id(self.tx, scope).map_err(storage)?
+        let scope_id = match (w.scope.is_some(), known) {
+            (true, _) => w.scope_id,
+            (false, Some(n)) => n,
+            (false, None) => {
+                let n = registry::scope_id(self.tx, scope).map_err(storage)?;
+                self.scopes.borrow_mut().insert(scope.clone(), n);
+                n
+            }
         };
         Ok((scope.clone(), scope_id))
     }
 
     /// Writes every record that took changes.
-    fn finish(self) -> Result<(), Error> {
+    fn finish(mut self) -> Result<(), Error> {
         for id in &self.order {
-            let Some(w) = self.work.get(id) else { continue };
+            let Some(w) = self.work.get_mut(id) else { continue };
+            if documents::will_compact(w.current.as_ref(), w.n_new) {
+                w.doc(id)?;
+            }
             let Some(record) = &w.record else { continue };
             if w.n_new == 0 {
                 continue;
@@ -365,7 +422,7 @@ impl Batch<'_> {
                 self.tx,
                 id,
                 &documents::Update {
-                    doc: &w.doc,
+                    doc: w.doc.as_ref(),
                     current: w.current.as_ref(),
                     new_chunks: &w.chunks,
                     n_new: w.n_new,

@@ -75,17 +75,53 @@ pub fn put(
     n_new: i64,
     now: i64,
 ) -> Result<(), Error> {
-    let (state, chunks) = match previous {
-        Some(p) if p.chunks + n_new <= COMPACT_AFTER => {
-            let mut s = Vec::with_capacity(p.state.len() + new_chunks.len());
-            s.extend_from_slice(&p.state);
-            s.extend_from_slice(new_chunks);
-            (s, p.chunks + n_new)
-        }
-        None if n_new <= COMPACT_AFTER => (new_chunks.to_vec(), n_new),
-        _ => (doc.save(), 1),
+    let written = Written {
+        root: doc_json::read_root(doc),
+        previous,
+        new_chunks,
+        n_new,
     };
-    let root = doc_json::read_root(doc);
+    put_root(tx, id, written, now, || Ok(doc.save()))
+}
+
+/// A document's new state, as its root and the chunks that made it.
+#[derive(Debug)]
+pub struct Written<'a> {
+    /// The document's root as JSON.
+    pub root: serde_json::Map<String, Value>,
+    /// Its stored form before, if any.
+    pub previous: Option<&'a StoredDoc>,
+    /// The chunks just applied, concatenated.
+    pub new_chunks: &'a [u8],
+    /// How many chunks that is.
+    pub n_new: i64,
+}
+
+/// Whether writing `n_new` more chunks compacts the document into one save.
+pub fn will_compact(previous: Option<&StoredDoc>, n_new: i64) -> bool {
+    previous.map_or(0, |p| p.chunks) + n_new > COMPACT_AFTER
+}
+
+/// Writes a document's new state. `save` makes the compacted document when
+/// the run of chunks grows too long; it is not called otherwise.
+pub fn put_root(
+    tx: &Transaction<'_>,
+    id: &DocId,
+    w: Written<'_>,
+    now: i64,
+    save: impl FnOnce() -> Result<Vec<u8>, Error>,
+) -> Result<(), Error> {
+    let (state, chunks) = match w.previous {
+        _ if will_compact(w.previous, w.n_new) => (save()?, 1),
+        Some(p) => {
+            let mut s = Vec::with_capacity(p.state.len() + w.new_chunks.len());
+            s.extend_from_slice(&p.state);
+            s.extend_from_slice(w.new_chunks);
+            (s, p.chunks + w.n_new)
+        }
+        None => (w.new_chunks.to_vec(), w.n_new),
+    };
+    let root = w.root;
     let field = |k: &str| match root.get(k) {
         Some(Value::String(s)) => s.clone(),
         _ => String::new(),

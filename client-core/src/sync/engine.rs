@@ -11,7 +11,9 @@ use automerge::{Automerge, Change, ChangeHash};
 use super::protocol::{PullBatch, PullRequest, PushAck, PushFrame, scopes_digest};
 use crate::error::Error;
 use crate::ids::DocId;
+use crate::first_change;
 use crate::packing::{Entry, Packer, Unpacker};
+use crate::doc_json;
 use crate::store::documents::{self, StoredDoc};
 use crate::store::outbox::{self, Pending};
 use crate::store::{Db, cursors};
@@ -189,12 +191,44 @@ pub struct PullSession {
     pub changed: BTreeSet<DocId>,
 }
 
-/// A document being changed within one batch.
+/// A document being changed within one batch. A new record whose first
+/// change reads directly (see [`first_change`]) needs no Automerge document
+/// until another change of it arrives.
 struct Working {
-    doc: Automerge,
+    doc: Option<Automerge>,
+    root: Option<serde_json::Map<String, serde_json::Value>>,
     previous: Option<StoredDoc>,
     chunks: Vec<u8>,
     n_new: i64,
+}
+
+impl Working {
+    fn open(tx: &rusqlite::Transaction<'_>, id: DocId) -> Result<Working, Error> {
+        Ok(Working {
+            doc: None,
+            root: None,
+            previous: documents::stored(tx, &id)?,
+            chunks: Vec::new(),
+            n_new: 0,
+        })
+    }
+
+    /// The Automerge document, loaded from what is stored and taken so far.
+    fn doc(&mut self) -> Result<&mut Automerge, Error> {
+        if self.doc.is_none() {
+            let mut doc = match &self.previous {
+                Some(p) => documents::load(p)?,
+                None => Automerge::new(),
+            };
+            doc.load_incremental(&self.chunks)
+                .map_err(|e| Error::Storage(format!("a received record does not load: {e}")))?;
+            self.root = None;
+            self.doc = Some(doc);
+        }
+        self.doc
+            .as_mut()
+            .ok_or_else(|| Error::Storage("document not loaded".into()))
+    }
 }
 
 impl PullSession {
@@ -244,53 +278,63 @@ fn apply_entries(
     let mut order: Vec<DocId> = Vec::new();
     let mut batch_index: HashMap<ChangeHash, DocId> = HashMap::new();
     let mut taken = 0;
-    let open = |tx: &rusqlite::Transaction<'_>, id: DocId| -> Result<Working, Error> {
-        let previous = documents::stored(tx, &id)?;
-        let doc = match &previous {
-            Some(p) => documents::load(p)?,
-            None => Automerge::new(),
-        };
-        Ok(Working {
-            doc,
-            previous,
-            chunks: Vec::new(),
-            n_new: 0,
-        })
-    };
     for entry in entries {
         match entry {
             Entry::Change { hash, bytes } => {
-                if batch_index.contains_key(&hash) || documents::doc_of_change(tx, &hash)?.is_some()
-                {
-                    continue;
-                }
                 let change = Change::from_bytes(bytes.clone())
                     .map_err(|e| Error::Protocol(format!("server sent a bad change: {e}")))?;
                 let id = match change.deps().first() {
-                    None => DocId::of_first_change(&hash),
-                    Some(dep) => match batch_index.get(dep) {
-                        Some(id) => *id,
-                        None => documents::doc_of_change(tx, dep)?.ok_or_else(|| {
-                            Error::Protocol(format!(
-                                "server sent change {hash} before its dependency {dep}"
-                            ))
-                        })?,
-                    },
+                    // A first change is new exactly when its record is.
+                    None => {
+                        let id = DocId::of_first_change(&hash);
+                        if work.contains_key(&id) || documents::stored(tx, &id)?.is_some() {
+                            continue;
+                        }
+                        work.insert(
+                            id,
+                            Working {
+                                doc: None,
+                                root: first_change::root_of(&change),
+                                previous: None,
+                                chunks: Vec::new(),
+                                n_new: 0,
+                            },
+                        );
+                        order.push(id);
+                        id
+                    }
+                    Some(dep) => {
+                        if batch_index.contains_key(&hash)
+                            || documents::doc_of_change(tx, &hash)?.is_some()
+                        {
+                            continue;
+                        }
+                        match batch_index.get(dep) {
+                            Some(id) => *id,
+                            None => documents::doc_of_change(tx, dep)?.ok_or_else(|| {
+                                Error::Protocol(format!(
+                                    "server sent change {hash} before its dependency {dep}"
+                                ))
+                            })?,
+                        }
+                    }
                 };
                 if let std::collections::hash_map::Entry::Vacant(e) = work.entry(id) {
-                    e.insert(open(tx, id)?);
+                    e.insert(Working::open(tx, id)?);
                     order.push(id);
                 }
                 let w = work
                     .get_mut(&id)
                     .ok_or_else(|| Error::Protocol("lost document".into()))?;
-                w.doc
-                    .apply_changes([change])
-                    .map_err(|e| Error::Protocol(format!("change {hash} does not apply: {e}")))?;
-                if w.doc.get_change_meta_by_hash(&hash).is_none() {
-                    return Err(Error::Protocol(format!(
-                        "change {hash} of record {id} lacks a dependency"
-                    )));
+                if w.root.is_none() || w.n_new > 0 {
+                    let doc = w.doc()?;
+                    doc.apply_changes([change])
+                        .map_err(|e| Error::Protocol(format!("change {hash} does not apply: {e}")))?;
+                    if doc.get_change_meta_by_hash(&hash).is_none() {
+                        return Err(Error::Protocol(format!(
+                            "change {hash} of record {id} lacks a dependency"
+                        )));
+                    }
                 }
                 w.chunks.extend_from_slice(&bytes);
                 w.n_new += 1;
@@ -300,16 +344,16 @@ fn apply_entries(
             }
             Entry::Document { doc: id, bytes } => {
                 if let std::collections::hash_map::Entry::Vacant(e) = work.entry(id) {
-                    e.insert(open(tx, id)?);
+                    e.insert(Working::open(tx, id)?);
                     order.push(id);
                 }
                 let w = work
                     .get_mut(&id)
                     .ok_or_else(|| Error::Protocol("lost document".into()))?;
-                w.doc
-                    .load_incremental(&bytes)
+                let doc = w.doc()?;
+                doc.load_incremental(&bytes)
                     .map_err(|e| Error::Protocol(format!("record {id} does not load: {e}")))?;
-                for c in w.doc.get_changes(&[]) {
+                for c in doc.get_changes(&[]) {
                     batch_index.insert(c.hash(), id);
                     documents::index_change(tx, &c.hash(), &id)?;
                 }
@@ -320,9 +364,25 @@ fn apply_entries(
         }
     }
     for id in &order {
-        if let Some(w) = work.remove(id) {
-            documents::put(tx, id, &w.doc, w.previous.as_ref(), &w.chunks, w.n_new, now)?;
+        let Some(mut w) = work.remove(id) else { continue };
+        if documents::will_compact(w.previous.as_ref(), w.n_new) {
+            w.doc()?;
         }
+        let root = match w.root.take() {
+            Some(root) if w.doc.is_none() => root,
+            _ => doc_json::read_root(w.doc()?),
+        };
+        let written = documents::Written {
+            root,
+            previous: w.previous.as_ref(),
+            new_chunks: &w.chunks,
+            n_new: w.n_new,
+        };
+        let doc = w.doc.as_ref();
+        documents::put_root(tx, id, written, now, || {
+            doc.map(Automerge::save)
+                .ok_or_else(|| Error::Storage("document not loaded".into()))
+        })?;
     }
     Ok((taken, order))
 }
