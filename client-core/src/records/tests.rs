@@ -815,6 +815,11 @@ fn an_opinion_is_evidence_its_words_never_change() {
         ("source", json!("villager")),
         ("date", json!("2024-05-01")),
         ("anonymous", json!(true)),
+        ("raised_by", json!("王五")),
+        (
+            "visit",
+            json!({"visit": doc_id(VISIT).to_hex(), "demand": "d1"}),
+        ),
     ] {
         let mut fields = before.record.fields();
         fields.insert(field.into(), edit);
