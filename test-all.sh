@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of massline: the Rust workspace (unit, end-to-end, faults,
-# security).
+# security), then the Kotlin API of mobile/ on this JVM against the library
+# built for this host and a real massline-server.
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo test --workspace --locked "$@"
+# Maven builds what it needs with cargo (fresh after the line above), writes
+# the bindings and runs the JUnit tests. MAVEN_REPO_LOCAL moves its cache.
+mvn -B -ntp ${MAVEN_REPO_LOCAL:+-Dmaven.repo.local="$MAVEN_REPO_LOCAL"} -f mobile/kotlin/pom.xml test

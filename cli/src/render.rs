@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use chrono::DateTime;
 use massline_core::record_doc::HistoryItem;
-use massline_core::records::{StudyCredit, code_label, field_label};
+use massline_core::records::{StudyCredit, code_label, field_label, field_position};
 use massline_core::store::documents::RecordRow;
 use massline_core::{DocId, Lang, Record, RecordKind, Status, SyncReport};
 use serde_json::{Value, json};
@@ -143,6 +143,13 @@ fn value_text(kind: RecordKind, field: &str, v: &Value, lang: Lang) -> String {
     }
 }
 
+/// A map's entries, fields in the order records declare them.
+fn in_order(m: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<_> = m.iter().collect();
+    entries.sort_by_key(|(k, _)| field_position(k));
+    entries
+}
+
 /// Writes `v` (the value of `field`) at `depth`, labelled, nested values indented.
 fn write_value(
     out: &mut String,
@@ -157,7 +164,7 @@ fn write_value(
     match v {
         Value::Object(m) => {
             let _ = writeln!(out, "{pad}{label}:");
-            for (k, inner) in m {
+            for (k, inner) in in_order(m) {
                 // A map keyed by person or step: the key is data, not a field.
                 let (name, sub) = match field_label(k, lang) {
                     l if l != k => (l.to_string(), k.as_str()),
@@ -216,16 +223,8 @@ pub fn detail(row: &RecordRow, lang: Lang) -> String {
                     r.status().label(lang)
                 );
             }
-            for (field, v) in record.fields() {
-                write_value(
-                    &mut out,
-                    kind,
-                    &field,
-                    field_label(&field, lang),
-                    &v,
-                    1,
-                    lang,
-                );
+            for (field, v) in in_order(&record.fields()) {
+                write_value(&mut out, kind, field, field_label(field, lang), v, 1, lang);
             }
         }
         _ => {

@@ -7,7 +7,7 @@ use crate::records::ValidationError;
 pub enum Error {
     /// A record breaks a rule; nothing was saved.
     #[error("invalid record: {0}")]
-    InvalidRecord(#[from] ValidationError),
+    InvalidRecord(ValidationError),
     /// The device has not enrolled with a township server yet.
     #[error("this device is not enrolled: run `enroll` with a code from the township office")]
     NotEnrolled,
@@ -35,6 +35,14 @@ pub enum Error {
     /// The database failed.
     #[error("storage: {0}")]
     Storage(String),
+}
+
+// Not `#[from]`: the message already holds the field and the reason, and a
+// source would make error reports say them twice.
+impl From<ValidationError> for Error {
+    fn from(e: ValidationError) -> Self {
+        Error::InvalidRecord(e)
+    }
 }
 
 impl From<rusqlite::Error> for Error {

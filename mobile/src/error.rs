@@ -24,16 +24,16 @@ pub enum MasslineError {
         name: String,
     },
     /// The enrollment code cannot be read: ask the township office for it again.
-    #[error("enrollment code: {message}")]
+    #[error("enrollment code: {reason}")]
     BadEnrollmentCode {
         /// What is wrong with it.
-        message: String,
+        reason: String,
     },
     /// The enrolled person may not do this.
-    #[error("not allowed: {message}")]
+    #[error("not allowed: {reason}")]
     Forbidden {
         /// What was refused, and why.
-        message: String,
+        reason: String,
     },
     /// No record has that id.
     #[error("no record {id}")]
@@ -43,29 +43,29 @@ pub enum MasslineError {
     },
     /// The server could not be reached or the link broke: try again later;
     /// nothing recorded on the device is lost.
-    #[error("network: {message}")]
+    #[error("network: {reason}")]
     Network {
         /// What failed.
-        message: String,
+        reason: String,
     },
     /// The server refused the call (a used or unknown enrollment code, a
     /// revoked device).
-    #[error("server refused: {message}")]
+    #[error("server refused: {reason}")]
     Refused {
         /// The server's reason.
-        message: String,
+        reason: String,
     },
     /// The server answered something the device cannot use.
-    #[error("protocol: {message}")]
+    #[error("protocol: {reason}")]
     Protocol {
         /// What was wrong with the answer.
-        message: String,
+        reason: String,
     },
     /// The database on the device failed.
-    #[error("storage: {message}")]
+    #[error("storage: {reason}")]
     Storage {
         /// What failed.
-        message: String,
+        reason: String,
     },
 }
 
@@ -78,13 +78,13 @@ impl From<Error> for MasslineError {
             },
             Error::NotEnrolled => MasslineError::NotEnrolled,
             Error::AlreadyEnrolled(name) => MasslineError::AlreadyEnrolled { name },
-            Error::Forbidden(message) => MasslineError::Forbidden { message },
+            Error::Forbidden(reason) => MasslineError::Forbidden { reason },
             Error::NotFound(id) => MasslineError::NotFound { id },
-            Error::BadEnrollmentCode(message) => MasslineError::BadEnrollmentCode { message },
-            Error::Network(message) => MasslineError::Network { message },
-            Error::Refused(message) => MasslineError::Refused { message },
-            Error::Protocol(message) => MasslineError::Protocol { message },
-            Error::Storage(message) => MasslineError::Storage { message },
+            Error::BadEnrollmentCode(reason) => MasslineError::BadEnrollmentCode { reason },
+            Error::Network(reason) => MasslineError::Network { reason },
+            Error::Refused(reason) => MasslineError::Refused { reason },
+            Error::Protocol(reason) => MasslineError::Protocol { reason },
+            Error::Storage(reason) => MasslineError::Storage { reason },
         }
     }
 }

@@ -491,10 +491,10 @@ impl TryFrom<CoreRecord> for Record {
 
     fn try_from(r: CoreRecord) -> Result<Record, MasslineError> {
         let value = serde_json::to_value(&r).map_err(|e| MasslineError::Storage {
-            message: e.to_string(),
+            reason: e.to_string(),
         })?;
         serde_json::from_value(value).map_err(|e| MasslineError::Storage {
-            message: format!("a {} record does not convert: {e}", r.kind()),
+            reason: format!("a {} record does not convert: {e}", r.kind()),
         })
     }
 }

@@ -2,9 +2,14 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use chrono::NaiveDate;
+use massline_core::record_doc::HistoryItem as CoreHistoryItem;
+use massline_core::records::{
+    StudyCredit as CoreStudyCredit, Warning as CoreWarning, Withdrawal as CoreWithdrawal,
+};
 use massline_core::store::documents::RecordRow as CoreRow;
 use massline_core::store::identity::Identity as CoreIdentity;
-use massline_core::{Status as CoreStatus, SyncReport as CoreReport};
+use massline_core::{DocId, Status as CoreStatus, SyncReport as CoreReport};
 
 use crate::error::MasslineError;
 use crate::records::Record;
@@ -62,8 +67,104 @@ pub struct RecordRow {
     pub record: Option<Record>,
     /// Why the document does not read as a record.
     pub problem: Option<String>,
+    /// Who withdrew the record, when and why, if it was withdrawn.
+    pub withdrawn: Option<Withdrawal>,
     /// When it last changed on this device.
     pub updated_at: SystemTime,
+}
+
+/// Who withdrew a record entered by mistake, when, and why.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct Withdrawal {
+    /// The person who withdrew it (person id).
+    pub by: String,
+    /// The day it was withdrawn.
+    pub on: NaiveDate,
+    /// Why, in plain words.
+    pub reason: String,
+}
+
+impl From<CoreWithdrawal> for Withdrawal {
+    fn from(w: CoreWithdrawal) -> Self {
+        Withdrawal {
+            by: w.by.to_string(),
+            on: w.on,
+            reason: w.reason,
+        }
+    }
+}
+
+/// One change of a record: who made it, when, and which fields it changed.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct HistoryItem {
+    /// The change's hash (hex).
+    pub hash: String,
+    /// The person it names as its author (checked by the server on receipt).
+    pub by: Option<String>,
+    /// When it was made, by the author's clock.
+    pub time: SystemTime,
+    /// The fields it changed; empty for the change that created the record.
+    pub fields: Vec<String>,
+}
+
+impl From<CoreHistoryItem> for HistoryItem {
+    fn from(h: CoreHistoryItem) -> Self {
+        HistoryItem {
+            hash: h.hash.to_string(),
+            by: h.by.map(|p| p.to_string()),
+            time: instant(h.time),
+            fields: h.fields,
+        }
+    }
+}
+
+/// Study credited to a person by one record: their own entry, or a session
+/// they attended.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct StudyCredit {
+    /// The record that credits it.
+    pub record_id: String,
+    /// Who studied (person id).
+    pub person: String,
+    /// The day.
+    pub date: NaiveDate,
+    /// How long, in minutes.
+    pub minutes: u32,
+    /// What was studied: a `study_material` code.
+    pub material: String,
+    /// How: a `study_mode` code.
+    pub mode: String,
+}
+
+impl From<(DocId, CoreStudyCredit)> for StudyCredit {
+    fn from((id, c): (DocId, CoreStudyCredit)) -> Self {
+        StudyCredit {
+            record_id: id.to_hex(),
+            person: c.person.to_string(),
+            date: c.date,
+            minutes: c.minutes,
+            material: c.material.code().into(),
+            mode: c.mode.code().into(),
+        }
+    }
+}
+
+/// Something the village is asked to keep but need not (3 to 5 practical things).
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct Warning {
+    /// What it is about: a `record_kind` code such as `practical_thing`.
+    pub about: String,
+    /// What is wrong, in plain words.
+    pub text: String,
+}
+
+impl From<CoreWarning> for Warning {
+    fn from(w: CoreWarning) -> Self {
+        Warning {
+            about: w.about,
+            text: w.text,
+        }
+    }
 }
 
 impl TryFrom<CoreRow> for RecordRow {
@@ -76,6 +177,7 @@ impl TryFrom<CoreRow> for RecordRow {
             kind: r.kind,
             record: r.record.map(Record::try_from).transpose()?,
             problem: r.problem,
+            withdrawn: r.withdrawn.map(Withdrawal::from),
             updated_at: instant(r.updated_at),
         })
     }

@@ -11,12 +11,12 @@
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
-use massline_core::{Client, DocId, RecordKind, VillageCode};
+use massline_core::{Client, DocId, PersonId, RecordKind, VillageCode};
 use tokio::runtime::Runtime;
 
 use crate::error::MasslineError;
 use crate::records::Record;
-use crate::status::{Identity, RecordRow, Status, SyncReport};
+use crate::status::{HistoryItem, Identity, RecordRow, Status, StudyCredit, SyncReport, Warning};
 
 /// The runtime that carries enrollment and sync: two workers, made on first use.
 fn runtime() -> &'static Runtime {
@@ -123,6 +123,32 @@ impl Store {
         merged.try_into()
     }
 
+    /// Withdraws a record entered by mistake, giving the reason. It leaves
+    /// the lists but stays in the store, with its history; the withdrawal syncs.
+    pub fn withdraw(&self, id: String, reason: String) -> Result<(), MasslineError> {
+        Ok(self.client.withdraw(&doc_id(&id)?, &reason)?)
+    }
+
+    /// Makes an opinion or a service request of demand `demand` of visit
+    /// `visit`, and links the two, in one transaction. Returns the new id.
+    pub fn make_from_demand(
+        &self,
+        visit: String,
+        demand: String,
+        record: Record,
+    ) -> Result<String, MasslineError> {
+        let id = self
+            .client
+            .make_from_demand(&doc_id(&visit)?, &demand, record.try_into()?)?;
+        Ok(id.to_hex())
+    }
+
+    /// Every change of a record, oldest first: who, when, which fields.
+    pub fn history(&self, id: String) -> Result<Vec<HistoryItem>, MasslineError> {
+        let items = self.client.history(&doc_id(&id)?)?;
+        Ok(items.into_iter().map(HistoryItem::from).collect())
+    }
+
     /// One record.
     pub fn get(&self, id: String) -> Result<RecordRow, MasslineError> {
         self.client.get(&doc_id(&id)?)?.try_into()
@@ -136,6 +162,40 @@ impl Store {
             .into_iter()
             .map(RecordRow::try_from)
             .collect()
+    }
+
+    /// As `list`, withdrawn records included.
+    pub fn list_all(&self, kind: Option<String>) -> Result<Vec<RecordRow>, MasslineError> {
+        let kind = kind.map(|k| code::<RecordKind>("kind", &k)).transpose()?;
+        self.client
+            .list_all(kind)?
+            .into_iter()
+            .map(RecordRow::try_from)
+            .collect()
+    }
+
+    /// The study credited to each person (or to `person`), newest first.
+    pub fn study_log(&self, person: Option<String>) -> Result<Vec<StudyCredit>, MasslineError> {
+        let person = person
+            .map(|p| {
+                PersonId::new(p).map_err(|reason| MasslineError::InvalidRecord {
+                    field: "person".into(),
+                    reason,
+                })
+            })
+            .transpose()?;
+        let log = self.client.study_log(person.as_ref())?;
+        Ok(log.into_iter().map(StudyCredit::from).collect())
+    }
+
+    /// What the village is asked to keep but need not (3 to 5 practical things).
+    pub fn warnings(&self) -> Result<Vec<Warning>, MasslineError> {
+        Ok(self
+            .client
+            .warnings()?
+            .into_iter()
+            .map(Warning::from)
+            .collect())
     }
 
     /// The id of the record whose id is, or starts with, `prefix`.

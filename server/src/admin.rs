@@ -1,14 +1,18 @@
 //! The township office's commands on the server's data directory: villages,
-//! people, enrollment codes, devices. They work while the server runs.
+//! people, enrollment codes, devices, a record's history, the typed rows.
+//! They work while the server runs.
 
 use std::path::Path;
 
 use massline_core::enrollment_code::EnrollmentCode;
-use massline_core::{Lang, PersonId, Role, VillageCode};
+use massline_core::record_doc;
+use massline_core::records::field_label;
+use massline_core::{DocId, Lang, PersonId, Role, VillageCode};
+use rusqlite::{OptionalExtension, params};
 
 use crate::db::Db;
 use crate::error::Error;
-use crate::registry;
+use crate::{documents, registry, rows};
 
 /// Opens the data directory's database, creating it if needed.
 pub fn open(dir: &Path) -> Result<Db, Error> {
@@ -135,4 +139,69 @@ pub fn add_person(
     village: Option<&VillageCode>,
 ) -> Result<PersonId, Error> {
     db.write(|tx| registry::add_person(tx, id, name, role, village))
+}
+
+/// A record's history as printable lines: when, which device of whom, which
+/// fields. The server knows each change's device from its own log.
+pub fn history_lines(db: &Db, id: &str) -> Result<Vec<String>, Error> {
+    let id = DocId::parse_hex(id)
+        .ok_or_else(|| Error::Invalid(format!("`{id}` is not a 32-character record id")))?;
+    db.read(|tx| {
+        let current = documents::current(tx, &id)?
+            .ok_or_else(|| Error::Invalid(format!("no record {id}")))?;
+        let doc = documents::load(&id, &current.state)?;
+        let mut out = Vec::new();
+        for h in record_doc::history(&doc) {
+            let device: Option<(i64, String, String)> = tx
+                .query_row(
+                    "SELECT d.id, d.name, p.id || ' ' || p.name FROM changes c
+                     JOIN devices d ON d.id = c.device_id JOIN people p ON p.id = d.person
+                     WHERE c.hash = ?1",
+                    params![&h.hash.0[..]],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let who = device.map_or_else(
+                || "?".to_string(),
+                |(n, name, person)| format!("{person} (device {n} {name})"),
+            );
+            let what = if h.fields.is_empty() {
+                "created".to_string()
+            } else {
+                h.fields
+                    .iter()
+                    .map(|f| field_label(f, Lang::Zh))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let when = chrono::DateTime::from_timestamp(h.time, 0)
+                .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default();
+            out.push(format!("{when}\t{who}\t{what}"));
+        }
+        Ok(out)
+    })
+}
+
+/// Villages outside the 3 to 5 practical things the campaign asks for.
+pub fn warning_lines(db: &Db) -> Result<Vec<String>, Error> {
+    Ok(db
+        .read(rows::practical_thing_warnings)?
+        .into_iter()
+        .map(|w| w.text)
+        .collect())
+}
+
+/// Makes every typed row again from the stored documents; returns a summary.
+pub fn rebuild_rows(db: &Db) -> Result<String, Error> {
+    let r = db.write(rows::rebuild)?;
+    let mut text = format!("{} records have typed rows", r.records);
+    if !r.unreadable.is_empty() {
+        text.push_str(&format!(
+            "; {} do not read as records of this version: {}",
+            r.unreadable.len(),
+            r.unreadable.join(", ")
+        ));
+    }
+    Ok(text)
 }

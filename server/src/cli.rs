@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
+use crate::{ServeConfig, admin, feed::FeedOptions, registry};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use massline_core::{PersonId, Role, VillageCode};
-use crate::{ServeConfig, admin, feed::FeedOptions, registry};
 
 /// The massline township server (乡镇服务器).
 #[derive(Parser)]
@@ -78,6 +78,15 @@ enum Admin {
     /// Enrolled devices.
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// Who changed a record, when, and which fields.
+    History {
+        /// The record's id (32 characters).
+        id: String,
+    },
+    /// Villages outside the 3 to 5 practical things the campaign asks for.
+    Warnings,
+    /// Make every typed row (the dashboard's tables) again from the stored records.
+    RebuildRows,
 }
 
 #[derive(Subcommand)]
@@ -259,6 +268,17 @@ fn run() -> anyhow::Result<()> {
                     db.write(|tx| registry::revoke(tx, id))?;
                     println!("device {id} revoked");
                 }
+                Admin::History { id } => {
+                    for line in admin::history_lines(&db, &id)? {
+                        println!("{line}");
+                    }
+                }
+                Admin::Warnings => {
+                    for line in admin::warning_lines(&db)? {
+                        println!("{line}");
+                    }
+                }
+                Admin::RebuildRows => println!("{}", admin::rebuild_rows(&db)?),
             }
             Ok(())
         }

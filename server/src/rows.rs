@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use massline_core::DocId;
 use massline_core::record_doc::{self, StoredRecord};
-use massline_core::records::{Record, RecordKind, roll_counts};
+use massline_core::records::{PracticalThing, Record, RecordKind, Warning, roll_counts};
 use rusqlite::types::Value;
 use rusqlite::{Transaction, params};
 
@@ -408,10 +408,36 @@ pub fn rebuild(tx: &Transaction<'_>) -> Result<Rebuilt, Error> {
 pub fn snapshot(tx: &Transaction<'_>) -> Result<BTreeMap<&'static str, Vec<Vec<Value>>>, Error> {
     let mut out = BTreeMap::new();
     for table in TABLES {
-        let mut stmt = tx.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3"))?;
-        let n = stmt.column_count();
+        let n = tx
+            .prepare(&format!("SELECT * FROM {table}"))?
+            .column_count();
+        let order: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+        let mut stmt = tx.prepare(&format!(
+            "SELECT * FROM {table} ORDER BY {}",
+            order.join(", ")
+        ))?;
         let rows = stmt.query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())?;
         out.insert(*table, rows.collect::<Result<_, _>>()?);
+    }
+    Ok(out)
+}
+
+/// A warning for each village whose practical things (not withdrawn) are
+/// outside the 3 to 5 the campaign asks for; villages with none included.
+pub fn practical_thing_warnings(tx: &Transaction<'_>) -> Result<Vec<Warning>, Error> {
+    let mut stmt = tx.prepare(
+        "SELECT v.code, (SELECT count(*) FROM practical_things t
+                         WHERE t.village = v.code AND t.withdrawn = 0)
+         FROM villages v ORDER BY v.code",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (village, count) = row?;
+        out.extend(PracticalThing::count_warning(
+            &village,
+            usize::try_from(count).unwrap_or(0),
+        ));
     }
     Ok(out)
 }

@@ -20,9 +20,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use massline_core::records::{
-    FourWinds, HowFound, Opinion, OpinionArea, OpinionChannel, OpinionStatus, Problem, ProblemArea,
-    Rectification, RectificationStatus, RectificationTerm, SourceGroup, StudyEntry, StudyMaterial,
-    StudyMode,
+    Demand, Education, FourWinds, HouseholdGroup, HowFound, Member, Notice, NoticeCategory,
+    NoticeMedium, Opinion, OpinionArea, OpinionChannel, OpinionStatus, OrgLifeMeeting,
+    PracticalThing, Problem, ProblemArea, Rectification, RectificationStatus, RectificationTerm,
+    ServiceMatter, ServiceRequest, ServiceStatus, SessionFormat, SourceGroup, StudyEntry,
+    StudyMaterial, StudyMode, StudySession, ThingStatus, Visit,
 };
 use massline_core::{Client, DocId, PersonId, Record, Role, VillageCode};
 use massline_server::{ServeConfig, admin, feed::FeedOptions, registry};
@@ -425,4 +427,112 @@ pub fn rectification(problem: DocId, measure: &str) -> Record {
         announced_on: None,
         filed: None,
     })
+}
+
+fn day(m: u32, d: u32) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2024, m, d).unwrap()
+}
+
+/// A study session organized by `zhang`, nobody marked yet.
+pub fn session(topic: &str) -> Record {
+    Record::StudySession(StudySession {
+        date: day(5, 10),
+        material: StudyMaterial::PartyCongress,
+        topic: topic.to_string(),
+        format: SessionFormat::Lecture,
+        organizer: PersonId::new("zhang").unwrap(),
+        place: "村部会议室".to_string(),
+        minutes: 90,
+        notes: String::new(),
+        attendance: Default::default(),
+    })
+}
+
+/// A visit by `li` to a poor household, with these demands.
+pub fn visit(household: &str, demands: &[&str]) -> Record {
+    Record::Visit(Visit {
+        cadre: PersonId::new("li").unwrap(),
+        household: household.to_string(),
+        group: HouseholdGroup::Poor,
+        date: day(5, 3),
+        notes: String::new(),
+        demands: demands.iter().map(|d| Demand::new(*d)).collect(),
+    })
+}
+
+/// A subsistence-allowance application handled by `li`.
+pub fn service(applicant: &str) -> Record {
+    Record::ServiceRequest(ServiceRequest {
+        matter: ServiceMatter::SubsistenceAllowance,
+        applicant: applicant.to_string(),
+        applied_on: day(5, 4),
+        details: String::new(),
+        checklist: vec!["户口本".to_string(), "收入证明".to_string()],
+        agent: PersonId::new("li").unwrap(),
+        status: ServiceStatus::Accepted,
+        result: String::new(),
+        closed_on: None,
+        published_on: None,
+        visit: None,
+    })
+}
+
+/// A practical thing promised, due in October.
+pub fn practical(what: &str) -> Record {
+    Record::PracticalThing(PracticalThing {
+        what: what.to_string(),
+        target_date: day(10, 1),
+        responsible: vec![PersonId::new("zhang").unwrap()],
+        status: ThingStatus::Promised,
+        done_on: None,
+        satisfaction: None,
+    })
+}
+
+/// An organizational-life meeting, nobody marked yet.
+pub fn meeting(topic: &str) -> Record {
+    Record::OrgLifeMeeting(OrgLifeMeeting {
+        date: day(6, 1),
+        topic: topic.to_string(),
+        attendance: Default::default(),
+        points: Vec::new(),
+        appraisal: Default::default(),
+    })
+}
+
+/// A village-affairs notice on the public board.
+pub fn notice(title: &str) -> Record {
+    Record::Notice(Notice {
+        date: day(6, 2),
+        category: NoticeCategory::VillageAffairs,
+        medium: NoticeMedium::Board,
+        title: title.to_string(),
+        content: String::new(),
+        about: Vec::new(),
+    })
+}
+
+/// The member file of `wang`.
+pub fn member_file(name: &str) -> Record {
+    Record::Member(Member {
+        person: Some(PersonId::new("wang").unwrap()),
+        name: name.to_string(),
+        birth_year: 1958,
+        joined_on: chrono::NaiveDate::from_ymd_opt(1980, 7, 1).unwrap(),
+        education: Education::Primary,
+        phone: String::new(),
+        mobile: true,
+        whereabouts: "广东东莞".to_string(),
+    })
+}
+
+/// The record `id` as it stands on `device`, of kind `T`'s variant, or a panic.
+#[macro_export]
+macro_rules! record_of {
+    ($device:expr, $id:expr, $kind:ident) => {
+        match $device.client.get($id).unwrap().record {
+            Some(massline_core::Record::$kind(r)) => r,
+            other => panic!("not a {}: {other:?}", stringify!($kind)),
+        }
+    };
 }

@@ -2,6 +2,7 @@
 //! to prove the server refuses them.
 
 use automerge::{ActorId, Automerge, ROOT, transaction::CommitOptions};
+use massline_core::DocId;
 use massline_core::doc_json;
 use massline_core::packing::Packer;
 use massline_core::sync::transport::Connection;
@@ -47,7 +48,10 @@ pub fn message(changes: &[Vec<u8>]) -> pb::PushRequest {
     pb::PushRequest { frame, changes: n }
 }
 
-fn sync_client(channel: Channel, token: &str) -> pb::sync_client::SyncClient<
+fn sync_client(
+    channel: Channel,
+    token: &str,
+) -> pb::sync_client::SyncClient<
     tonic::service::interceptor::InterceptedService<Channel, impl tonic::service::Interceptor>,
 > {
     let value: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
@@ -87,4 +91,46 @@ pub async fn pull(
         out.push(a);
     }
     Ok(out)
+}
+
+/// A change by `device` to record `id` as the device holds it: `edit` changes
+/// the document's root as JSON, and the change names `by` as its author. A
+/// real device would have refused to make most of these.
+pub fn edit_change(
+    device: &Device,
+    id: &DocId,
+    by: &str,
+    edit: impl FnOnce(&mut Map<String, Value>),
+) -> Vec<u8> {
+    let conn = rusqlite::Connection::open(&device.path).unwrap();
+    let state: Vec<u8> = conn
+        .query_row(
+            "SELECT state FROM documents WHERE doc_id = ?1",
+            [&id.as_bytes()[..]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut doc = Automerge::load(&state)
+        .unwrap()
+        .with_actor(actor_of(device));
+    let old = doc_json::read_root(&doc);
+    let mut new = old.clone();
+    edit(&mut new);
+    let mut tx = doc.transaction();
+    doc_json::reconcile_map(&mut tx, &ROOT, &old, &new).unwrap();
+    tx.commit_with(
+        CommitOptions::default()
+            .with_time(1_700_000_000)
+            .with_message(serde_json::json!({ "by": by }).to_string()),
+    );
+    doc.get_last_local_change().unwrap().raw_bytes().to_vec()
+}
+
+/// Pushes `changes` as one message from `device`; returns the answer.
+pub async fn push_changes(device: &Device, changes: &[Vec<u8>]) -> pb::PushResponse {
+    let (channel, token) = channel_of(device).await;
+    push(channel, &token, vec![message(changes)])
+        .await
+        .unwrap()
+        .remove(0)
 }

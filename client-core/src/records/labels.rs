@@ -67,6 +67,8 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("household", "户主", "Household"),
     ("group", "农户类别", "Household group"),
     ("demands", "群众诉求", "Demands"),
+    ("id", "编号", "Id"),
+    ("demand", "诉求编号", "Demand"),
     ("opinion", "转为意见", "Became opinion"),
     ("service_request", "转为代办", "Became service request"),
     ("matter", "代办事项", "Matter"),
@@ -95,6 +97,15 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("reason", "原因", "Reason"),
     ("author", "记录人", "Author"),
 ];
+
+/// Where a field comes when a record is shown: fields in the order of the
+/// kinds' declarations, unknown ones last.
+pub fn field_position(field: &str) -> usize {
+    FIELDS
+        .iter()
+        .position(|(f, ..)| *f == field)
+        .unwrap_or(FIELDS.len())
+}
 
 /// The label of a record field; the field's own name if it has none.
 pub fn field_label(field: &str, lang: Lang) -> &str {

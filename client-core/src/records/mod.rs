@@ -25,7 +25,7 @@ mod visit;
 mod withdrawal;
 
 pub use attendance::{Attendance, Roll, roll_counts};
-pub use labels::{code_label, field_label};
+pub use labels::{code_label, field_label, field_position};
 pub use member::{Education, Member};
 pub use note::{Note, ProgressNote};
 pub use notice::{Notice, NoticeCategory, NoticeMedium};

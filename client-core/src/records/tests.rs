@@ -815,6 +815,11 @@ fn an_opinion_is_evidence_its_words_never_change() {
         ("source", json!("villager")),
         ("date", json!("2024-05-01")),
         ("anonymous", json!(true)),
+        ("raised_by", json!("王五")),
+        (
+            "visit",
+            json!({"visit": doc_id(VISIT).to_hex(), "demand": "d1"}),
+        ),
     ] {
         let mut fields = before.record.fields();
         fields.insert(field.into(), edit);
@@ -1426,4 +1431,32 @@ fn attendance_marked_on_two_phones_merges_per_person() {
     assert!(s.attendance[&p("wang")].present);
     assert_eq!(s.attendance[&p("zhao")].reason, "生病");
     assert_eq!(roll_counts(&s.attendance), (1, 1));
+}
+
+/// The stored form of every kind (field names and codes) and every code of
+/// every enumeration, as written to documents and SQLite. A change here is a
+/// change of format: existing records would no longer read.
+#[test]
+fn the_stored_form_of_records_and_codes_is_pinned() {
+    let mut records = String::new();
+    for kind in RecordKind::all() {
+        records.push_str(&serde_json::to_string(&sample(*kind)).expect("json"));
+        records.push('\n');
+    }
+    let mut codes = String::new();
+    for list in crate::catalog::code_lists() {
+        let values: Vec<_> = list.values.iter().map(|v| v.code).collect();
+        codes.push_str(&format!("{}: {}\n", list.name, values.join(" ")));
+    }
+    if std::env::var_os("MASSLINE_WRITE_FIXTURES").is_some() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/records/fixtures");
+        std::fs::write(format!("{dir}/records.jsonl"), &records).expect("write");
+        std::fs::write(format!("{dir}/codes.txt"), &codes).expect("write");
+    }
+    assert_eq!(records, include_str!("fixtures/records.jsonl"));
+    assert_eq!(codes, include_str!("fixtures/codes.txt"));
+    for line in include_str!("fixtures/records.jsonl").lines() {
+        let back: Record = serde_json::from_str(line).expect("reads back");
+        back.validate().expect("valid");
+    }
 }

@@ -1,0 +1,142 @@
+package org.massline
+
+import java.io.File
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.flow.SharedFlow
+import kotlinx.coroutines.flow.asSharedFlow
+import kotlinx.coroutines.withContext
+import org.massline.ffi.HistoryItem
+import org.massline.ffi.Identity
+import org.massline.ffi.MasslineException
+import org.massline.ffi.Record
+import org.massline.ffi.RecordRow
+import org.massline.ffi.Status
+import org.massline.ffi.Store
+import org.massline.ffi.StudyCredit
+import org.massline.ffi.SyncReport
+import org.massline.ffi.Warning
+
+/**
+ * Records that a sync brought to this device or changed on it.
+ *
+ * @property ids the records' ids; read them with [MasslineStore.get].
+ * @property report the whole report of the sync that changed them.
+ */
+data class SyncChanges(val ids: List<String>, val report: SyncReport)
+
+/**
+ * The device's store of records and its sync with the township server.
+ *
+ * Every function is a `suspend` function that is safe to call from any thread
+ * or coroutine, the main thread included: database work runs on [dispatcher]
+ * (by default [Dispatchers.IO]), and the network work of [enroll] and [sync]
+ * on the library's own threads. Errors are [MasslineException] subclasses.
+ *
+ * Close the store when done with it; a closed store refuses further calls.
+ */
+class MasslineStore private constructor(
+    private val core: Store,
+    private val dispatcher: CoroutineDispatcher,
+) : AutoCloseable {
+
+    companion object {
+        /** Opens the store in [file], creating it on first use. */
+        suspend fun open(file: File, dispatcher: CoroutineDispatcher = Dispatchers.IO): MasslineStore =
+            withContext(dispatcher) { MasslineStore(Store.open(file.path), dispatcher) }
+    }
+
+    private val changesFlow = MutableSharedFlow<SyncChanges>(extraBufferCapacity = 64)
+
+    /**
+     * Records changed by sync (made or edited on other devices), one event per
+     * sync that changed any. Collect it to refresh what the screen shows.
+     */
+    val changes: SharedFlow<SyncChanges> = changesFlow.asSharedFlow()
+
+    private suspend fun <T> io(block: () -> T): T = withContext(dispatcher) { block() }
+
+    /** Who this device is enrolled as, or `null` before enrollment. */
+    suspend fun identity(): Identity? = io { core.identity() }
+
+    /**
+     * Enrols this device with the [code] from the township office (the text of
+     * its QR code). [addressOverride] replaces the server address in the code.
+     */
+    suspend fun enroll(code: String, deviceName: String, addressOverride: String? = null): Identity =
+        withContext(dispatcher) { core.enroll(code, addressOverride, deviceName) }
+
+    /**
+     * Saves a new record and queues it for sync; returns its id. A township
+     * officer names the [village]; everyone else records for their own.
+     */
+    suspend fun create(record: Record, village: String? = null): String = io { core.create(record, village) }
+
+    /**
+     * Saves an edit: [base] is the record as the person read it, [edited] as
+     * they left it. Only what they changed is written, on top of whatever
+     * sync brought meanwhile. Returns the record as it now stands.
+     */
+    suspend fun update(id: String, base: Record, edited: Record): Record = io { core.update(id, base, edited) }
+
+    /** Edits the record as it stands now: [change] gets it and returns it changed. */
+    suspend fun edit(id: String, change: (Record) -> Record): Record = io {
+        val current = core.get(id).record ?: throw MasslineException.NotFound("$id (it does not read as a record)")
+        core.update(id, current, change(current))
+    }
+
+    /**
+     * Withdraws a record entered by mistake, giving the [reason]. It leaves
+     * [list] (not [listAll]) and keeps its history; the withdrawal syncs.
+     */
+    suspend fun withdraw(id: String, reason: String) = io { core.withdraw(id, reason) }
+
+    /**
+     * Makes an opinion or a service request ([record]) of the demand [demand]
+     * of the visit [visit], and links the two. Returns the new record's id.
+     */
+    suspend fun makeFromDemand(visit: String, demand: String, record: Record): String =
+        io { core.makeFromDemand(visit, demand, record) }
+
+    /** Every change of a record, oldest first: who, when, which fields. */
+    suspend fun history(id: String): List<HistoryItem> = io { core.history(id) }
+
+    /** One record. */
+    suspend fun get(id: String): RecordRow = io { core.get(id) }
+
+    /** Records of one kind (a `record_kind` code such as `study_entry`), or all; newest first. */
+    suspend fun list(kind: String? = null): List<RecordRow> = io { core.list(kind) }
+
+    /** As [list], withdrawn records included. */
+    suspend fun listAll(kind: String? = null): List<RecordRow> = io { core.listAll(kind) }
+
+    /** The study credited to each person, or to [person]: own entries and sessions attended. */
+    suspend fun studyLog(person: String? = null): List<StudyCredit> = io { core.studyLog(person) }
+
+    /** What the village is asked to keep but need not (3 to 5 practical things). */
+    suspend fun warnings(): List<Warning> = io { core.warnings() }
+
+    /** The full id of the record whose id starts with [prefix]. */
+    suspend fun resolve(prefix: String): String = io { core.resolve(prefix) }
+
+    /**
+     * Syncs with the township server: pushes what this device recorded and
+     * pulls what others did. Nothing recorded is lost if it fails
+     * ([MasslineException.Network]); call it again later. Emits on [changes]
+     * when records changed.
+     */
+    suspend fun sync(): SyncReport {
+        val report = withContext(dispatcher) { core.sync() }
+        if (report.changed.isNotEmpty()) {
+            changesFlow.emit(SyncChanges(report.changed, report))
+        }
+        return report
+    }
+
+    /** What is on the device and where sync stands (unsent changes, last error, …). */
+    suspend fun status(): Status = io { core.status() }
+
+    /** Releases the native store. */
+    override fun close() = core.close()
+}
