@@ -353,6 +353,10 @@ pub fn replay(
                 client.edit(id, |r| {
                     if let Record::Rectification(x) = r {
                         // Steps only move forward; the workload may step back.
+                        // The masses verify a measure once it was announced to them.
+                        if *status == RectificationStatus::Accepted && x.announced_on.is_none() {
+                            x.announced_on = Some(note.0);
+                        }
                         x.advance(*status, note.0);
                         x.progress.push(ProgressNote {
                             date: note.0,

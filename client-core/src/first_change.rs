@@ -44,21 +44,26 @@ pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
         return None;
     }
     let expanded = change.decode();
-    let actor = &expanded.actor_id;
-    let counter = |id: &OpId| (id.1 == *actor).then_some(id.0);
+    let actor = expanded.actor_id;
+    let counter = |id: &OpId| (id.1 == actor).then_some(id.0);
     let mut nodes: HashMap<u64, Node> = HashMap::new();
     const ROOT: u64 = 0;
     nodes.insert(ROOT, Node::Map(BTreeMap::new()));
     let start = expanded.start_op.get();
-    for (i, op) in expanded.operations.iter().enumerate() {
+    for (i, op) in expanded.operations.into_iter().enumerate() {
         let id = start + i as u64;
         let target = match &op.obj {
             ObjectId::Root => ROOT,
             ObjectId::Id(o) => counter(o)?,
         };
         let preds: Vec<u64> = op.pred.iter().map(counter).collect::<Option<_>>()?;
-        let new_val = match &op.action {
-            OpType::Put(v) => Some(Val::Scalar(v.clone())),
+        let made = match &op.action {
+            OpType::Make(ObjType::List) => Some(Node::List(Vec::new())),
+            OpType::Make(ObjType::Map | ObjType::Table) => Some(Node::Map(BTreeMap::new())),
+            _ => None,
+        };
+        let new_val = match op.action {
+            OpType::Put(v) => Some(Val::Scalar(v)),
             OpType::Make(ObjType::Map | ObjType::Table) => Some(Val::Obj(id)),
             OpType::Make(ObjType::List) => Some(Val::Obj(id)),
             OpType::Delete => None,
@@ -70,9 +75,9 @@ pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
                 if preds != current.into_iter().collect::<Vec<_>>() {
                     return None;
                 }
-                match &new_val {
-                    Some(v) => {
-                        m.insert(k.to_string(), Slot { by: id, val: v.clone() });
+                match new_val {
+                    Some(val) => {
+                        m.insert(k.to_string(), Slot { by: id, val });
                     }
                     None => {
                         m.remove(k.as_str())?;
@@ -80,7 +85,7 @@ pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
                 }
             }
             (Node::List(l), Key::Seq(elem), true) => {
-                let v = new_val.clone()?;
+                let v = new_val?;
                 if !preds.is_empty() {
                     return None;
                 }
@@ -100,8 +105,8 @@ pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
                 if preds != [l[pos].1.by] {
                     return None;
                 }
-                match &new_val {
-                    Some(v) => l[pos].1 = Slot { by: id, val: v.clone() },
+                match new_val {
+                    Some(val) => l[pos].1 = Slot { by: id, val },
                     None => {
                         l.remove(pos);
                     }
@@ -109,11 +114,7 @@ pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
             }
             _ => return None,
         }
-        if let (Some(Val::Obj(_)), OpType::Make(t)) = (&new_val, &op.action) {
-            let node = match t {
-                ObjType::List => Node::List(Vec::new()),
-                _ => Node::Map(BTreeMap::new()),
-            };
+        if let Some(node) = made {
             nodes.insert(id, node);
         }
     }

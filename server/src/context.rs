@@ -5,6 +5,9 @@
 use massline_core::record_doc::StoredRecord;
 use massline_core::records::{Context, Lookup};
 use massline_core::{DocId, PersonId, VillageCode};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use rusqlite::Transaction;
 
 use crate::{documents, registry};
@@ -16,6 +19,8 @@ pub struct ServerContext<'a> {
     pub tx: &'a Transaction<'a>,
     /// A record as changed earlier in the message, if it was.
     pub pending: &'a dyn Fn(&DocId) -> Option<StoredRecord>,
+    /// People already looked up in this message, and their village.
+    pub people: &'a RefCell<HashMap<PersonId, Option<VillageCode>>>,
 }
 
 impl std::fmt::Debug for ServerContext<'_> {
@@ -26,9 +31,15 @@ impl std::fmt::Debug for ServerContext<'_> {
 
 impl Context for ServerContext<'_> {
     fn person_village(&self, person: &PersonId) -> Lookup<Option<VillageCode>> {
+        if let Some(v) = self.people.borrow().get(person) {
+            return Lookup::Found(v.clone());
+        }
         // A storage failure refuses the change rather than wave it through.
         match registry::person(self.tx, person) {
-            Ok(Some(p)) => Lookup::Found(p.village),
+            Ok(Some(p)) => {
+                self.people.borrow_mut().insert(person.clone(), p.village.clone());
+                Lookup::Found(p.village)
+            }
             _ => Lookup::Missing,
         }
     }

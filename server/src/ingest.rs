@@ -17,7 +17,7 @@ use massline_core::packing::Entry;
 use massline_core::record_doc::{self, StoredRecord};
 use massline_core::records::rules::{self, Broken};
 use massline_core::sync::protocol::{PushAck, Refusal, RefusalCode};
-use massline_core::{DocId, Scope};
+use massline_core::{DocId, PersonId, Scope};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::context::ServerContext;
@@ -35,6 +35,8 @@ struct Working {
     scope: Option<Scope>,
     scope_id: i64,
     record: Option<StoredRecord>,
+    /// Who created the record, as its first change names them.
+    creator: Option<PersonId>,
     chunks: Vec<u8>,
     n_new: i64,
     last_seq: i64,
@@ -74,6 +76,8 @@ struct Batch<'a> {
     refused: HashSet<ChangeHash>,
     /// Scopes already found to exist in this message, and their numbers.
     scopes: std::cell::RefCell<HashMap<Scope, i64>>,
+    /// People already looked up in this message.
+    people: std::cell::RefCell<HashMap<PersonId, Option<massline_core::VillageCode>>>,
 }
 
 /// Checks and stores the changes of one push message; answers once they are durable.
@@ -88,6 +92,7 @@ pub fn ingest(db: &Db, device: &Device, entries: Vec<Entry>, now: i64) -> Result
             docs_of: HashMap::new(),
             refused: HashSet::new(),
             scopes: Default::default(),
+            people: Default::default(),
         };
         let mut ack = PushAck::default();
         for (index, entry) in entries.into_iter().enumerate() {
@@ -190,57 +195,70 @@ impl Batch<'_> {
             (true, true) => first_change::root_of(&change),
             _ => None,
         };
-        let (candidate, after, seen, made, created_by) = match first {
+        let (after, seen, made, created_by) = match first {
             Some(root) => {
                 let after = record_doc::parse_root(root).map_err(|v| invalid(&v))?;
-                (None, after.clone(), None, after, author)
+                (after.clone(), None, after, author)
             }
             None => {
+                // Applied in place; a refused change drops the document, which
+                // is rebuilt from what was accepted when next needed.
+                let (before, creator) = (w.record.clone(), w.creator.clone());
                 let doc = w.doc(&id).map_err(storage)?;
-                let mut candidate = doc.clone();
-                candidate.apply_changes([change]).map_err(|e| {
-                    refuse(
-                        RefusalCode::Malformed,
-                        format!("record {id}: change does not apply: {e}"),
-                    )
-                })?;
-                if candidate.get_change_meta_by_hash(&hash).is_none() {
-                    return Err(refuse(
-                        RefusalCode::MissingDependency,
-                        format!(
-                            "record {id}: change {hash} depends on changes the server does not have"
-                        ),
-                    ));
-                }
-                let after = record_doc::read(&candidate).map_err(|v| invalid(&v))?;
-                // The edit as its author made it: from the record they saw (the
-                // change's dependencies) to the record they left (with the change).
                 let mut heads = doc.get_heads();
-                let mut seen_heads = deps.clone();
-                heads.sort();
-                seen_heads.sort();
-                let (seen, made) = if heads == seen_heads {
-                    (w.record.clone(), after.clone())
-                } else {
-                    let seen = record_doc::read_at(&candidate, &deps).map_err(|v| invalid(&v))?;
-                    let made = record_doc::read_at(&candidate, &[hash])
-                        .map_err(|v| invalid(&v))?
-                        .ok_or_else(|| invalid(&"the change holds no record"))?;
-                    (seen, made)
-                };
-                let created_by = record_doc::created_by(&candidate);
-                (Some(candidate), after, seen, made, created_by)
+                let applied = doc.apply_changes([change]);
+                let judged = applied
+                    .map_err(|e| {
+                        refuse(
+                            RefusalCode::Malformed,
+                            format!("record {id}: change does not apply: {e}"),
+                        )
+                    })
+                    .and_then(|_| {
+                        if doc.get_change_meta_by_hash(&hash).is_none() {
+                            return Err(refuse(
+                                RefusalCode::MissingDependency,
+                                format!(
+                                    "record {id}: change {hash} depends on changes the server does not have"
+                                ),
+                            ));
+                        }
+                        let after = record_doc::read(doc).map_err(|v| invalid(&v))?;
+                        // The edit as its author made it: from the record they
+                        // saw (the change's dependencies) to the record they
+                        // left (with the change).
+                        let mut seen_heads = deps.clone();
+                        heads.sort();
+                        seen_heads.sort();
+                        let (seen, made) = if heads == seen_heads {
+                            (before, after.clone())
+                        } else {
+                            let seen = record_doc::read_at(doc, &deps).map_err(|v| invalid(&v))?;
+                            let made = record_doc::read_at(doc, &[hash])
+                                .map_err(|v| invalid(&v))?
+                                .ok_or_else(|| invalid(&"the change holds no record"))?;
+                            (seen, made)
+                        };
+                        Ok((after, seen, made, creator))
+                    });
+                match judged {
+                    Ok(j) => j,
+                    Err(r) => {
+                        w.doc = None;
+                        return Err(r);
+                    }
+                }
             }
         };
         let Some(w) = self.work.get(&id) else {
             return Err(refuse(RefusalCode::Malformed, "record vanished"));
         };
-        let (scope, scope_id) = self.check_scope(&id, w, &after.scope)?;
         let principal = &self.device.principal;
         let pending = |d: &DocId| self.work.get(d).and_then(|w| w.record.clone());
         let ctx = ServerContext {
             tx: self.tx,
             pending: &pending,
+            people: &self.people,
         };
         let judged = rules::Change {
             id,
@@ -250,12 +268,29 @@ impl Batch<'_> {
             by: principal,
             created_by: created_by.as_ref(),
         };
-        rules::check(&judged, &ctx).map_err(|b| match b {
-            Broken::Invalid(v) => invalid(&v),
-            Broken::NotAllowed(v) => {
-                refuse(RefusalCode::ImmutableField, format!("record {id}: {v}"))
+        let checked = self
+            .check_scope(&id, w, &after.scope)
+            .and_then(|(scope, scope_id)| {
+                rules::check(&judged, &ctx)
+                    .map(|()| (scope, scope_id))
+                    .map_err(|b| match b {
+                        Broken::Invalid(v) => invalid(&v),
+                        Broken::NotAllowed(v) => {
+                            refuse(RefusalCode::ImmutableField, format!("record {id}: {v}"))
+                        }
+                    })
+            });
+        let (scope, scope_id) = match checked {
+            Ok(s) => s,
+            Err(r) => {
+                if let Some(w) = self.work.get_mut(&id) {
+                    if w.n_new > 0 || w.record.is_some() {
+                        w.doc = None;
+                    }
+                }
+                return Err(r);
             }
-        })?;
+        };
         let seq = self
             .tx
             .prepare_cached(
@@ -277,7 +312,9 @@ impl Batch<'_> {
         let Some(w) = self.work.get_mut(&id) else {
             return Err(refuse(RefusalCode::Malformed, "record vanished"));
         };
-        w.doc = candidate;
+        if w.creator.is_none() && w.record.is_none() {
+            w.creator = created_by.clone();
+        }
         w.scope = Some(scope);
         w.scope_id = scope_id;
         w.record = Some(after);
@@ -337,17 +374,19 @@ impl Batch<'_> {
                 "a first change for an existing record".into(),
             ));
         }
-        let (doc, scope, record) = match &current {
+        let (doc, scope, record, creator) = match &current {
             Some(c) => {
                 let doc = documents::load(&id, &c.state)?;
                 let read = record_doc::read(&doc)
                     .map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))?;
-                (doc, Some(read.scope.clone()), Some(read))
+                let creator = record_doc::created_by(&doc);
+                (Some(doc), Some(read.scope.clone()), Some(read), creator)
             }
-            None => (Automerge::new(), None, None),
+            // Built from the accepted changes when first needed.
+            None => (None, None, None, None),
         };
-        let doc = Some(doc);
         Ok(Working {
+            creator,
             scope_id: current.as_ref().map_or(0, |c| c.scope_id),
             current,
             doc,

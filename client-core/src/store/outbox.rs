@@ -9,6 +9,8 @@ use crate::ids::DocId;
 /// A local change waiting to be pushed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pending {
+    /// Its place in the outbox (oldest first).
+    pub id: i64,
     /// The change's hash.
     pub hash: ChangeHash,
     /// The document it changes.
@@ -63,7 +65,7 @@ fn doc_of(bytes: Vec<u8>) -> rusqlite::Result<DocId> {
 /// then up to about `max_bytes` in all.
 pub fn pending(tx: &Transaction<'_>, max_bytes: usize) -> Result<Vec<Pending>, Error> {
     let mut stmt = tx.prepare_cached(
-        "SELECT hash, doc_id, bytes FROM outbox WHERE refused_code IS NULL ORDER BY id",
+        "SELECT hash, doc_id, bytes, id FROM outbox WHERE refused_code IS NULL ORDER BY id",
     )?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
@@ -75,6 +77,7 @@ pub fn pending(tx: &Transaction<'_>, max_bytes: usize) -> Result<Vec<Pending>, E
         let bytes: Vec<u8> = r.get(2)?;
         total += bytes.len();
         out.push(Pending {
+            id: r.get(3)?,
             hash: hash_of(r.get(0)?)?,
             doc: doc_of(r.get(1)?)?,
             bytes,
@@ -83,12 +86,13 @@ pub fn pending(tx: &Transaction<'_>, max_bytes: usize) -> Result<Vec<Pending>, E
     Ok(out)
 }
 
-/// The server has stored these changes: they leave the outbox.
-pub fn acknowledge(tx: &Transaction<'_>, hashes: &[ChangeHash]) -> Result<(), Error> {
-    let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?;
-    for h in hashes {
-        stmt.execute(params![&h.0[..]])?;
-    }
+/// The server has stored the changes queued from `first` to `last` (as
+/// [`pending`] listed them, in order) except those refused: they leave the outbox.
+pub fn acknowledge(tx: &Transaction<'_>, first: i64, last: i64) -> Result<(), Error> {
+    tx.prepare_cached(
+        "DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2 AND refused_code IS NULL",
+    )?
+    .execute(params![first, last])?;
     Ok(())
 }
 

@@ -45,13 +45,13 @@ pub struct PushFrames {
     packer: Packer,
     queue: VecDeque<Pending>,
     message_bytes: usize,
-    sent: mpsc::Sender<Vec<ChangeHash>>,
+    sent: mpsc::Sender<Vec<(i64, ChangeHash)>>,
 }
 
 /// Pairs the server's answers with the messages they answer, and records them.
 #[derive(Debug)]
 pub struct PushAcks {
-    sent: mpsc::Receiver<Vec<ChangeHash>>,
+    sent: mpsc::Receiver<Vec<(i64, ChangeHash)>>,
     /// Changes the server stored in this call.
     pub accepted: u64,
     /// Changes the server refused in this call.
@@ -92,7 +92,7 @@ impl Iterator for PushFrames {
                 break;
             }
             self.packer.push_change(&p.bytes);
-            hashes.push(p.hash);
+            hashes.push((p.id, p.hash));
             self.queue.pop_front();
         }
         if hashes.is_empty() {
@@ -125,14 +125,14 @@ impl PushAcks {
             )));
         }
         db.write(|tx| {
-            let mut stored = Vec::with_capacity(hashes.len());
-            for (i, h) in hashes.iter().enumerate() {
-                match refused.get(&(i as u32)) {
-                    Some(r) => outbox::refuse(tx, h, r.code.code(), &r.reason)?,
-                    None => stored.push(*h),
-                }
+            for (i, r) in &refused {
+                let (_, hash) = hashes[*i as usize];
+                outbox::refuse(tx, &hash, r.code.code(), &r.reason)?;
             }
-            outbox::acknowledge(tx, &stored)
+            match (hashes.first(), hashes.last()) {
+                (Some((first, _)), Some((last, _))) => outbox::acknowledge(tx, *first, *last),
+                _ => Ok(()),
+            }
         })?;
         self.accepted += u64::from(ack.accepted);
         self.refused += refused.len() as u64;
