@@ -16,6 +16,7 @@ use massline_server::feed::{self, FeedOptions};
 use massline_server::{ingest, registry};
 
 use crate::scenarios::template_for;
+use crate::server::copy_tree;
 use crate::workload;
 
 /// Options of `profile`.
@@ -27,6 +28,10 @@ pub struct ProfileArgs {
     /// zstd level of pushed changes.
     #[arg(long, default_value_t = SyncOptions::default().compression_level)]
     pub level: i32,
+    /// Keep the set-up township here and reuse it on later runs (each run
+    /// works on a copy), so repeated runs skip recording the village.
+    #[arg(long)]
+    pub keep: Option<std::path::PathBuf>,
     /// zstd level of pull answers.
     #[arg(long, default_value_t = FeedOptions::default().compression_level)]
     pub feed_level: i32,
@@ -36,16 +41,43 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
+/// CPU time of this thread, ms: steadier than wall time on a shared machine.
+fn cpu_ms() -> f64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map(|t| t.tv_sec() as f64 * 1e3 + t.tv_nsec() as f64 / 1e6)
+        .unwrap_or(0.0)
+}
+
 /// Runs the steps and prints their times.
 pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
     let village = workload::load(&args.workload)?
         .into_iter()
         .next()
         .context("no village")?;
-    let t = template_for(std::slice::from_ref(&village))?;
-    let phone_db = Arc::new(Db::open(&t.phones[0])?);
-    let me = Client::open(&t.phones[0])?.identity()?.context("not enrolled")?;
-    let server_db = massline_server::db::Db::open(&t.data)?;
+    let work = tempfile::tempdir()?;
+    let (data, phone, second_store) = match &args.keep {
+        Some(dir) => {
+            let t = dir.join("template");
+            if !t.exists() {
+                let made = template_for(std::slice::from_ref(&village))?;
+                copy_tree(&made.data, &t.join("server"))?;
+                copy_tree(&made.phones[0], &t.join("phone.db"))?;
+                copy_tree(&made.second, &t.join("second.db"))?;
+            }
+            copy_tree(&t, work.path())?;
+            (work.path().join("server"), work.path().join("phone.db"), work.path().join("second.db"))
+        }
+        None => {
+            let made = template_for(std::slice::from_ref(&village))?;
+            copy_tree(&made.data, &work.path().join("server"))?;
+            copy_tree(&made.phones[0], &work.path().join("phone.db"))?;
+            copy_tree(&made.second, &work.path().join("second.db"))?;
+            (work.path().join("server"), work.path().join("phone.db"), work.path().join("second.db"))
+        }
+    };
+    let phone_db = Arc::new(Db::open(&phone)?);
+    let me = Client::open(&phone)?.identity()?.context("not enrolled")?;
+    let server_db = massline_server::db::Db::open(&data)?;
     let device = server_db
         .read(|tx| registry::authenticate(tx, &me.device_token))?
         .context("device unknown")?;
@@ -65,6 +97,7 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
 
     let mut unpacker = Unpacker::new();
     let (mut unpack_ms, mut ingest_ms, mut record_ms) = (0.0, 0.0, 0.0);
+    let cpu = cpu_ms();
     for f in frames {
         let s = Instant::now();
         let entries = unpacker.unpack(&f.frame, f.changes)?;
@@ -77,13 +110,16 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
         acks.record(&phone_db, ack)?;
         record_ms += ms(s);
     }
-    println!("server: unpack {unpack_ms:.1} ms, check+store {ingest_ms:.1} ms; phone: record answers {record_ms:.1} ms");
+    println!(
+        "server: unpack {unpack_ms:.1} ms, check+store {ingest_ms:.1} ms; phone: record answers {record_ms:.1} ms (cpu {:.1} ms in all)",
+        cpu_ms() - cpu
+    );
 
-    let second = Client::open(&t.second)?.identity()?.context("not enrolled")?;
+    let second = Client::open(&second_store)?.identity()?.context("not enrolled")?;
     let reader = server_db
         .read(|tx| registry::authenticate(tx, &second.device_token))?
         .context("device unknown")?;
-    let b_db = Db::open(&t.second)?;
+    let b_db = Db::open(&second_store)?;
     let req = engine::pull_request(&b_db)?;
     let fo = FeedOptions {
         compression_level: args.feed_level,
@@ -99,10 +135,16 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
     let down: usize = batches.iter().map(|b| b.frame.len()).sum();
     println!("server: answer fresh pull {feed_ms:.1} ms → {down} B in {} messages", batches.len());
     let start = Instant::now();
+    let cpu = cpu_ms();
     let mut session = PullSession::new();
     for b in batches {
         session.apply(&b_db, b, 1_700_000_000)?;
     }
-    println!("phone: apply pull {:.1} ms ({} changes)", ms(start), session.received);
+    println!(
+        "phone: apply pull {:.1} ms, cpu {:.1} ms ({} changes)",
+        ms(start),
+        cpu_ms() - cpu,
+        session.received
+    );
     Ok(())
 }

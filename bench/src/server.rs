@@ -67,7 +67,10 @@ impl Server {
             .arg(data)
             .args(["--listen", listen, "--ready-file"])
             .arg(&ready)
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("MASSLINE_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()?;

@@ -186,7 +186,10 @@ pub fn history_lines(db: &Db, id: &str) -> Result<Vec<String>, Error> {
 /// Villages outside the 3 to 5 practical things the campaign asks for.
 pub fn warning_lines(db: &Db) -> Result<Vec<String>, Error> {
     Ok(db
-        .read(rows::practical_thing_warnings)?
+        .write(|tx| {
+            rows::catch_up(tx)?;
+            rows::practical_thing_warnings(tx)
+        })?
         .into_iter()
         .map(|w| w.text)
         .collect())

@@ -34,6 +34,8 @@ impl Db {
         // FULL: a commit is on disk before the server acknowledges it.
         writer.pragma_update(None, "synchronous", "FULL")?;
         writer.pragma_update(None, "foreign_keys", "ON")?;
+        writer.pragma_update(None, "cache_size", -16384)?;
+        writer.pragma_update(None, "temp_store", "MEMORY")?;
         let version: u32 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > schema::VERSION {
             return Err(Error::Invalid(format!(

@@ -6,7 +6,6 @@ use massline_core::{DocId, Record, Scope};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::error::Error;
-use crate::rows;
 
 /// After this many chunks a document's stored run is compacted into one save.
 const COMPACT_AFTER: i64 = 32;
@@ -34,6 +33,13 @@ pub fn current(tx: &Transaction<'_>, id: &DocId) -> Result<Option<Current>, Erro
             })
         })
         .optional()?)
+}
+
+/// Whether the server has a record.
+pub fn exists(tx: &Transaction<'_>, id: &DocId) -> Result<bool, Error> {
+    Ok(tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE doc_id = ?1)")?
+        .query_row(params![&id.as_bytes()[..]], |r| r.get(0))?)
 }
 
 /// Loads a stored document.
@@ -65,7 +71,7 @@ pub fn will_compact(current: Option<&Current>, n_new: i64) -> bool {
     current.map_or(0, |c| c.chunks) + n_new > COMPACT_AFTER
 }
 
-/// Writes a record's document, its JSON and its typed rows.
+/// Writes a record's document and its JSON (its typed rows follow, see `rows::catch_up`).
 pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error> {
     let (state, chunks) = match u.current {
         _ if will_compact(u.current, u.n_new) => {
@@ -108,7 +114,7 @@ pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error
         u.seq,
         withdrawn
     ])?;
-    rows::put(tx, id, u.stored)
+    Ok(())
 }
 
 /// A record as it stands, with its scope and withdrawal, from its stored JSON.
@@ -125,13 +131,23 @@ pub fn lookup(tx: &Transaction<'_>, id: &DocId) -> Result<Option<StoredRecord>, 
     let Some((record, withdrawn, scope)) = row else {
         return Ok(None);
     };
+    stored_record(id, &record, withdrawn.as_deref(), &scope).map(Some)
+}
+
+/// A record from the columns `documents` keeps of it.
+pub fn stored_record(
+    id: &DocId,
+    record: &str,
+    withdrawn: Option<&str>,
+    scope: &str,
+) -> Result<StoredRecord, Error> {
     let corrupt = |e: String| Error::Corrupt(id.to_hex(), e);
-    Ok(Some(StoredRecord {
-        scope: Scope::parse(&scope).map_err(corrupt)?,
-        record: serde_json::from_str::<Record>(&record).map_err(|e| corrupt(e.to_string()))?,
+    Ok(StoredRecord {
+        scope: Scope::parse(scope).map_err(corrupt)?,
+        record: serde_json::from_str::<Record>(record).map_err(|e| corrupt(e.to_string()))?,
         withdrawn: withdrawn
-            .map(|w| serde_json::from_str(&w))
+            .map(serde_json::from_str)
             .transpose()
             .map_err(|e| corrupt(e.to_string()))?,
-    }))
+    })
 }

@@ -28,7 +28,7 @@ impl Default for FeedOptions {
     fn default() -> Self {
         FeedOptions {
             message_bytes: 256 << 10,
-            compression_level: 6,
+            compression_level: 3,
         }
     }
 }
@@ -74,7 +74,11 @@ pub fn answer(
                 }
             }
         }
-        let mut packer = Packer::new(opts.compression_level);
+        let level = match req.compression {
+            1..=19 => req.compression as i32,
+            _ => opts.compression_level,
+        };
+        let mut packer = Packer::new(level);
         if let Some(&min) = cursor_of.values().min() {
             let ids = serde_json::to_string(&cursor_of.keys().collect::<Vec<_>>())
                 .map_err(|e| Error::Invalid(e.to_string()))?;

@@ -26,6 +26,7 @@ pub mod db;
 pub mod documents;
 pub mod error;
 pub mod feed;
+pub mod follower;
 pub mod ingest;
 pub mod registry;
 pub mod rows;
@@ -81,6 +82,7 @@ pub async fn run(
         registry::set_setting(tx, "tls", if config.tls { "on" } else { "off" })
     })?;
 
+    let (rows_follower, stop_follower, following) = follower::start(db.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_serving::<pb::sync_server::SyncServer<service::sync::SyncService>>()
@@ -116,6 +118,7 @@ pub async fn run(
             pb::sync_server::SyncServer::new(service::sync::SyncService::new(
                 db.clone(),
                 config.feed,
+                rows_follower,
             ))
             .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
@@ -127,6 +130,8 @@ pub async fn run(
         )
         .await
         .map_err(|e| Error::Invalid(format!("server stopped: {e}")))?;
+    stop_follower.poke();
+    let _ = following.await;
     tracing::info!("massline-server stopped");
     Ok(())
 }

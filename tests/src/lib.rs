@@ -117,6 +117,28 @@ impl Township {
             == 1
     }
 
+    /// Waits (up to 10 s) until the server's typed rows have caught up with
+    /// every record it stored, as its follower brings them.
+    pub fn wait_for_rows(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (through, latest): (i64, i64) = self
+                .server_db()
+                .query_row(
+                    "SELECT (SELECT coalesce(value, 0) FROM settings WHERE key = 'rows_through'),
+                            (SELECT coalesce(max(updated_seq), 0) FROM documents)",
+                    [],
+                    |r| Ok((r.get::<_, Option<String>>(0)?.and_then(|v| v.parse().ok()).unwrap_or(0), r.get(1)?)),
+                )
+                .unwrap();
+            if through >= latest {
+                return;
+            }
+            assert!(Instant::now() < deadline, "typed rows stuck at {through} of {latest}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// `PRAGMA integrity_check` of the server database.
     pub fn integrity(&self) -> String {
         self.server_db()

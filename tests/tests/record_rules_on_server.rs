@@ -274,6 +274,7 @@ async fn a_sixth_practical_thing_is_kept_and_warned_about() {
     let warned = zhang.client.warnings().unwrap();
     assert!(warned[0].text.contains("has 6"), "{}", warned[0].text);
 
+    town.wait_for_rows();
     let db = massline_server::admin::open(&town.data).unwrap();
     let server_side = db
         .read(massline_server::rows::practical_thing_warnings)

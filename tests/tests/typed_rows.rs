@@ -90,6 +90,7 @@ async fn rows_follow_each_change_and_count_session_attendance_as_study() {
     let town = Township::new();
     let server = TestServer::start(&town).await;
     let _devices = a_village_at_work(&town, &server).await;
+    town.wait_for_rows();
     let db = town.server_db();
     let q = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
 
@@ -148,6 +149,7 @@ async fn rebuilding_every_row_from_the_documents_gives_the_same_rows() {
     let db = admin::open(&town.data).unwrap();
     let (before, rebuilt, after) = db
         .write(|tx| {
+            rows::catch_up(tx)?;
             let before = rows::snapshot(tx)?;
             let rebuilt = rows::rebuild(tx)?;
             Ok::<_, massline_server::Error>((before, rebuilt, rows::snapshot(tx)?))

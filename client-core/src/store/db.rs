@@ -30,6 +30,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // FULL: a commit is on disk before it returns, so an edit survives power loss.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -16384)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::mpsc;
 
 use automerge::{Automerge, Change, ChangeHash};
+use rustc_hash::FxHashMap;
 
 use super::protocol::{PullBatch, PullRequest, PushAck, PushFrame, scopes_digest};
 use crate::error::Error;
@@ -21,8 +22,14 @@ use crate::store::{Db, cursors};
 /// Tuning of a sync.
 #[derive(Clone, Copy, Debug)]
 pub struct SyncOptions {
-    /// zstd level for pushed changes.
+    /// zstd level for pushed changes on a fast link.
     pub compression_level: i32,
+    /// zstd level, both ways, on a slow link: there compressing harder costs
+    /// far less time than the bytes it saves.
+    pub slow_link_compression_level: i32,
+    /// A link whose connection (TCP and TLS handshakes) takes longer than this
+    /// is taken to be slow.
+    pub slow_link_connect: std::time::Duration,
     /// Uncompressed bytes of changes per push message.
     pub push_message_bytes: usize,
     /// Uncompressed bytes of changes per push call; more waits for the next call.
@@ -32,7 +39,9 @@ pub struct SyncOptions {
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
-            compression_level: 6,
+            compression_level: 3,
+            slow_link_compression_level: 19,
+            slow_link_connect: std::time::Duration::from_millis(250),
             push_message_bytes: 256 << 10,
             push_call_bytes: 32 << 20,
         }
@@ -158,6 +167,7 @@ fn request_for(known: &BTreeMap<String, u64>) -> PullRequest {
         .map_or(0, |(seq, _)| seq);
     PullRequest {
         common,
+        compression: 0,
         scopes_digest: scopes_digest(known.keys().map(String::as_str)),
         cursors: known
             .iter()
@@ -181,10 +191,82 @@ pub enum PullStep {
     AskAgain,
 }
 
+/// A pull message unpacked and parsed, ready to be applied.
+#[derive(Debug)]
+pub struct DecodedBatch {
+    entries: Vec<Decoded>,
+    through: u64,
+    scopes: Vec<String>,
+    done: bool,
+}
+
+/// One entry of a pull message, parsed; a change without dependencies also
+/// carries the record root it makes when it is a plain first change.
+#[derive(Debug)]
+enum Decoded {
+    Change {
+        hash: ChangeHash,
+        bytes: Vec<u8>,
+        change: Change,
+        root: Option<serde_json::Map<String, serde_json::Value>>,
+    },
+    Document {
+        doc: DocId,
+        bytes: Vec<u8>,
+    },
+}
+
+/// Unpacks and parses the messages of one pull call, in order, touching no
+/// database: it can run ahead of [`PullSession::commit`].
+#[derive(Debug, Default)]
+pub struct PullDecoder {
+    unpacker: Unpacker,
+}
+
+impl PullDecoder {
+    /// Unpacks and parses the next message.
+    pub fn decode(&mut self, batch: PullBatch) -> Result<DecodedBatch, Error> {
+        let mut entries = Vec::with_capacity(batch.entries as usize);
+        if batch.scopes.is_empty() {
+            for e in self
+                .unpacker
+                .unpack(&batch.frame, batch.entries)
+                .map_err(|e| Error::Protocol(e.to_string()))?
+            {
+                entries.push(match e {
+                    Entry::Change { hash, bytes } => {
+                        let change = Change::try_from(&bytes[..]).map_err(|e| {
+                            Error::Protocol(format!("server sent a bad change: {e}"))
+                        })?;
+                        let root = if change.deps().is_empty() {
+                            first_change::root_of(&change)
+                        } else {
+                            None
+                        };
+                        Decoded::Change {
+                            hash,
+                            bytes,
+                            change,
+                            root,
+                        }
+                    }
+                    Entry::Document { doc, bytes } => Decoded::Document { doc, bytes },
+                });
+            }
+        }
+        Ok(DecodedBatch {
+            entries,
+            through: batch.through,
+            scopes: batch.scopes,
+            done: batch.done,
+        })
+    }
+}
+
 /// The device's side of one pull call.
 #[derive(Debug, Default)]
 pub struct PullSession {
-    unpacker: Unpacker,
+    decoder: PullDecoder,
     /// Changes (or whole documents) taken in so far.
     pub received: u64,
     /// Records that what was taken in changed on the device.
@@ -200,6 +282,9 @@ struct Working {
     previous: Option<StoredDoc>,
     chunks: Vec<u8>,
     n_new: i64,
+    /// Changes taken into `chunks` but not yet applied to a document: they are
+    /// applied together (much cheaper than one by one) when the batch ends.
+    deferred: Vec<ChangeHash>,
 }
 
 impl Working {
@@ -210,6 +295,7 @@ impl Working {
             previous: documents::stored(tx, &id)?,
             chunks: Vec::new(),
             n_new: 0,
+            deferred: Vec::new(),
         })
     }
 
@@ -240,14 +326,17 @@ impl PullSession {
     /// Takes in one pull message: its changes, and the cursors it moves, in one
     /// transaction, so a link that drops leaves the store at a message boundary.
     pub fn apply(&mut self, db: &Db, batch: PullBatch, now: i64) -> Result<PullStep, Error> {
+        let decoded = self.decoder.decode(batch)?;
+        self.commit(db, decoded, now)
+    }
+
+    /// [`PullSession::apply`] for a message decoded by a [`PullDecoder`].
+    pub fn commit(&mut self, db: &Db, batch: DecodedBatch, now: i64) -> Result<PullStep, Error> {
         if !batch.scopes.is_empty() {
             db.write(|tx| cursors::set_scopes(tx, &batch.scopes))?;
             return Ok(PullStep::AskAgain);
         }
-        let entries = self
-            .unpacker
-            .unpack(&batch.frame, batch.entries)
-            .map_err(|e| Error::Protocol(e.to_string()))?;
+        let entries = batch.entries;
         let (taken, changed) = db.write(|tx| {
             let applied = apply_entries(tx, entries, now)?;
             if batch.through > 0 {
@@ -271,18 +360,21 @@ impl PullSession {
 /// and the records they changed.
 fn apply_entries(
     tx: &rusqlite::Transaction<'_>,
-    entries: Vec<Entry>,
+    entries: Vec<Decoded>,
     now: i64,
 ) -> Result<(u64, Vec<DocId>), Error> {
-    let mut work: HashMap<DocId, Working> = HashMap::new();
+    let mut work: FxHashMap<DocId, Working> = FxHashMap::default();
     let mut order: Vec<DocId> = Vec::new();
-    let mut batch_index: HashMap<ChangeHash, DocId> = HashMap::new();
+    let mut batch_index: FxHashMap<ChangeHash, DocId> = FxHashMap::default();
     let mut taken = 0;
     for entry in entries {
         match entry {
-            Entry::Change { hash, bytes } => {
-                let change = Change::from_bytes(bytes.clone())
-                    .map_err(|e| Error::Protocol(format!("server sent a bad change: {e}")))?;
+            Decoded::Change {
+                hash,
+                bytes,
+                change,
+                root,
+            } => {
                 let id = match change.deps().first() {
                     // A first change is new exactly when its record is.
                     None => {
@@ -294,10 +386,11 @@ fn apply_entries(
                             id,
                             Working {
                                 doc: None,
-                                root: first_change::root_of(&change),
+                                root,
                                 previous: None,
                                 chunks: Vec::new(),
                                 n_new: 0,
+                                deferred: Vec::new(),
                             },
                         );
                         order.push(id);
@@ -326,14 +419,22 @@ fn apply_entries(
                 let w = work
                     .get_mut(&id)
                     .ok_or_else(|| Error::Protocol("lost document".into()))?;
-                if w.root.is_none() || w.n_new > 0 {
-                    let doc = w.doc()?;
-                    doc.apply_changes([change])
-                        .map_err(|e| Error::Protocol(format!("change {hash} does not apply: {e}")))?;
-                    if doc.get_change_meta_by_hash(&hash).is_none() {
-                        return Err(Error::Protocol(format!(
-                            "change {hash} of record {id} lacks a dependency"
-                        )));
+                match w.doc.as_mut() {
+                    Some(doc) => {
+                        doc.apply_changes([change]).map_err(|e| {
+                            Error::Protocol(format!("change {hash} does not apply: {e}"))
+                        })?;
+                        if doc.get_change_meta_by_hash(&hash).is_none() {
+                            return Err(Error::Protocol(format!(
+                                "change {hash} of record {id} lacks a dependency"
+                            )));
+                        }
+                    }
+                    // A plain first change of a new record reads without a document.
+                    None if w.root.is_some() && w.n_new == 0 => {}
+                    None => {
+                        w.root = None;
+                        w.deferred.push(hash);
                     }
                 }
                 w.chunks.extend_from_slice(&bytes);
@@ -342,7 +443,7 @@ fn apply_entries(
                 documents::index_change(tx, &hash, &id)?;
                 taken += 1;
             }
-            Entry::Document { doc: id, bytes } => {
+            Decoded::Document { doc: id, bytes } => {
                 if let std::collections::hash_map::Entry::Vacant(e) = work.entry(id) {
                     e.insert(Working::open(tx, id)?);
                     order.push(id);
@@ -370,7 +471,16 @@ fn apply_entries(
         }
         let root = match w.root.take() {
             Some(root) if w.doc.is_none() => root,
-            _ => doc_json::read_root(w.doc()?),
+            _ => {
+                let deferred = std::mem::take(&mut w.deferred);
+                let doc = w.doc()?;
+                if let Some(h) = deferred.iter().find(|h| doc.get_change_meta_by_hash(h).is_none()) {
+                    return Err(Error::Protocol(format!(
+                        "change {h} of record {id} lacks a dependency"
+                    )));
+                }
+                doc_json::read_root(doc)
+            }
         };
         let written = documents::Written {
             root,

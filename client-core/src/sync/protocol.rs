@@ -57,6 +57,8 @@ pub struct PullRequest {
     pub scopes_digest: u64,
     /// Scopes whose cursor is not `common`.
     pub cursors: Vec<(String, u64)>,
+    /// zstd level asked for the answer (1 to 19; 0 leaves it to the server).
+    pub compression: u32,
 }
 
 /// One message of a pull.

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
-use super::engine::{self, PullSession, PullStep, SyncOptions};
+use super::engine::{self, PullDecoder, PullSession, PullStep, SyncOptions};
 use super::link::{Counted, LinkBytes, LinkStream};
 use super::protocol::{PullBatch, PullRequest, PushAck, Refusal, RefusalCode};
 use super::tls;
@@ -233,7 +233,13 @@ impl Connection {
 
     /// Pulls everything new in every readable scope. Returns (received,
     /// through, the records changed).
-    pub async fn pull(&self, db: &Arc<Db>, token: &str) -> Result<(u64, u64, Vec<DocId>), Error> {
+    /// `compression` is the zstd level asked of the server (0: its own choice).
+    pub async fn pull(
+        &self,
+        db: &Arc<Db>,
+        token: &str,
+        compression: u32,
+    ) -> Result<(u64, u64, Vec<DocId>), Error> {
         let mut received = 0;
         let mut changed = BTreeSet::new();
         // The second round only happens when the device's scopes changed.
@@ -242,7 +248,7 @@ impl Connection {
             let req = tokio::task::spawn_blocking(move || engine::pull_request(&d))
                 .await
                 .map_err(|e| Error::Storage(e.to_string()))??;
-            let req = to_proto(req);
+            let req = to_proto(PullRequest { compression, ..req });
             self.count_sent(req.encoded_len());
             self.calls.fetch_add(1, Ordering::Relaxed);
             let mut stream = self
@@ -251,42 +257,79 @@ impl Connection {
                 .await
                 .map_err(status_error)?
                 .into_inner();
-            let mut session = PullSession::new();
-            let mut again = false;
-            while let Some(m) = stream.message().await.map_err(status_error)? {
-                self.count_received(m.encoded_len());
-                let batch = PullBatch {
-                    frame: m.frame,
-                    entries: m.entries,
-                    through: m.through,
-                    scopes: m.scopes,
-                    done: m.done,
-                };
-                let d = db.clone();
-                let now = chrono::Utc::now().timestamp();
-                let (s, step) = tokio::task::spawn_blocking(move || {
-                    let step = session.apply(&d, batch, now);
-                    (session, step)
-                })
-                .await
-                .map_err(|e| Error::Storage(e.to_string()))?;
-                session = s;
-                match step? {
-                    PullStep::More => {}
-                    PullStep::Done { through } => {
-                        changed.append(&mut session.changed);
-                        return Ok((
-                            received + session.received,
-                            through,
-                            changed.into_iter().collect(),
-                        ));
-                    }
-                    PullStep::AskAgain => {
-                        again = true;
-                        break;
+            // Two stages: decoding the next message (decompressing, parsing,
+            // reading first changes) overlaps with applying the one before.
+            let (ready, mut decoded) = tokio::sync::mpsc::channel::<Result<_, Error>>(1);
+            let read = async move {
+                let mut decoder = PullDecoder::default();
+                loop {
+                    let next = tokio::select! {
+                        m = stream.message() => m,
+                        () = ready.closed() => return,
+                    };
+                    let m = match next {
+                        Ok(Some(m)) => m,
+                        Ok(None) => return,
+                        Err(status) => {
+                            let _ = ready.send(Err(status_error(status))).await;
+                            return;
+                        }
+                    };
+                    self.count_received(m.encoded_len());
+                    let batch = PullBatch {
+                        frame: m.frame,
+                        entries: m.entries,
+                        through: m.through,
+                        scopes: m.scopes,
+                        done: m.done,
+                    };
+                    let out = tokio::task::spawn_blocking(move || {
+                        let d = decoder.decode(batch);
+                        (decoder, d)
+                    })
+                    .await;
+                    let Ok((back, d)) = out else { return };
+                    decoder = back;
+                    let failed = d.is_err();
+                    if ready.send(d).await.is_err() || failed {
+                        return;
                     }
                 }
-            }
+            };
+            let mut session = PullSession::new();
+            let apply = async {
+                while let Some(d) = decoded.recv().await {
+                    let d = d?;
+                    let db = db.clone();
+                    let now = chrono::Utc::now().timestamp();
+                    let (s, step) = tokio::task::spawn_blocking(move || {
+                        let step = session.commit(&db, d, now);
+                        (session, step)
+                    })
+                    .await
+                    .map_err(|e| Error::Storage(e.to_string()))?;
+                    session = s;
+                    match step? {
+                        PullStep::More => {}
+                        done => return Ok((Some(done), session)),
+                    }
+                }
+                Ok::<_, Error>((None, session))
+            };
+            let ((), applied) = tokio::join!(read, apply);
+            let (step, mut session) = applied?;
+            let again = match step {
+                Some(PullStep::Done { through }) => {
+                    changed.append(&mut session.changed);
+                    return Ok((
+                        received + session.received,
+                        through,
+                        changed.into_iter().collect(),
+                    ));
+                }
+                Some(PullStep::AskAgain) => true,
+                _ => false,
+            };
             received += session.received;
             changed.append(&mut session.changed);
             if !again {
@@ -316,6 +359,7 @@ impl Connection {
 fn to_proto(r: PullRequest) -> pb::PullRequest {
     pb::PullRequest {
         common: r.common,
+        compression: r.compression,
         scopes_digest: r.scopes_digest,
         cursors: r
             .cursors
@@ -359,7 +403,16 @@ pub async fn sync(
 ) -> Result<SyncReport, Error> {
     let start = Instant::now();
     let conn = Connection::open(address, pin).await?;
-    let (push, pull) = tokio::join!(conn.push(db, token, opts), conn.pull(db, token));
+    let mut opts = *opts;
+    let mut answer_level = 0;
+    if start.elapsed() > opts.slow_link_connect {
+        opts.compression_level = opts.slow_link_compression_level;
+        answer_level = opts.slow_link_compression_level as u32;
+    }
+    let (push, pull) = tokio::join!(
+        conn.push(db, token, &opts),
+        conn.pull(db, token, answer_level)
+    );
     let (pushed, refused) = push?;
     let (pulled, through, changed) = pull?;
     let (calls, payload_sent, payload_received, link_sent, link_received) = conn.counts();

@@ -43,6 +43,7 @@ pub fn push_ack(a: PushAck) -> pb::PushResponse {
 pub fn pull_request(r: pb::PullRequest) -> PullRequest {
     PullRequest {
         common: r.common,
+        compression: r.compression,
         scopes_digest: r.scopes_digest,
         cursors: r.cursors.into_iter().map(|c| (c.scope, c.seq)).collect(),
     }

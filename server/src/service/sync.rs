@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::{authenticate, convert};
 use crate::db::Db;
 use crate::feed::{self, FeedOptions};
+use crate::follower::Follower;
 use crate::ingest;
 
 /// The sync service.
@@ -20,12 +21,13 @@ use crate::ingest;
 pub struct SyncService {
     db: Arc<Db>,
     feed: FeedOptions,
+    rows: Follower,
 }
 
 impl SyncService {
     /// Serves sync from `db`.
-    pub fn new(db: Arc<Db>, feed: FeedOptions) -> Self {
-        SyncService { db, feed }
+    pub fn new(db: Arc<Db>, feed: FeedOptions, rows: Follower) -> Self {
+        SyncService { db, feed, rows }
     }
 }
 
@@ -44,6 +46,11 @@ impl pb::sync_server::Sync for SyncService {
         let mut inbound = request.into_inner();
         let (tx, rx) = mpsc::channel(4);
         let db = self.db.clone();
+        let rows = self.rows.clone();
+        // Two stages, so the work of one message that needs no database
+        // (decompressing, parsing, reading first changes) overlaps with taking
+        // in the message before it.
+        let (ready, mut readied) = mpsc::channel::<Result<Vec<ingest::Prepared>, Status>>(1);
         tokio::spawn(async move {
             let mut unpacker = Unpacker::new();
             loop {
@@ -53,26 +60,51 @@ impl pb::sync_server::Sync for SyncService {
                     Err(status) => {
                         // Oversized or undecodable message, or the device went away.
                         tracing::debug!(%status, "push stream ended");
-                        let _ = tx.send(Err(status)).await;
+                        let _ = ready.send(Err(status)).await;
                         break;
                     }
                 };
                 let entries = match unpacker.unpack(&msg.frame, msg.changes) {
                     Ok(e) => e,
                     Err(e) => {
-                        let _ = tx.send(Err(Status::invalid_argument(e.to_string()))).await;
+                        let _ = ready.send(Err(Status::invalid_argument(e.to_string()))).await;
                         break;
                     }
                 };
-                let (db, device) = (db.clone(), device.clone());
-                let now = chrono::Utc::now().timestamp();
-                let ack =
-                    tokio::task::spawn_blocking(move || ingest::ingest(&db, &device, entries, now))
+                let started = std::time::Instant::now();
+                let n = entries.len();
+                let Ok(prepared) = tokio::task::spawn_blocking(move || ingest::prepare(entries)).await
+                else {
+                    break;
+                };
+                tracing::debug!(entries = n, ms = started.elapsed().as_secs_f64() * 1e3, "push message prepared");
+                if ready.send(Ok(prepared)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(next) = readied.recv().await {
+                let answer = match next {
+                    Err(status) => Err(status),
+                    Ok(prepared) => {
+                        let (db, device) = (db.clone(), device.clone());
+                        let now = chrono::Utc::now().timestamp();
+                        let started = std::time::Instant::now();
+                        let done = tokio::task::spawn_blocking(move || {
+                            ingest::ingest_prepared(&db, &device, prepared, now)
+                        })
                         .await;
-                let answer = match ack {
-                    Ok(Ok(a)) => Ok(convert::push_ack(a)),
-                    Ok(Err(e)) => Err(Status::internal(e.to_string())),
-                    Err(e) => Err(Status::internal(e.to_string())),
+                        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "push message taken in");
+                        match done {
+                            Ok(Ok(a)) => {
+                                rows.poke();
+                                Ok(convert::push_ack(a))
+                            }
+                            Ok(Err(e)) => Err(Status::internal(e.to_string())),
+                            Err(e) => Err(Status::internal(e.to_string())),
+                        }
+                    }
                 };
                 let failed = answer.is_err();
                 if tx.send(answer).await.is_err() || failed {
