@@ -191,9 +191,10 @@ pub fn merge3(current: &Value, base: &Value, new: &Value) -> Value {
             let common = b.len().min(n.len());
             for i in 0..common {
                 if n[i] != b[i]
-                    && let Some(ci) = out.get_mut(i) {
-                        *ci = merge3(&ci.clone(), &b[i], &n[i]);
-                    }
+                    && let Some(ci) = out.get_mut(i)
+                {
+                    *ci = merge3(&ci.clone(), &b[i], &n[i]);
+                }
             }
             for i in (n.len()..b.len()).rev() {
                 if out.get(i) == Some(&b[i]) {

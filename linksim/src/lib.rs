@@ -78,7 +78,11 @@ impl LinkSim {
     }
 
     /// Proxies connections accepted on `listener` to `target`.
-    pub fn serve(listener: TcpListener, target: SocketAddr, config: LinkConfig) -> std::io::Result<LinkSim> {
+    pub fn serve(
+        listener: TcpListener,
+        target: SocketAddr,
+        config: LinkConfig,
+    ) -> std::io::Result<LinkSim> {
         let addr = listener.local_addr()?;
         let config = Arc::new(Mutex::new(config));
         let stats = Arc::new(LinkStats::default());
@@ -178,7 +182,15 @@ async fn relay(
     let (cut_tx, mut cut_rx) = watch::channel(false);
     let (cr, cw) = client.into_split();
     let (sr, sw) = server.into_split();
-    let up = pump(cr, sw, shape, budget.clone(), cut_tx.clone(), stats.clone(), true);
+    let up = pump(
+        cr,
+        sw,
+        shape,
+        budget.clone(),
+        cut_tx.clone(),
+        stats.clone(),
+        true,
+    );
     let down = pump(sr, cw, shape, budget, cut_tx, stats.clone(), false);
     tokio::select! {
         _ = async { tokio::join!(up, down) } => {}
@@ -205,7 +217,11 @@ async fn pump(
                 Ok(n) => n,
             };
             let (give, reached) = budget.take(n);
-            if tx.send((Instant::now() + delay, buf[..give].to_vec(), reached)).is_err() || reached {
+            if tx
+                .send((Instant::now() + delay, buf[..give].to_vec(), reached))
+                .is_err()
+                || reached
+            {
                 break;
             }
         }
@@ -217,13 +233,18 @@ async fn pump(
             let start = due.max(free_at);
             tokio::time::sleep_until(start).await;
             if let Some(bps) = bps {
-                free_at = start + Duration::from_nanos(chunk.len() as u64 * 8 * 1_000_000_000 / bps.max(1));
+                free_at = start
+                    + Duration::from_nanos(chunk.len() as u64 * 8 * 1_000_000_000 / bps.max(1));
                 tokio::time::sleep_until(free_at).await;
             }
             if to.write_all(&chunk).await.is_err() {
                 break;
             }
-            let counter = if upstream { &stats.upstream_bytes } else { &stats.downstream_bytes };
+            let counter = if upstream {
+                &stats.upstream_bytes
+            } else {
+                &stats.downstream_bytes
+            };
             counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
             if reached {
                 let _ = cut.send(true);
