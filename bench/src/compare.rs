@@ -6,9 +6,9 @@ use anyhow::Context;
 use serde_json::Value;
 
 fn load(p: &Path) -> anyhow::Result<Value> {
-    Ok(serde_json::from_slice(
-        &std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?,
-    )?)
+    Ok(serde_json::from_slice(&std::fs::read(p).with_context(
+        || format!("cannot read {}", p.display()),
+    )?)?)
 }
 
 fn num(v: &Value, ptr: &str) -> Option<f64> {
@@ -21,38 +21,153 @@ fn row(name: &str, peer: Option<f64>, ours: Option<f64>, unit: &str) {
         (Some(p), Some(o)) if o > 0.0 => format!("{:.1}× ({:.3})", p / o, o / p),
         _ => "-".into(),
     };
-    println!("{name:<34} {:>16} {:>16} {:>22}", fmt(peer), fmt(ours), ratio);
+    println!(
+        "{name:<34} {:>16} {:>16} {:>22}",
+        fmt(peer),
+        fmt(ours),
+        ratio
+    );
 }
 
 /// Prints the comparison table: peer, massline, and peer/massline (massline/peer).
 pub fn print(ours: &Path, peer: &Path) -> anyhow::Result<()> {
     let o = load(ours)?;
     let p = load(peer)?;
-    println!("{:<34} {:>16} {:>16} {:>22}", "", "automerge-repo", "massline", "ratio peer/ours (ours/peer)");
+    println!(
+        "{:<34} {:>16} {:>16} {:>22}",
+        "", "automerge-repo", "massline", "ratio peer/ours (ours/peer)"
+    );
     let pm = |s: &str, k: &str| num(&p, &format!("/median/{s}/{k}"));
     let om = |s: &str, k: &str| num(&o, &format!("/chain/median/{s}/{k}"));
-    row("S1 time to durable upload", pm("S1", "storedMs"), om("S1", "millis"), "ms");
-    row("S1 payload up", pm("S1", "up/bytes"), om("S1", "payload_up"), "B");
-    row("S1 payload down", pm("S1", "down/bytes"), om("S1", "payload_down"), "B");
-    row("S1 link up", pm("S1", "up/tcpBytes"), om("S1", "link_up"), "B");
-    row("S1 server peak RSS", pm("S1", "serverRssPeakWindow"), om("S1", "server_peak_rss"), "B");
-    row("S1 phone peak RSS", pm("S1", "phoneMaxRss"), om("S1", "phone_max_rss"), "B");
-    row("S2 time (settled)", pm("S2", "settledMs"), om("S2", "millis"), "ms");
-    row("S2 payload up", pm("S2", "up/bytes"), om("S2", "payload_up"), "B");
-    row("S2 payload down", pm("S2", "down/bytes"), om("S2", "payload_down"), "B");
-    row("S2 link up+down", 
-        pm("S2", "up/tcpBytes").zip(pm("S2", "down/tcpBytes")).map(|(a, b)| a + b),
-        om("S2", "link_up").zip(om("S2", "link_down")).map(|(a, b)| a + b), "B");
-    row("S3 time to durable upload", pm("S3", "storedMs"), om("S3", "millis"), "ms");
-    row("S3 payload up", pm("S3", "up/bytes"), om("S3", "payload_up"), "B");
-    row("S3 payload down", pm("S3", "down/bytes"), om("S3", "payload_down"), "B");
-    row("S4 time to durable download", pm("S4", "storedMs"), om("S4", "millis"), "ms");
-    row("S4 payload down", pm("S4", "down/bytes"), om("S4", "payload_down"), "B");
-    row("S4 payload up", pm("S4", "up/bytes"), om("S4", "payload_up"), "B");
-    row("S4 phone peak RSS", pm("S4", "phoneMaxRss"), om("S4", "phone_max_rss"), "B");
-    row("S5 wall, 30 phones in turn", num(&p, "/median/S5/totalWallMs"), num(&o, "/s5/runs/0/wall_ms"), "ms");
-    row("S5 sum of connect→stored", num(&p, "/median/S5/sumStoredMs"), num(&o, "/s5/runs/0/sum_ms"), "ms");
-    row("S5 server peak RSS", num(&p, "/median/S5/serverMaxRss"), num(&o, "/s5/runs/0/server_peak_rss"), "B");
-    row("S5 payload up", num(&p, "/median/S5/up/bytes"), num(&o, "/s5/runs/0/payload_up"), "B");
+    row(
+        "S1 time to durable upload",
+        pm("S1", "storedMs"),
+        om("S1", "millis"),
+        "ms",
+    );
+    row(
+        "S1 payload up",
+        pm("S1", "up/bytes"),
+        om("S1", "payload_up"),
+        "B",
+    );
+    row(
+        "S1 payload down",
+        pm("S1", "down/bytes"),
+        om("S1", "payload_down"),
+        "B",
+    );
+    row(
+        "S1 link up",
+        pm("S1", "up/tcpBytes"),
+        om("S1", "link_up"),
+        "B",
+    );
+    row(
+        "S1 server peak RSS",
+        pm("S1", "serverRssPeakWindow"),
+        om("S1", "server_peak_rss"),
+        "B",
+    );
+    row(
+        "S1 phone peak RSS",
+        pm("S1", "phoneMaxRss"),
+        om("S1", "phone_max_rss"),
+        "B",
+    );
+    row(
+        "S2 time (settled)",
+        pm("S2", "settledMs"),
+        om("S2", "millis"),
+        "ms",
+    );
+    row(
+        "S2 payload up",
+        pm("S2", "up/bytes"),
+        om("S2", "payload_up"),
+        "B",
+    );
+    row(
+        "S2 payload down",
+        pm("S2", "down/bytes"),
+        om("S2", "payload_down"),
+        "B",
+    );
+    row(
+        "S2 link up+down",
+        pm("S2", "up/tcpBytes")
+            .zip(pm("S2", "down/tcpBytes"))
+            .map(|(a, b)| a + b),
+        om("S2", "link_up")
+            .zip(om("S2", "link_down"))
+            .map(|(a, b)| a + b),
+        "B",
+    );
+    row(
+        "S3 time to durable upload",
+        pm("S3", "storedMs"),
+        om("S3", "millis"),
+        "ms",
+    );
+    row(
+        "S3 payload up",
+        pm("S3", "up/bytes"),
+        om("S3", "payload_up"),
+        "B",
+    );
+    row(
+        "S3 payload down",
+        pm("S3", "down/bytes"),
+        om("S3", "payload_down"),
+        "B",
+    );
+    row(
+        "S4 time to durable download",
+        pm("S4", "storedMs"),
+        om("S4", "millis"),
+        "ms",
+    );
+    row(
+        "S4 payload down",
+        pm("S4", "down/bytes"),
+        om("S4", "payload_down"),
+        "B",
+    );
+    row(
+        "S4 payload up",
+        pm("S4", "up/bytes"),
+        om("S4", "payload_up"),
+        "B",
+    );
+    row(
+        "S4 phone peak RSS",
+        pm("S4", "phoneMaxRss"),
+        om("S4", "phone_max_rss"),
+        "B",
+    );
+    row(
+        "S5 wall, 30 phones in turn",
+        num(&p, "/median/S5/totalWallMs"),
+        num(&o, "/s5/runs/0/wall_ms"),
+        "ms",
+    );
+    row(
+        "S5 sum of connect→stored",
+        num(&p, "/median/S5/sumStoredMs"),
+        num(&o, "/s5/runs/0/sum_ms"),
+        "ms",
+    );
+    row(
+        "S5 server peak RSS",
+        num(&p, "/median/S5/serverMaxRss"),
+        num(&o, "/s5/runs/0/server_peak_rss"),
+        "B",
+    );
+    row(
+        "S5 payload up",
+        num(&p, "/median/S5/up/bytes"),
+        num(&o, "/s5/runs/0/payload_up"),
+        "B",
+    );
     Ok(())
 }

@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use massline_core::Client;
 use massline_core::packing::Unpacker;
 use massline_core::store::Db;
 use massline_core::sync::engine::{self, PullSession, SyncOptions};
 use massline_core::sync::protocol::PullBatch;
-use massline_core::Client;
 use massline_server::feed::{self, FeedOptions};
 use massline_server::{ingest, registry};
 
@@ -65,14 +65,22 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
                 copy_tree(&made.second, &t.join("second.db"))?;
             }
             copy_tree(&t, work.path())?;
-            (work.path().join("server"), work.path().join("phone.db"), work.path().join("second.db"))
+            (
+                work.path().join("server"),
+                work.path().join("phone.db"),
+                work.path().join("second.db"),
+            )
         }
         None => {
             let made = template_for(std::slice::from_ref(&village))?;
             copy_tree(&made.data, &work.path().join("server"))?;
             copy_tree(&made.phones[0], &work.path().join("phone.db"))?;
             copy_tree(&made.second, &work.path().join("second.db"))?;
-            (work.path().join("server"), work.path().join("phone.db"), work.path().join("second.db"))
+            (
+                work.path().join("server"),
+                work.path().join("phone.db"),
+                work.path().join("second.db"),
+            )
         }
     };
     let phone_db = Arc::new(Db::open(&phone)?);
@@ -93,7 +101,10 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
     let frames: Vec<_> = frames.collect();
     let pack_ms = ms(start);
     let bytes: usize = frames.iter().map(|f| f.frame.len()).sum();
-    println!("phone: read outbox {read_ms:.1} ms, pack+compress {pack_ms:.1} ms → {bytes} B in {} messages", frames.len());
+    println!(
+        "phone: read outbox {read_ms:.1} ms, pack+compress {pack_ms:.1} ms → {bytes} B in {} messages",
+        frames.len()
+    );
 
     let mut unpacker = Unpacker::new();
     let (mut unpack_ms, mut ingest_ms, mut record_ms) = (0.0, 0.0, 0.0);
@@ -115,7 +126,9 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
         cpu_ms() - cpu
     );
 
-    let second = Client::open(&second_store)?.identity()?.context("not enrolled")?;
+    let second = Client::open(&second_store)?
+        .identity()?
+        .context("not enrolled")?;
     let reader = server_db
         .read(|tx| registry::authenticate(tx, &second.device_token))?
         .context("device unknown")?;
@@ -133,7 +146,10 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
     })?;
     let feed_ms = ms(start);
     let down: usize = batches.iter().map(|b| b.frame.len()).sum();
-    println!("server: answer fresh pull {feed_ms:.1} ms → {down} B in {} messages", batches.len());
+    println!(
+        "server: answer fresh pull {feed_ms:.1} ms → {down} B in {} messages",
+        batches.len()
+    );
     let start = Instant::now();
     let cpu = cpu_ms();
     let mut session = PullSession::new();

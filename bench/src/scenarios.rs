@@ -50,7 +50,13 @@ pub struct RunArgs {
 }
 
 /// Enrolls a phone of `person` with the server at `addr` into `store`.
-fn enrol(rt: &tokio::runtime::Runtime, data: &Path, addr: &str, person: &str, store: &Path) -> anyhow::Result<()> {
+fn enrol(
+    rt: &tokio::runtime::Runtime,
+    data: &Path,
+    addr: &str,
+    person: &str,
+    store: &Path,
+) -> anyhow::Result<()> {
     let client = Client::open(store)?;
     rt.block_on(client.enroll(&server::code(data, person, addr)?, None, person))?;
     Ok(())
@@ -180,7 +186,11 @@ fn chain(args: &RunArgs) -> anyhow::Result<Value> {
         let s2 = phone(&a, &[], args.level)?;
         r.insert("S2", scenario_json(&s2, srv.take_window_peak()));
         let w = args.workload.to_string_lossy().to_string();
-        let s3 = phone(&a, &["--incremental", &w, "--village", &village.id], args.level)?;
+        let s3 = phone(
+            &a,
+            &["--incremental", &w, "--village", &village.id],
+            args.level,
+        )?;
         r.insert("S3", scenario_json(&s3, srv.take_window_peak()));
         let s4 = phone(&b, &[], args.level)?;
         r.insert("S4", scenario_json(&s4, srv.take_window_peak()));
@@ -202,7 +212,10 @@ fn s5(args: &RunArgs) -> anyhow::Result<Value> {
         .as_ref()
         .context("S5 needs --workload-30 (node workload.mjs --villages 30 --out FILE)")?;
     let villages = workload::load(path)?;
-    eprintln!("setting up {} villages: enrolling and recording offline", villages.len());
+    eprintln!(
+        "setting up {} villages: enrolling and recording offline",
+        villages.len()
+    );
     let t = template_for(&villages)?;
     let mut runs = Vec::new();
     for run in 0..args.s5_runs {
@@ -258,11 +271,17 @@ fn medians(runs: &[Value]) -> Value {
     let mut out = serde_json::Map::new();
     for s in ["S1", "S2", "S3", "S4"] {
         let mut m = serde_json::Map::new();
-        if let Some(Value::Object(first)) = runs.first().and_then(|r| r.pointer(&format!("/scenarios/{s}"))) {
+        if let Some(Value::Object(first)) = runs
+            .first()
+            .and_then(|r| r.pointer(&format!("/scenarios/{s}")))
+        {
             for k in first.keys() {
                 let vals: Vec<f64> = runs
                     .iter()
-                    .filter_map(|r| r.pointer(&format!("/scenarios/{s}/{k}")).and_then(Value::as_f64))
+                    .filter_map(|r| {
+                        r.pointer(&format!("/scenarios/{s}/{k}"))
+                            .and_then(Value::as_f64)
+                    })
                     .collect();
                 m.insert(k.clone(), json!(median(vals)));
             }
@@ -276,8 +295,17 @@ fn summary_line(run: &Value) -> String {
     ["S1", "S2", "S3", "S4"]
         .iter()
         .map(|s| {
-            let g = |k: &str| run.pointer(&format!("/scenarios/{s}/{k}")).and_then(Value::as_u64).unwrap_or(0);
-            format!("{s} {} ms {}↑/{}↓ B", g("millis"), g("payload_up"), g("payload_down"))
+            let g = |k: &str| {
+                run.pointer(&format!("/scenarios/{s}/{k}"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0)
+            };
+            format!(
+                "{s} {} ms {}↑/{}↓ B",
+                g("millis"),
+                g("payload_up"),
+                g("payload_down")
+            )
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -289,7 +317,12 @@ fn print_table(chain: &Value) {
         "", "ms", "payload ↑", "payload ↓", "link ↑", "link ↓", "calls", "server RSS", "phone RSS"
     );
     for s in ["S1", "S2", "S3", "S4"] {
-        let g = |k: &str| chain.pointer(&format!("/median/{s}/{k}")).and_then(Value::as_f64).unwrap_or(0.0);
+        let g = |k: &str| {
+            chain
+                .pointer(&format!("/median/{s}/{k}"))
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0)
+        };
         println!(
             "{:<4} {:>9.1} {:>11} {:>11} {:>11} {:>11} {:>6} {:>8} MiB {:>7} MiB",
             s,
@@ -327,7 +360,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         if let Some(run) = r.pointer("/runs/0") {
             println!(
                 "S5   wall {} ms, per phone p50 {} ms, max {} ms, server peak {} MiB",
-                run["wall_ms"], run["per_phone_p50_ms"], run["per_phone_max_ms"],
+                run["wall_ms"],
+                run["per_phone_p50_ms"],
+                run["per_phone_max_ms"],
                 run["server_peak_rss"].as_u64().unwrap_or(0) >> 20
             );
         }

@@ -23,8 +23,20 @@ pub fn set_up(data: &Path, villages: &[Village]) -> anyhow::Result<()> {
         let code = VillageCode::new(v.id.clone()).map_err(anyhow::Error::msg)?;
         db.write(|tx| registry::add_village(tx, &code, &format!("{}村", v.id)))?;
         let person = |id: &str| PersonId::new(id).map_err(anyhow::Error::msg);
-        admin::add_person(&db, Some(person(&v.secretary())?), "书记", Role::Secretary, Some(&code))?;
-        admin::add_person(&db, Some(person(&v.second_cadre())?), "委员", Role::Cadre, Some(&code))?;
+        admin::add_person(
+            &db,
+            Some(person(&v.secretary())?),
+            "书记",
+            Role::Secretary,
+            Some(&code),
+        )?;
+        admin::add_person(
+            &db,
+            Some(person(&v.second_cadre())?),
+            "委员",
+            Role::Cadre,
+            Some(&code),
+        )?;
         for m in &v.members {
             admin::add_person(&db, Some(person(m)?), m, Role::Member, Some(&code))?;
         }
@@ -44,7 +56,10 @@ pub fn binary() -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe()?;
     let bin = me.with_file_name(format!("massline-server{}", std::env::consts::EXE_SUFFIX));
     if !bin.exists() {
-        bail!("{} is missing: cargo build --release -p massline-server", bin.display());
+        bail!(
+            "{} is missing: cargo build --release -p massline-server",
+            bin.display()
+        );
     }
     Ok(bin)
 }
@@ -76,10 +91,10 @@ impl Server {
             .spawn()?;
         let deadline = Instant::now() + Duration::from_secs(30);
         let addr = loop {
-            if let Ok(a) = std::fs::read_to_string(&ready) {
-                if !a.is_empty() {
-                    break a;
-                }
+            if let Ok(a) = std::fs::read_to_string(&ready)
+                && !a.is_empty()
+            {
+                break a;
             }
             if Instant::now() > deadline {
                 bail!("server did not start");

@@ -18,9 +18,9 @@ use std::collections::HashMap;
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use massline_core::records::{
-    FourWinds, Helper, HelperKind, HowFound, Opinion, OpinionArea, OpinionChannel,
-    OpinionStatus, Problem, ProblemArea, ProgressNote, Rectification, RectificationStatus,
-    RectificationTerm, SourceGroup, StudyEntry, StudyMaterial, StudyMode,
+    FourWinds, Helper, HelperKind, HowFound, Opinion, OpinionArea, OpinionChannel, OpinionStatus,
+    Problem, ProblemArea, ProgressNote, Rectification, RectificationStatus, RectificationTerm,
+    SourceGroup, StudyEntry, StudyMaterial, StudyMode,
 };
 use massline_core::{Client, DocId, PersonId, Record};
 use serde_json::Value;
@@ -74,7 +74,9 @@ impl Village {
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> anyhow::Result<&'a str> {
-    v.get(k).and_then(Value::as_str).with_context(|| format!("missing string {k}"))
+    v.get(k)
+        .and_then(Value::as_str)
+        .with_context(|| format!("missing string {k}"))
 }
 
 fn date(v: &Value, k: &str) -> anyhow::Result<NaiveDate> {
@@ -158,13 +160,10 @@ fn person(x: &str) -> anyhow::Result<PersonId> {
 
 fn study(member: &str, v: &Value) -> anyhow::Result<Record> {
     let mode = mode(s(v, "mode")?)?;
-    let helper = match v.get("helper_id").and_then(Value::as_str) {
-        Some(h) => Some(Helper {
-            kind: HelperKind::BackboneMember,
-            name: h.to_string(),
-        }),
-        None => None,
-    };
+    let helper = v.get("helper_id").and_then(Value::as_str).map(|h| Helper {
+        kind: HelperKind::BackboneMember,
+        name: h.to_string(),
+    });
     Ok(Record::StudyEntry(StudyEntry {
         member: person(member)?,
         date: date(v, "date")?,
@@ -172,7 +171,10 @@ fn study(member: &str, v: &Value) -> anyhow::Result<Record> {
         topic: s(v, "topic")?.to_string(),
         mode,
         helper,
-        minutes: v.get("minutes").and_then(Value::as_u64).context("minutes")? as u32,
+        minutes: v
+            .get("minutes")
+            .and_then(Value::as_u64)
+            .context("minutes")? as u32,
         reflection: s(v, "note")?.to_string(),
         comments: Vec::new(),
     }))
@@ -253,7 +255,9 @@ fn read_ops(
                     .context("update path")? as usize;
                 let key = items.get(idx).context("update of an unknown item")?.clone();
                 let status = rect_status(
-                    op.pointer("/set/status").and_then(Value::as_str).context("status")?,
+                    op.pointer("/set/status")
+                        .and_then(Value::as_str)
+                        .context("status")?,
                 )?;
                 let note = op.pointer("/push/progress_notes").context("note")?;
                 out.push(Op::UpdateRectification {
@@ -274,7 +278,11 @@ pub fn load(path: &std::path::Path) -> anyhow::Result<Vec<Village>> {
         &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
     )?;
     let mut villages = Vec::new();
-    for v in w.get("villages").and_then(Value::as_array).context("no villages")? {
+    for v in w
+        .get("villages")
+        .and_then(Value::as_array)
+        .context("no villages")?
+    {
         let id = s(v, "village")?.to_string();
         let mut ops = Vec::new();
         let mut members = Vec::new();
@@ -286,14 +294,29 @@ pub fn load(path: &std::path::Path) -> anyhow::Result<Vec<Village>> {
             if let Some(m) = member {
                 members.push(m.to_string());
             }
-            kinds.insert(s(d, "key")?.to_string(), (kind.to_string(), member.map(String::from)));
+            kinds.insert(
+                s(d, "key")?.to_string(),
+                (kind.to_string(), member.map(String::from)),
+            );
             let doc_ops = d.get("ops").and_then(Value::as_array).context("no ops")?;
             read_ops(kind, member, doc_ops, &mut items, &mut ops)?;
         }
         let mut incremental = Vec::new();
-        for op in v.get("incremental").and_then(Value::as_array).context("no incremental")? {
-            let (kind, member) = kinds.get(s(op, "key")?).context("incremental for unknown doc")?;
-            read_ops(kind, member.as_deref(), std::slice::from_ref(op), &mut items, &mut incremental)?;
+        for op in v
+            .get("incremental")
+            .and_then(Value::as_array)
+            .context("no incremental")?
+        {
+            let (kind, member) = kinds
+                .get(s(op, "key")?)
+                .context("incremental for unknown doc")?;
+            read_ops(
+                kind,
+                member.as_deref(),
+                std::slice::from_ref(op),
+                &mut items,
+                &mut incremental,
+            )?;
         }
         villages.push(Village {
             id,
@@ -349,7 +372,9 @@ pub fn replay(
                 ids.insert(key.clone(), id);
             }
             Op::UpdateRectification { key, status, note } => {
-                let id = ids.get(key).with_context(|| format!("no record for {key}"))?;
+                let id = ids
+                    .get(key)
+                    .with_context(|| format!("no record for {key}"))?;
                 client.edit(id, |r| {
                     if let Record::Rectification(x) = r {
                         // Steps only move forward; the workload may step back.

@@ -190,7 +190,8 @@ mod tests {
         tx.delete(&l, 0).expect("delete");
         let m = tx.put_object(AM_ROOT, "m", ObjType::Map).expect("map");
         tx.put(&m, "k", "v").expect("put");
-        tx.put_object(AM_ROOT, "m", ObjType::Map).expect("replace map");
+        tx.put_object(AM_ROOT, "m", ObjType::Map)
+            .expect("replace map");
         tx.commit();
         assert_eq!(root_of(&first(&doc)), Some(doc_json::read_root(&doc)));
     }
@@ -211,7 +212,8 @@ mod tests {
 
         let mut doc = Automerge::new();
         let mut tx = doc.transaction();
-        tx.put(AM_ROOT, "c", ScalarValue::counter(1)).expect("counter");
+        tx.put(AM_ROOT, "c", ScalarValue::counter(1))
+            .expect("counter");
         tx.increment(AM_ROOT, "c", 2).expect("increment");
         tx.commit();
         assert!(root_of(&first(&doc)).is_none(), "counter");

@@ -37,7 +37,9 @@ impl Context for ServerContext<'_> {
         // A storage failure refuses the change rather than wave it through.
         match registry::person(self.tx, person) {
             Ok(Some(p)) => {
-                self.people.borrow_mut().insert(person.clone(), p.village.clone());
+                self.people
+                    .borrow_mut()
+                    .insert(person.clone(), p.village.clone());
                 Lookup::Found(p.village)
             }
             _ => Lookup::Missing,

@@ -83,6 +83,8 @@ struct Batch<'a> {
 }
 
 /// One pushed entry, with the work that needs no database done ahead.
+// Nearly every entry is a change; boxing it would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Prepared {
     /// A change: its bytes, parsed, and, for a first change, the record it makes.
@@ -205,13 +207,13 @@ fn chain_after(from: ChangeHash, actor: &[u8], rest: &[Option<Prepared>]) -> Vec
             parsed: Ok(c),
             ..
         }) = entry
+            && c.deps() == [last]
+            && c.actor_id().to_bytes() == actor
         {
-            if c.deps() == [last] && c.actor_id().to_bytes() == actor {
-                out.push(c.clone());
-                last = *hash;
-                if out.len() == MOST {
-                    break;
-                }
+            out.push(c.clone());
+            last = *hash;
+            if out.len() == MOST {
+                break;
             }
         }
     }
@@ -246,7 +248,10 @@ impl Batch<'_> {
             // A refused change may have been applied ahead as part of a chain:
             // its record's document is rebuilt from what was accepted.
             for w in self.work.values_mut() {
-                if w.doc.as_ref().is_some_and(|d| d.get_change_meta_by_hash(&hash).is_some()) {
+                if w.doc
+                    .as_ref()
+                    .is_some_and(|d| d.get_change_meta_by_hash(&hash).is_some())
+                {
                     w.doc = None;
                 }
             }
@@ -356,8 +361,13 @@ impl Batch<'_> {
                     // several: take the rest of this record's chain from the
                     // message (each change building only on the one before) in
                     // the same call. Each is still judged on its own below.
-                    let chain = if linear { chain_after(hash, actor, rest) } else { Vec::new() };
-                    doc.apply_changes(std::iter::once(change).chain(chain)).map(|_| ())
+                    let chain = if linear {
+                        chain_after(hash, actor, rest)
+                    } else {
+                        Vec::new()
+                    };
+                    doc.apply_changes(std::iter::once(change).chain(chain))
+                        .map(|_| ())
                 };
                 let judged = applied
                     .map_err(|e| {
@@ -438,10 +448,10 @@ impl Batch<'_> {
         let (scope, scope_id) = match checked {
             Ok(s) => s,
             Err(r) => {
-                if let Some(w) = self.work.get_mut(&id) {
-                    if w.n_new > 0 || w.record.is_some() {
-                        w.doc = None;
-                    }
+                if let Some(w) = self.work.get_mut(&id)
+                    && (w.n_new > 0 || w.record.is_some())
+                {
+                    w.doc = None;
                 }
                 return Err(r);
             }
@@ -603,7 +613,9 @@ impl Batch<'_> {
     /// Writes every record that took changes.
     fn finish(mut self) -> Result<(), Error> {
         for id in &self.order {
-            let Some(w) = self.work.get_mut(id) else { continue };
+            let Some(w) = self.work.get_mut(id) else {
+                continue;
+            };
             if documents::will_compact(w.current.as_ref(), w.n_new) {
                 w.doc(id)?;
             }

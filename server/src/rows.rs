@@ -22,9 +22,9 @@ use massline_core::records::{PracticalThing, Record, RecordKind, Warning, roll_c
 use rusqlite::types::Value;
 use rusqlite::{Transaction, params};
 
-use crate::registry;
 use crate::documents;
 use crate::error::Error;
+use crate::registry;
 
 /// Every table of typed rows.
 pub const TABLES: &[&str] = &[
@@ -109,7 +109,14 @@ pub fn catch_up(tx: &Transaction<'_>) -> Result<u64, Error> {
             String,
             i64,
             i64,
-        ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
+        ) = (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        );
         last = updated;
         let Some(id) = DocId::from_slice(&key) else {
             continue;

@@ -128,13 +128,23 @@ impl Township {
                     "SELECT (SELECT coalesce(value, 0) FROM settings WHERE key = 'rows_through'),
                             (SELECT coalesce(max(updated_seq), 0) FROM documents)",
                     [],
-                    |r| Ok((r.get::<_, Option<String>>(0)?.and_then(|v| v.parse().ok()).unwrap_or(0), r.get(1)?)),
+                    |r| {
+                        Ok((
+                            r.get::<_, Option<String>>(0)?
+                                .and_then(|v| v.parse().ok())
+                                .unwrap_or(0),
+                            r.get(1)?,
+                        ))
+                    },
                 )
                 .unwrap();
             if through >= latest {
                 return;
             }
-            assert!(Instant::now() < deadline, "typed rows stuck at {through} of {latest}");
+            assert!(
+                Instant::now() < deadline,
+                "typed rows stuck at {through} of {latest}"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }

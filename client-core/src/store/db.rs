@@ -98,14 +98,22 @@ mod tests {
         {
             let db = Db::open(&path).expect("open");
             db.write(|tx| {
-                tx.execute("INSERT INTO cursors (scope, seq) VALUES ('v/a/shared', 7)", [])?;
+                tx.execute(
+                    "INSERT INTO cursors (scope, seq) VALUES ('v/a/shared', 7)",
+                    [],
+                )?;
                 Ok(())
             })
             .expect("write");
-            db.read(|tx| Ok(tx.query_row("SELECT count(*) FROM cursors", [], |r| r.get::<_, i64>(0))?))
-                .expect("read");
+            db.read(|tx| {
+                Ok(tx.query_row("SELECT count(*) FROM cursors", [], |r| r.get::<_, i64>(0))?)
+            })
+            .expect("read");
         }
-        assert!(!dir.path().join("s.db-wal").exists(), "the WAL was not folded back");
+        assert!(
+            !dir.path().join("s.db-wal").exists(),
+            "the WAL was not folded back"
+        );
         let copy = dir.path().join("copy.db");
         std::fs::copy(&path, &copy).expect("copy");
         let db = Db::open(&copy).expect("open copy");

@@ -89,10 +89,8 @@ pub fn pending(tx: &Transaction<'_>, max_bytes: usize) -> Result<Vec<Pending>, E
 /// The server has stored the changes queued from `first` to `last` (as
 /// [`pending`] listed them, in order) except those refused: they leave the outbox.
 pub fn acknowledge(tx: &Transaction<'_>, first: i64, last: i64) -> Result<(), Error> {
-    tx.prepare_cached(
-        "DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2 AND refused_code IS NULL",
-    )?
-    .execute(params![first, last])?;
+    tx.prepare_cached("DELETE FROM outbox WHERE id BETWEEN ?1 AND ?2 AND refused_code IS NULL")?
+        .execute(params![first, last])?;
     Ok(())
 }
 

@@ -10,11 +10,11 @@ use automerge::{Automerge, Change, ChangeHash};
 use rustc_hash::FxHashMap;
 
 use super::protocol::{PullBatch, PullRequest, PushAck, PushFrame, scopes_digest};
-use crate::error::Error;
-use crate::ids::DocId;
-use crate::first_change;
-use crate::packing::{Entry, Packer, Unpacker};
 use crate::doc_json;
+use crate::error::Error;
+use crate::first_change;
+use crate::ids::DocId;
+use crate::packing::{Entry, Packer, Unpacker};
 use crate::store::documents::{self, StoredDoc};
 use crate::store::outbox::{self, Pending};
 use crate::store::{Db, cursors};
@@ -207,7 +207,7 @@ enum Decoded {
     Change {
         hash: ChangeHash,
         bytes: Vec<u8>,
-        change: Change,
+        change: Box<Change>,
         root: Option<serde_json::Map<String, serde_json::Value>>,
     },
     Document {
@@ -246,7 +246,7 @@ impl PullDecoder {
                         Decoded::Change {
                             hash,
                             bytes,
-                            change,
+                            change: Box::new(change),
                             root,
                         }
                     }
@@ -421,7 +421,7 @@ fn apply_entries(
                     .ok_or_else(|| Error::Protocol("lost document".into()))?;
                 match w.doc.as_mut() {
                     Some(doc) => {
-                        doc.apply_changes([change]).map_err(|e| {
+                        doc.apply_changes([*change]).map_err(|e| {
                             Error::Protocol(format!("change {hash} does not apply: {e}"))
                         })?;
                         if doc.get_change_meta_by_hash(&hash).is_none() {
@@ -465,7 +465,9 @@ fn apply_entries(
         }
     }
     for id in &order {
-        let Some(mut w) = work.remove(id) else { continue };
+        let Some(mut w) = work.remove(id) else {
+            continue;
+        };
         if documents::will_compact(w.previous.as_ref(), w.n_new) {
             w.doc()?;
         }
@@ -474,7 +476,10 @@ fn apply_entries(
             _ => {
                 let deferred = std::mem::take(&mut w.deferred);
                 let doc = w.doc()?;
-                if let Some(h) = deferred.iter().find(|h| doc.get_change_meta_by_hash(h).is_none()) {
+                if let Some(h) = deferred
+                    .iter()
+                    .find(|h| doc.get_change_meta_by_hash(h).is_none())
+                {
                     return Err(Error::Protocol(format!(
                         "change {h} of record {id} lacks a dependency"
                     )));

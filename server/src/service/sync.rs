@@ -67,17 +67,24 @@ impl pb::sync_server::Sync for SyncService {
                 let entries = match unpacker.unpack(&msg.frame, msg.changes) {
                     Ok(e) => e,
                     Err(e) => {
-                        let _ = ready.send(Err(Status::invalid_argument(e.to_string()))).await;
+                        let _ = ready
+                            .send(Err(Status::invalid_argument(e.to_string())))
+                            .await;
                         break;
                     }
                 };
                 let started = std::time::Instant::now();
                 let n = entries.len();
-                let Ok(prepared) = tokio::task::spawn_blocking(move || ingest::prepare(entries)).await
+                let Ok(prepared) =
+                    tokio::task::spawn_blocking(move || ingest::prepare(entries)).await
                 else {
                     break;
                 };
-                tracing::debug!(entries = n, ms = started.elapsed().as_secs_f64() * 1e3, "push message prepared");
+                tracing::debug!(
+                    entries = n,
+                    ms = started.elapsed().as_secs_f64() * 1e3,
+                    "push message prepared"
+                );
                 if ready.send(Ok(prepared)).await.is_err() {
                     break;
                 }
@@ -95,7 +102,10 @@ impl pb::sync_server::Sync for SyncService {
                             ingest::ingest_prepared(&db, &device, prepared, now)
                         })
                         .await;
-                        tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, "push message taken in");
+                        tracing::debug!(
+                            ms = started.elapsed().as_secs_f64() * 1e3,
+                            "push message taken in"
+                        );
                         match done {
                             Ok(Ok(a)) => {
                                 rows.poke();
