@@ -40,9 +40,10 @@ pub trait Context {
     /// Another record, with its scope and withdrawal.
     fn record(&self, id: &DocId) -> Lookup<StoredRecord>;
     /// Whether this copy shows what the change's author saw when making it
-    /// (the author's own phone). A named record's withdrawal is judged only
-    /// there: another copy (the server) may have heard of a withdrawal made
-    /// meanwhile on another phone, which the author could not have seen.
+    /// (the author's own phone). What other phones may change meanwhile in a
+    /// named record (its withdrawal, a visit's demands) is judged only there:
+    /// another copy (the server) may have heard of edits made on other
+    /// phones, which the author could not have seen.
     fn is_authors_copy(&self) -> bool;
 }
 
@@ -415,10 +416,13 @@ fn check_named_record(
         return bad(format!("record {id} was withdrawn"));
     }
     match (&c.made.record, &r.record) {
-        (Record::Opinion(o), Record::Visit(v)) => {
+        // The visit's demands are its state now, which other phones change
+        // meanwhile (another cadre may take up the same demand offline): they
+        // are judged where the author saw them.
+        (Record::Opinion(o), Record::Visit(v)) if authors_copy => {
             made_of_demand(c, o.visit.as_ref(), v, |d| d.opinion)
         }
-        (Record::ServiceRequest(s), Record::Visit(v)) => {
+        (Record::ServiceRequest(s), Record::Visit(v)) if authors_copy => {
             made_of_demand(c, s.visit.as_ref(), v, |d| d.service_request)
         }
         (Record::Visit(v), named) => {

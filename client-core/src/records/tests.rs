@@ -1136,6 +1136,29 @@ fn a_record_withdrawn_meanwhile_on_another_phone_may_still_be_named() {
 }
 
 #[test]
+fn a_demand_taken_up_meanwhile_on_another_phone_may_be_taken_up_again() {
+    let of_d1 = with!(Opinion, |o| o.visit = Some(DemandLink {
+        visit: doc_id(VISIT),
+        demand: "d1".into(),
+    }));
+    let taken = stored(with!(Visit, |v| v.demands[0].opinion = Some(doc_id(OPINION))));
+    // On the author's phone, which shows d1 already taken up: refused.
+    let mut phone = Town::new();
+    phone.records.insert(doc_id(VISIT), taken.clone());
+    broken(
+        create_in(&phone, &cadre(), of_d1.clone()),
+        false,
+        "visit.demand",
+    );
+    // On the server, where another cadre's opinion of d1 may have come first
+    // from a phone that was offline too: accepted.
+    let mut server = Town::new();
+    server.server = true;
+    server.records.insert(doc_id(VISIT), taken);
+    create_in(&server, &cadre(), of_d1).expect("taken up on two phones at once");
+}
+
+#[test]
 fn references_are_checked_when_made_not_ever_after() {
     // The problem was withdrawn after the measure named it: the measure still moves on.
     let before = stored(with!(Rectification, |r| r.problem = doc_id(WITHDRAWN_PROBLEM)));
