@@ -141,6 +141,7 @@ async fn pushes_cut_at_random_offsets_lose_nothing_and_store_nothing_twice() {
         );
     }
     assert_eq!(used.len(), CUTS);
+    eprintln!("{cut} pushes cut");
     assert!(
         cut >= CUTS * 2 / 3,
         "seed {seed}: only {cut} of {CUTS} syncs were cut"
