@@ -1,15 +1,14 @@
 //! Three to six devices in two villages make random records (study, opinions,
 //! problems, rectification measures, visits and what their demands became,
-//! notices), edit them (steps and
-//! progress notes, answers, comments, demands) and withdraw them, syncing in
-//! random orders, some cut off for a while; once everyone has synced until
-//! nothing moves, every device holds exactly the server's records and changes
-//! in the scopes its person may read, nothing made on a device is lost, no
-//! note written is lost, the server refused nothing a device had accepted,
-//! and the server's typed rows are what rebuilding them from its documents
-//! gives.
+//! notices), edit them (steps and progress notes, answers, comments, demands)
+//! and withdraw them, syncing in random orders, some cut off for a while;
+//! once everyone has synced until nothing moves, every device holds exactly
+//! the server's records and changes in the scopes its person may read,
+//! nothing made on a device is lost, no note written is lost, the server
+//! refused nothing a device had accepted, and the server's typed rows are
+//! what rebuilding them from its documents gives.
 //!
-//! A property test: `PROPTEST_CASES` sets the number of cases (default 12).
+//! A property test: `PROPTEST_CASES` sets the number of cases (default 16).
 //! A failing case, shrunk, is kept in `tests/proptest-regressions/` and run
 //! again first on every later run.
 
@@ -174,16 +173,23 @@ fn create(p: &Phone, kind: Kind, made: &mut Made) {
         }),
         Kind::Notice | Kind::FromDemand => notice(&format!("五月村务公开 {tag}")),
     };
-    let created = match (kind, demand_to_take_up(p)) {
-        (Kind::FromDemand, Some((visit, demand))) => {
-            let record = if made.serial.is_multiple_of(2) {
+    let demand = match kind {
+        Kind::FromDemand => demand_to_take_up(p),
+        _ => None,
+    };
+    let created = match demand {
+        Some((visit, demand)) => {
+            let mut record = if made.serial.is_multiple_of(2) {
                 opinion(&format!("村道坑洼 {tag}"))
             } else {
                 service(&format!("李大爷 {tag}"))
             };
+            if let Record::ServiceRequest(s) = &mut record {
+                s.agent = me;
+            }
             p.device.client.make_from_demand(&visit, &demand, record)
         }
-        _ => p.device.client.create(record, None),
+        None => p.device.client.create(record, None),
     };
     match created {
         Ok(id) => {
