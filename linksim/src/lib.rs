@@ -194,8 +194,13 @@ async fn relay(
     let down = pump(sr, cw, shape, budget, cut_tx, stats.clone(), false);
     tokio::select! {
         _ = async { tokio::join!(up, down) } => {}
-        _ = cut_rx.wait_for(|c| *c) => { stats.cuts.fetch_add(1, Ordering::Relaxed); }
+        _ = cut_rx.wait_for(|c| *c) => {}
         _ = stopped.wait_for(|s| *s) => {}
+    }
+    // Counted here, not in the branch above: once the budget is spent both
+    // directions end at once, and either branch may be the one taken.
+    if *cut_rx.borrow() {
+        stats.cuts.fetch_add(1, Ordering::Relaxed);
     }
 }
 

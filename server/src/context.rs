@@ -55,4 +55,8 @@ impl Context for ServerContext<'_> {
             _ => Lookup::Missing,
         }
     }
+
+    fn is_authors_copy(&self) -> bool {
+        false
+    }
 }

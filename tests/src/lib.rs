@@ -287,21 +287,42 @@ impl Drop for ServerProcess {
     }
 }
 
-/// The server binary this crate builds, beside the test executable's folder
-/// (`target/<profile>/deps/<test>` → `target/<profile>/`).
+/// The server binary this crate builds.
 fn server_binary() -> PathBuf {
+    binary("massline-server-under-test")
+}
+
+/// The field client's command line (`massline`) as this crate builds it, to
+/// run as a child process.
+pub fn cli_binary() -> PathBuf {
+    binary("massline-cli-under-test")
+}
+
+/// A binary of this crate, beside the test executable's folder
+/// (`target/<profile>/deps/<test>` → `target/<profile>/`).
+fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = profile_dir.join(format!(
-        "massline-server-under-test{}",
-        std::env::consts::EXE_SUFFIX
-    ));
+    let bin = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
         "{} is missing: run the tests with cargo test",
         bin.display()
     );
     bin
+}
+
+/// A random number generator for a fault test, and its seed: the seed is
+/// `MASSLINE_TEST_SEED` if set (to replay a failure), otherwise new each run.
+/// It is printed, so a failing test shows the seed that made it fail.
+pub fn seeded_rng(test: &str) -> (u64, rand::rngs::StdRng) {
+    use rand::SeedableRng;
+    let seed = std::env::var("MASSLINE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random::<u64>);
+    eprintln!("{test}: seed {seed} (MASSLINE_TEST_SEED={seed} replays it)");
+    (seed, rand::rngs::StdRng::seed_from_u64(seed))
 }
 
 fn rand_suffix() -> u64 {

@@ -1,9 +1,15 @@
 //! The server keeps every change it acknowledged, whether it is stopped and
-//! restarted between syncs or killed with SIGKILL in the middle of one.
+//! restarted between syncs or killed with SIGKILL in the middle of one: a
+//! hundred kills at random moments of syncs pushing and pulling at once leave
+//! its database intact, every acknowledged change stored after the restart,
+//! and, once the devices sync again, everything stored exactly once and the
+//! same on every device. A failure prints the seed of the kill moments;
+//! `MASSLINE_TEST_SEED=<seed>` replays it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use massline_tests::{Device, ServerProcess, Township, opinion, study};
+use massline_tests::{Device, ServerProcess, Township, opinion, seeded_rng, study};
+use rand::Rng;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_changes_survive_a_restart_between_syncs() {
@@ -30,53 +36,96 @@ async fn acknowledged_changes_survive_a_restart_between_syncs() {
     assert_eq!(town.integrity(), "ok");
 }
 
+/// Kills of the server at a random moment of two syncs (one each of two
+/// devices, both pushing and pulling), and syncs they must at least cut short.
+const KILLS: u64 = 100;
+const KILLED_SYNCS: u64 = 100;
+
+/// `n` study entries on `device`, tagged with `round`.
+fn study_round(device: &Device, round: u64, n: i64) -> i64 {
+    for i in 0..n {
+        device
+            .client
+            .create(
+                study(
+                    "wang",
+                    30,
+                    &format!("第{round}轮 {i} 十八届三中全会精神学习"),
+                ),
+                None,
+            )
+            .unwrap();
+    }
+    n
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_during_syncs_keeps_what_it_acknowledged() {
+    let (seed, mut rng) = seeded_rng("server kills");
     let town = Township::new();
     let mut server = ServerProcess::spawn(&town, "127.0.0.1:0");
     let addr = server.addr;
+    // Both record and sync at once: each pushes its own and pulls the other's.
     let zhang = Device::enrol(&town, addr, "zhang").await;
-    let mut made = 0;
-    for round in 0..12u64 {
-        for i in 0..150 {
-            zhang
-                .client
-                .create(
-                    study(
-                        "wang",
-                        30,
-                        &format!("第{round}轮 {i} 十八届三中全会精神学习"),
-                    ),
-                    None,
-                )
-                .unwrap();
-            made += 1;
-        }
-        let before = zhang.outbox();
-        let syncing = tokio::spawn({
-            let path = zhang.path.clone();
-            async move {
-                let c = massline_core::Client::open(&path).unwrap();
-                c.sync().await
-            }
-        });
-        // Kill at a different moment each round: before, during and after the push.
-        tokio::time::sleep(Duration::from_millis(round * 7)).await;
+    let li = Device::enrol(&town, addr, "li").await;
+
+    // How long a round's syncs take, to kill within that time.
+    let mut made = study_round(&zhang, 0, 30) + study_round(&li, 0, 30);
+    let started = Instant::now();
+    let (a, b) = tokio::join!(zhang.client.sync(), li.client.sync());
+    a.unwrap();
+    b.unwrap();
+    let span = started.elapsed().as_micros() as u64 * 3 / 4;
+
+    let (mut cut_short, mut stored_unacknowledged) = (0, 0);
+    let mut round = 0;
+    while round < KILLS || cut_short < KILLED_SYNCS {
+        round += 1;
+        assert!(
+            round <= 3 * KILLED_SYNCS,
+            "seed {seed}: too few kills fell in a sync"
+        );
+        made += study_round(&zhang, round, rng.random_range(5..=30));
+        made += study_round(&li, round, rng.random_range(5..=30));
+        let before = [zhang.outbox(), li.outbox()].concat();
+        let sync = |path: &std::path::Path| {
+            let c = massline_core::Client::open(path).unwrap();
+            async move { c.sync().await.is_ok() }
+        };
+        let zhang_syncing = tokio::spawn(sync(&zhang.path));
+        let li_syncing = tokio::spawn(sync(&li.path));
+        let moment = Duration::from_micros(rng.random_range(0..span));
+        tokio::time::sleep(moment).await;
         server.kill();
-        let _ = syncing.await.unwrap();
-        let after = zhang.outbox();
+        for done in [zhang_syncing.await.unwrap(), li_syncing.await.unwrap()] {
+            cut_short += u64::from(!done);
+        }
+        let at = format!("seed {seed}, round {round}, killed after {moment:?}");
+        assert_eq!(town.integrity(), "ok", "{at}");
+
+        server = ServerProcess::spawn(&town, &addr.to_string());
+        let after = [zhang.outbox(), li.outbox()].concat();
         for hash in before.iter().filter(|h| !after.contains(h)) {
             assert!(
                 town.has_change(hash),
-                "round {round}: acknowledged change {hash} lost"
+                "{at}: acknowledged change {hash} lost"
             );
         }
-        assert_eq!(town.integrity(), "ok", "round {round}");
-        server = ServerProcess::spawn(&town, &addr.to_string());
+        if after.iter().any(|h| town.has_change(h)) {
+            stored_unacknowledged += 1;
+        }
+        // The next syncs finish the work, and store nothing twice.
+        assert_eq!(zhang.client.sync().await.unwrap().refused, 0, "{at}");
+        assert_eq!(li.client.sync().await.unwrap().refused, 0, "{at}");
+        assert!(zhang.outbox().is_empty() && li.outbox().is_empty(), "{at}");
+        assert_eq!(town.stored_changes(), made, "{at}: lost or doubled");
     }
+    eprintln!(
+        "{round} kills cut {cut_short} syncs short; {stored_unacknowledged} fell between storing and acknowledging"
+    );
     zhang.client.sync().await.unwrap();
-    assert!(zhang.outbox().is_empty());
-    assert_eq!(town.stored_changes(), made);
-    assert_eq!(town.server_records(), zhang.records());
+    assert_eq!(town.server_records(), zhang.records(), "seed {seed}");
+    assert_eq!(li.records(), zhang.records(), "seed {seed}");
     server.terminate();
+    assert_eq!(town.integrity(), "ok", "seed {seed}");
 }

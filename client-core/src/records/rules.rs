@@ -39,6 +39,12 @@ pub trait Context {
     fn person_village(&self, person: &PersonId) -> Lookup<Option<VillageCode>>;
     /// Another record, with its scope and withdrawal.
     fn record(&self, id: &DocId) -> Lookup<StoredRecord>;
+    /// Whether this copy shows what the change's author saw when making it
+    /// (the author's own phone). What other phones may change meanwhile in a
+    /// named record (its withdrawal, a visit's demands) is judged only there:
+    /// another copy (the server) may have heard of edits made on other
+    /// phones, which the author could not have seen.
+    fn is_authors_copy(&self) -> bool;
 }
 
 /// Why a record or a change to it is refused.
@@ -373,7 +379,9 @@ fn check_references(c: &Change<'_>, ctx: &dyn Context) -> Result<(), ValidationE
                 Lookup::Unknown => {}
             },
             Reference::Record(id, kind) => match ctx.record(&id) {
-                Lookup::Found(r) => check_named_record(c, &field, &id, kind, &r, village)?,
+                Lookup::Found(r) => {
+                    check_named_record(c, &field, &id, kind, &r, village, ctx.is_authors_copy())?;
+                }
                 Lookup::Missing => {
                     return Err(ValidationError::new(field, format!("no record {id}")));
                 }
@@ -391,6 +399,7 @@ fn check_named_record(
     kind: Option<RecordKind>,
     r: &StoredRecord,
     village: &VillageCode,
+    authors_copy: bool,
 ) -> Result<(), ValidationError> {
     let bad = |reason: String| Err(ValidationError::new(field, reason));
     if r.scope.village() != village {
@@ -401,14 +410,19 @@ fn check_named_record(
     {
         return bad(format!("record {id} is a {}, not a {k}", r.record.kind()));
     }
-    if r.withdrawn.is_some() {
+    // Naming a withdrawn record is refused where the author saw it withdrawn;
+    // a withdrawal that met the change later does not make it wrong.
+    if r.withdrawn.is_some() && authors_copy {
         return bad(format!("record {id} was withdrawn"));
     }
     match (&c.made.record, &r.record) {
-        (Record::Opinion(o), Record::Visit(v)) => {
+        // The visit's demands are its state now, which other phones change
+        // meanwhile (another cadre may take up the same demand offline): they
+        // are judged where the author saw them.
+        (Record::Opinion(o), Record::Visit(v)) if authors_copy => {
             made_of_demand(c, o.visit.as_ref(), v, |d| d.opinion)
         }
-        (Record::ServiceRequest(s), Record::Visit(v)) => {
+        (Record::ServiceRequest(s), Record::Visit(v)) if authors_copy => {
             made_of_demand(c, s.visit.as_ref(), v, |d| d.service_request)
         }
         (Record::Visit(v), named) => {

@@ -185,6 +185,8 @@ struct Town {
     people: HashMap<PersonId, Option<VillageCode>>,
     records: HashMap<DocId, StoredRecord>,
     unknown_people: bool,
+    /// The server's copy rather than the author's phone.
+    server: bool,
 }
 
 impl Town {
@@ -221,6 +223,7 @@ impl Town {
             people,
             records,
             unknown_people: false,
+            server: false,
         }
     }
 }
@@ -238,6 +241,9 @@ impl Context for Town {
             .get(id)
             .cloned()
             .map_or(Lookup::Missing, Lookup::Found)
+    }
+    fn is_authors_copy(&self) -> bool {
+        !self.server
     }
 }
 
@@ -1114,6 +1120,42 @@ fn references_must_be_people_and_records_of_the_village() {
         with!(Rectification, |r| r.responsible = vec![p("nobody")]),
     )
     .expect("unknown is not refused");
+}
+
+#[test]
+fn a_record_withdrawn_meanwhile_on_another_phone_may_still_be_named() {
+    // On the author's phone, which shows the problem withdrawn: refused.
+    let measure = with!(Rectification, |r| r.problem = doc_id(WITHDRAWN_PROBLEM));
+    broken(create(&cadre(), measure.clone()), false, "problem");
+    // On the server, which cannot tell whether the author saw it withdrawn
+    // (the withdrawal may come from another phone, made while both were
+    // offline): accepted, so the two phones do not part for good.
+    let mut server = Town::new();
+    server.server = true;
+    create_in(&server, &cadre(), measure).expect("a withdrawal that met the measure later");
+}
+
+#[test]
+fn a_demand_taken_up_meanwhile_on_another_phone_may_be_taken_up_again() {
+    let of_d1 = with!(Opinion, |o| o.visit = Some(DemandLink {
+        visit: doc_id(VISIT),
+        demand: "d1".into(),
+    }));
+    let taken = stored(with!(Visit, |v| v.demands[0].opinion = Some(doc_id(OPINION))));
+    // On the author's phone, which shows d1 already taken up: refused.
+    let mut phone = Town::new();
+    phone.records.insert(doc_id(VISIT), taken.clone());
+    broken(
+        create_in(&phone, &cadre(), of_d1.clone()),
+        false,
+        "visit.demand",
+    );
+    // On the server, where another cadre's opinion of d1 may have come first
+    // from a phone that was offline too: accepted.
+    let mut server = Town::new();
+    server.server = true;
+    server.records.insert(doc_id(VISIT), taken);
+    create_in(&server, &cadre(), of_d1).expect("taken up on two phones at once");
 }
 
 #[test]

@@ -69,4 +69,8 @@ impl Context for StoreContext<'_> {
             _ => Lookup::Unknown,
         }
     }
+
+    fn is_authors_copy(&self) -> bool {
+        true
+    }
 }
