@@ -74,9 +74,11 @@ pub fn start_push(db: &Db, opts: &SyncOptions) -> Result<Option<(PushFrames, Pus
         return Ok(None);
     }
     let (tx, rx) = mpsc::channel();
+    let mut packer = Packer::new(opts.compression_level);
+    packer.expect(pending.iter().map(|p| p.bytes.len()).sum());
     Ok(Some((
         PushFrames {
-            packer: Packer::new(opts.compression_level),
+            packer,
             queue: pending.into(),
             message_bytes: opts.push_message_bytes,
             sent: tx,
