@@ -93,6 +93,7 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
     }
     if let Some(kib) = args.push_message_kib {
         opts.push_message_bytes = kib << 10;
+        opts.slow_link_push_message_bytes = kib << 10;
     }
     client.set_sync_options(opts);
     if let Some(path) = &args.incremental {
