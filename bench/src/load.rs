@@ -32,6 +32,7 @@ use massline_core::enrollment_code::EnrollmentCode;
 use massline_core::records::{
     HowFound, Problem, ProblemArea, StudyEntry, StudyMaterial, StudyMode,
 };
+use massline_core::sync::engine::SyncOptions;
 use massline_core::{Client, PersonId, Record, Role, VillageCode};
 use massline_server::{admin, certs, registry};
 use serde_json::{Value, json};
@@ -64,6 +65,11 @@ pub struct LoadArgs {
     /// The whole run stops after this long, finished or not.
     #[arg(long, default_value_t = 600)]
     pub deadline_s: u64,
+    /// Keep the fast-link zstd level even when connecting is slow (a busy
+    /// server makes connecting slow, and devices then compress at the
+    /// slow-link level).
+    #[arg(long)]
+    pub fixed_level: bool,
     /// Worker threads of the devices' runtime.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
@@ -331,7 +337,13 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     let devices: Vec<Arc<Device>> = people
         .into_iter()
         .map(|(person, secretary)| {
-            let client = Client::open(stores.join(format!("{person}.db")))?;
+            let mut client = Client::open(stores.join(format!("{person}.db")))?;
+            if args.fixed_level {
+                client.set_sync_options(SyncOptions {
+                    slow_link_connect: Duration::MAX,
+                    ..SyncOptions::default()
+                });
+            }
             Ok(Arc::new(Device {
                 person,
                 secretary,
@@ -460,7 +472,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
                 "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
                 "devices": args.devices, "villages": args.devices.div_ceil(per),
                 "records_per_device": args.records_per_device, "rounds": args.rounds,
-                "concurrency": limit, "threads": args.threads, "open_files_limit": fds,
+                "concurrency": limit, "threads": args.threads, "fixed_level": args.fixed_level, "open_files_limit": fds,
             },
             "setup_ms": { "register": register_ms, "open_stores": open_ms, "record": record_ms },
             "server_baseline_rss": baseline, "server_peak_rss": server_peak,
