@@ -464,6 +464,31 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_longer_than_its_size_hint_comes_back_whole() {
+        // 2.5 MiB at level 19 told to expect 1 KiB: past the window, blocks
+        // repeat ones sent a megabyte and more earlier.
+        let mut x = 1u64;
+        let block: Vec<u8> = (0..64 << 10)
+            .map(|_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                (x >> 56) as u8
+            })
+            .collect();
+        let mut packer = Packer::new(19);
+        packer.expect(1);
+        let mut unpacker = Unpacker::new();
+        for k in 0..40u8 {
+            let id = DocId::from_slice(&[k; 16]).expect("id");
+            let mut bytes = block.clone();
+            bytes[usize::from(k)] = k;
+            packer.push_document(&id, &bytes);
+            let (frame, n) = packer.flush();
+            let got = unpacker.unpack(&frame, n).expect("unpack");
+            assert_eq!(got, vec![Entry::Document { doc: id, bytes }]);
+        }
+    }
+
+    #[test]
     fn a_dependency_sent_earlier_costs_a_back_reference_not_a_hash() {
         let cs = changes();
         let mut alone = Packer::new(3);
