@@ -127,7 +127,7 @@ fn snapshot(link: &LinkSim) -> (u64, u64, u64, u64) {
 
 fn medians(runs: &[Value]) -> Value {
     let mut out = serde_json::Map::new();
-    for s in ["S1", "S2"] {
+    for s in ["S1", "S2", "S2_resumed"] {
         let mut m = serde_json::Map::new();
         for k in [
             "millis",
@@ -212,6 +212,15 @@ pub fn run(args: Link2gArgs) -> anyhow::Result<()> {
             let s2 = phone(&a, &extra, args.level)?;
             let s2 = scenario(&s2, &link, before);
             let s2_peak = srv.take_window_peak();
+            // S2 again in a phone that synced just before: TLS resumed.
+            let mut warm = extra.clone();
+            warm.push("--warm");
+            let w = phone(&a, &warm, args.level)?;
+            let s2_resumed = json!({
+                "millis": w.millis, "attempts": w.attempts, "resumes": w.attempts - 1,
+                "link_up": w.link_up, "link_down": w.link_down,
+                "errors": w.errors.iter().take(5).collect::<Vec<_>>(),
+            });
             drop(link);
             srv.stop()?;
             eprintln!(
@@ -227,7 +236,7 @@ pub fn run(args: Link2gArgs) -> anyhow::Result<()> {
             );
             runs.push(json!({
                 "run": run, "seed": if cuts { Some(seed) } else { None },
-                "S1": s1, "S2": s2,
+                "S1": s1, "S2": s2, "S2_resumed": s2_resumed,
                 "server_peak_rss": { "S1": s1_peak, "S2": s2_peak },
             }));
         }
@@ -264,12 +273,12 @@ fn print_table(result: &serde_json::Map<String, Value>, args: &Link2gArgs) {
         args.kbit, args.rtt_ms, args.runs
     );
     println!(
-        "{:<16} {:>9} {:>9} {:>6} {:>8} {:>9} {:>9} {:>8}",
+        "{:<22} {:>9} {:>9} {:>6} {:>8} {:>9} {:>9} {:>8}",
         "", "ms", "attempts", "cuts", "resumes", "link ↑", "link ↓", "target"
     );
     for (mode, label) in [("no_cuts", "no cuts"), ("cuts", "cuts")] {
         let Some(r) = result.get(mode) else { continue };
-        for (s, target) in [("S1", 20_000.0), ("S2", 2_000.0)] {
+        for (s, target) in [("S1", 20_000.0), ("S2", 2_000.0), ("S2_resumed", 2_000.0)] {
             let g = |k: &str| {
                 r.pointer(&format!("/median/{s}/{k}"))
                     .and_then(Value::as_f64)
@@ -277,8 +286,8 @@ fn print_table(result: &serde_json::Map<String, Value>, args: &Link2gArgs) {
             };
             let ms = g("millis");
             println!(
-                "{:<16} {:>9.0} {:>9} {:>6} {:>8} {:>9} {:>9} {:>8}",
-                format!("{s} {label}"),
+                "{:<22} {:>9.0} {:>9} {:>6} {:>8} {:>9} {:>9} {:>8}",
+                format!("{} {label}", s.replace("_resumed", " resumed")),
                 ms,
                 g("attempts"),
                 g("cuts"),

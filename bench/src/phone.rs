@@ -43,6 +43,10 @@ pub struct PhoneArgs {
     /// Uncompressed KiB of changes per push message (default: the client's).
     #[arg(long)]
     pub push_message_kib: Option<usize>,
+    /// Sync once, untimed, before the timed sync, as a phone whose app kept
+    /// running would have: the timed one then resumes the TLS session.
+    #[arg(long)]
+    pub warm: bool,
 }
 
 /// What one phone connection did and cost.
@@ -142,6 +146,13 @@ fn until_synced(
     rt: &tokio::runtime::Runtime,
     args: &PhoneArgs,
 ) -> anyhow::Result<()> {
+    if args.warm {
+        for _ in 0..args.max_attempts {
+            if rt.block_on(client.sync()).is_ok() {
+                break;
+            }
+        }
+    }
     let unsent_before = client.status()?.unsent;
     let start = std::time::Instant::now();
     let mut out = PhoneResult::default();
