@@ -6,12 +6,16 @@
 //! massline-bench run --scenario chain --runs 3 --out results.json
 //! massline-bench run --scenario s5 --workload-30 workload-30.json
 //! massline-bench compare --ours results.json --peer peer.json
+//! massline-bench link2g --runs 3 --out link2g.json
+//! massline-bench load --devices 2000 --out load.json
 //! ```
 //!
 //! Each phone connection runs in a fresh child process (`massline-bench phone …`)
 //! so its peak RSS is its own; the server is the release `massline-server`.
 
 mod compare;
+mod link2g;
+mod load;
 mod phone;
 mod profile;
 mod scenarios;
@@ -33,6 +37,10 @@ struct Cli {
 enum Command {
     /// Run scenarios and print a table (and write JSON with --out).
     Run(scenarios::RunArgs),
+    /// S1 and S2 over an emulated 2G link (64 kbit/s, 600 ms), without and with cuts.
+    Link2g(link2g::Link2gArgs),
+    /// Many devices, each with its own store, syncing at once against one server.
+    Load(load::LoadArgs),
     /// Time the S1 and S4 steps in one process, without the network.
     Profile(profile::ProfileArgs),
     /// One phone connection, in its own process (used by `run`).
@@ -51,6 +59,8 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => scenarios::run(args),
+        Command::Link2g(args) => link2g::run(args),
+        Command::Load(args) => load::run(args),
         Command::Phone(args) => phone::run(args),
         Command::Profile(args) => profile::run(args),
         Command::Compare { ours, peer } => compare::print(&ours, &peer),

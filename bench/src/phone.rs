@@ -27,6 +27,26 @@ pub struct PhoneArgs {
     /// zstd level for pushed changes.
     #[arg(long)]
     pub level: Option<i32>,
+    /// Keep calling sync after a failed one (a cut link) until one succeeds
+    /// with the outbox empty; the time then runs from the first attempt.
+    #[arg(long)]
+    pub until_synced: bool,
+    /// Give up after this many attempts (with --until-synced).
+    #[arg(long, default_value_t = 100)]
+    pub max_attempts: u64,
+    /// An attempt that takes longer than this many seconds counts as failed.
+    #[arg(long, default_value_t = 300)]
+    pub attempt_timeout_s: u64,
+    /// Keep the fast-link zstd level even when connecting is slow.
+    #[arg(long)]
+    pub fixed_level: bool,
+    /// Uncompressed KiB of changes per push message (default: the client's).
+    #[arg(long)]
+    pub push_message_kib: Option<usize>,
+    /// Sync once, untimed, before the timed sync, as a phone whose app kept
+    /// running would have: the timed one then resumes the TLS session.
+    #[arg(long)]
+    pub warm: bool,
 }
 
 /// What one phone connection did and cost.
@@ -52,6 +72,12 @@ pub struct PhoneResult {
     pub link_down: u64,
     /// Peak RSS of the phone process, bytes.
     pub max_rss: u64,
+    /// Sync calls made (more than one when a cut link made some fail).
+    #[serde(default)]
+    pub attempts: u64,
+    /// Why the failed attempts failed.
+    #[serde(default)]
+    pub errors: Vec<String>,
 }
 
 /// Where the map from workload item ids to record ids is kept for a store.
@@ -62,12 +88,18 @@ pub fn ids_path(store: &std::path::Path) -> PathBuf {
 /// Runs the phone.
 pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
     let mut client = Client::open(&args.store)?;
+    let mut opts = SyncOptions::default();
     if let Some(level) = args.level {
-        client.set_sync_options(SyncOptions {
-            compression_level: level,
-            ..SyncOptions::default()
-        });
+        opts.compression_level = level;
     }
+    if args.fixed_level {
+        opts.slow_link_connect = std::time::Duration::MAX;
+    }
+    if let Some(kib) = args.push_message_kib {
+        opts.push_message_bytes = kib << 10;
+        opts.slow_link_push_message_bytes = kib << 10;
+    }
+    client.set_sync_options(opts);
     if let Some(path) = &args.incremental {
         let village = workload::load(path)?
             .into_iter()
@@ -82,6 +114,9 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    if args.until_synced {
+        return until_synced(&client, &rt, &args);
+    }
     let r = rt.block_on(client.sync())?;
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?;
     let out = PhoneResult {
@@ -95,7 +130,71 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
         link_up: r.link_sent,
         link_down: r.link_received,
         max_rss: usage.max_rss() as u64 * 1024,
+        attempts: 1,
+        errors: Vec::new(),
     };
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
+/// Syncs until a sync succeeds with nothing left to push, as a phone on a bad
+/// link does: each failed attempt (a cut) is followed at once by the next.
+/// Payload counts are of the successful attempt; the link's own counts (in
+/// the caller's proxy) cover them all.
+fn until_synced(
+    client: &Client,
+    rt: &tokio::runtime::Runtime,
+    args: &PhoneArgs,
+) -> anyhow::Result<()> {
+    if args.warm {
+        for _ in 0..args.max_attempts {
+            if rt.block_on(client.sync()).is_ok() {
+                break;
+            }
+        }
+    }
+    let unsent_before = client.status()?.unsent;
+    let start = std::time::Instant::now();
+    let mut out = PhoneResult::default();
+    loop {
+        out.attempts += 1;
+        let attempt = rt.block_on(async {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(args.attempt_timeout_s),
+                client.sync(),
+            )
+            .await
+        });
+        match attempt {
+            Ok(Ok(r)) if client.status()?.unsent == 0 => {
+                out.pulled += r.pulled;
+                out.refused = r.refused;
+                out.calls += r.calls;
+                out.payload_up = r.payload_sent;
+                out.payload_down = r.payload_received;
+                out.link_up = r.link_sent;
+                out.link_down = r.link_received;
+                break;
+            }
+            Ok(Ok(r)) => {
+                out.pulled += r.pulled;
+                out.errors.push("synced with changes left to push".into());
+            }
+            Ok(Err(e)) => out.errors.push(e.to_string()),
+            Err(_) => out.errors.push("attempt timed out".into()),
+        }
+        if out.attempts >= args.max_attempts {
+            anyhow::bail!(
+                "not in sync after {} attempts: {:?}",
+                out.attempts,
+                out.errors
+            );
+        }
+    }
+    out.millis = start.elapsed().as_millis() as u64;
+    out.pushed = unsent_before.saturating_sub(client.status()?.unsent);
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?;
+    out.max_rss = usage.max_rss() as u64 * 1024;
     println!("{}", serde_json::to_string(&out)?);
     Ok(())
 }

@@ -119,7 +119,7 @@ pub fn template_for(villages: &[Village]) -> anyhow::Result<Template> {
     })
 }
 
-fn copy_store(from: &Path, to: &Path) -> anyhow::Result<()> {
+pub(crate) fn copy_store(from: &Path, to: &Path) -> anyhow::Result<()> {
     server::copy_tree(from, to)?;
     if ids_path(from).exists() {
         server::copy_tree(&ids_path(from), &ids_path(to))?;
@@ -127,7 +127,11 @@ fn copy_store(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn phone(store: &Path, extra: &[&str], level: Option<i32>) -> anyhow::Result<PhoneResult> {
+pub(crate) fn phone(
+    store: &Path,
+    extra: &[&str],
+    level: Option<i32>,
+) -> anyhow::Result<PhoneResult> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.arg("phone").arg("--store").arg(store).args(extra);
     if let Some(l) = level {
@@ -140,7 +144,7 @@ fn phone(store: &Path, extra: &[&str], level: Option<i32>) -> anyhow::Result<Pho
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
-fn du(dir: &Path) -> u64 {
+pub(crate) fn du(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
@@ -262,7 +266,7 @@ fn s5(args: &RunArgs) -> anyhow::Result<Value> {
     Ok(json!({ "seed_ms": t.seed_ms, "runs": runs }))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }

@@ -119,6 +119,22 @@ impl Server {
         status_field(self.child.id(), "VmHWM:").unwrap_or(0)
     }
 
+    /// CPU time (user and system) it has used, seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command's closing parenthesis; utime and stime are
+        // the 14th and 15th of the line, in clock ticks (100 a second on Linux).
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        f.iter().sum::<u64>() as f64 / 100.0
+    }
+
     /// Current RSS, bytes.
     pub fn rss(&self) -> u64 {
         status_field(self.child.id(), "VmRSS:").unwrap_or(0)

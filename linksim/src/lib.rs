@@ -4,9 +4,11 @@
 //!
 //! Each direction of a connection is paced on its own: a chunk read at time
 //! `t` is delivered no earlier than `t + latency`, and no faster than the
-//! bandwidth allows. A cut counts the bytes forwarded in both directions and
-//! drops the connection once the offset is reached, mid-message if it falls
-//! there.
+//! bandwidth allows, a segment (1460 bytes) at a time. A new connection waits
+//! `connect_delay` (the TCP handshake's round trip) before carrying anything.
+//! A cut counts the bytes delivered in both directions and drops the
+//! connection once the offset is reached, mid-message if it falls there;
+//! whatever the link still held is lost.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -26,6 +28,10 @@ pub struct LinkConfig {
     pub bits_per_second: Option<u64>,
     /// One-way delay added to every chunk (half the round trip).
     pub one_way_delay: Duration,
+    /// Time before a new connection carries anything. The proxy accepts at
+    /// once on loopback, so a link's TCP handshake (one round trip before the
+    /// client's first byte leaves) is emulated by waiting this long.
+    pub connect_delay: Duration,
     /// Cut offsets for the next connections, in order: connection k is cut
     /// after `cuts[k]` bytes (both directions together); `None` is no cut.
     pub cuts: VecDeque<Option<u64>>,
@@ -37,11 +43,13 @@ pub struct LinkConfig {
 }
 
 impl LinkConfig {
-    /// A link of `kbit` kbit/s each way and `rtt` round trip.
+    /// A link of `kbit` kbit/s each way and `rtt` round trip, whose
+    /// connections take one round trip to set up.
     pub fn slow(kbit: u64, rtt: Duration) -> Self {
         LinkConfig {
             bits_per_second: Some(kbit * 1000),
             one_way_delay: rtt / 2,
+            connect_delay: rtt,
             ..LinkConfig::default()
         }
     }
@@ -97,7 +105,7 @@ impl LinkSim {
                 };
                 let Ok((client, _)) = accepted else { continue };
                 st.connections.fetch_add(1, Ordering::Relaxed);
-                let (cut, shape) = {
+                let (cut, shape, connect_delay) = {
                     let mut c = cfg.lock().unwrap_or_else(|p| p.into_inner());
                     let cut = match c.cuts.pop_front() {
                         Some(cut) => cut,
@@ -108,10 +116,11 @@ impl LinkSim {
                             _ => None,
                         },
                     };
-                    (cut, (c.bits_per_second, c.one_way_delay))
+                    (cut, (c.bits_per_second, c.one_way_delay), c.connect_delay)
                 };
                 let (st, stopped) = (st.clone(), stopped.clone());
                 tokio::spawn(async move {
+                    tokio::time::sleep(connect_delay).await;
                     if let Ok(server) = TcpStream::connect(target).await {
                         relay(client, server, cut, shape, st, stopped).await;
                     }
@@ -204,6 +213,9 @@ async fn relay(
     }
 }
 
+/// Bytes a limited link delivers at a time, like one TCP segment.
+const SEGMENT: usize = 1460;
+
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
@@ -213,7 +225,7 @@ async fn pump(
     stats: Arc<LinkStats>,
     upstream: bool,
 ) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>, bool)>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
     let reader = async move {
         let mut buf = vec![0u8; 16 << 10];
         loop {
@@ -221,11 +233,9 @@ async fn pump(
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let (give, reached) = budget.take(n);
             if tx
-                .send((Instant::now() + delay, buf[..give].to_vec(), reached))
+                .send((Instant::now() + delay, buf[..n].to_vec()))
                 .is_err()
-                || reached
             {
                 break;
             }
@@ -233,27 +243,35 @@ async fn pump(
         // dropping tx lets the writer finish and close its side
     };
     let writer = async move {
+        let counter = if upstream {
+            &stats.upstream_bytes
+        } else {
+            &stats.downstream_bytes
+        };
         let mut free_at = Instant::now();
-        while let Some((due, chunk, reached)) = rx.recv().await {
-            let start = due.max(free_at);
-            tokio::time::sleep_until(start).await;
-            if let Some(bps) = bps {
-                free_at = start
-                    + Duration::from_nanos(chunk.len() as u64 * 8 * 1_000_000_000 / bps.max(1));
-                tokio::time::sleep_until(free_at).await;
-            }
-            if to.write_all(&chunk).await.is_err() {
-                break;
-            }
-            let counter = if upstream {
-                &stats.upstream_bytes
-            } else {
-                &stats.downstream_bytes
-            };
-            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            if reached {
-                let _ = cut.send(true);
-                return;
+        while let Some((due, chunk)) = rx.recv().await {
+            // On a limited link, deliver segment by segment as the bandwidth
+            // allows; the cut budget counts bytes as they are delivered.
+            let step = if bps.is_some() { SEGMENT } else { chunk.len() };
+            for segment in chunk.chunks(step.max(1)) {
+                let start = due.max(free_at);
+                tokio::time::sleep_until(start).await;
+                if let Some(bps) = bps {
+                    free_at = start
+                        + Duration::from_nanos(
+                            segment.len() as u64 * 8 * 1_000_000_000 / bps.max(1),
+                        );
+                    tokio::time::sleep_until(free_at).await;
+                }
+                let (give, reached) = budget.take(segment.len());
+                if to.write_all(&segment[..give]).await.is_err() {
+                    return;
+                }
+                counter.fetch_add(give as u64, Ordering::Relaxed);
+                if reached {
+                    let _ = cut.send(true);
+                    return;
+                }
             }
         }
         let _ = to.shutdown().await;

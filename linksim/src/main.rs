@@ -43,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         LinkConfig {
             bits_per_second: a.kbit.map(|k| k * 1000),
             one_way_delay: Duration::from_millis(a.rtt_ms / 2),
+            connect_delay: Duration::from_millis(a.rtt_ms),
             random_cut_below: a.cut_below,
             random_cut_chance: a.cut_chance,
             ..LinkConfig::default()

@@ -79,6 +79,7 @@ pub fn answer(
             _ => opts.compression_level,
         };
         let mut packer = Packer::new(level);
+        let mut flushed = false;
         if let Some(&min) = cursor_of.values().min() {
             let ids = serde_json::to_string(&cursor_of.keys().collect::<Vec<_>>())
                 .map_err(|e| Error::Invalid(e.to_string()))?;
@@ -95,6 +96,7 @@ pub fn answer(
                     let bytes = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
                     packer.push_change(bytes);
                     if packer.pending_bytes() >= opts.message_bytes {
+                        flushed = true;
                         let (frame, entries) = packer.flush();
                         let more = send(PullBatch {
                             frame,
@@ -110,6 +112,10 @@ pub fn answer(
             }
         }
         let (frame, entries) = if packer.pending_entries() > 0 {
+            if !flushed {
+                // The whole answer is in hand: let zstd size itself to it.
+                packer.expect(packer.pending_bytes());
+            }
             packer.flush()
         } else {
             (Vec::new(), 0)

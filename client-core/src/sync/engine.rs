@@ -32,6 +32,10 @@ pub struct SyncOptions {
     pub slow_link_connect: std::time::Duration,
     /// Uncompressed bytes of changes per push message.
     pub push_message_bytes: usize,
+    /// Uncompressed bytes of changes per push message on a slow link: the
+    /// server answers each message once it is stored, so a cut link loses
+    /// (and sends again) at most the messages not yet answered.
+    pub slow_link_push_message_bytes: usize,
     /// Uncompressed bytes of changes per push call; more waits for the next call.
     pub push_call_bytes: usize,
 }
@@ -43,6 +47,7 @@ impl Default for SyncOptions {
             slow_link_compression_level: 19,
             slow_link_connect: std::time::Duration::from_millis(250),
             push_message_bytes: 256 << 10,
+            slow_link_push_message_bytes: 32 << 10,
             push_call_bytes: 32 << 20,
         }
     }
@@ -74,9 +79,11 @@ pub fn start_push(db: &Db, opts: &SyncOptions) -> Result<Option<(PushFrames, Pus
         return Ok(None);
     }
     let (tx, rx) = mpsc::channel();
+    let mut packer = Packer::new(opts.compression_level);
+    packer.expect(pending.iter().map(|p| p.bytes.len()).sum());
     Ok(Some((
         PushFrames {
-            packer: Packer::new(opts.compression_level),
+            packer,
             queue: pending.into(),
             message_bytes: opts.push_message_bytes,
             sent: tx,

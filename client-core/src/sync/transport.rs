@@ -407,6 +407,7 @@ pub async fn sync(
     let mut answer_level = 0;
     if start.elapsed() > opts.slow_link_connect {
         opts.compression_level = opts.slow_link_compression_level;
+        opts.push_message_bytes = opts.slow_link_push_message_bytes;
         answer_level = opts.slow_link_compression_level as u32;
     }
     let (push, pull) = tokio::join!(
