@@ -87,6 +87,13 @@ fn opt_day(d: Option<NaiveDate>) -> Option<String> {
 /// latest change has a sequence number up to it has its rows.
 const THROUGH: &str = "rows_through";
 
+/// The records changed after a change sequence number, in the order they
+/// changed (through the index `documents_by_update`).
+pub(crate) const CHANGED_SINCE: &str =
+    "SELECT d.doc_id, d.record, d.withdrawn, s.name, d.created_seq, d.updated_seq
+     FROM documents d JOIN scopes s ON s.id = d.scope_id
+     WHERE d.updated_seq > ?1 ORDER BY d.updated_seq";
+
 /// Brings the rows up to date with the records, from where they were current
 /// (they follow the records in a transaction of their own, so taking in a
 /// push never waits for them). Returns how many records got new rows.
@@ -94,11 +101,7 @@ pub fn catch_up(tx: &Transaction<'_>) -> Result<u64, Error> {
     let through: i64 = registry::setting(tx, THROUGH)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let mut stmt = tx.prepare_cached(
-        "SELECT d.doc_id, d.record, d.withdrawn, s.name, d.created_seq, d.updated_seq
-         FROM documents d JOIN scopes s ON s.id = d.scope_id
-         WHERE d.updated_seq > ?1 ORDER BY d.updated_seq",
-    )?;
+    let mut stmt = tx.prepare_cached(CHANGED_SINCE)?;
     let mut rows = stmt.query(params![through])?;
     let (mut done, mut last) = (0, through);
     while let Some(r) = rows.next()? {

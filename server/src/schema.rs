@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::rows;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -300,6 +300,12 @@ CREATE TABLE notices (
 CREATE INDEX notices_by_village ON notices (village, month);
 ";
 
+/// Version 3: documents by the last change that touched them, so the typed
+/// rows catch up from their watermark without reading every record.
+const V3: &str = "
+CREATE INDEX documents_by_update ON documents (updated_seq);
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -309,6 +315,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
                 tx.execute_batch(V2)?;
                 rows::rebuild(tx)?;
             }
+            2 => tx.execute_batch(V3)?,
             _ => {}
         }
     }
@@ -324,6 +331,26 @@ mod tests {
     use massline_core::record_doc::{self, Author};
     use massline_core::records::{Notice, NoticeCategory, NoticeMedium, Record};
     use massline_core::{PersonId, Scope, VillageCode};
+
+    #[test]
+    fn typed_rows_catch_up_through_an_index_not_a_scan_of_every_record() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(dir.path()).expect("open");
+        let plan: Vec<String> = db
+            .read(|tx| {
+                let mut stmt =
+                    tx.prepare(&format!("EXPLAIN QUERY PLAN {}", rows::CHANGED_SINCE))?;
+                let details = stmt
+                    .query_map([0], |r| r.get::<_, String>(3))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, Error>(details)
+            })
+            .expect("plan");
+        assert!(
+            plan.iter().any(|d| d.contains("documents_by_update")),
+            "catching up scans every record: {plan:?}"
+        );
+    }
 
     #[test]
     fn a_version_1_database_opens_upgraded_with_rows_for_its_records() {
