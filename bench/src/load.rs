@@ -29,9 +29,7 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use clap::Args;
 use massline_core::enrollment_code::EnrollmentCode;
-use massline_core::records::{
-    HowFound, Problem, ProblemArea, StudyEntry, StudyMaterial, StudyMode,
-};
+use massline_core::records::{StudyEntry, StudyMaterial, StudyMode};
 use massline_core::sync::engine::SyncOptions;
 use massline_core::{Client, PersonId, Record, Role, VillageCode};
 use massline_server::{admin, certs, registry};
@@ -39,6 +37,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use crate::server::Server;
+use crate::workload;
 
 /// Options of `load`.
 #[derive(Args, Debug)]
@@ -190,17 +189,7 @@ fn record(device: &Device, round: usize, k: usize) -> anyhow::Result<()> {
     for j in 0..k {
         let date = base + chrono::Days::new(((round * k + j) % 200) as u64);
         let r = if device.secretary {
-            Record::Problem(Problem {
-                title: format!("第{round}轮问题{j}：村务公开不及时"),
-                how_found: HowFound::RaisedByMasses,
-                area: ProblemArea::MassService,
-                background: String::new(),
-                causes: String::new(),
-                manifestations: String::new(),
-                direction: String::new(),
-                solutions: String::new(),
-                opinions: Vec::new(),
-            })
+            workload::raised_problem(format!("第{round}轮问题{j}：村务公开不及时"))
         } else {
             Record::StudyEntry(StudyEntry {
                 member: device.person.clone(),

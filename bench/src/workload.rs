@@ -349,20 +349,8 @@ pub fn replay(
                     r.problem = match ids.get(&pkey) {
                         Some(id) => *id,
                         None => {
-                            let id = client.create(
-                                Record::Problem(Problem {
-                                    title: title.chars().take(200).collect(),
-                                    how_found: HowFound::RaisedByMasses,
-                                    area: ProblemArea::MassService,
-                                    background: String::new(),
-                                    causes: String::new(),
-                                    manifestations: String::new(),
-                                    direction: String::new(),
-                                    solutions: String::new(),
-                                    opinions: Vec::new(),
-                                }),
-                                None,
-                            )?;
+                            let id = client
+                                .create(raised_problem(title.chars().take(200).collect()), None)?;
                             ids.insert(pkey, id);
                             id
                         }
@@ -395,4 +383,19 @@ pub fn replay(
         }
     }
     Ok(())
+}
+
+/// A problem raised by the masses, with only its title filled in.
+pub(crate) fn raised_problem(title: String) -> Record {
+    Record::Problem(Problem {
+        title,
+        how_found: HowFound::RaisedByMasses,
+        area: ProblemArea::MassService,
+        background: String::new(),
+        causes: String::new(),
+        manifestations: String::new(),
+        direction: String::new(),
+        solutions: String::new(),
+        opinions: Vec::new(),
+    })
 }
