@@ -11,6 +11,8 @@
 //! - [`doc_json`], [`record_doc`]: a record as an Automerge document;
 //!   [`first_change`]: a new record read straight from its first change.
 //! - [`store`]: the SQLite database (documents, outbox, cursors, identity).
+//! - [`private_files`]: files only their owner reads (the store, and the
+//!   server's data directory).
 //! - [`packing`]: how changes travel (packed, one zstd stream per call).
 //! - [`sync`]: the sync engine, its messages, and the gRPC transport.
 //! - [`enrollment_code`]: the code a township officer hands out.
@@ -28,6 +30,7 @@ pub mod error;
 pub mod first_change;
 pub mod ids;
 pub mod packing;
+pub mod private_files;
 pub mod record_doc;
 pub mod records;
 pub mod store;

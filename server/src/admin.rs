@@ -14,9 +14,8 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::{documents, registry, rows};
 
-/// Opens the data directory's database, creating it if needed.
+/// Opens the data directory's database, creating both if needed.
 pub fn open(dir: &Path) -> Result<Db, Error> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::Io(dir.display().to_string(), e))?;
     Db::open(dir)
 }
 

@@ -67,6 +67,9 @@ pub fn load_or_create(dir: &Path) -> Result<ServerCert, Error> {
     if !path.exists() {
         create(dir)?;
     }
+    // Made 0600; one copied in or made by an older server may be looser.
+    massline_core::private_files::private_file(&path)
+        .map_err(|e| Error::Io(format!("cannot make {} private", path.display()), e))?;
     let text = fs::read_to_string(&path).map_err(|e| Error::Io(path.display().to_string(), e))?;
     let damaged = || Error::Certificate(format!("{} is damaged", path.display()));
     let cert_pem = block(&text, "CERTIFICATE").ok_or_else(damaged)?.to_string();
@@ -98,7 +101,7 @@ fn create(dir: &Path) -> Result<(), Error> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+        opts.mode(massline_core::private_files::PRIVATE_FILE_MODE);
     }
     let mut f = opts.open(&tmp).map_err(io)?;
     f.write_all(text.as_bytes())

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+use massline_core::private_files;
+
 use crate::error::Error;
 use crate::schema;
 
@@ -26,8 +28,16 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 
 impl Db {
     /// Opens (creating if needed) `massline.db` in `dir` and upgrades it.
+    /// The directory, the database and its `-wal` and `-shm` files are made
+    /// private to their owner, or tightened if found open to others.
     pub fn open(dir: &Path) -> Result<Db, Error> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |e| Error::Io(format!("cannot make {path} private"), e)
+        };
+        private_files::private_dir(dir).map_err(io(dir))?;
         let path = dir.join("massline.db");
+        private_files::private_sqlite(&path).map_err(io(&path))?;
         let mut writer = Connection::open(&path)?;
         writer.busy_timeout(Duration::from_secs(30))?;
         writer.pragma_update(None, "journal_mode", "WAL")?;

@@ -47,7 +47,8 @@ pub use error::Error;
 /// How a server runs.
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
-    /// The data directory: database, certificate.
+    /// The data directory: database, certificate. Made (or tightened) so
+    /// that only the server's user reads it.
     pub data_dir: PathBuf,
     /// Serve TLS (the normal case); plain text only for local development.
     pub tls: bool,
@@ -67,8 +68,6 @@ pub async fn run(
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| Error::Io(config.data_dir.display().to_string(), e))?;
     let db = Arc::new(db::Db::open(&config.data_dir)?);
     let local = listener
         .local_addr()

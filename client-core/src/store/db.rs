@@ -7,6 +7,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use super::schema;
 use crate::error::Error;
+use crate::private_files;
 
 /// The device database. Writes go through one connection, one transaction at
 /// a time; reads use a second connection and never wait for a write.
@@ -37,7 +38,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 impl Db {
     /// Opens (creating if needed) the database at `path` and upgrades it.
+    /// The file and its companions are private to their owner.
     pub fn open(path: &Path) -> Result<Db, Error> {
+        private_files::private_sqlite(path)
+            .map_err(|e| Error::Storage(format!("cannot make {} private: {e}", path.display())))?;
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         let version: u32 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
