@@ -83,7 +83,7 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
             )
         }
     };
-    let phone_db = Arc::new(Db::open(&phone)?);
+    let phone_db = Arc::new(Db::open(&phone, None)?);
     let me = Client::open(&phone)?.identity()?.context("not enrolled")?;
     let server_db = massline_server::db::Db::open(&data)?;
     let device = server_db
@@ -132,7 +132,7 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
     let reader = server_db
         .read(|tx| registry::authenticate(tx, &second.device_token))?
         .context("device unknown")?;
-    let b_db = Db::open(&second_store)?;
+    let b_db = Db::open(&second_store, None)?;
     let req = engine::pull_request(&b_db)?;
     let fo = FeedOptions {
         compression_level: args.feed_level,

@@ -8,7 +8,7 @@
 mod fields;
 mod render;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
@@ -19,7 +19,7 @@ use fields::{
 };
 use massline_core::catalog;
 use massline_core::store::documents::RecordRow;
-use massline_core::{Client, Lang, PersonId, RecordKind, VillageCode};
+use massline_core::{Client, Lang, PersonId, RecordKind, StoreKey, VillageCode};
 use serde_json::json;
 
 /// massline field client (群众路线教育实践活动记录).
@@ -38,6 +38,12 @@ struct Cli {
         default_value = "massline.db"
     )]
     store: PathBuf,
+    /// The key of an encrypted store: a file holding 64 hex characters (32
+    /// random bytes, e.g. from `openssl rand -hex 32`). The environment
+    /// variable MASSLINE_STORE_KEY may hold the key itself instead. Needs a
+    /// build with the `sqlcipher` feature.
+    #[arg(long, global = true, env = "MASSLINE_STORE_KEY_FILE")]
+    key_file: Option<PathBuf>,
     /// Language of labels: zh (中文) or en.
     #[arg(long, global = true, env = "MASSLINE_LANG", default_value = "zh")]
     lang: String,
@@ -354,6 +360,33 @@ fn withdraw(client: &Client, args: WithdrawArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The environment variable that may hold the store's key (64 hex characters).
+pub const STORE_KEY_ENV: &str = "MASSLINE_STORE_KEY";
+
+/// The store's key, from `--key-file` or [`STORE_KEY_ENV`], if either is given.
+fn store_key(key_file: Option<&Path>) -> anyhow::Result<Option<StoreKey>> {
+    let from_env = std::env::var(STORE_KEY_ENV).ok();
+    match (key_file, from_env) {
+        (Some(_), Some(_)) => {
+            bail!("give the store key either with --key-file or in {STORE_KEY_ENV}, not both")
+        }
+        (Some(path), None) => {
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the key file {}", path.display()))?,
+            );
+            let key = StoreKey::from_hex(&text)
+                .with_context(|| format!("the key file {}", path.display()))?;
+            Ok(Some(key))
+        }
+        (None, Some(text)) => {
+            let text = zeroize::Zeroizing::new(text);
+            Ok(Some(StoreKey::from_hex(&text).context(STORE_KEY_ENV)?))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let lang = Lang::from_code(&cli.lang).context("--lang must be zh or en")?;
     if let Command::Codes = cli.command {
@@ -365,8 +398,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let client = Client::open(&cli.store)
-        .with_context(|| format!("cannot open the store {}", cli.store.display()))?;
+    let client = match store_key(cli.key_file.as_deref())? {
+        Some(key) => Client::open_with_key(&cli.store, &key),
+        None => Client::open(&cli.store),
+    }
+    .with_context(|| format!("cannot open the store {}", cli.store.display()))?;
     match cli.command {
         Command::Codes => {}
         Command::Enroll {

@@ -25,7 +25,7 @@ use crate::store::documents::{self, RecordRow};
 use crate::store::identity::{self, Identity, ServerPin};
 use crate::store::outbox::{self, Refused};
 use crate::store::references::StoreContext;
-use crate::store::{Db, cursors};
+use crate::store::{Db, StoreKey, cursors};
 use crate::sync::engine::SyncOptions;
 use crate::sync::transport::{self, Connection, SyncReport};
 
@@ -74,8 +74,20 @@ fn role_from_pb(r: i32) -> Result<Role, Error> {
 impl Client {
     /// Opens the store at `path`, creating it on first use.
     pub fn open(path: impl AsRef<Path>) -> Result<Client, Error> {
+        Self::open_store(path.as_ref(), None)
+    }
+
+    /// Opens the encrypted store at `path` with its key, creating it on first
+    /// use. A wrong key, a store that is not encrypted, and a build without
+    /// encryption (the `sqlcipher` feature) are each an [`Error::StoreKey`]
+    /// saying so.
+    pub fn open_with_key(path: impl AsRef<Path>, key: &StoreKey) -> Result<Client, Error> {
+        Self::open_store(path.as_ref(), Some(key))
+    }
+
+    fn open_store(path: &Path, key: Option<&StoreKey>) -> Result<Client, Error> {
         Ok(Client {
-            db: Arc::new(Db::open(path.as_ref())?),
+            db: Arc::new(Db::open(path, key)?),
             options: SyncOptions::default(),
         })
     }

@@ -35,6 +35,10 @@ pub enum Error {
     /// The database failed.
     #[error("storage: {0}")]
     Storage(String),
+    /// The store's key is missing, wrong or malformed, or this build has no
+    /// encryption.
+    #[error("store key: {0}")]
+    StoreKey(String),
 }
 
 // Not `#[from]`: the message already holds the field and the reason, and a

@@ -10,7 +10,8 @@
 //! - [`records`]: the record kinds as typed structs, and their validation.
 //! - [`doc_json`], [`record_doc`]: a record as an Automerge document;
 //!   [`first_change`]: a new record read straight from its first change.
-//! - [`store`]: the SQLite database (documents, outbox, cursors, identity).
+//! - [`store`]: the SQLite database (documents, outbox, cursors, identity),
+//!   encrypted with the `sqlcipher` feature and a [`StoreKey`].
 //! - [`private_files`]: files only their owner reads (the store, and the
 //!   server's data directory).
 //! - [`packing`]: how changes travel (packed, one zstd stream per call).
@@ -42,4 +43,5 @@ pub use codes::{Coded, Lang};
 pub use error::Error;
 pub use ids::{DocId, PersonId, VillageCode};
 pub use records::{Record, RecordKind, ValidationError};
+pub use store::StoreKey;
 pub use sync::transport::SyncReport;

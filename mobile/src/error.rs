@@ -67,6 +67,14 @@ pub enum MasslineError {
         /// What failed.
         reason: String,
     },
+    /// The store's key is wrong or missing (the store is encrypted), given
+    /// for a store that is not encrypted, not 32 bytes, or given to a library
+    /// built without encryption.
+    #[error("store key: {reason}")]
+    StoreKey {
+        /// Which of these it is.
+        reason: String,
+    },
 }
 
 impl From<Error> for MasslineError {
@@ -85,6 +93,7 @@ impl From<Error> for MasslineError {
             Error::Refused(reason) => MasslineError::Refused { reason },
             Error::Protocol(reason) => MasslineError::Protocol { reason },
             Error::Storage(reason) => MasslineError::Storage { reason },
+            Error::StoreKey(reason) => MasslineError::StoreKey { reason },
         }
     }
 }

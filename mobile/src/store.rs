@@ -11,8 +11,9 @@
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
-use massline_core::{Client, DocId, PersonId, RecordKind, VillageCode};
+use massline_core::{Client, DocId, PersonId, RecordKind, StoreKey, VillageCode};
 use tokio::runtime::Runtime;
+use zeroize::Zeroize;
 
 use crate::error::MasslineError;
 use crate::records::Record;
@@ -67,11 +68,22 @@ pub struct Store {
 
 #[uniffi::export]
 impl Store {
-    /// Opens the store at `path` (a file), creating it on first use.
+    /// Opens the store at `path` (a file), creating it on first use. With
+    /// `key` (32 random bytes the app keeps under the Android Keystore) the
+    /// store is encrypted; that needs a library built with the `sqlcipher`
+    /// feature, and a wrong or missing key is a `StoreKey` error.
     #[uniffi::constructor]
-    pub fn open(path: String) -> Result<Arc<Store>, MasslineError> {
+    pub fn open(path: String, key: Option<Vec<u8>>) -> Result<Arc<Store>, MasslineError> {
+        let client = match key {
+            Some(mut bytes) => {
+                let key = StoreKey::from_bytes(&bytes);
+                bytes.zeroize();
+                Client::open_with_key(path, &key?)?
+            }
+            None => Client::open(path)?,
+        };
         Ok(Arc::new(Store {
-            client: Arc::new(Client::open(path)?),
+            client: Arc::new(client),
         }))
     }
 

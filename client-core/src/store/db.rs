@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+use super::key::{self, StoreKey};
 use super::schema;
 use crate::error::Error;
 use crate::private_files;
@@ -38,11 +39,13 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 impl Db {
     /// Opens (creating if needed) the database at `path` and upgrades it.
-    /// The file and its companions are private to their owner.
-    pub fn open(path: &Path) -> Result<Db, Error> {
+    /// With `key` the store is encrypted (see [`key`]); the file and its
+    /// companions are private to their owner either way.
+    pub fn open(path: &Path, key: Option<&StoreKey>) -> Result<Db, Error> {
         private_files::private_sqlite(path)
             .map_err(|e| Error::Storage(format!("cannot make {} private: {e}", path.display())))?;
         let mut writer = Connection::open(path)?;
+        key::unlock(&writer, path, key)?;
         configure(&writer)?;
         let version: u32 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > schema::VERSION {
@@ -61,6 +64,7 @@ impl Db {
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        key::unlock(&reader, path, key)?;
         reader.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(Db {
             reader: Mutex::new(reader),
@@ -100,7 +104,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s.db");
         {
-            let db = Db::open(&path).expect("open");
+            let db = Db::open(&path, None).expect("open");
             db.write(|tx| {
                 tx.execute(
                     "INSERT INTO cursors (scope, seq) VALUES ('v/a/shared', 7)",
@@ -120,7 +124,7 @@ mod tests {
         );
         let copy = dir.path().join("copy.db");
         std::fs::copy(&path, &copy).expect("copy");
-        let db = Db::open(&copy).expect("open copy");
+        let db = Db::open(&copy, None).expect("open copy");
         let seq: i64 = db
             .read(|tx| Ok(tx.query_row("SELECT seq FROM cursors", [], |r| r.get(0))?))
             .expect("read");

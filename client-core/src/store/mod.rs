@@ -4,8 +4,10 @@ pub mod cursors;
 pub mod db;
 pub mod documents;
 pub mod identity;
+pub mod key;
 pub mod outbox;
 pub mod references;
 pub mod schema;
 
 pub use db::Db;
+pub use key::StoreKey;

@@ -119,7 +119,7 @@ mod tests {
             conn.pragma_update(None, "user_version", 1)
                 .expect("version");
         }
-        let db = Db::open(&path).expect("upgrade");
+        let db = Db::open(&path, None).expect("upgrade");
         let (version, withdrawn, kept): (u32, Option<String>, i64) = db
             .read(|tx| {
                 Ok((

@@ -42,9 +42,22 @@ class MasslineStore private constructor(
 ) : AutoCloseable {
 
     companion object {
-        /** Opens the store in [file], creating it on first use. */
-        suspend fun open(file: File, dispatcher: CoroutineDispatcher = Dispatchers.IO): MasslineStore =
-            withContext(dispatcher) { MasslineStore(Store.open(file.path), dispatcher) }
+        /**
+         * Opens the store in [file], creating it on first use.
+         *
+         * With [key] (32 random bytes, kept wrapped by an Android Keystore key:
+         * see mobile/README.md) the store is encrypted. That needs the library
+         * built with the `sqlcipher` feature; without it, and with a wrong key,
+         * a missing one or one given for a store that is not encrypted, this
+         * throws [MasslineException.StoreKey]. Wipe the array after the call
+         * (`key.fill(0)`): the library keeps its own copy.
+         */
+        suspend fun open(
+            file: File,
+            key: ByteArray? = null,
+            dispatcher: CoroutineDispatcher = Dispatchers.IO,
+        ): MasslineStore =
+            withContext(dispatcher) { MasslineStore(Store.open(file.path, key), dispatcher) }
     }
 
     private val changesFlow = MutableSharedFlow<SyncChanges>(extraBufferCapacity = 64)

@@ -80,4 +80,17 @@ class ErrorsTest {
         assertThrows<MasslineException.NotEnrolled> { phone.sync() }
         phone.close()
     }
+
+    @Test
+    fun `a key is refused by a library built without encryption, and says why`() = runBlocking<Unit> {
+        // The host library of these tests is built without the `sqlcipher` feature.
+        val refused = assertThrows<MasslineException.StoreKey> {
+            MasslineStore.open(File(tmp, "secret.db"), ByteArray(32) { it.toByte() })
+        }
+        assertTrue("no store encryption" in refused.reason, refused.reason)
+        val short = assertThrows<MasslineException.StoreKey> { MasslineStore.open(File(tmp, "secret.db"), ByteArray(16)) }
+        assertTrue("32 bytes" in short.reason, short.reason)
+        // The same file opens as a plain store.
+        store(tmp, "secret").close()
+    }
 }
