@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! massline-bench run --scenario chain --runs 3 --out results.json
+//! massline-bench run --scenario chain --runs 3 --encrypted   # with --features sqlcipher
 //! massline-bench run --scenario s5 --workload-30 workload-30.json
 //! massline-bench compare --ours results.json --peer peer.json
 //! massline-bench link2g --runs 3 --out link2g.json
@@ -20,6 +21,7 @@ mod phone;
 mod profile;
 mod scenarios;
 mod server;
+mod store;
 mod workload;
 
 use std::path::PathBuf;

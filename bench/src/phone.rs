@@ -87,7 +87,7 @@ pub fn ids_path(store: &std::path::Path) -> PathBuf {
 
 /// Runs the phone.
 pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
-    let mut client = Client::open(&args.store)?;
+    let mut client = crate::store::open(&args.store)?;
     let mut opts = SyncOptions::default();
     if let Some(level) = args.level {
         opts.compression_level = level;

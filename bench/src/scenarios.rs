@@ -16,11 +16,12 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use massline_core::{Client, DocId, PersonId};
+use massline_core::{DocId, PersonId};
 use serde_json::{Value, json};
 
 use crate::phone::{PhoneResult, ids_path};
 use crate::server::{self, Server};
+use crate::store;
 use crate::workload::{self, Village};
 
 /// Options of `run`.
@@ -47,6 +48,10 @@ pub struct RunArgs {
     /// Write all runs and medians here as JSON.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Encrypt every phone's store (SQLCipher) with one random key: needs
+    /// massline-bench built with `--features sqlcipher`.
+    #[arg(long)]
+    pub encrypted: bool,
 }
 
 /// Enrolls a phone of `person` with the server at `addr` into `store`.
@@ -57,14 +62,14 @@ fn enrol(
     person: &str,
     store: &Path,
 ) -> anyhow::Result<()> {
-    let client = Client::open(store)?;
+    let client = store::open(store)?;
     rt.block_on(client.enroll(&server::code(data, person, addr)?, None, person))?;
     Ok(())
 }
 
 /// Records a village's year on its secretary's phone, offline.
 fn seed(store: &Path, village: &Village) -> anyhow::Result<()> {
-    let client = Client::open(store)?;
+    let client = store::open(store)?;
     let me = PersonId::new(village.secretary()).map_err(anyhow::Error::msg)?;
     let mut ids: HashMap<String, DocId> = HashMap::new();
     workload::replay(&client, &me, &village.ops, &mut ids)?;
@@ -134,6 +139,7 @@ pub(crate) fn phone(
 ) -> anyhow::Result<PhoneResult> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.arg("phone").arg("--store").arg(store).args(extra);
+    store::hand_to(&mut cmd)?;
     if let Some(l) = level {
         cmd.args(["--level", &l.to_string()]);
     }
@@ -344,6 +350,9 @@ fn print_table(chain: &Value) {
 
 /// Runs the chosen scenarios.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    if args.encrypted {
+        store::encrypt_with_new_key()?;
+    }
     let mut result = serde_json::Map::new();
     result.insert(
         "meta".into(),
@@ -352,6 +361,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             "date": chrono::Utc::now().to_rfc3339(),
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
             "workload": args.workload, "level": args.level,
+            "encrypted_stores": store::encrypted(),
         }),
     );
     if matches!(args.scenario.as_str(), "chain" | "all") {
