@@ -178,7 +178,9 @@ async fn an_encrypted_store_syncs_and_shows_nothing_without_its_key() {
         "{said}"
     );
     let wrong = cli(&path, None, Some(&StoreKey::random().to_hex()), &["list"]);
-    assert!(String::from_utf8_lossy(&wrong.stderr).contains("the key does not open"));
+    let said = String::from_utf8_lossy(&wrong.stderr);
+    assert!(said.contains("the key does not open"), "{said}");
+    assert_eq!(said.lines().count(), 1, "one clear line: {said}");
     let malformed = cli(&path, None, Some("not a key"), &["list"]);
     assert!(String::from_utf8_lossy(&malformed.stderr).contains("64 hex characters"));
 

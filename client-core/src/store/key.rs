@@ -106,6 +106,9 @@ pub(crate) fn unlock(conn: &Connection, path: &Path, key: Option<&StoreKey>) -> 
 
 #[cfg(feature = "sqlcipher")]
 fn apply(conn: &Connection, key: &StoreKey) -> Result<(), Error> {
+    // SQLCipher would also print its own lines about a page it cannot
+    // decrypt (to stderr, or logcat); the error `unlock` returns says it.
+    conn.pragma_update(None, "cipher_log_level", "NONE")?;
     // `x'…'`: a raw 256-bit key, used as it is (no passphrase derivation).
     let mut pragma = format!("x'{}'", key.to_hex());
     let done = conn.pragma_update(None, "key", &pragma);
