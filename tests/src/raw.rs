@@ -1,6 +1,8 @@
 //! Hand-made protocol traffic: changes and messages a real device never sends,
 //! to prove the server refuses them.
 
+use std::net::{IpAddr, SocketAddr};
+
 use automerge::{ActorId, Automerge, ROOT, transaction::CommitOptions};
 use massline_core::DocId;
 use massline_core::doc_json;
@@ -8,7 +10,8 @@ use massline_core::packing::Packer;
 use massline_core::sync::transport::Connection;
 use massline_proto::pb;
 use serde_json::{Map, Value};
-use tonic::transport::Channel;
+use tokio::net::{TcpSocket, TcpStream};
+use tonic::transport::{Channel, Endpoint};
 
 use crate::Device;
 
@@ -133,4 +136,55 @@ pub async fn push_changes(device: &Device, changes: &[Vec<u8>]) -> pb::PushRespo
         .await
         .unwrap()
         .remove(0)
+}
+
+/// A TCP connection to `server` from the loopback address `local` (Linux
+/// routes all of 127.0.0.0/8 to this host), so that one test can play many
+/// addresses.
+pub async fn tcp_from(local: IpAddr, server: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = if local.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(local, 0))?;
+    socket.connect(server).await
+}
+
+/// A gRPC channel to `server` from the address `local`, over TLS pinned to
+/// `pin` (plain text without). Connecting waits for the first call.
+pub fn channel_from(local: IpAddr, server: SocketAddr, pin: Option<[u8; 32]>) -> Channel {
+    let connector = tower::service_fn(move |_uri| async move {
+        let tcp = tcp_from(local, server).await?;
+        let io: Box<dyn Io> = match pin {
+            Some(pin) => {
+                let tls =
+                    tokio_rustls::TlsConnector::from(massline_core::sync::tls::client_config(pin));
+                let name = tokio_rustls::rustls::pki_types::ServerName::try_from("massline.local")
+                    .unwrap();
+                Box::new(tls.connect(name, tcp).await?)
+            }
+            None => Box::new(tcp),
+        };
+        Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(io))
+    });
+    Endpoint::from_shared(format!("http://{server}"))
+        .unwrap()
+        .connect_with_connector_lazy(connector)
+}
+
+/// A byte stream a channel runs over.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
+
+/// An enrollment call with `secret` (the code's secret, not the whole code).
+pub async fn enroll(channel: Channel, secret: &str) -> Result<pb::EnrollResponse, tonic::Status> {
+    pb::enrollment_client::EnrollmentClient::new(channel)
+        .enroll(pb::EnrollRequest {
+            code: secret.to_string(),
+            actor_id: rand::random::<[u8; 16]>().to_vec(),
+            device_name: "raw".to_string(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
 }
