@@ -259,19 +259,22 @@ impl ServerProcess {
     }
 
     /// Starts `massline-server serve` on `listen` with its open-file limit
-    /// (soft and hard) set to `open_files`, if given, and waits until it
+    /// set to `open_files` (soft, hard), if given, and waits until it
     /// listens.
     pub fn spawn_limited(
         township: &Township,
         listen: &str,
-        open_files: Option<u64>,
+        open_files: Option<(u64, u64)>,
     ) -> ServerProcess {
         let ready = township.data.join(format!("ready-{}", rand_suffix()));
         let mut command = match open_files {
-            Some(n) => {
+            Some((soft, hard)) => {
                 let mut sh = Command::new("sh");
-                sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\"")])
-                    .arg(server_binary());
+                sh.args([
+                    "-c",
+                    &format!("ulimit -Sn {soft} && ulimit -Hn {hard} && exec \"$0\" \"$@\""),
+                ])
+                .arg(server_binary());
                 sh
             }
             None => Command::new(server_binary()),
