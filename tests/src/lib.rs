@@ -181,6 +181,18 @@ impl Township {
     }
 }
 
+/// The production settings for serving `township` over TLS.
+pub fn serve_config(township: &Township) -> ServeConfig {
+    ServeConfig {
+        data_dir: township.data.clone(),
+        tls: true,
+        public_address: None,
+        feed: FeedOptions::default(),
+        connections: ConnectionLimits::default(),
+        enroll_failures: ENROLL_FAILURES,
+    }
+}
+
 /// The server, in this process, over TLS, on a free loopback port.
 #[derive(Debug)]
 pub struct TestServer {
@@ -217,12 +229,8 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let mut config = ServeConfig {
-            data_dir: township.data.clone(),
-            tls: true,
             public_address: Some(addr.to_string()),
-            feed: FeedOptions::default(),
-            connections: ConnectionLimits::default(),
-            enroll_failures: ENROLL_FAILURES,
+            ..serve_config(township)
         };
         tweak(&mut config);
         let handle = tokio::spawn(massline_server::run(listener, config, async {
