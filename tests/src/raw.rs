@@ -155,6 +155,7 @@ pub async fn tcp_from(local: IpAddr, server: SocketAddr) -> std::io::Result<TcpS
         TcpSocket::new_v6()?
     };
     socket.bind(SocketAddr::new(local, 0))?;
+    socket.set_nodelay(true)?;
     socket.connect(server).await
 }
 
