@@ -69,10 +69,7 @@ async fn an_address_over_its_failed_attempts_is_refused_without_touching_anythin
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::ResourceExhausted);
     }
-    eprintln!(
-        "200 attempts over the limit answered in {:?}",
-        t.elapsed()
-    );
+    eprintln!("200 attempts over the limit answered in {:?}", t.elapsed());
     assert_eq!(unused_codes(&town), codes);
     assert_eq!(devices(&town), devices_before);
 

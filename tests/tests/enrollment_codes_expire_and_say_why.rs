@@ -62,7 +62,7 @@ fn cli_enroll_error(code: &str) -> String {
 /// store stayed unenrolled.
 async fn client_enroll_error(code: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let client = Client::open(&dir.path().join("device.db")).unwrap();
+    let client = Client::open(dir.path().join("device.db")).unwrap();
     let err = client.enroll(code, None, "phone").await.unwrap_err();
     assert!(client.identity().unwrap().is_none());
     err.to_string()
@@ -94,7 +94,7 @@ async fn a_used_code_says_it_was_used_and_an_unknown_one_that_it_is_unknown() {
     let server = TestServer::start(&town).await;
     let code = enroll_code(&town, &server, "wang", &[]);
     let dir = tempfile::tempdir().unwrap();
-    Client::open(&dir.path().join("first.db"))
+    Client::open(dir.path().join("first.db"))
         .unwrap()
         .enroll(&code, None, "first")
         .await

@@ -84,7 +84,7 @@ async fn plaintext_serves_on_loopback_and_is_refused_elsewhere_by_run() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let dir = tempfile::tempdir().unwrap();
-    let client = massline_core::Client::open(&dir.path().join("device.db")).unwrap();
+    let client = massline_core::Client::open(dir.path().join("device.db")).unwrap();
     tokio::time::timeout(Duration::from_secs(10), client.enroll(&code, None, "wang"))
         .await
         .unwrap()
