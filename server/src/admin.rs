@@ -233,3 +233,29 @@ pub fn rebuild_rows(db: &Db) -> Result<String, Error> {
     }
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validities_read_as_typed_and_the_command_default_is_the_registry_default() {
+        assert_eq!(parse_validity("7d"), Ok(registry::DEFAULT_CODE_VALIDITY));
+        assert_eq!(parse_validity("12h"), Ok(Duration::from_secs(12 * 3_600)));
+        assert_eq!(parse_validity(" 30m "), Ok(Duration::from_secs(1_800)));
+        assert_eq!(parse_validity("90d"), Ok(registry::MAX_CODE_VALIDITY));
+        for bad in [
+            "",
+            "d",
+            "7",
+            "0h",
+            "91d",
+            "-1d",
+            "1.5d",
+            "7天",
+            "99999999999999999999s",
+        ] {
+            assert!(parse_validity(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -80,6 +80,7 @@ enum Admin {
         address: Option<String>,
         /// How long the code stays valid: 7d (days), 12h (hours), 30m
         /// (minutes) or 90s (seconds); at most 90 days.
+        // "7d" is `registry::DEFAULT_CODE_VALIDITY` (checked in admin's tests).
         #[arg(long, default_value = "7d", value_parser = admin::parse_validity)]
         valid_for: Duration,
         /// Print only the code, without the QR code.
