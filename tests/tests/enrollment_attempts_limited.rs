@@ -1,7 +1,8 @@
 //! Failed enrollment attempts are limited per address: over the limit an
 //! attempt (even with a good code) is refused with `resource_exhausted` and
 //! a clear message and changes nothing, while other addresses enrol, and
-//! successful enrollments never count against an address.
+//! successful enrollments, even many at once, never count against an
+//! address.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -85,20 +86,29 @@ async fn an_address_over_its_failed_attempts_is_refused_without_touching_anythin
 }
 
 #[tokio::test]
-async fn successful_enrollments_do_not_count_against_an_address() {
+async fn successful_enrollments_at_once_from_one_address_do_not_count_against_it() {
     let town = Township::new();
     let server = TestServer::start(&town).await;
     let office = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 4));
-    let mut channel = None;
+    let codes: Vec<EnrollmentCode> = (0..3 * ENROLL_FAILURE_BURST)
+        .map(|_| parse(&town.code("wang", server.addr)))
+        .collect();
+    // Each on a connection of its own, as phones do.
+    let all = futures::future::join_all(codes.iter().map(|code| {
+        let (channel, _) = raw::channel_from(office, server.addr, code.pin);
+        raw::enroll(channel, &code.secret)
+    }));
+    for answer in tokio::time::timeout(Duration::from_secs(20), all)
+        .await
+        .unwrap()
+    {
+        answer.unwrap();
+    }
+    // And as many more one after the other.
     for _ in 0..3 * ENROLL_FAILURE_BURST {
-        let code = parse(&town.code("wang", server.addr));
-        let channel = channel
-            .get_or_insert_with(|| raw::channel_from(office, server.addr, code.pin).0)
-            .clone();
-        tokio::time::timeout(Duration::from_secs(10), raw::enroll(channel, &code.secret))
-            .await
-            .unwrap()
-            .unwrap();
+        let code = parse(&town.code("zhao", server.addr));
+        let (channel, _) = raw::channel_from(office, server.addr, code.pin);
+        raw::enroll(channel, &code.secret).await.unwrap();
     }
     server.stop().await;
 }

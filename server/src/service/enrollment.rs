@@ -1,12 +1,12 @@
 //! `massline.v1.Enrollment`: a one-time code becomes a device token.
 //!
-//! Failed attempts are limited per address ([`ENROLL_FAILURES`]): an
-//! attempt takes one before anything else happens, and a successful one
-//! gives it back, so a township office enrolling a whole village from one
-//! address is never held up while guessing and flooding are. An address
-//! over its limit is answered `resource_exhausted` without touching the
-//! database. A refused code is found refused in a read transaction, so
-//! failures never wait for (or hold) the database's writer.
+//! Failed attempts are limited per address ([`ENROLL_FAILURES`]): only a
+//! refused attempt counts, so a township office enrolling a whole village
+//! from one address at once is never held up, while guessing and flooding
+//! are. An address with no attempt left is answered `resource_exhausted`
+//! before anything else, without touching the database. A refused code is
+//! found refused in a read transaction, so failures never wait for (or hold)
+//! the database's writer.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -60,7 +60,7 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
         let ip = request
             .remote_addr()
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
-        if let Err(wait) = self.failures.take(ip) {
+        if let Err(wait) = self.failures.check(ip) {
             return Err(Status::resource_exhausted(format!(
                 "too many failed enrollment attempts from this address: try again in {} s",
                 wait.as_secs().max(1)
@@ -108,9 +108,17 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
         })
         .await
         .map_err(|e| Status::internal(e.to_string()))?;
+        if matches!(
+            answer,
+            Err(EnrollError::UnknownCode
+                | EnrollError::UsedCode(_)
+                | EnrollError::ExpiredCode(_)
+                | EnrollError::BadActor(_))
+        ) {
+            self.failures.charge(ip);
+        }
         match answer {
             Ok(a) => {
-                self.failures.give_back(ip);
                 tracing::info!(device = a.device_id, "device enrolled");
                 Ok(Response::new(a))
             }
