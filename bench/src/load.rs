@@ -32,6 +32,7 @@ use massline_core::enrollment_code::EnrollmentCode;
 use massline_core::records::{StudyEntry, StudyMaterial, StudyMode};
 use massline_core::sync::engine::SyncOptions;
 use massline_core::{Client, PersonId, Record, Role, VillageCode};
+use massline_server::connections::MAX_CONNECTIONS;
 use massline_server::{admin, certs, registry};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -168,7 +169,7 @@ fn codes(
     let secrets = db.write(|tx| {
         people
             .iter()
-            .map(|(p, _)| registry::new_enrollment_code(tx, p, 1))
+            .map(|(p, _)| registry::new_enrollment_code(tx, p, registry::DEFAULT_CODE_VALIDITY))
             .collect::<Result<Vec<_>, _>>()
     })?;
     Ok(secrets
@@ -311,7 +312,19 @@ pub fn run(args: LoadArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let people = register(&data, args.devices, per)?;
     let register_ms = t.elapsed().as_millis() as u64;
-    let srv = Server::start(&data, "127.0.0.1:0")?;
+    // Every device connects from 127.0.0.1: let them all in at once.
+    let per_address = args.devices.max(1).to_string();
+    let most = args.devices.max(MAX_CONNECTIONS).to_string();
+    let srv = Server::start_with(
+        &data,
+        "127.0.0.1:0",
+        &[
+            "--max-connections-per-address",
+            &per_address,
+            "--max-connections",
+            &most,
+        ],
+    )?;
     let baseline = srv.rss();
     let codes = codes(&data, &people, &srv.addr)?;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -48,7 +48,14 @@ pub fn set_up(data: &Path, villages: &[Village]) -> anyhow::Result<()> {
 pub fn code(data: &Path, person: &str, addr: &str) -> anyhow::Result<String> {
     let db = admin::open(data)?;
     let id = PersonId::new(person).map_err(anyhow::Error::msg)?;
-    Ok(admin::enrollment_code(data, &db, &id, Some(addr.to_string()), 1)?.to_string())
+    Ok(admin::enrollment_code(
+        data,
+        &db,
+        &id,
+        Some(addr.to_string()),
+        registry::DEFAULT_CODE_VALIDITY,
+    )?
+    .to_string())
 }
 
 /// The server binary next to this one (both built with `--release`).
@@ -75,6 +82,11 @@ pub struct Server {
 impl Server {
     /// Starts the server on `data`, on a free port (or `listen`), and waits for it.
     pub fn start(data: &Path, listen: &str) -> anyhow::Result<Server> {
+        Self::start_with(data, listen, &[])
+    }
+
+    /// Starts the server as [`Server::start`] does, with more `serve` options.
+    pub fn start_with(data: &Path, listen: &str, options: &[&str]) -> anyhow::Result<Server> {
         let ready = data.join("ready");
         let _ = std::fs::remove_file(&ready);
         let child = Command::new(binary()?)
@@ -82,6 +94,7 @@ impl Server {
             .arg(data)
             .args(["--listen", listen, "--ready-file"])
             .arg(&ready)
+            .args(options)
             .env(
                 "RUST_LOG",
                 std::env::var("MASSLINE_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),

@@ -3,6 +3,7 @@
 //! They work while the server runs.
 
 use std::path::Path;
+use std::time::Duration;
 
 use massline_core::enrollment_code::EnrollmentCode;
 use massline_core::record_doc;
@@ -29,16 +30,16 @@ pub fn set_township(db: &Db, name: &str) -> Result<(), Error> {
 
 /// Makes a one-time enrollment code for a person. The code carries the
 /// server's address (`address`, or the one the server last served on) and
-/// the fingerprint of its certificate.
+/// the fingerprint of its certificate; it is valid for `valid_for`.
 pub fn enrollment_code(
     dir: &Path,
     db: &Db,
     person: &PersonId,
     address: Option<String>,
-    valid_days: u32,
+    valid_for: Duration,
 ) -> Result<EnrollmentCode, Error> {
     let (secret, stored_address, tls) = db.write(|tx| {
-        let secret = registry::new_enrollment_code(tx, person, valid_days)?;
+        let secret = registry::new_enrollment_code(tx, person, valid_for)?;
         Ok::<_, Error>((
             secret,
             registry::setting(tx, "public_address")?,
@@ -60,6 +61,30 @@ pub fn enrollment_code(
         secret,
         pin,
     })
+}
+
+/// A code's validity as typed: a number and a unit, `d` (days), `h`
+/// (hours), `m` (minutes) or `s` (seconds), e.g. `7d`, `12h`.
+pub fn parse_validity(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let bad = || format!("{text:?} is not a validity like 7d, 12h, 30m or 90s");
+    let unit = text.chars().last().ok_or_else(bad)?;
+    let seconds = match unit {
+        'd' => 86_400,
+        'h' => 3_600,
+        'm' => 60,
+        's' => 1,
+        _ => return Err(bad()),
+    };
+    let n: u64 = text[..text.len() - 1].parse().map_err(|_| bad())?;
+    let valid_for = Duration::from_secs(n.saturating_mul(seconds));
+    if n == 0 || valid_for > registry::MAX_CODE_VALIDITY {
+        return Err(format!(
+            "a code is valid for 1 second to {} days, not {text}",
+            registry::MAX_CODE_VALIDITY.as_secs() / 86_400
+        ));
+    }
+    Ok(valid_for)
 }
 
 /// The code as a QR code drawn with text characters, for a terminal.
@@ -206,4 +231,30 @@ pub fn rebuild_rows(db: &Db) -> Result<String, Error> {
         ));
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validities_read_as_typed_and_the_command_default_is_the_registry_default() {
+        assert_eq!(parse_validity("7d"), Ok(registry::DEFAULT_CODE_VALIDITY));
+        assert_eq!(parse_validity("12h"), Ok(Duration::from_secs(12 * 3_600)));
+        assert_eq!(parse_validity(" 30m "), Ok(Duration::from_secs(1_800)));
+        assert_eq!(parse_validity("90d"), Ok(registry::MAX_CODE_VALIDITY));
+        for bad in [
+            "",
+            "d",
+            "7",
+            "0h",
+            "91d",
+            "-1d",
+            "1.5d",
+            "7天",
+            "99999999999999999999s",
+        ] {
+            assert!(parse_validity(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

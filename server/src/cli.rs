@@ -1,7 +1,10 @@
 //! The `massline-server` command line: serve a township, or administer its data directory.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use crate::connections::{self, ConnectionLimits};
+use crate::service::enrollment::ENROLL_FAILURES;
 use crate::{ServeConfig, admin, feed::FeedOptions, registry};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -36,6 +39,13 @@ enum Command {
         /// `--listen 127.0.0.1:0`).
         #[arg(long)]
         ready_file: Option<PathBuf>,
+        /// Most connections at once (the open-file limit may lower it).
+        #[arg(long, default_value_t = connections::MAX_CONNECTIONS)]
+        max_connections: usize,
+        /// Most connections at once from one address (an IPv6 /64 counts as
+        /// one address).
+        #[arg(long, default_value_t = connections::MAX_CONNECTIONS_PER_ADDRESS)]
+        max_connections_per_address: usize,
     },
     /// Township office commands on a data directory (they work while serving).
     Admin {
@@ -68,9 +78,11 @@ enum Admin {
         /// Server address to put in the code (default: where the server last served).
         #[arg(long)]
         address: Option<String>,
-        /// Days the code stays valid.
-        #[arg(long, default_value_t = 7)]
-        valid_days: u32,
+        /// How long the code stays valid: 7d (days), 12h (hours), 30m
+        /// (minutes) or 90s (seconds); at most 90 days.
+        // "7d" is `registry::DEFAULT_CODE_VALIDITY` (checked in admin's tests).
+        #[arg(long, default_value = "7d", value_parser = admin::parse_validity)]
+        valid_for: Duration,
         /// Print only the code, without the QR code.
         #[arg(long)]
         no_qr: bool,
@@ -189,6 +201,8 @@ fn run() -> anyhow::Result<()> {
             public_address,
             plaintext,
             ready_file,
+            max_connections,
+            max_connections_per_address,
         } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
@@ -206,6 +220,12 @@ fn run() -> anyhow::Result<()> {
                         tls: !plaintext,
                         public_address,
                         feed: FeedOptions::default(),
+                        connections: ConnectionLimits {
+                            max_connections,
+                            per_address: max_connections_per_address,
+                            ..ConnectionLimits::default()
+                        },
+                        enroll_failures: ENROLL_FAILURES,
                     },
                     shutdown_signal(),
                 )
@@ -249,11 +269,11 @@ fn run() -> anyhow::Result<()> {
                 Admin::EnrollCode {
                     person,
                     address,
-                    valid_days,
+                    valid_for,
                     no_qr,
                 } => {
                     let person = PersonId::new(person).map_err(anyhow::Error::msg)?;
-                    let code = admin::enrollment_code(&data, &db, &person, address, valid_days)?;
+                    let code = admin::enrollment_code(&data, &db, &person, address, valid_for)?;
                     if !no_qr {
                         println!("{}", admin::qr_text(&code)?);
                     }

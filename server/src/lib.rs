@@ -12,6 +12,8 @@
 //! - [`documents`]: the current state of every record; [`rows`]: its typed
 //!   row, for the dashboard's SQL.
 //! - [`certs`]: the server's own TLS certificate.
+//! - [`connections`]: the accept loop, TLS handshakes and the limits on
+//!   connections; [`rate`]: attempts per address.
 //! - [`service`]: the gRPC edge (sync, enrollment).
 //! - [`admin`]: the township office's commands; [`cli`]: the command line.
 //!
@@ -21,6 +23,7 @@
 pub mod admin;
 pub mod certs;
 pub mod cli;
+pub mod connections;
 pub mod context;
 pub mod db;
 pub mod documents;
@@ -28,6 +31,7 @@ pub mod error;
 pub mod feed;
 pub mod follower;
 pub mod ingest;
+pub mod rate;
 pub mod registry;
 pub mod rows;
 pub mod schema;
@@ -39,8 +43,7 @@ use std::sync::Arc;
 
 use massline_proto::pb;
 use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::transport::Server;
 
 pub use error::Error;
 
@@ -50,28 +53,42 @@ pub struct ServeConfig {
     /// The data directory: database, certificate. Made (or tightened) so
     /// that only the server's user reads it.
     pub data_dir: PathBuf,
-    /// Serve TLS (the normal case); plain text only for local development.
+    /// Serve TLS (the normal case); plain text only for local development,
+    /// and only on a loopback address.
     pub tls: bool,
     /// The address devices use, written into enrollment codes.
     pub public_address: Option<String>,
     /// Tuning of pull answers.
     pub feed: feed::FeedOptions,
+    /// Limits on connections: caps, timeouts, keepalive.
+    pub connections: connections::ConnectionLimits,
+    /// Failed enrollment attempts allowed per address.
+    pub enroll_failures: rate::Rate,
 }
 
 /// Largest gRPC message the server accepts.
 pub const MAX_MESSAGE_BYTES: usize = 8 << 20;
 
 /// Serves on `listener` until `shutdown` completes, then finishes the calls
-/// under way and returns.
+/// under way and returns. Plain text (`config.tls` off) is served only on a
+/// loopback address.
 pub async fn run(
     listener: TcpListener,
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let db = Arc::new(db::Db::open(&config.data_dir)?);
     let local = listener
         .local_addr()
         .map_err(|e| Error::Io("listener".into(), e))?;
+    if !config.tls && !local.ip().is_loopback() {
+        return Err(Error::Invalid(format!(
+            "plain-text gRPC (--plaintext) is served only on a loopback address such as \
+             127.0.0.1, not on {local}: devices on a network need TLS"
+        )));
+    }
+    let open_files =
+        connections::raise_open_file_limit().map_err(|e| Error::Io("open-file limit".into(), e))?;
+    let db = Arc::new(db::Db::open(&config.data_dir)?);
     let public = config
         .public_address
         .clone()
@@ -80,6 +97,18 @@ pub async fn run(
         registry::set_setting(tx, "public_address", &public)?;
         registry::set_setting(tx, "tls", if config.tls { "on" } else { "off" })
     })?;
+
+    let tls = if config.tls {
+        let cert = certs::load_or_create(&config.data_dir)?;
+        tracing::info!(
+            fingerprint = %massline_core::ids::hex_encode(&cert.fingerprint),
+            "TLS certificate"
+        );
+        Some(connections::tls_acceptor(&cert)?)
+    } else {
+        tracing::warn!("serving plain-text gRPC: for local development only");
+        None
+    };
 
     let (rows_follower, stop_follower, following) = follower::start(db.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -91,27 +120,22 @@ pub async fn run(
         .build_v1()
         .map_err(|e| Error::Invalid(e.to_string()))?;
 
-    let mut builder = Server::builder();
-    if config.tls {
-        let cert = certs::load_or_create(&config.data_dir)?;
-        tracing::info!(
-            fingerprint = %massline_core::ids::hex_encode(&cert.fingerprint),
-            "TLS certificate"
-        );
-        builder = builder
-            .tls_config(
-                ServerTlsConfig::new().identity(Identity::from_pem(&cert.cert_pem, &cert.key_pem)),
-            )
-            .map_err(|e| Error::Certificate(e.to_string()))?;
-    } else {
-        tracing::warn!("serving plain-text gRPC: for local development only");
-    }
+    let limits = config.connections.clone();
+    let (incoming, accepting) = connections::accept(listener, tls, limits.clone(), open_files);
     tracing::info!(%local, %public, "massline-server listening");
-    builder
+    Server::builder()
+        .http2_keepalive_interval(Some(limits.keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.keepalive_timeout))
+        .max_concurrent_streams(limits.streams_per_connection)
+        // tonic's own grace (`max_connection_age_grace`) would skip the
+        // GOAWAY and cut the connection outright; the grace is enforced by
+        // the connection's socket instead (see `connections`).
+        .max_connection_age(limits.max_age)
+        .layer(connections::TrackCalls)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(pb::enrollment_server::EnrollmentServer::new(
-            service::enrollment::EnrollmentService::new(db.clone()),
+            service::enrollment::EnrollmentService::new(db.clone(), config.enroll_failures),
         ))
         .add_service(
             pb::sync_server::SyncServer::new(service::sync::SyncService::new(
@@ -121,14 +145,10 @@ pub async fn run(
             ))
             .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener)
-                .with_nodelay(Some(true))
-                .with_keepalive(Some(std::time::Duration::from_secs(60))),
-            shutdown,
-        )
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|e| Error::Invalid(format!("server stopped: {e}")))?;
+    let _ = accepting.await;
     stop_follower.poke();
     let _ = following.await;
     tracing::info!("massline-server stopped");

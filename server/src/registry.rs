@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use massline_core::{PersonId, Principal, Role, Scope, VillageCode};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 
 use crate::error::Error;
 
@@ -51,20 +52,48 @@ pub struct DeviceRow {
     pub last_seen_at: Option<i64>,
 }
 
-/// Why an enrollment was refused.
+/// How long an enrollment code stays valid unless the township office says
+/// otherwise.
+pub const DEFAULT_CODE_VALIDITY: Duration = Duration::from_secs(7 * 86_400);
+
+/// The longest an enrollment code may stay valid: a code is a key to the
+/// township's records, and one handed out long ago is one nobody watches.
+pub const MAX_CODE_VALIDITY: Duration = Duration::from_secs(90 * 86_400);
+
+/// Why an enrollment was refused. Each says what the person enrolling can do.
 #[derive(Debug, thiserror::Error)]
 pub enum EnrollError {
-    /// The code is unknown, used or expired.
+    /// No code has this secret.
     #[error(
-        "enrollment code unknown, already used, or expired: ask the township office for a new one"
+        "enrollment code unknown: check that the whole code was copied, or ask the township office for a new one"
     )]
-    BadCode,
+    UnknownCode,
+    /// The code enrolled a device already (unix seconds).
+    #[error(
+        "enrollment code already used (on {}): a code enrols one device; ask the township office for a new one",
+        when(*.0)
+    )]
+    UsedCode(i64),
+    /// The code's time ran out (unix seconds).
+    #[error(
+        "enrollment code expired on {}: ask the township office for a new one",
+        when(*.0)
+    )]
+    ExpiredCode(i64),
     /// The actor id is not 16 bytes, or already taken.
     #[error("{0}")]
     BadActor(String),
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] rusqlite::Error),
+}
+
+/// Unix seconds as a day and minute, UTC.
+fn when(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).map_or_else(
+        || unix.to_string(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
 }
 
 fn hash(secret: &str) -> Vec<u8> {
@@ -255,12 +284,19 @@ pub fn person(tx: &Transaction<'_>, id: &PersonId) -> Result<Option<Person>, Err
     Ok(row.and_then(to_person))
 }
 
-/// Makes a one-time enrollment code for a person; returns its secret.
+/// Makes a one-time enrollment code for a person, valid for `valid_for`
+/// (at least a second, at most [`MAX_CODE_VALIDITY`]); returns its secret.
 pub fn new_enrollment_code(
     tx: &Transaction<'_>,
     person_id: &PersonId,
-    valid_days: u32,
+    valid_for: Duration,
 ) -> Result<String, Error> {
+    if valid_for < Duration::from_secs(1) || valid_for > MAX_CODE_VALIDITY {
+        return Err(Error::Invalid(format!(
+            "a code is valid for 1 second to {} days",
+            MAX_CODE_VALIDITY.as_secs() / 86_400
+        )));
+    }
     if person(tx, person_id)?.is_none() {
         return Err(Error::Invalid(format!("no person {person_id}")));
     }
@@ -271,16 +307,37 @@ pub fn new_enrollment_code(
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect::<Vec<_>>()
         .join("-");
+    let now = now();
     tx.execute(
         "INSERT INTO enrollment_codes (secret_hash, person, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
         params![
             hash(&normalize_secret(&secret)),
             person_id.as_str(),
-            now(),
-            now() + i64::from(valid_days) * 86_400
+            now,
+            now.saturating_add(i64::try_from(valid_for.as_secs()).unwrap_or(i64::MAX))
         ],
     )?;
     Ok(secret)
+}
+
+/// The person a code enrols, if the code is known, unused and still valid.
+/// Reads only: a refused code never needs the writer.
+pub fn code_person(tx: &Transaction<'_>, secret: &str) -> Result<String, EnrollError> {
+    let row: Option<(String, Option<i64>, i64)> = tx
+        .query_row(
+            "SELECT person, used_at, expires_at FROM enrollment_codes WHERE secret_hash = ?1",
+            params![hash(&normalize_secret(secret))],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    match row {
+        None => Err(EnrollError::UnknownCode),
+        Some((_, Some(used_at), _)) => Err(EnrollError::UsedCode(used_at)),
+        Some((_, None, expires_at)) if expires_at <= now() => {
+            Err(EnrollError::ExpiredCode(expires_at))
+        }
+        Some((person, None, _)) => Ok(person),
+    }
 }
 
 /// Exchanges a one-time code for a new device and its token.
@@ -293,16 +350,8 @@ pub fn enroll(
     if actor.len() != 16 {
         return Err(EnrollError::BadActor("actor_id must be 16 bytes".into()));
     }
+    let person_id = code_person(tx, secret)?;
     let code_hash = hash(&normalize_secret(secret));
-    let person_id: Option<String> = tx
-        .query_row(
-            "SELECT person FROM enrollment_codes
-             WHERE secret_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-            params![code_hash, now()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let person_id = person_id.ok_or(EnrollError::BadCode)?;
     let taken: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM devices WHERE actor = ?1)",
         params![actor],
@@ -328,7 +377,7 @@ pub fn enroll(
         "UPDATE enrollment_codes SET used_at = ?2, device_id = ?3 WHERE secret_hash = ?1",
         params![code_hash, now(), device_id],
     )?;
-    let device = device_by(tx, "d.id = ?1", params![device_id])?.ok_or(EnrollError::BadCode)?;
+    let device = device_by(tx, "d.id = ?1", params![device_id])?.ok_or(EnrollError::UnknownCode)?;
     Ok((device, token))
 }
 

@@ -27,6 +27,8 @@ use massline_core::records::{
     StudyMaterial, StudyMode, StudySession, ThingStatus, Visit,
 };
 use massline_core::{Client, DocId, PersonId, Record, Role, VillageCode};
+use massline_server::connections::ConnectionLimits;
+use massline_server::service::enrollment::ENROLL_FAILURES;
 use massline_server::{ServeConfig, admin, feed::FeedOptions, registry};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -90,7 +92,7 @@ impl Township {
             &db,
             &PersonId::new(person).unwrap(),
             Some(addr.to_string()),
-            1,
+            Duration::from_secs(86_400),
         )
         .unwrap()
         .to_string()
@@ -179,6 +181,18 @@ impl Township {
     }
 }
 
+/// The production settings for serving `township` over TLS.
+pub fn serve_config(township: &Township) -> ServeConfig {
+    ServeConfig {
+        data_dir: township.data.clone(),
+        tls: true,
+        public_address: None,
+        feed: FeedOptions::default(),
+        connections: ConnectionLimits::default(),
+        enroll_failures: ENROLL_FAILURES,
+    }
+}
+
 /// The server, in this process, over TLS, on a free loopback port.
 #[derive(Debug)]
 pub struct TestServer {
@@ -201,15 +215,24 @@ impl TestServer {
 
     /// Starts serving `township` on `listen`, answering pulls as `feed` says.
     pub async fn start_with(township: &Township, listen: &str, feed: FeedOptions) -> TestServer {
+        Self::start_configured(township, listen, |c| c.feed = feed).await
+    }
+
+    /// Starts serving `township` on `listen` with the production settings
+    /// as `tweak` changes them (shorter timeouts, smaller caps).
+    pub async fn start_configured(
+        township: &Township,
+        listen: &str,
+        tweak: impl FnOnce(&mut ServeConfig),
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let config = ServeConfig {
-            data_dir: township.data.clone(),
-            tls: true,
+        let mut config = ServeConfig {
             public_address: Some(addr.to_string()),
-            feed,
+            ..serve_config(township)
         };
+        tweak(&mut config);
         let handle = tokio::spawn(massline_server::run(listener, config, async {
             let _ = stopped.await;
         }));
@@ -240,8 +263,31 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `massline-server serve` on `listen` and waits until it listens.
     pub fn spawn(township: &Township, listen: &str) -> ServerProcess {
+        Self::spawn_limited(township, listen, None)
+    }
+
+    /// Starts `massline-server serve` on `listen` with its open-file limit
+    /// set to `open_files` (soft, hard), if given, and waits until it
+    /// listens.
+    pub fn spawn_limited(
+        township: &Township,
+        listen: &str,
+        open_files: Option<(u64, u64)>,
+    ) -> ServerProcess {
         let ready = township.data.join(format!("ready-{}", rand_suffix()));
-        let child = Command::new(server_binary())
+        let mut command = match open_files {
+            Some((soft, hard)) => {
+                let mut sh = Command::new("sh");
+                sh.args([
+                    "-c",
+                    &format!("ulimit -Sn {soft} && ulimit -Hn {hard} && exec \"$0\" \"$@\""),
+                ])
+                .arg(server_binary());
+                sh
+            }
+            None => Command::new(server_binary()),
+        };
+        let child = command
             .args(["serve", "--data"])
             .arg(&township.data)
             .args(["--listen", listen, "--ready-file"])
@@ -262,6 +308,16 @@ impl ServerProcess {
             std::thread::sleep(Duration::from_millis(20));
         };
         ServerProcess { child, addr }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
     }
 
     /// SIGKILL: the process dies at once, wherever it was.
@@ -287,8 +343,9 @@ impl Drop for ServerProcess {
     }
 }
 
-/// The server binary this crate builds.
-fn server_binary() -> PathBuf {
+/// The server binary (`massline-server`) as this crate builds it, to run as
+/// a child process.
+pub fn server_binary() -> PathBuf {
     binary("massline-server-under-test")
 }
 

@@ -1,14 +1,24 @@
 //! Hand-made protocol traffic: changes and messages a real device never sends,
 //! to prove the server refuses them.
 
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
 use automerge::{ActorId, Automerge, ROOT, transaction::CommitOptions};
+use futures::StreamExt;
 use massline_core::DocId;
 use massline_core::doc_json;
 use massline_core::packing::Packer;
 use massline_core::sync::transport::Connection;
 use massline_proto::pb;
 use serde_json::{Map, Value};
-use tonic::transport::Channel;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpSocket, TcpStream};
+use tonic::transport::{Channel, Endpoint};
 
 use crate::Device;
 
@@ -133,4 +143,151 @@ pub async fn push_changes(device: &Device, changes: &[Vec<u8>]) -> pb::PushRespo
         .await
         .unwrap()
         .remove(0)
+}
+
+/// A TCP connection to `server` from the loopback address `local` (Linux
+/// routes all of 127.0.0.0/8 to this host), so that one test can play many
+/// addresses.
+pub async fn tcp_from(local: IpAddr, server: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = if local.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(local, 0))?;
+    socket.set_nodelay(true)?;
+    socket.connect(server).await
+}
+
+/// What happened to the connections of a [`channel_from`].
+#[derive(Debug, Default)]
+pub struct LinkEvents {
+    /// Connections opened.
+    pub connects: AtomicUsize,
+    /// Connections the server closed (the read side ended or failed).
+    pub closed: AtomicUsize,
+}
+
+/// A gRPC channel to `server` from the address `local`, over TLS pinned to
+/// `pin` (plain text without), and what happens to its connections.
+/// Connecting waits for the first call.
+pub fn channel_from(
+    local: IpAddr,
+    server: SocketAddr,
+    pin: Option<[u8; 32]>,
+) -> (Channel, Arc<LinkEvents>) {
+    let events = Arc::new(LinkEvents::default());
+    let seen = events.clone();
+    let connector = tower::service_fn(move |_uri| {
+        let seen = seen.clone();
+        async move {
+            let tcp = tcp_from(local, server).await?;
+            let io: Box<dyn Io> = match pin {
+                Some(pin) => {
+                    let tls = tokio_rustls::TlsConnector::from(
+                        massline_core::sync::tls::client_config(pin),
+                    );
+                    let name =
+                        tokio_rustls::rustls::pki_types::ServerName::try_from("massline.local")
+                            .unwrap();
+                    Box::new(tls.connect(name, tcp).await?)
+                }
+                None => Box::new(tcp),
+            };
+            seen.connects.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(Watched {
+                io,
+                events: seen,
+                ended: false,
+            }))
+        }
+    });
+    let channel = Endpoint::from_shared(format!("http://{server}"))
+        .unwrap()
+        .connect_with_connector_lazy(connector);
+    (channel, events)
+}
+
+/// A byte stream a channel runs over.
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// A connection that notes when the server closes it.
+struct Watched {
+    io: Box<dyn Io>,
+    events: Arc<LinkEvents>,
+    ended: bool,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.io).poll_read(cx, buf);
+        let ended = match &read {
+            Poll::Ready(Ok(())) => buf.filled().len() == before && buf.remaining() > 0,
+            Poll::Ready(Err(_)) => true,
+            Poll::Pending => false,
+        };
+        if ended && !self.ended {
+            self.ended = true;
+            self.events.closed.fetch_add(1, Ordering::SeqCst);
+        }
+        read
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// A push call that sends nothing for `quiet`, then ends: a call under way
+/// that says nothing for a while.
+pub async fn quiet_push(
+    channel: Channel,
+    token: &str,
+    quiet: Duration,
+) -> Result<Vec<pb::PushResponse>, tonic::Status> {
+    let messages = futures::stream::once(async move {
+        tokio::time::sleep(quiet).await;
+    })
+    .filter_map(|()| async { None::<pb::PushRequest> });
+    let mut answers = sync_client(channel, token)
+        .push(messages)
+        .await?
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(a) = answers.message().await? {
+        out.push(a);
+    }
+    Ok(out)
+}
+
+/// An enrollment call with `secret` (the code's secret, not the whole code).
+pub async fn enroll(channel: Channel, secret: &str) -> Result<pb::EnrollResponse, tonic::Status> {
+    pb::enrollment_client::EnrollmentClient::new(channel)
+        .enroll(pb::EnrollRequest {
+            code: secret.to_string(),
+            actor_id: rand::random::<[u8; 16]>().to_vec(),
+            device_name: "raw".to_string(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
 }

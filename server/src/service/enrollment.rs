@@ -1,24 +1,53 @@
 //! `massline.v1.Enrollment`: a one-time code becomes a device token.
+//!
+//! Failed attempts are limited per address ([`ENROLL_FAILURES`]): only a
+//! refused attempt counts, so a township office enrolling a whole village
+//! from one address at once is never held up, while guessing and flooding
+//! are. An address with no attempt left is answered `resource_exhausted`
+//! before anything else, without touching the database. A refused code is
+//! found refused in a read transaction, so failures never wait for (or hold)
+//! the database's writer.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use massline_proto::pb;
 use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::db::Db;
+use crate::rate::{PerAddress, Rate};
 use crate::registry::{self, EnrollError};
+
+/// Failed enrollment attempts one address may make at once.
+pub const ENROLL_FAILURE_BURST: u32 = 10;
+
+/// The time in which an address gets back one failed enrollment attempt
+/// (ten a minute). Guessing an 80-bit code at this rate is hopeless.
+pub const ENROLL_FAILURE_EVERY: Duration = Duration::from_secs(6);
+
+/// The rate of failed enrollment attempts per address.
+pub const ENROLL_FAILURES: Rate = Rate {
+    burst: ENROLL_FAILURE_BURST,
+    every: ENROLL_FAILURE_EVERY,
+};
 
 /// The enrollment service.
 #[derive(Debug, Clone)]
 pub struct EnrollmentService {
     db: Arc<Db>,
+    failures: Arc<PerAddress>,
 }
 
 impl EnrollmentService {
-    /// Serves enrollment from `db`.
-    pub fn new(db: Arc<Db>) -> Self {
-        EnrollmentService { db }
+    /// Serves enrollment from `db`, allowing failed attempts at `failures`
+    /// per address.
+    pub fn new(db: Arc<Db>, failures: Rate) -> Self {
+        EnrollmentService {
+            db,
+            failures: Arc::new(PerAddress::new(failures)),
+        }
     }
 }
 
@@ -28,9 +57,19 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
         &self,
         request: Request<pb::EnrollRequest>,
     ) -> Result<Response<pb::EnrollResponse>, Status> {
+        let ip = request
+            .remote_addr()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+        if let Err(wait) = self.failures.check(ip) {
+            return Err(Status::resource_exhausted(format!(
+                "too many failed enrollment attempts from this address: try again in {} s",
+                wait.as_secs().max(1)
+            )));
+        }
         let req = request.into_inner();
         let db = self.db.clone();
         let answer = tokio::task::spawn_blocking(move || {
+            db.read(|tx| registry::code_person(tx, &req.code))?;
             db.write(|tx| {
                 let (device, token) =
                     registry::enroll(tx, &req.code, &req.actor_id, &req.device_name)?;
@@ -69,14 +108,25 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
         })
         .await
         .map_err(|e| Status::internal(e.to_string()))?;
+        if matches!(
+            answer,
+            Err(EnrollError::UnknownCode
+                | EnrollError::UsedCode(_)
+                | EnrollError::ExpiredCode(_)
+                | EnrollError::BadActor(_))
+        ) {
+            self.failures.charge(ip);
+        }
         match answer {
             Ok(a) => {
                 tracing::info!(device = a.device_id, "device enrolled");
                 Ok(Response::new(a))
             }
-            Err(EnrollError::BadCode) => {
-                Err(Status::unauthenticated(EnrollError::BadCode.to_string()))
-            }
+            Err(
+                e @ (EnrollError::UnknownCode
+                | EnrollError::UsedCode(_)
+                | EnrollError::ExpiredCode(_)),
+            ) => Err(Status::unauthenticated(e.to_string())),
             Err(EnrollError::BadActor(m)) => Err(Status::invalid_argument(m)),
             Err(EnrollError::Storage(e)) => Err(Status::internal(e.to_string())),
         }
