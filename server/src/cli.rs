@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::{ServeConfig, admin, feed::FeedOptions, registry};
+use crate::{ServeConfig, admin, feed::FeedOptions, limits, registry};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use massline_core::{PersonId, Role, VillageCode};
@@ -36,6 +36,12 @@ enum Command {
         /// `--listen 127.0.0.1:0`).
         #[arg(long)]
         ready_file: Option<PathBuf>,
+        /// MiB of push messages one device may send per clock hour (UTC).
+        #[arg(long, default_value_t = limits::BYTES_PER_HOUR >> 20)]
+        hourly_quota_mib: u64,
+        /// MiB of push messages one device may send per day (UTC).
+        #[arg(long, default_value_t = limits::BYTES_PER_DAY >> 20)]
+        daily_quota_mib: u64,
     },
     /// Township office commands on a data directory (they work while serving).
     Admin {
@@ -131,7 +137,8 @@ enum PersonCmd {
 enum DeviceCmd {
     /// List enrolled devices.
     List,
-    /// Revoke a lost device: it is refused from its next call on.
+    /// Revoke a lost device: it is refused from its next call or push message on,
+    /// and a pull it has open stops.
     Revoke {
         /// The device's number (see `device list`).
         id: u64,
@@ -189,6 +196,8 @@ fn run() -> anyhow::Result<()> {
             public_address,
             plaintext,
             ready_file,
+            hourly_quota_mib,
+            daily_quota_mib,
         } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
@@ -206,6 +215,11 @@ fn run() -> anyhow::Result<()> {
                         tls: !plaintext,
                         public_address,
                         feed: FeedOptions::default(),
+                        limits: limits::Limits {
+                            bytes_per_hour: hourly_quota_mib.saturating_mul(1 << 20),
+                            bytes_per_day: daily_quota_mib.saturating_mul(1 << 20),
+                            ..limits::Limits::default()
+                        },
                     },
                     shutdown_signal(),
                 )

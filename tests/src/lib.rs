@@ -27,7 +27,7 @@ use massline_core::records::{
     StudyMaterial, StudyMode, StudySession, ThingStatus, Visit,
 };
 use massline_core::{Client, DocId, PersonId, Record, Role, VillageCode};
-use massline_server::{ServeConfig, admin, feed::FeedOptions, registry};
+use massline_server::{ServeConfig, admin, feed::FeedOptions, limits::Limits, registry};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -201,6 +201,21 @@ impl TestServer {
 
     /// Starts serving `township` on `listen`, answering pulls as `feed` says.
     pub async fn start_with(township: &Township, listen: &str, feed: FeedOptions) -> TestServer {
+        Self::start_configured(township, listen, feed, Limits::default()).await
+    }
+
+    /// Starts serving `township` with each device held to `limits` (short
+    /// timeouts, small quotas).
+    pub async fn start_limited(township: &Township, limits: Limits) -> TestServer {
+        Self::start_configured(township, "127.0.0.1:0", FeedOptions::default(), limits).await
+    }
+
+    async fn start_configured(
+        township: &Township,
+        listen: &str,
+        feed: FeedOptions,
+        limits: Limits,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -209,6 +224,7 @@ impl TestServer {
             tls: true,
             public_address: Some(addr.to_string()),
             feed,
+            limits,
         };
         let handle = tokio::spawn(massline_server::run(listener, config, async {
             let _ = stopped.await;
