@@ -22,10 +22,11 @@ use crate::registry::{self, Device};
 /// Uncompressed bytes of changes per message, by default.
 pub const MESSAGE_BYTES: usize = 256 << 10;
 
-/// The most rows of changes one read of an answer goes through before it lets
-/// its connection go; it also stops once it holds a message's bytes
-/// ([`FeedOptions::message_bytes`]) of changes.
-pub const READ_ROWS: usize = 2048;
+/// How many sequence numbers one read of an answer looks through for the
+/// device's changes (in the scope index, without their bytes), by default: so
+/// also the most changes one read may fetch. A read also stops fetching once
+/// it holds a message's bytes ([`FeedOptions::message_bytes`]).
+pub const READ_ROWS: usize = 4096;
 
 /// Tuning of pull answers.
 #[derive(Clone, Copy, Debug)]
@@ -34,6 +35,8 @@ pub struct FeedOptions {
     pub message_bytes: usize,
     /// zstd level of the answer stream.
     pub compression_level: i32,
+    /// Sequence numbers one read looks through ([`READ_ROWS`]).
+    pub read_rows: usize,
 }
 
 impl Default for FeedOptions {
@@ -41,6 +44,7 @@ impl Default for FeedOptions {
         FeedOptions {
             message_bytes: MESSAGE_BYTES,
             compression_level: 3,
+            read_rows: READ_ROWS,
         }
     }
 }
@@ -75,12 +79,15 @@ pub struct Answer {
     scope_ids: String,
     /// The last change of the answer, fixed when it starts.
     head: i64,
-    /// Every change up to here has been read.
-    read_through: i64,
+    /// Sequence numbers up to here have been looked through.
+    scanned: i64,
+    /// Changes found for the device and not yet read, in sequence order.
+    found: VecDeque<i64>,
     /// Changes read and not yet packed: (sequence number, bytes).
     read: VecDeque<(i64, Vec<u8>)>,
     packer: Packer,
     message_bytes: usize,
+    read_rows: i64,
     /// Whether a message of changes went out before the last.
     flushed: bool,
 }
@@ -103,10 +110,12 @@ pub fn start(
         cursor_of: HashMap::new(),
         scope_ids: String::new(),
         head: 0,
-        read_through: 0,
+        scanned: 0,
+        found: VecDeque::new(),
         read: VecDeque::new(),
         packer: Packer::new(level),
         message_bytes: opts.message_bytes.max(1),
+        read_rows: i64::try_from(opts.read_rows.max(1)).unwrap_or(i64::MAX),
         flushed: false,
     };
     db.read(|tx| {
@@ -132,7 +141,7 @@ pub fn start(
         }
         Ok(())
     })?;
-    answer.read_through = answer
+    answer.scanned = answer
         .cursor_of
         .values()
         .min()
@@ -173,7 +182,7 @@ impl Answer {
                     }));
                 }
             }
-            if self.read_through >= self.head {
+            if self.found.is_empty() && self.scanned >= self.head {
                 break;
             }
             self.read_more(db)?;
@@ -197,46 +206,51 @@ impl Answer {
         }))
     }
 
-    /// Reads the next batch of changes after `read_through`: at most
-    /// [`READ_ROWS`] rows, and no more once a message's bytes are in hand.
+    /// Reads the next batch: looks through the next `read_rows` sequence
+    /// numbers if all found so far are read, then reads changes found, up to
+    /// a message's bytes. Work bounded either way, in one read transaction.
     fn read_more(&mut self, db: &Db) -> Result<(), Error> {
         db.read(|tx| {
             if !registry::enrolled(tx, self.device)? {
                 return Err(Error::Revoked(self.device));
             }
-            let mut stmt = tx.prepare_cached(
-                "SELECT seq, scope_id, bytes FROM changes
-                 WHERE seq > ?1 AND seq <= ?2 AND device_id != ?3
-                   AND scope_id IN (SELECT value FROM json_each(?4))
-                 ORDER BY seq LIMIT ?5",
-            )?;
-            let mut rows = stmt.query(params![
-                self.read_through,
-                self.head,
-                self.device as i64,
-                self.scope_ids,
-                READ_ROWS as i64
-            ])?;
-            let (mut scanned, mut bytes, mut last, mut full) = (0, 0, self.read_through, false);
-            while let Some(row) = rows.next()? {
-                let (seq, scope): (i64, i64) = (row.get(0)?, row.get(1)?);
-                (scanned, last) = (scanned + 1, seq);
-                if self.cursor_of.get(&scope).is_some_and(|c| seq > *c) {
-                    let change = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
-                    bytes += change.len();
-                    self.read.push_back((seq, change.to_vec()));
-                    if bytes >= self.message_bytes {
-                        full = true;
-                        break;
+            if self.found.is_empty() {
+                let to = self.head.min(self.scanned.saturating_add(self.read_rows));
+                // The scope index alone (it holds the sequence number), in
+                // scope order: sorted here, at most `read_rows` numbers.
+                let mut stmt = tx.prepare_cached(
+                    "SELECT seq, scope_id FROM changes
+                     WHERE scope_id IN (SELECT value FROM json_each(?1))
+                       AND seq > ?2 AND seq <= ?3",
+                )?;
+                let mut rows = stmt.query(params![self.scope_ids, self.scanned, to])?;
+                let mut found = Vec::new();
+                while let Some(row) = rows.next()? {
+                    let (seq, scope): (i64, i64) = (row.get(0)?, row.get(1)?);
+                    if self.cursor_of.get(&scope).is_some_and(|c| seq > *c) {
+                        found.push(seq);
                     }
                 }
+                found.sort_unstable();
+                self.found = found.into();
+                self.scanned = to;
             }
-            // Fewer rows than asked, and not stopped for bytes: all read.
-            self.read_through = if full || scanned == READ_ROWS {
-                last
-            } else {
-                self.head
-            };
+            let mut get =
+                tx.prepare_cached("SELECT device_id, bytes FROM changes WHERE seq = ?1")?;
+            let mut bytes = 0;
+            while bytes < self.message_bytes
+                && let Some(seq) = self.found.pop_front()
+            {
+                let mut rows = get.query(params![seq])?;
+                let Some(row) = rows.next()? else { continue };
+                // The device's own changes are not sent back.
+                if row.get::<_, i64>(0)? == self.device as i64 {
+                    continue;
+                }
+                let change = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                bytes += change.len();
+                self.read.push_back((seq, change.to_vec()));
+            }
             Ok(())
         })
     }
@@ -259,4 +273,116 @@ pub fn answer(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use massline_core::packing::{Entry, Unpacker};
+    use massline_core::{PersonId, Role, Scope, VillageCode};
+
+    use super::*;
+
+    fn enrol(tx: &rusqlite::Transaction<'_>, person: &PersonId, actor: u8) -> Device {
+        let code = registry::new_enrollment_code(tx, person, 1).unwrap();
+        registry::enroll(tx, &code, &[actor; 16], "phone")
+            .unwrap()
+            .0
+    }
+
+    /// Whatever the size of its reads, an answer is the same messages, and
+    /// holds each change after its scope's cursor, not the device's own.
+    #[test]
+    fn an_answer_read_in_any_batches_is_the_same_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let v = VillageCode::new("dongcun").unwrap();
+        let (me, other) = db
+            .write(|tx| {
+                registry::add_village(tx, &v, "东村")?;
+                let a = registry::add_person(tx, None, "张", Role::Secretary, Some(&v))?;
+                let b = registry::add_person(tx, None, "李", Role::Cadre, Some(&v))?;
+                Ok::<_, Error>((enrol(tx, &a, 1), enrol(tx, &b, 2)))
+            })
+            .unwrap();
+        let (shared, cadre) = (Scope::VillageShared(v.clone()), Scope::VillageCadre(v));
+        let mut changes = Vec::new();
+        db.write(|tx| {
+            let ids = [
+                registry::scope_id(tx, &shared)?,
+                registry::scope_id(tx, &cadre)?,
+            ];
+            for i in 0..60_u32 {
+                let from = if i % 3 == 0 { &me } else { &other };
+                let bytes: Vec<u8> = (0..(i * 37 % 500 + 1)).map(|b| (b ^ i) as u8).collect();
+                tx.execute(
+                    "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+                    params![
+                        i.to_le_bytes(),
+                        [0_u8; 16],
+                        ids[(i % 2) as usize],
+                        from.id as i64,
+                        bytes
+                    ],
+                )?;
+                changes.push((i64::from(i) + 1, (i % 2) as usize, from.id, bytes));
+            }
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+        let names: Vec<String> = db
+            .read(|tx| registry::readable_scopes(tx, &me.principal))
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let req = PullRequest {
+            common: 0,
+            scopes_digest: scopes_digest(names.iter().map(String::as_str)),
+            cursors: vec![(cadre.to_string(), 25)],
+            compression: 0,
+        };
+        let expected: Vec<Vec<u8>> = changes
+            .iter()
+            .filter(|(seq, scope, device, _)| *device != me.id && (*scope == 0 || *seq > 25))
+            .map(|c| c.3.clone())
+            .collect();
+
+        for message_bytes in [1, 700, MESSAGE_BYTES] {
+            let mut first: Option<Vec<PullBatch>> = None;
+            for read_rows in [1, 2, 7, READ_ROWS] {
+                let opts = FeedOptions {
+                    message_bytes,
+                    read_rows,
+                    ..FeedOptions::default()
+                };
+                let mut batches = Vec::new();
+                answer(&db, &me, &req, &opts, |b| {
+                    batches.push(b);
+                    true
+                })
+                .unwrap();
+                let last = batches.last().unwrap();
+                assert!(last.done);
+                assert_eq!(last.through, 60);
+                let mut unpacker = Unpacker::new();
+                let got: Vec<Vec<u8>> = batches
+                    .iter()
+                    .flat_map(|b| unpacker.unpack(&b.frame, b.entries).unwrap())
+                    .map(|e| match e {
+                        Entry::Change { bytes, .. } => bytes,
+                        Entry::Document { .. } => panic!("a document"),
+                    })
+                    .collect();
+                assert_eq!(
+                    got, expected,
+                    "{message_bytes} B messages, reads of {read_rows}"
+                );
+                match &first {
+                    None => first = Some(batches),
+                    Some(f) => assert_eq!(f, &batches, "reads of {read_rows} changed the messages"),
+                }
+            }
+        }
+    }
 }
