@@ -78,7 +78,13 @@ impl pb::sync_server::Sync for SyncService {
             let (_slot, device) = (receiving, sender);
             let mut unpacker = Unpacker::new();
             loop {
-                let msg = match clock.receive(inbound.message()).await {
+                let next = tokio::select! {
+                    next = clock.receive(inbound.message()) => next,
+                    // The answer has ended (a refusal, a failure): stop
+                    // waiting on the device, and give its call back.
+                    () = ready.closed() => break,
+                };
+                let msg = match next {
                     Ok(Ok(Some(m))) => m,
                     Ok(Ok(None)) => break,
                     Ok(Err(status)) => {
