@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::connections::{self, ConnectionLimits};
 use crate::service::enrollment::ENROLL_FAILURES;
-use crate::{ServeConfig, admin, feed::FeedOptions, registry};
+use crate::{ServeConfig, admin, feed::FeedOptions, limits, registry};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use massline_core::{PersonId, Role, VillageCode};
@@ -46,6 +46,12 @@ enum Command {
         /// one address).
         #[arg(long, default_value_t = connections::MAX_CONNECTIONS_PER_ADDRESS)]
         max_connections_per_address: usize,
+        /// MiB of push messages one device may send per clock hour (UTC).
+        #[arg(long, default_value_t = limits::BYTES_PER_HOUR >> 20)]
+        hourly_quota_mib: u64,
+        /// MiB of push messages one device may send per day (UTC).
+        #[arg(long, default_value_t = limits::BYTES_PER_DAY >> 20)]
+        daily_quota_mib: u64,
     },
     /// Township office commands on a data directory (they work while serving).
     Admin {
@@ -143,7 +149,8 @@ enum PersonCmd {
 enum DeviceCmd {
     /// List enrolled devices.
     List,
-    /// Revoke a lost device: it is refused from its next call on.
+    /// Revoke a lost device: it is refused from its next call or push message on,
+    /// and a pull it has open stops.
     Revoke {
         /// The device's number (see `device list`).
         id: u64,
@@ -203,6 +210,8 @@ fn run() -> anyhow::Result<()> {
             ready_file,
             max_connections,
             max_connections_per_address,
+            hourly_quota_mib,
+            daily_quota_mib,
         } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
@@ -226,6 +235,11 @@ fn run() -> anyhow::Result<()> {
                             ..ConnectionLimits::default()
                         },
                         enroll_failures: ENROLL_FAILURES,
+                        limits: limits::Limits {
+                            bytes_per_hour: hourly_quota_mib.saturating_mul(1 << 20),
+                            bytes_per_day: daily_quota_mib.saturating_mul(1 << 20),
+                            ..limits::Limits::default()
+                        },
                     },
                     shutdown_signal(),
                 )

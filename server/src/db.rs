@@ -11,14 +11,21 @@ use massline_core::private_files;
 use crate::error::Error;
 use crate::schema;
 
-const READERS: usize = 4;
+/// Pooled read connections, for pulls and other reads of bounded size.
+pub const READERS: usize = 4;
 
 /// The database in the data directory.
+///
+/// No connection is ever held across a network send: a pull reads a bounded
+/// batch, lets its reader go, then sends. The token check has a reader of its
+/// own ([`Db::lookup`]) besides, so it waits only behind other lookups of a
+/// row or two, never behind pulls, however many devices pull at once.
 #[derive(Debug)]
 pub struct Db {
     // Readers close first, so the writer is the last connection and folds the
     // WAL back into the database file as it closes.
     readers: Vec<Mutex<Connection>>,
+    lookups: Mutex<Connection>,
     writer: Mutex<Connection>,
 }
 
@@ -63,17 +70,18 @@ impl Db {
             schema::upgrade(&tx, version)?;
             tx.commit()?;
         }
-        let mut readers = Vec::with_capacity(READERS);
-        for _ in 0..READERS {
+        let reader = || -> Result<Mutex<Connection>, Error> {
             let r = Connection::open_with_flags(
                 &path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             r.busy_timeout(Duration::from_secs(30))?;
-            readers.push(Mutex::new(r));
-        }
+            Ok(Mutex::new(r))
+        };
+        let readers = (0..READERS).map(|_| reader()).collect::<Result<_, _>>()?;
         Ok(Db {
             readers,
+            lookups: reader()?,
             writer: Mutex::new(writer),
         })
     }
@@ -90,17 +98,35 @@ impl Db {
         Ok(out)
     }
 
-    /// Runs `f` in one read transaction (a consistent snapshot) on a free reader.
+    /// Runs `f` in one read transaction (a consistent snapshot) on a free
+    /// reader. `f` must do bounded work and never wait on the network: the
+    /// readers are shared by every call.
     pub fn read<T, E: From<rusqlite::Error>>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self
+        let conn = self
             .readers
             .iter()
             .find_map(|m| m.try_lock().ok())
             .unwrap_or_else(|| lock(&self.readers[rand::random_range(0..READERS)]));
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        f(&tx)
+        in_read_transaction(conn, f)
     }
+
+    /// Runs `f`, a lookup of a row or two by key (the token check), in one
+    /// read transaction on the reader kept for such lookups.
+    pub fn lookup<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        in_read_transaction(lock(&self.lookups), f)
+    }
+}
+
+fn in_read_transaction<T, E: From<rusqlite::Error>>(
+    mut conn: MutexGuard<'_, Connection>,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    f(&tx)
 }

@@ -15,6 +15,9 @@ pub enum Error {
     /// Files in the data directory could not be read or written.
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
+    /// The calling device was revoked while its call was open.
+    #[error("device {0} was revoked: enrol again")]
+    Revoked(u64),
     /// The certificate could not be made or read.
     #[error("certificate: {0}")]
     Certificate(String),

@@ -4,16 +4,29 @@
 //! A device's cursors arrive as one common value plus exceptions, with a digest
 //! of the scopes it knows. When the digest matches the scopes it may read now,
 //! the answer needs no scope list; when nothing is new, it is one small message.
+//!
+//! An answer is read in bounded batches, each in a read transaction of its
+//! own that lets its connection go before anything is sent, so a device that
+//! reads slowly, or not at all, holds no database connection.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use massline_core::packing::Packer;
 use massline_core::sync::protocol::{PullBatch, PullRequest, scopes_digest};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use crate::db::Db;
 use crate::error::Error;
 use crate::registry::{self, Device};
+
+/// Uncompressed bytes of changes per message, by default.
+pub const MESSAGE_BYTES: usize = 256 << 10;
+
+/// How many sequence numbers one read of an answer looks through for the
+/// device's changes (in the scope index, without their bytes), by default: so
+/// also the most changes one read may fetch. A read also stops fetching once
+/// it holds a message's bytes ([`FeedOptions::message_bytes`]).
+pub const READ_ROWS: usize = 4096;
 
 /// Tuning of pull answers.
 #[derive(Clone, Copy, Debug)]
@@ -22,19 +35,230 @@ pub struct FeedOptions {
     pub message_bytes: usize,
     /// zstd level of the answer stream.
     pub compression_level: i32,
+    /// Sequence numbers one read looks through ([`READ_ROWS`]).
+    pub read_rows: usize,
 }
 
 impl Default for FeedOptions {
     fn default() -> Self {
         FeedOptions {
-            message_bytes: 256 << 10,
+            message_bytes: MESSAGE_BYTES,
             compression_level: 3,
+            read_rows: READ_ROWS,
         }
     }
 }
 
-/// Streams the answer to `req` into `send`, which returns `false` once the
-/// device has gone (the answer then stops).
+/// Where an answer stands.
+#[derive(Debug)]
+enum Stage {
+    /// The device's scopes are out of date: the answer is the scope list.
+    Scopes(Vec<String>),
+    /// Changes to read and send.
+    Changes,
+    /// The last message was given.
+    Done,
+}
+
+/// One pull's answer, message by message ([`Answer::next_message`]).
+///
+/// It is read in several read transactions, and is still one consistent
+/// answer: its end (`head`) is fixed when it starts, and the rows up to it
+/// never change after. The server's one writer numbers each change inside its
+/// transaction (`AUTOINCREMENT`, above every number committed or used), and
+/// write transactions commit one at a time, so once a reader sees `head`,
+/// every change numbered up to it is committed and no later commit can add
+/// one below it; changes are never updated or deleted.
+#[derive(Debug)]
+pub struct Answer {
+    stage: Stage,
+    device: u64,
+    /// The number and the device's cursor of every scope it reads.
+    cursor_of: HashMap<i64, i64>,
+    /// The numbers of those scopes, as a JSON array for the query.
+    scope_ids: String,
+    /// The last change of the answer, fixed when it starts.
+    head: i64,
+    /// Sequence numbers up to here have been looked through.
+    scanned: i64,
+    /// Changes found for the device and not yet read, in sequence order.
+    found: VecDeque<i64>,
+    /// Changes read and not yet packed: (sequence number, bytes).
+    read: VecDeque<(i64, Vec<u8>)>,
+    packer: Packer,
+    message_bytes: usize,
+    read_rows: i64,
+    /// Whether a message of changes went out before the last.
+    flushed: bool,
+}
+
+/// Starts the answer to `req` from `device`: which scopes it reads, and where
+/// the answer ends. One short read.
+pub fn start(
+    db: &Db,
+    device: &Device,
+    req: &PullRequest,
+    opts: &FeedOptions,
+) -> Result<Answer, Error> {
+    let level = match req.compression {
+        1..=19 => req.compression as i32,
+        _ => opts.compression_level,
+    };
+    let mut answer = Answer {
+        stage: Stage::Changes,
+        device: device.id,
+        cursor_of: HashMap::new(),
+        scope_ids: String::new(),
+        head: 0,
+        scanned: 0,
+        found: VecDeque::new(),
+        read: VecDeque::new(),
+        packer: Packer::new(level),
+        message_bytes: opts.message_bytes.max(1),
+        read_rows: i64::try_from(opts.read_rows.max(1)).unwrap_or(i64::MAX),
+        flushed: false,
+    };
+    db.read(|tx| {
+        let readable = registry::readable_scopes(tx, &device.principal)?;
+        let names: Vec<String> = readable.iter().map(ToString::to_string).collect();
+        if scopes_digest(names.iter().map(String::as_str)) != req.scopes_digest {
+            answer.stage = Stage::Scopes(names);
+            return Ok::<_, Error>(());
+        }
+        answer.head = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+            r.get(0)
+        })?;
+        let asked: HashMap<&str, u64> = req.cursors.iter().map(|(s, c)| (s.as_str(), *c)).collect();
+        let mut id_of = tx.prepare_cached("SELECT id FROM scopes WHERE name = ?1")?;
+        for name in &names {
+            let id: Option<i64> = id_of.query_row(params![name], |r| r.get(0)).optional()?;
+            if let Some(id) = id {
+                let c = asked.get(name.as_str()).copied().unwrap_or(req.common);
+                answer
+                    .cursor_of
+                    .insert(id, i64::try_from(c).unwrap_or(i64::MAX));
+            }
+        }
+        Ok(())
+    })?;
+    answer.scanned = answer
+        .cursor_of
+        .values()
+        .min()
+        .copied()
+        .unwrap_or(answer.head);
+    answer.scope_ids = serde_json::to_string(&answer.cursor_of.keys().collect::<Vec<_>>())
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    Ok(answer)
+}
+
+impl Answer {
+    /// The next message of the answer, `None` after the last. Reads what it
+    /// needs in bounded batches; holds no connection when it returns. A
+    /// device revoked meanwhile gets [`Error::Revoked`].
+    pub fn next_message(&mut self, db: &Db) -> Result<Option<PullBatch>, Error> {
+        match std::mem::replace(&mut self.stage, Stage::Done) {
+            Stage::Done => return Ok(None),
+            Stage::Scopes(names) => {
+                return Ok(Some(PullBatch {
+                    scopes: names,
+                    done: true,
+                    ..PullBatch::default()
+                }));
+            }
+            Stage::Changes => self.stage = Stage::Changes,
+        }
+        loop {
+            while let Some((seq, bytes)) = self.read.pop_front() {
+                self.packer.push_change(&bytes);
+                if self.packer.pending_bytes() >= self.message_bytes {
+                    self.flushed = true;
+                    let (frame, entries) = self.packer.flush();
+                    return Ok(Some(PullBatch {
+                        frame,
+                        entries,
+                        through: seq as u64,
+                        ..PullBatch::default()
+                    }));
+                }
+            }
+            if self.found.is_empty() && self.scanned >= self.head {
+                break;
+            }
+            self.read_more(db)?;
+        }
+        self.stage = Stage::Done;
+        let (frame, entries) = if self.packer.pending_entries() > 0 {
+            if !self.flushed {
+                // The whole answer is in hand: let zstd size itself to it.
+                self.packer.expect(self.packer.pending_bytes());
+            }
+            self.packer.flush()
+        } else {
+            (Vec::new(), 0)
+        };
+        Ok(Some(PullBatch {
+            frame,
+            entries,
+            through: self.head as u64,
+            done: true,
+            ..PullBatch::default()
+        }))
+    }
+
+    /// Reads the next batch: looks through the next `read_rows` sequence
+    /// numbers if all found so far are read, then reads changes found, up to
+    /// a message's bytes. Work bounded either way, in one read transaction.
+    fn read_more(&mut self, db: &Db) -> Result<(), Error> {
+        db.read(|tx| {
+            if !registry::enrolled(tx, self.device)? {
+                return Err(Error::Revoked(self.device));
+            }
+            if self.found.is_empty() {
+                let to = self.head.min(self.scanned.saturating_add(self.read_rows));
+                // The scope index alone (it holds the sequence number), in
+                // scope order: sorted here, at most `read_rows` numbers.
+                let mut stmt = tx.prepare_cached(
+                    "SELECT seq, scope_id FROM changes
+                     WHERE scope_id IN (SELECT value FROM json_each(?1))
+                       AND seq > ?2 AND seq <= ?3",
+                )?;
+                let mut rows = stmt.query(params![self.scope_ids, self.scanned, to])?;
+                let mut found = Vec::new();
+                while let Some(row) = rows.next()? {
+                    let (seq, scope): (i64, i64) = (row.get(0)?, row.get(1)?);
+                    if self.cursor_of.get(&scope).is_some_and(|c| seq > *c) {
+                        found.push(seq);
+                    }
+                }
+                found.sort_unstable();
+                self.found = found.into();
+                self.scanned = to;
+            }
+            let mut get =
+                tx.prepare_cached("SELECT device_id, bytes FROM changes WHERE seq = ?1")?;
+            let mut bytes = 0;
+            while bytes < self.message_bytes
+                && let Some(seq) = self.found.pop_front()
+            {
+                let mut rows = get.query(params![seq])?;
+                let Some(row) = rows.next()? else { continue };
+                // The device's own changes are not sent back.
+                if row.get::<_, i64>(0)? == self.device as i64 {
+                    continue;
+                }
+                let change = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                bytes += change.len();
+                self.read.push_back((seq, change.to_vec()));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Streams the whole answer to `req` into `send`, which returns `false` once
+/// the device has gone (the answer then stops). For callers that do not wait
+/// on a network between messages.
 pub fn answer(
     db: &Db,
     device: &Device,
@@ -42,91 +266,129 @@ pub fn answer(
     opts: &FeedOptions,
     mut send: impl FnMut(PullBatch) -> bool,
 ) -> Result<(), Error> {
-    db.read(|tx| {
-        let readable = registry::readable_scopes(tx, &device.principal)?;
-        let names: Vec<String> = readable.iter().map(ToString::to_string).collect();
-        if scopes_digest(names.iter().map(String::as_str)) != req.scopes_digest {
-            send(PullBatch {
-                scopes: names,
-                done: true,
-                ..PullBatch::default()
-            });
-            return Ok(());
+    let mut answer = start(db, device, req, opts)?;
+    while let Some(batch) = answer.next_message(db)? {
+        if !send(batch) {
+            break;
         }
-        let head: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
-            r.get(0)
-        })?;
-        let asked: HashMap<&str, u64> = req.cursors.iter().map(|(s, c)| (s.as_str(), *c)).collect();
-        let mut cursor_of: HashMap<i64, i64> = HashMap::new();
-        {
-            let mut id_of = tx.prepare_cached("SELECT id FROM scopes WHERE name = ?1")?;
-            for name in &names {
-                let id: Option<i64> = id_of
-                    .query_row(params![name], |r| r.get(0))
-                    .map(Some)
-                    .or_else(|e| match e {
-                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                        e => Err(e),
-                    })?;
-                if let Some(id) = id {
-                    let c = asked.get(name.as_str()).copied().unwrap_or(req.common);
-                    cursor_of.insert(id, i64::try_from(c).unwrap_or(i64::MAX));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use massline_core::packing::{Entry, Unpacker};
+    use massline_core::{PersonId, Role, Scope, VillageCode};
+
+    use super::*;
+
+    fn enrol(tx: &rusqlite::Transaction<'_>, person: &PersonId, actor: u8) -> Device {
+        let code = registry::new_enrollment_code(tx, person, registry::DEFAULT_CODE_VALIDITY).unwrap();
+        registry::enroll(tx, &code, &[actor; 16], "phone")
+            .unwrap()
+            .0
+    }
+
+    /// Whatever the size of its reads, an answer is the same messages, and
+    /// holds each change after its scope's cursor, not the device's own.
+    #[test]
+    fn an_answer_read_in_any_batches_is_the_same_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let v = VillageCode::new("dongcun").unwrap();
+        let (me, other) = db
+            .write(|tx| {
+                registry::add_village(tx, &v, "东村")?;
+                let a = registry::add_person(tx, None, "张", Role::Secretary, Some(&v))?;
+                let b = registry::add_person(tx, None, "李", Role::Cadre, Some(&v))?;
+                Ok::<_, Error>((enrol(tx, &a, 1), enrol(tx, &b, 2)))
+            })
+            .unwrap();
+        let (shared, cadre) = (Scope::VillageShared(v.clone()), Scope::VillageCadre(v));
+        let mut changes = Vec::new();
+        db.write(|tx| {
+            let ids = [
+                registry::scope_id(tx, &shared)?,
+                registry::scope_id(tx, &cadre)?,
+            ];
+            for i in 0..60_u32 {
+                let from = if i % 3 == 0 { &me } else { &other };
+                let bytes: Vec<u8> = (0..(i * 37 % 500 + 1)).map(|b| (b ^ i) as u8).collect();
+                tx.execute(
+                    "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+                    params![
+                        i.to_le_bytes(),
+                        [0_u8; 16],
+                        ids[(i % 2) as usize],
+                        from.id as i64,
+                        bytes
+                    ],
+                )?;
+                changes.push((i64::from(i) + 1, (i % 2) as usize, from.id, bytes));
+            }
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+        let names: Vec<String> = db
+            .read(|tx| registry::readable_scopes(tx, &me.principal))
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let req = PullRequest {
+            common: 0,
+            scopes_digest: scopes_digest(names.iter().map(String::as_str)),
+            cursors: vec![(cadre.to_string(), 25)],
+            compression: 0,
+        };
+        let expected: Vec<Vec<u8>> = changes
+            .iter()
+            .filter(|(seq, scope, device, _)| *device != me.id && (*scope == 0 || *seq > 25))
+            .map(|c| c.3.clone())
+            .collect();
+
+        for message_bytes in [1, 700, MESSAGE_BYTES] {
+            let mut first: Option<Vec<PullBatch>> = None;
+            for read_rows in [1, 2, 7, READ_ROWS] {
+                let opts = FeedOptions {
+                    message_bytes,
+                    read_rows,
+                    ..FeedOptions::default()
+                };
+                let mut batches = Vec::new();
+                answer(&db, &me, &req, &opts, |b| {
+                    batches.push(b);
+                    true
+                })
+                .unwrap();
+                let last = batches.last().unwrap();
+                assert!(last.done);
+                assert_eq!(last.through, 60);
+                let mut unpacker = Unpacker::new();
+                let got: Vec<Vec<u8>> = batches
+                    .iter()
+                    .flat_map(|b| unpacker.unpack(&b.frame, b.entries).unwrap())
+                    .map(|e| match e {
+                        Entry::Change { bytes, .. } => bytes,
+                        Entry::Document { .. } => panic!("a document"),
+                    })
+                    .collect();
+                // Compared whole, reported short: the changes are long.
+                assert!(
+                    got == expected,
+                    "{message_bytes} B messages, reads of {read_rows}: {} changes, expected {}",
+                    got.len(),
+                    expected.len()
+                );
+                match &first {
+                    None => first = Some(batches),
+                    Some(f) => assert!(
+                        *f == batches,
+                        "{message_bytes} B messages: reads of {read_rows} changed them"
+                    ),
                 }
             }
         }
-        let level = match req.compression {
-            1..=19 => req.compression as i32,
-            _ => opts.compression_level,
-        };
-        let mut packer = Packer::new(level);
-        let mut flushed = false;
-        if let Some(&min) = cursor_of.values().min() {
-            let ids = serde_json::to_string(&cursor_of.keys().collect::<Vec<_>>())
-                .map_err(|e| Error::Invalid(e.to_string()))?;
-            let mut stmt = tx.prepare_cached(
-                "SELECT seq, scope_id, bytes FROM changes
-                 WHERE seq > ?1 AND seq <= ?2 AND device_id != ?3
-                   AND scope_id IN (SELECT value FROM json_each(?4))
-                 ORDER BY seq",
-            )?;
-            let mut rows = stmt.query(params![min, head, device.id as i64, ids])?;
-            while let Some(row) = rows.next()? {
-                let (seq, scope): (i64, i64) = (row.get(0)?, row.get(1)?);
-                if cursor_of.get(&scope).is_some_and(|c| seq > *c) {
-                    let bytes = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
-                    packer.push_change(bytes);
-                    if packer.pending_bytes() >= opts.message_bytes {
-                        flushed = true;
-                        let (frame, entries) = packer.flush();
-                        let more = send(PullBatch {
-                            frame,
-                            entries,
-                            through: seq as u64,
-                            ..PullBatch::default()
-                        });
-                        if !more {
-                            return Ok(());
-                        }
-                    }
-                }
-            }
-        }
-        let (frame, entries) = if packer.pending_entries() > 0 {
-            if !flushed {
-                // The whole answer is in hand: let zstd size itself to it.
-                packer.expect(packer.pending_bytes());
-            }
-            packer.flush()
-        } else {
-            (Vec::new(), 0)
-        };
-        send(PullBatch {
-            frame,
-            entries,
-            through: head as u64,
-            done: true,
-            ..PullBatch::default()
-        });
-        Ok(())
-    })
+    }
 }

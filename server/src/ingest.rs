@@ -129,7 +129,8 @@ pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
         .collect()
 }
 
-/// Checks and stores the changes of one push message; answers once they are durable.
+/// Checks and stores the changes of one push message; answers once they are
+/// durable. A device revoked meanwhile gets [`Error::Revoked`] and nothing is stored.
 pub fn ingest(db: &Db, device: &Device, entries: Vec<Entry>, now: i64) -> Result<PushAck, Error> {
     ingest_prepared(db, device, prepare(entries), now)
 }
@@ -142,6 +143,11 @@ pub fn ingest_prepared(
     now: i64,
 ) -> Result<PushAck, Error> {
     db.write(|tx| {
+        // In the transaction that stores the message: a revocation commits
+        // either before it (and nothing of the message is stored) or after.
+        if !registry::enrolled(tx, device.id)? {
+            return Err(Error::Revoked(device.id));
+        }
         let mut batch = Batch {
             tx,
             device,

@@ -9,6 +9,7 @@
 //! - [`ingest`]: checking and storing pushed changes; [`context`]: what the
 //!   record rules look up while checking.
 //! - [`feed`]: answering pulls.
+//! - [`limits`]: what one device may cost: calls at once, waits, bytes per hour and day.
 //! - [`documents`]: the current state of every record; [`rows`]: its typed
 //!   row, for the dashboard's SQL.
 //! - [`certs`]: the server's own TLS certificate.
@@ -32,6 +33,7 @@ pub mod feed;
 pub mod follower;
 pub mod ingest;
 pub mod rate;
+pub mod limits;
 pub mod registry;
 pub mod rows;
 pub mod schema;
@@ -64,6 +66,8 @@ pub struct ServeConfig {
     pub connections: connections::ConnectionLimits,
     /// Failed enrollment attempts allowed per address.
     pub enroll_failures: rate::Rate,
+    /// What each device may cost the server.
+    pub limits: limits::Limits,
 }
 
 /// Largest gRPC message the server accepts.
@@ -142,6 +146,7 @@ pub async fn run(
                 db.clone(),
                 config.feed,
                 rows_follower,
+                limits::Limiter::new(config.limits),
             ))
             .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )

@@ -423,6 +423,16 @@ pub fn authenticate(tx: &Transaction<'_>, token: &str) -> Result<Option<Device>,
     Ok(device_by(tx, "d.token_hash = ?1", params![hash(token)])?)
 }
 
+/// Whether `device` is still enrolled (not revoked): one lookup by key,
+/// cheap enough to repeat for every message of a call.
+pub fn enrolled(tx: &Transaction<'_>, device: u64) -> Result<bool, Error> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM devices WHERE id = ?1 AND revoked_at IS NULL")?
+        .query_row(params![device as i64], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Notes that a device called.
 pub fn seen(tx: &Transaction<'_>, device: u64) -> Result<(), Error> {
     tx.execute(
@@ -432,7 +442,8 @@ pub fn seen(tx: &Transaction<'_>, device: u64) -> Result<(), Error> {
     Ok(())
 }
 
-/// Revokes a lost device: it is refused from its next call on.
+/// Revokes a lost device: it is refused from its next call or push message
+/// on, and a pull it has open stops (see [`enrolled`]).
 pub fn revoke(tx: &Transaction<'_>, device: u64) -> Result<(), Error> {
     let n = tx.execute(
         "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",

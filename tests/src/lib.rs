@@ -29,7 +29,7 @@ use massline_core::records::{
 use massline_core::{Client, DocId, PersonId, Record, Role, VillageCode};
 use massline_server::connections::ConnectionLimits;
 use massline_server::service::enrollment::ENROLL_FAILURES;
-use massline_server::{ServeConfig, admin, feed::FeedOptions, registry};
+use massline_server::{ServeConfig, admin, feed::FeedOptions, limits::Limits, registry};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -190,6 +190,7 @@ pub fn serve_config(township: &Township) -> ServeConfig {
         feed: FeedOptions::default(),
         connections: ConnectionLimits::default(),
         enroll_failures: ENROLL_FAILURES,
+        limits: Limits::default(),
     }
 }
 
@@ -216,6 +217,12 @@ impl TestServer {
     /// Starts serving `township` on `listen`, answering pulls as `feed` says.
     pub async fn start_with(township: &Township, listen: &str, feed: FeedOptions) -> TestServer {
         Self::start_configured(township, listen, |c| c.feed = feed).await
+    }
+
+    /// Starts serving `township` with each device held to `limits` (short
+    /// timeouts, small quotas).
+    pub async fn start_limited(township: &Township, limits: Limits) -> TestServer {
+        Self::start_configured(township, "127.0.0.1:0", |c| c.limits = limits).await
     }
 
     /// Starts serving `township` on `listen` with the production settings

@@ -1,5 +1,6 @@
 //! Hand-made protocol traffic: changes and messages a real device never sends,
-//! to prove the server refuses them.
+//! to prove the server refuses them, and calls a real device never makes: ones
+//! that never read their answer, or stay open between messages.
 
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -31,6 +32,98 @@ pub async fn channel_of(device: &Device) -> (Channel, String) {
     (conn.channel(), id.device_token)
 }
 
+/// The HTTP/2 windows of [`stalling_channel_of`]: near the floor, so the
+/// server can send next to nothing of an answer not read. (At zero a window
+/// would never open again, even once the device reads.)
+pub const STALLING_WINDOW: u32 = 1024;
+
+/// A pinned TLS channel like [`channel_of`]'s whose HTTP/2 windows are
+/// [`STALLING_WINDOW`]: a call's answer not read stalls the server at once,
+/// as on a device that stops reading, and reading it later still works.
+pub async fn stalling_channel_of(device: &Device) -> (Channel, String) {
+    let id = device.client.identity().unwrap().unwrap();
+    let (address, pin) = (id.server.address.clone(), id.server.cert_sha256);
+    let connector = tower::service_fn(move |_uri| {
+        let address = address.clone();
+        async move {
+            let tcp = tokio::net::TcpStream::connect(&address).await?;
+            let name =
+                tokio_rustls::rustls::pki_types::ServerName::try_from("massline.local").unwrap();
+            let tls =
+                tokio_rustls::TlsConnector::from(massline_core::sync::tls::client_config(pin))
+                    .connect(name, tcp)
+                    .await?;
+            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(tls))
+        }
+    });
+    let channel = Endpoint::from_static("http://massline.local")
+        .initial_stream_window_size(Some(STALLING_WINDOW))
+        .initial_connection_window_size(Some(STALLING_WINDOW))
+        .connect_with_connector(connector)
+        .await
+        .unwrap();
+    (channel, id.device_token)
+}
+
+/// A pull request for everything `device` may read, its scope digest got from
+/// the server as a device with no scopes would.
+pub async fn pull_everything(channel: Channel, token: &str) -> pb::PullRequest {
+    let answers = pull(channel, token, pb::PullRequest::default())
+        .await
+        .unwrap();
+    pb::PullRequest {
+        scopes_digest: massline_core::sync::protocol::scopes_digest(
+            answers[0].scopes.iter().map(String::as_str),
+        ),
+        ..pb::PullRequest::default()
+    }
+}
+
+/// Starts a pull and hands back its answer unread.
+pub async fn start_pull(
+    channel: Channel,
+    token: &str,
+    req: pb::PullRequest,
+) -> Result<tonic::Streaming<pb::PullResponse>, tonic::Status> {
+    Ok(sync_client(channel, token).pull(req).await?.into_inner())
+}
+
+/// Reads a started pull to its end: the messages, and how it ended.
+pub async fn finish_pull(
+    mut answers: tonic::Streaming<pb::PullResponse>,
+) -> (Vec<pb::PullResponse>, Result<(), tonic::Status>) {
+    let mut out = Vec::new();
+    loop {
+        match answers.message().await {
+            Ok(Some(a)) => out.push(a),
+            Ok(None) => return (out, Ok(())),
+            Err(status) => return (out, Err(status)),
+        }
+    }
+}
+
+/// Opens a push call that stays open: messages go in one at a time through
+/// the sender (dropping it ends the call), answers come out of the stream.
+pub async fn open_push(
+    channel: Channel,
+    token: &str,
+) -> Result<
+    (
+        tokio::sync::mpsc::Sender<pb::PushRequest>,
+        tonic::Streaming<pb::PushResponse>,
+    ),
+    tonic::Status,
+> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let requests =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) });
+    let answers = sync_client(channel, token)
+        .push(requests)
+        .await?
+        .into_inner();
+    Ok((tx, answers))
+}
+
 /// A device's actor id.
 pub fn actor_of(device: &Device) -> ActorId {
     device.client.identity().unwrap().unwrap().actor
@@ -48,13 +141,19 @@ pub fn first_change(actor: &ActorId, root: Value) -> Vec<u8> {
     doc.get_last_local_change().unwrap().raw_bytes().to_vec()
 }
 
-/// One push message holding `changes`, packed like a device packs them.
+/// One push message holding `changes`, packed like a device packs them: the
+/// only message of its call.
 pub fn message(changes: &[Vec<u8>]) -> pb::PushRequest {
-    let mut p = Packer::new(3);
+    next_message(&mut Packer::new(3), changes)
+}
+
+/// The next push message of a call packed by `packer` (one per call: all
+/// messages of a call are one compressed stream).
+pub fn next_message(packer: &mut Packer, changes: &[Vec<u8>]) -> pb::PushRequest {
     for c in changes {
-        p.push_change(c);
+        packer.push_change(c);
     }
-    let (frame, n) = p.flush();
+    let (frame, n) = packer.flush();
     pb::PushRequest { frame, changes: n }
 }
 
@@ -290,4 +389,42 @@ pub async fn enroll(channel: Channel, secret: &str) -> Result<pb::EnrollResponse
         })
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// `n` problems on `device`'s village list, every text field full of random
+/// characters (about 60 kB a record, compressing poorly), pushed ten to a
+/// message: enough for a pull answer of many messages.
+pub async fn push_big_problems(device: &Device, village: &str, n: usize) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(n as u64);
+    let mut text = |len: usize| -> String {
+        (0..len)
+            .map(|_| char::from_u32(0x4E00 + rng.random_range(0..4000)).unwrap())
+            .collect()
+    };
+    let actor = actor_of(device);
+    let changes: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            first_change(
+                &actor,
+                serde_json::json!({
+                    "kind": "problem", "scope": format!("v/{village}/shared"),
+                    "serial": 1_000_000 + i, "title": format!("问题 {i}"),
+                    "how_found": "self_search", "area": "mass_service",
+                    "background": text(4000), "causes": text(4000),
+                    "manifestations": text(4000), "direction": text(4000),
+                    "solutions": text(4000), "opinions": [],
+                }),
+            )
+        })
+        .collect();
+    let (channel, token) = channel_of(device).await;
+    let mut packer = Packer::new(3);
+    let messages = changes
+        .chunks(10)
+        .map(|c| next_message(&mut packer, c))
+        .collect();
+    let answers = push(channel, &token, messages).await.unwrap();
+    let accepted: u32 = answers.iter().map(|a| a.accepted).sum();
+    assert_eq!(accepted as usize, n, "{answers:?}");
 }

@@ -2,6 +2,7 @@
 
 mod convert;
 pub mod enrollment;
+pub mod stream;
 pub mod sync;
 
 use std::sync::Arc;
@@ -9,10 +10,13 @@ use std::sync::Arc;
 use tonic::{Request, Status};
 
 use crate::db::Db;
+use crate::error::Error;
+use crate::limits::LimitError;
 use crate::registry::{self, Device};
 
 /// The device behind a call, from its `authorization: Bearer <token>` metadata.
-/// Read from the registry on every call, so a revoked device is refused at once.
+/// Read from the registry on every call, so a revoked device is refused at once;
+/// on the reader kept for lookups, so it never waits behind pulls.
 async fn authenticate<T>(db: &Arc<Db>, req: &Request<T>) -> Result<Device, Status> {
     let token = req
         .metadata()
@@ -22,9 +26,22 @@ async fn authenticate<T>(db: &Arc<Db>, req: &Request<T>) -> Result<Device, Statu
         .ok_or_else(|| Status::unauthenticated("missing device token (authorization: Bearer …)"))?
         .to_string();
     let db = db.clone();
-    tokio::task::spawn_blocking(move || db.read(|tx| registry::authenticate(tx, &token)))
+    tokio::task::spawn_blocking(move || db.lookup(|tx| registry::authenticate(tx, &token)))
         .await
         .map_err(|e| Status::internal(e.to_string()))?
-        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(status_of)?
         .ok_or_else(|| Status::unauthenticated("device token unknown or revoked: enrol again"))
+}
+
+/// The status a call ends with when the server fails it.
+fn status_of(e: Error) -> Status {
+    match e {
+        Error::Revoked(_) => Status::unauthenticated(e.to_string()),
+        e => Status::internal(e.to_string()),
+    }
+}
+
+/// The status of a device over one of its limits.
+fn over_limit(e: LimitError) -> Status {
+    Status::resource_exhausted(e.to_string())
 }

@@ -1,4 +1,10 @@
 //! `massline.v1.Sync`: push and pull.
+//!
+//! Each call holds one of its device's call slots while the server works on
+//! it, runs under the call's clock (a device that stops reading or sending is
+//! cut off, and no call outlives [`crate::limits::CALL_TIME`]), and holds a
+//! database connection only for bounded work, never while it waits on the
+//! device.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -7,14 +13,15 @@ use futures::Stream;
 use massline_core::packing::Unpacker;
 use massline_proto::pb;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{authenticate, convert};
+use super::stream::{self, cut_status};
+use super::{authenticate, convert, over_limit, status_of};
 use crate::db::Db;
 use crate::feed::{self, FeedOptions};
 use crate::follower::Follower;
 use crate::ingest;
+use crate::limits::{CallClock, Limiter};
 
 /// The sync service.
 #[derive(Debug, Clone)]
@@ -22,16 +29,29 @@ pub struct SyncService {
     db: Arc<Db>,
     feed: FeedOptions,
     rows: Follower,
+    limiter: Limiter,
 }
 
 impl SyncService {
-    /// Serves sync from `db`.
-    pub fn new(db: Arc<Db>, feed: FeedOptions, rows: Follower) -> Self {
-        SyncService { db, feed, rows }
+    /// Serves sync from `db`, each device within `limiter`'s limits.
+    pub fn new(db: Arc<Db>, feed: FeedOptions, rows: Follower, limiter: Limiter) -> Self {
+        SyncService {
+            db,
+            feed,
+            rows,
+            limiter,
+        }
     }
 }
 
 type Answers<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// Runs blocking work `f` off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Status> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Status::internal(e.to_string()))
+}
 
 #[tonic::async_trait]
 impl pb::sync_server::Sync for SyncService {
@@ -43,27 +63,49 @@ impl pb::sync_server::Sync for SyncService {
         request: Request<Streaming<pb::PushRequest>>,
     ) -> Result<Response<Self::PushStream>, Status> {
         let device = Arc::new(authenticate(&self.db, &request).await?);
+        // Held by both stages below: the slot is free once both have ended.
+        let slot = Arc::new(self.limiter.begin_call(device.id).map_err(over_limit)?);
         let mut inbound = request.into_inner();
-        let (tx, rx) = mpsc::channel(4);
-        let db = self.db.clone();
-        let rows = self.rows.clone();
+        let (answering, answer) = stream::channel(CallClock::start(self.limiter.limits()));
+        let clock = *answering.clock();
+        let (db, rows, limiter) = (self.db.clone(), self.rows.clone(), self.limiter.clone());
         // Two stages, so the work of one message that needs no database
         // (decompressing, parsing, reading first changes) overlaps with taking
         // in the message before it.
         let (ready, mut readied) = mpsc::channel::<Result<Vec<ingest::Prepared>, Status>>(1);
+        let (receiving, sender) = (slot.clone(), device.clone());
         tokio::spawn(async move {
+            let (_slot, device) = (receiving, sender);
             let mut unpacker = Unpacker::new();
             loop {
-                let msg = match inbound.message().await {
-                    Ok(Some(m)) => m,
-                    Ok(None) => break,
-                    Err(status) => {
+                let next = tokio::select! {
+                    next = clock.receive(inbound.message()) => next,
+                    // The answer has ended (a refusal, a failure): stop
+                    // waiting on the device, and give its call back.
+                    () = ready.closed() => break,
+                };
+                let msg = match next {
+                    Ok(Ok(Some(m))) => m,
+                    Ok(Ok(None)) => break,
+                    Ok(Err(status)) => {
                         // Oversized or undecodable message, or the device went away.
                         tracing::debug!(%status, "push stream ended");
                         let _ = ready.send(Err(status)).await;
                         break;
                     }
+                    Err(cut) => {
+                        tracing::debug!(device = device.id, %cut, "push cut off");
+                        let _ = ready.send(Err(cut_status(cut))).await;
+                        break;
+                    }
                 };
+                // Counted before any work is done on it.
+                let bytes = msg.frame.len() as u64;
+                if let Err(e) = limiter.charge(device.id, bytes, chrono::Utc::now()) {
+                    tracing::info!(device = device.id, %e, "push refused");
+                    let _ = ready.send(Err(over_limit(e))).await;
+                    break;
+                }
                 let entries = match unpacker.unpack(&msg.frame, msg.changes) {
                     Ok(e) => e,
                     Err(e) => {
@@ -75,9 +117,7 @@ impl pb::sync_server::Sync for SyncService {
                 };
                 let started = std::time::Instant::now();
                 let n = entries.len();
-                let Ok(prepared) =
-                    tokio::task::spawn_blocking(move || ingest::prepare(entries)).await
-                else {
+                let Ok(prepared) = blocking(move || ingest::prepare(entries)).await else {
                     break;
                 };
                 tracing::debug!(
@@ -91,38 +131,39 @@ impl pb::sync_server::Sync for SyncService {
             }
         });
         tokio::spawn(async move {
+            let _slot = slot;
             while let Some(next) = readied.recv().await {
-                let answer = match next {
-                    Err(status) => Err(status),
-                    Ok(prepared) => {
-                        let (db, device) = (db.clone(), device.clone());
-                        let now = chrono::Utc::now().timestamp();
-                        let started = std::time::Instant::now();
-                        let done = tokio::task::spawn_blocking(move || {
-                            ingest::ingest_prepared(&db, &device, prepared, now)
-                        })
-                        .await;
-                        tracing::debug!(
-                            ms = started.elapsed().as_secs_f64() * 1e3,
-                            "push message taken in"
-                        );
-                        match done {
-                            Ok(Ok(a)) => {
-                                rows.poke();
-                                Ok(convert::push_ack(a))
-                            }
-                            Ok(Err(e)) => Err(Status::internal(e.to_string())),
-                            Err(e) => Err(Status::internal(e.to_string())),
-                        }
+                let prepared = match next {
+                    Ok(p) => p,
+                    Err(status) => {
+                        answering.fail(status);
+                        return;
                     }
                 };
-                let failed = answer.is_err();
-                if tx.send(answer).await.is_err() || failed {
-                    break;
+                let (db, device) = (db.clone(), device.clone());
+                let now = chrono::Utc::now().timestamp();
+                let started = std::time::Instant::now();
+                let done =
+                    blocking(move || ingest::ingest_prepared(&db, &device, prepared, now)).await;
+                tracing::debug!(
+                    ms = started.elapsed().as_secs_f64() * 1e3,
+                    "push message taken in"
+                );
+                match done.and_then(|r| r.map_err(status_of)) {
+                    Ok(ack) => {
+                        rows.poke();
+                        if !answering.send(convert::push_ack(ack)).await {
+                            return;
+                        }
+                    }
+                    Err(status) => {
+                        answering.fail(status);
+                        return;
+                    }
                 }
             }
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(answer)))
     }
 
     async fn pull(
@@ -130,17 +171,45 @@ impl pb::sync_server::Sync for SyncService {
         request: Request<pb::PullRequest>,
     ) -> Result<Response<Self::PullStream>, Status> {
         let device = authenticate(&self.db, &request).await?;
+        let slot = self.limiter.begin_call(device.id).map_err(over_limit)?;
         let req = convert::pull_request(request.into_inner());
-        let (tx, rx) = mpsc::channel(4);
+        let (answering, answer) = stream::channel(CallClock::start(self.limiter.limits()));
         let (db, opts) = (self.db.clone(), self.feed);
-        tokio::task::spawn_blocking(move || {
-            let sent = feed::answer(&db, &device, &req, &opts, |batch| {
-                tx.blocking_send(Ok(convert::pull_batch(batch))).is_ok()
-            });
-            if let Err(e) = sent {
-                let _ = tx.blocking_send(Err(Status::internal(e.to_string())));
+        tokio::spawn(async move {
+            let _slot = slot;
+            let d = db.clone();
+            let started = blocking(move || feed::start(&d, &device, &req, &opts)).await;
+            let mut pull = match started.and_then(|r| r.map_err(status_of)) {
+                Ok(p) => p,
+                Err(status) => return answering.fail(status),
+            };
+            loop {
+                // Each message is read with the connection let go before it
+                // is sent, so waiting on the device holds none.
+                let d = db.clone();
+                let next = blocking(move || {
+                    let next = pull.next_message(&d);
+                    (pull, next)
+                })
+                .await;
+                let batch = match next {
+                    Ok((p, Ok(batch))) => {
+                        pull = p;
+                        batch
+                    }
+                    Ok((_, Err(e))) => return answering.fail(status_of(e)),
+                    Err(status) => return answering.fail(status),
+                };
+                match batch {
+                    Some(b) => {
+                        if !answering.send(convert::pull_batch(b)).await {
+                            return;
+                        }
+                    }
+                    None => return,
+                }
             }
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(answer)))
     }
 }
