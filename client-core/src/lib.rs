@@ -11,7 +11,8 @@
 //! - [`doc_json`], [`record_doc`]: a record as an Automerge document;
 //!   [`first_change`]: a new record read straight from its first change.
 //! - [`store`]: the SQLite database (documents, outbox, cursors, identity).
-//! - [`packing`]: how changes travel (packed, one zstd stream per call).
+//! - [`packing`]: how changes travel (packed, one zstd stream per call);
+//!   [`change_limits`]: what one change from a device may hold.
 //! - [`sync`]: the sync engine, its messages, and the gRPC transport.
 //! - [`enrollment_code`]: the code a township officer hands out.
 //! - [`client`]: the public face used by the CLI and the mobile bindings.
@@ -20,6 +21,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod change_limits;
 pub mod client;
 pub mod codes;
 pub mod doc_json;

@@ -16,13 +16,24 @@
 //! - `1` change: `uleb n`, `n` dependencies (`uleb 0` + 32 bytes, or `uleb k`
 //!   for the k-th previous change of the stream), `uleb len`, rest of the body.
 //! - `2` document: 16-byte document id, `uleb len`, a saved Automerge document.
-//! - `3` raw chunk: `uleb len`, an Automerge chunk as it is.
+//! - `3` raw chunk: `uleb len`, an Automerge chunk as it is. None of ours: a
+//!   device sends the changes Automerge made, which are plain change chunks,
+//!   and the server sends only what it accepted. The form is kept so that a
+//!   chunk that is not a plain change still travels and is refused on its own
+//!   (with its checksum and everything else checked, see
+//!   [`crate::change_limits`]) rather than failing its whole message.
+//!
+//! Nothing a message declares sizes an allocation: it decompresses to at most
+//! [`MAX_MESSAGE_BYTES`] through a window of at most 2^[`MAX_WINDOW_LOG`]
+//! bytes, and holds at most [`MAX_ENTRIES_PER_MESSAGE`] entries, exactly as
+//! many as it says.
 
 use std::collections::HashMap;
 
 use automerge::ChangeHash;
 use sha2::{Digest, Sha256};
 
+use crate::change_limits::{MAX_CHANGE_BYTES, MAX_DEPENDENCIES};
 use crate::ids::DocId;
 
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
@@ -32,7 +43,24 @@ const TAG_DOCUMENT: u8 = 2;
 const TAG_RAW: u8 = 3;
 
 /// Most bytes one message may decompress to; a larger message is refused.
-pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+/// Devices and the server pack messages of about 256 KiB (a message ends
+/// with the change that reaches that size, or holds one larger change
+/// alone), so a real message is at most 256 KiB plus one change of at most
+/// [`MAX_CHANGE_BYTES`]: 1.25 MiB.
+pub const MAX_MESSAGE_BYTES: usize = 2 << 20;
+const _: () = assert!(MAX_MESSAGE_BYTES >= (256 << 10) + MAX_CHANGE_BYTES);
+
+/// Most entries one message may hold. A packed change is at least some 60
+/// bytes (its actor id alone is 16), so a 256 KiB message holds at most
+/// about 4,400; the count a message declares is checked against this before
+/// anything is read.
+pub const MAX_ENTRIES_PER_MESSAGE: u32 = 16_384;
+
+/// Largest zstd window (as a power of two) a stream may ask the receiver to
+/// keep: 4 MiB. Our streams are told they are at most 1 MiB long, so zstd
+/// uses a window of 1 MiB at any level; without a bound, a frame header of a
+/// few bytes could make the receiver allocate 128 MiB.
+pub const MAX_WINDOW_LOG: u32 = 22;
 
 /// Why packed bytes could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,6 +71,9 @@ pub enum PackingError {
     /// The message decompresses to more than [`MAX_MESSAGE_BYTES`].
     #[error("message decompresses to more than {MAX_MESSAGE_BYTES} bytes")]
     TooLarge,
+    /// The message says it holds more than [`MAX_ENTRIES_PER_MESSAGE`] entries.
+    #[error("message says it holds {0} entries; at most {MAX_ENTRIES_PER_MESSAGE} are allowed")]
+    TooManyEntries(u32),
     /// The entries are cut short or malformed.
     #[error("packed entry {index} is malformed: {why}")]
     Malformed {
@@ -56,7 +87,7 @@ pub enum PackingError {
     CountMismatch {
         /// The count the message gave.
         said: usize,
-        /// The count found.
+        /// The count found (reading stops at one more than said).
         found: usize,
     },
 }
@@ -291,8 +322,10 @@ impl Unpacker {
     /// A fresh unpacker for a new call.
     #[allow(clippy::panic)]
     pub fn new() -> Self {
-        let zstd = zstd::stream::raw::Decoder::new()
+        let mut zstd = zstd::stream::raw::Decoder::new()
             .unwrap_or_else(|_| panic!("zstd decoder could not be created"));
+        // Only fails for a value out of zstd's range, which this is not.
+        let _ = zstd.set_parameter(zstd::stream::raw::DParameter::WindowLogMax(MAX_WINDOW_LOG));
         Unpacker {
             zstd,
             seen: Vec::new(),
@@ -322,18 +355,28 @@ impl Unpacker {
 
     /// The entries of the next message, which says it holds `count`.
     pub fn unpack(&mut self, frame: &[u8], count: u32) -> Result<Vec<Entry>, PackingError> {
+        if count > MAX_ENTRIES_PER_MESSAGE {
+            return Err(PackingError::TooManyEntries(count));
+        }
         let plain = self.decompress(frame)?;
         let mut pos = 0;
-        let mut entries = Vec::with_capacity(count as usize);
+        let mut entries = Vec::new();
         while pos < plain.len() {
             let index = entries.len();
+            if index == count as usize {
+                // More than it said: stop before reading (and allocating) more.
+                return Err(PackingError::CountMismatch {
+                    said: count as usize,
+                    found: index + 1,
+                });
+            }
             let bad = |why| PackingError::Malformed { index, why };
             let tag = plain[pos];
             pos += 1;
             let entry = match tag {
                 TAG_CHANGE => {
                     let n = read_uleb(&plain, &mut pos).ok_or(bad("dependency count"))?;
-                    if n > 1024 {
+                    if n > MAX_DEPENDENCIES {
                         return Err(bad("too many dependencies"));
                     }
                     let mut deps = Vec::with_capacity(n as usize);

@@ -73,8 +73,14 @@ impl Author<'_> {
     fn commit(&self) -> CommitOptions {
         CommitOptions::default()
             .with_time(self.time)
-            .with_message(serde_json::json!({ "by": self.person }).to_string())
+            .with_message(message_of(self.person))
     }
+}
+
+/// The message of every change `person` makes: `{"by":"<person>"}`, and
+/// nothing else, so a change carries no bytes the record does not keep.
+pub fn message_of(person: &PersonId) -> String {
+    serde_json::json!({ "by": person }).to_string()
 }
 
 /// The person a change names as its author, if its message names one.
@@ -206,7 +212,8 @@ pub fn read(doc: &Automerge) -> Result<StoredRecord, ValidationError> {
     parse_root(doc_json::read_root(doc))
 }
 
-fn root_at(doc: &Automerge, heads: &[ChangeHash]) -> Map<String, Value> {
+/// The document's root as JSON when `heads` were its latest changes.
+pub fn root_at(doc: &Automerge, heads: &[ChangeHash]) -> Map<String, Value> {
     match doc_json::to_json(&doc.hydrate(Some(heads))) {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -265,6 +272,71 @@ pub fn parse_root(mut root: Map<String, Value>) -> Result<StoredRecord, Validati
         record,
         withdrawn,
     })
+}
+
+/// A record from a root a device wrote, as [`parse_root`] reads it; the root
+/// must also hold nothing the record does not keep: no key that is not a
+/// field (at any depth), no value in another form than the record writes it
+/// (a `null` for a field left out, a number as text, a serial that is not a
+/// whole number). Keys the root leaves out are fine: they read as the
+/// field's default, as in records written before the field existed.
+pub fn parse_written(root: Map<String, Value>) -> Result<StoredRecord, ValidationError> {
+    let serial = match root.get("serial") {
+        None => 0,
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| ValidationError::new("serial", "must be a whole number"))?,
+    };
+    let root = Value::Object(root);
+    let stored = parse_root(match &root {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    })?;
+    let canonical = root_json(
+        &stored.scope,
+        serial,
+        &stored.record,
+        stored.withdrawn.as_ref(),
+    );
+    kept("", &root, &Value::Object(canonical))?;
+    Ok(stored)
+}
+
+/// Whether `written` holds only what `canonical` (the record's own form of
+/// the same value) keeps; the error names the first path that it does not.
+fn kept(path: &str, written: &Value, canonical: &Value) -> Result<(), ValidationError> {
+    let at = |key: &dyn std::fmt::Display, list: bool| match (path.is_empty(), list) {
+        (_, true) => format!("{path}[{key}]"),
+        (true, false) => key.to_string(),
+        (false, false) => format!("{path}.{key}"),
+    };
+    match (written, canonical) {
+        (Value::Object(w), Value::Object(c)) => {
+            for (k, v) in w {
+                match c.get(k) {
+                    Some(cv) => kept(&at(k, false), v, cv)?,
+                    None => {
+                        return Err(ValidationError::new(
+                            at(k, false),
+                            "is not a field of the record: a record holds only its fields",
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(w), Value::Array(c)) if w.len() == c.len() => {
+            for (i, (v, cv)) in w.iter().zip(c).enumerate() {
+                kept(&at(&i, true), v, cv)?;
+            }
+            Ok(())
+        }
+        (w, c) if w == c => Ok(()),
+        _ => Err(ValidationError::new(
+            if path.is_empty() { "record" } else { path },
+            "is not written in the form the record keeps",
+        )),
+    }
 }
 
 /// One change in a record's history.

@@ -2,24 +2,31 @@
 //! numbered, the bad ones refused with a reason, all of one message in one
 //! durable transaction.
 //!
-//! A change is accepted only if it parses, was written by the sending device's
-//! actor (and names the device's person as its author, if it names one),
+//! A change is accepted only if it keeps within `massline_core::change_limits`
+//! (checked on its bytes before Automerge reads it), was written by the
+//! sending device's actor and names the device's person as its author,
 //! depends only on changes the server has, belongs to one record in a scope
-//! the device's person may write, and passes the record rules of
+//! the device's person may write (checked before anything else about the
+//! record, so no refusal tells of a scope the device may not write), leaves
+//! the record holding nothing but its fields in their own form
+//! (`record_doc::parse_written`), and passes the record rules of
 //! `massline_core::records::rules`: the record valid once merged, the author's
 //! own edit theirs to make, the people and records it names in the village.
+//!
+//! A message with more than [`MAX_REFUSALS_PER_MESSAGE`] bad changes is
+//! refused as a whole, with one reason, and nothing of it is stored.
 
 use std::collections::HashMap;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use automerge::{Automerge, Change, ChangeHash};
-use massline_core::first_change;
 use massline_core::packing::Entry;
 use massline_core::record_doc::{self, StoredRecord};
 use massline_core::records::rules::{self, Broken};
 use massline_core::sync::protocol::{PushAck, Refusal, RefusalCode};
 use massline_core::{DocId, PersonId, Scope};
+use massline_core::{change_limits, first_change};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::context::ServerContext;
@@ -62,10 +69,34 @@ impl Working {
     }
 }
 
+/// Most refusals one push message may earn; past this the message is refused
+/// as a whole, with one reason, and nothing of it is stored. An honest device
+/// gets a refusal for a change only where its phone and the server judge
+/// differently (a person it could not look up, a scope taken away): a few,
+/// not a thousand in one message.
+pub const MAX_REFUSALS_PER_MESSAGE: usize = 1000;
+
+/// Most bytes of one refusal's reason; a longer one (one quoting what a device
+/// sent) is cut, so the answer to a message stays bounded.
+pub const MAX_REASON_BYTES: usize = 600;
+
 type Refuse = (RefusalCode, String);
 
 fn refuse(code: RefusalCode, reason: impl Into<String>) -> Refuse {
     (code, reason.into())
+}
+
+/// `reason` cut to [`MAX_REASON_BYTES`], at a character boundary.
+fn bounded(mut reason: String) -> String {
+    if reason.len() > MAX_REASON_BYTES {
+        let mut end = MAX_REASON_BYTES - '…'.len_utf8();
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push('…');
+    }
+    reason
 }
 
 struct Batch<'a> {
@@ -82,6 +113,31 @@ struct Batch<'a> {
     people: std::cell::RefCell<HashMap<PersonId, Option<massline_core::VillageCode>>>,
 }
 
+/// The record a plain first change makes, read without Automerge.
+#[derive(Debug)]
+pub struct FirstRead {
+    /// The scope its root names, as written.
+    scope: Option<String>,
+    /// The record, or why its root is not one.
+    read: Result<StoredRecord, massline_core::ValidationError>,
+}
+
+impl FirstRead {
+    fn of(root: serde_json::Map<String, serde_json::Value>) -> Self {
+        FirstRead {
+            scope: scope_named(&root),
+            read: record_doc::parse_written(root),
+        }
+    }
+}
+
+/// The scope a record's root names, as written.
+fn scope_named(root: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    root.get("scope")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+}
+
 /// One pushed entry, with the work that needs no database done ahead.
 // Nearly every entry is a change; boxing it would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
@@ -93,28 +149,35 @@ pub enum Prepared {
         hash: ChangeHash,
         /// Its bytes.
         bytes: Vec<u8>,
-        /// The parsed change, or why it does not parse.
+        /// The parsed change, or why it is refused unread.
         parsed: Result<Change, String>,
         /// For a change without dependencies: the record it makes when it is
         /// the plain first change of a new record.
-        first: Option<Result<StoredRecord, massline_core::ValidationError>>,
+        first: Option<FirstRead>,
     },
     /// A whole document, which a push may not carry.
     Document(DocId),
 }
 
-/// Parses a message's entries and reads first changes, touching no database:
-/// this runs for one message while the one before it is taken in.
+/// Checks a message's entries against the change limits, parses them and
+/// reads first changes, touching no database: this runs for one message
+/// while the one before it is taken in.
 pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
     entries
         .into_iter()
         .map(|e| match e {
             Entry::Change { hash, bytes } => {
-                let parsed = Change::try_from(&bytes[..]).map_err(|e| e.to_string());
+                let parsed = change_limits::parse(&bytes)
+                    .map_err(|e| e.to_string())
+                    .and_then(|c| {
+                        if c.hash() == hash {
+                            Ok(c)
+                        } else {
+                            Err("its hash is not that of its bytes".to_string())
+                        }
+                    });
                 let first = match &parsed {
-                    Ok(c) if c.deps().is_empty() => {
-                        first_change::root_of(c).map(record_doc::parse_root)
-                    }
+                    Ok(c) if c.deps().is_empty() => first_change::root_of(c).map(FirstRead::of),
                     _ => None,
                 };
                 Prepared::Change {
@@ -180,11 +243,19 @@ pub fn ingest_prepared(
             match outcome {
                 Ok(()) => ack.accepted += 1,
                 Err((hash, (code, reason))) => {
+                    if ack.refused.len() == MAX_REFUSALS_PER_MESSAGE {
+                        // Returning an error rolls back the whole message.
+                        return Err(Error::MessageRefused(format!(
+                            "more than {MAX_REFUSALS_PER_MESSAGE} of its changes are refused \
+                             (change {index}: {})",
+                            bounded(reason)
+                        )));
+                    }
                     batch.refused.insert(hash);
                     ack.refused.push(Refusal {
                         index: index as u32,
                         code,
-                        reason,
+                        reason: bounded(reason),
                     });
                 }
             }
@@ -240,7 +311,7 @@ impl Batch<'_> {
         hash: ChangeHash,
         bytes: Vec<u8>,
         parsed: Result<Change, String>,
-        first: Option<Result<StoredRecord, massline_core::ValidationError>>,
+        first: Option<FirstRead>,
         rest: &[Option<Prepared>],
     ) -> Result<(), Refuse> {
         let taken = self.take_change(hash, bytes, parsed, first, rest);
@@ -264,7 +335,7 @@ impl Batch<'_> {
         hash: ChangeHash,
         bytes: Vec<u8>,
         parsed: Result<Change, String>,
-        first: Option<Result<StoredRecord, massline_core::ValidationError>>,
+        first: Option<FirstRead>,
         rest: &[Option<Prepared>],
     ) -> Result<(), Refuse> {
         let storage = |e: Error| {
@@ -292,7 +363,7 @@ impl Batch<'_> {
         let change = parsed.map_err(|e| {
             refuse(
                 RefusalCode::Malformed,
-                format!("not a readable Automerge change: {e}"),
+                format!("change {hash} is refused unread: {e}"),
             )
         })?;
         if change.actor_id().to_bytes() != self.device.actor.as_slice() {
@@ -313,8 +384,26 @@ impl Batch<'_> {
                 ));
             }
             Some(Err(e)) => return Err(refuse(RefusalCode::Malformed, e)),
-            Some(Ok(p)) => Some(p),
-            None => None,
+            Some(Ok(p)) if change.message() == Some(record_doc::message_of(&p).as_str()) => Some(p),
+            Some(Ok(_)) => {
+                return Err(refuse(
+                    RefusalCode::Malformed,
+                    format!(
+                        "change {hash}: its message holds more than its author (`{}`)",
+                        record_doc::message_of(me)
+                    ),
+                ));
+            }
+            None => {
+                return Err(refuse(
+                    RefusalCode::Malformed,
+                    format!(
+                        "change {hash} names no author: every change's message names its \
+                         author's person (`{}`)",
+                        record_doc::message_of(me)
+                    ),
+                ));
+            }
         };
         let deps = change.deps().to_vec();
         let id = self.doc_for(&hash, change.deps())?;
@@ -326,18 +415,30 @@ impl Batch<'_> {
         let Some(w) = self.work.get_mut(&id) else {
             return Err(refuse(RefusalCode::Malformed, "record vanished"));
         };
-        let invalid = |v: &dyn std::fmt::Display| {
-            refuse(RefusalCode::InvalidRecord, format!("record {id}: {v}"))
-        };
         // A new record's first change is read straight from its operations;
         // anything else goes through Automerge.
         let first = match (w.record.is_none() && w.n_new == 0, deps.is_empty()) {
             (true, true) => first,
             _ => None,
         };
+        // Permission first: a device learns nothing of a record, or of the
+        // fields of one, in a scope it may not write.
+        let fixed = w.scope.as_ref().map(ToString::to_string);
+        if let Some(named) = fixed
+            .as_deref()
+            .or(first.as_ref().and_then(|f| f.scope.as_deref()))
+        {
+            self.may_write(&id, named)?;
+        }
+        let Some(w) = self.work.get_mut(&id) else {
+            return Err(refuse(RefusalCode::Malformed, "record vanished"));
+        };
+        let invalid = |v: &dyn std::fmt::Display| {
+            refuse(RefusalCode::InvalidRecord, format!("record {id}: {v}"))
+        };
         let (after, seen, made, created_by) = match first {
             Some(read) => {
-                let after = read.map_err(|v| invalid(&v))?;
+                let after = read.read.map_err(|v| invalid(&v))?;
                 (after.clone(), None, after, author)
             }
             None => {
@@ -388,25 +489,45 @@ impl Batch<'_> {
                         // The edit as its author made it: from the record they
                         // saw (the change's dependencies) to the record they
                         // left (with the change).
-                        if linear {
-                            let after = if doc.get_heads() == [hash] {
-                                record_doc::read(doc).map_err(|v| invalid(&v))?
-                            } else {
-                                record_doc::read_at(doc, &[hash])
-                                    .map_err(|v| invalid(&v))?
-                                    .ok_or_else(|| invalid(&"the change holds no record"))?
-                            };
-                            Ok((after.clone(), before, after, creator))
+                        let made_root = if linear && doc.get_heads() == [hash] {
+                            massline_core::doc_json::read_root(doc)
                         } else {
-                            let after = record_doc::read(doc).map_err(|v| invalid(&v))?;
-                            let seen = record_doc::read_at(doc, &deps).map_err(|v| invalid(&v))?;
-                            let made = record_doc::read_at(doc, &[hash])
-                                .map_err(|v| invalid(&v))?
-                                .ok_or_else(|| invalid(&"the change holds no record"))?;
-                            Ok((after, seen, made, creator))
-                        }
+                            record_doc::root_at(doc, &[hash])
+                        };
+                        Ok((made_root, linear))
                     });
-                match judged {
+                let (made_root, linear) = match judged {
+                    Ok(j) => j,
+                    Err(r) => {
+                        w.doc = None;
+                        return Err(r);
+                    }
+                };
+                // A new record not read straight from its first change: its
+                // scope is known only now, and is checked before its fields.
+                if fixed.is_none() {
+                    let named = scope_named(&made_root).unwrap_or_default();
+                    if let Err(r) = self.may_write(&id, &named) {
+                        if let Some(w) = self.work.get_mut(&id) {
+                            w.doc = None;
+                        }
+                        return Err(r);
+                    }
+                }
+                let Some(w) = self.work.get_mut(&id) else {
+                    return Err(refuse(RefusalCode::Malformed, "record vanished"));
+                };
+                let read = |w: &mut Working| -> Result<_, Refuse> {
+                    let made = record_doc::parse_written(made_root).map_err(|v| invalid(&v))?;
+                    if linear {
+                        return Ok((made.clone(), before, made, creator));
+                    }
+                    let doc = w.doc(&id).map_err(storage)?;
+                    let after = record_doc::read(doc).map_err(|v| invalid(&v))?;
+                    let seen = record_doc::read_at(doc, &deps).map_err(|v| invalid(&v))?;
+                    Ok((after, seen, made, creator))
+                };
+                match read(w) {
                     Ok(j) => j,
                     Err(r) => {
                         w.doc = None;
@@ -562,52 +683,66 @@ impl Batch<'_> {
         })
     }
 
-    /// The scope of the record after the change: fixed for an existing record,
-    /// and one the device's person may write.
-    fn check_scope(&self, id: &DocId, w: &Working, scope: &Scope) -> Result<(Scope, i64), Refuse> {
+    /// Whether the device's person may write the scope a record names (as
+    /// written), which must exist. An unknown scope and a scope that is not
+    /// theirs get the same refusal, so a refusal never tells which scopes
+    /// exist.
+    fn may_write(&self, id: &DocId, named: &str) -> Result<(), Refuse> {
         let who = &self.device.principal;
+        let refused = || {
+            refuse(
+                RefusalCode::ForbiddenScope,
+                format!(
+                    "record {id}: {} ({}) may not write scope {named}",
+                    self.device.name,
+                    who.role.code()
+                ),
+            )
+        };
+        let Ok(scope) = Scope::parse(named) else {
+            return Err(refused());
+        };
+        if !who.can_write(&scope) {
+            return Err(refused());
+        }
+        if self.scopes.borrow().contains_key(&scope) {
+            return Ok(());
+        }
         let storage = |e: Error| {
             refuse(
                 RefusalCode::Malformed,
                 format!("server storage failed: {e}"),
             )
         };
-        if let Some(fixed) = w.scope.as_ref().filter(|s| *s != scope) {
-            return Err(refuse(
-                RefusalCode::ImmutableField,
-                format!("record {id}: its scope is {fixed} and cannot become {scope}"),
-            ));
+        if !registry::scope_exists(self.tx, &scope).map_err(storage)? {
+            return Err(refused());
         }
-        let known = self.scopes.borrow().get(scope).copied();
-        if w.scope.is_none()
-            && known.is_none()
-            && !registry::scope_exists(self.tx, scope).map_err(storage)?
-        {
-            return Err(refuse(
-                RefusalCode::ForbiddenScope,
-                format!("record {id}: scope {scope} is unknown to this township"),
-            ));
-        }
-        if !who.can_write(scope) {
-            return Err(refuse(
-                RefusalCode::ForbiddenScope,
-                format!(
-                    "record {id}: {} ({}) may not write {scope}",
-                    self.device.name,
-                    who.role.code()
-                ),
-            ));
-        }
-        let scope_id = match (w.scope.is_some(), known) {
-            (true, _) => w.scope_id,
-            (false, Some(n)) => n,
-            (false, None) => {
-                let n = registry::scope_id(self.tx, scope).map_err(storage)?;
-                self.scopes.borrow_mut().insert(scope.clone(), n);
-                n
+        let n = registry::scope_id(self.tx, &scope).map_err(storage)?;
+        self.scopes.borrow_mut().insert(scope, n);
+        Ok(())
+    }
+
+    /// The scope of the record after the change, fixed for an existing
+    /// record, and its number; [`Batch::may_write`] has passed it.
+    fn check_scope(&self, id: &DocId, w: &Working, scope: &Scope) -> Result<(Scope, i64), Refuse> {
+        if let Some(fixed) = w.scope.as_ref() {
+            if fixed != scope {
+                return Err(refuse(
+                    RefusalCode::ImmutableField,
+                    format!("record {id}: its scope is {fixed} and cannot become {scope}"),
+                ));
             }
-        };
-        Ok((scope.clone(), scope_id))
+            return Ok((scope.clone(), w.scope_id));
+        }
+        // A new record's scope was looked up when it was checked.
+        let known = self.scopes.borrow().get(scope).copied();
+        match known {
+            Some(n) => Ok((scope.clone(), n)),
+            None => Err(refuse(
+                RefusalCode::ForbiddenScope,
+                format!("record {id}: scope {scope} was not checked"),
+            )),
+        }
     }
 
     /// Writes every record that took changes.

@@ -57,8 +57,18 @@ pub struct ServeConfig {
     pub feed: feed::FeedOptions,
 }
 
-/// Largest gRPC message the server accepts.
-pub const MAX_MESSAGE_BYTES: usize = 8 << 20;
+/// Largest gRPC message the server accepts: a push message's frame, which
+/// must decompress to at most `packing::MAX_MESSAGE_BYTES` (zstd adds a few
+/// bytes per 128 KiB block to data it cannot compress).
+pub const MAX_MESSAGE_BYTES: usize = massline_core::packing::MAX_MESSAGE_BYTES + (64 << 10);
+
+/// Largest gRPC message the server sends: a pull message (at most
+/// `packing::MAX_MESSAGE_BYTES` before compression) or the answer to a push
+/// message (at most `ingest::MAX_REFUSALS_PER_MESSAGE` reasons of at most
+/// `ingest::MAX_REASON_BYTES`).
+pub const MAX_ANSWER_BYTES: usize = massline_core::packing::MAX_MESSAGE_BYTES + (64 << 10);
+const _: () =
+    assert!(MAX_ANSWER_BYTES > ingest::MAX_REFUSALS_PER_MESSAGE * (ingest::MAX_REASON_BYTES + 16));
 
 /// Serves on `listener` until `shutdown` completes, then finishes the calls
 /// under way and returns.
@@ -120,7 +130,8 @@ pub async fn run(
                 config.feed,
                 rows_follower,
             ))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_ANSWER_BYTES),
         )
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener)

@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{authenticate, convert};
 use crate::db::Db;
+use crate::error::Error;
 use crate::feed::{self, FeedOptions};
 use crate::follower::Follower;
 use crate::ingest;
@@ -110,6 +111,9 @@ impl pb::sync_server::Sync for SyncService {
                             Ok(Ok(a)) => {
                                 rows.poke();
                                 Ok(convert::push_ack(a))
+                            }
+                            Ok(Err(e @ Error::MessageRefused(_))) => {
+                                Err(Status::invalid_argument(e.to_string()))
                             }
                             Ok(Err(e)) => Err(Status::internal(e.to_string())),
                             Err(e) => Err(Status::internal(e.to_string())),
