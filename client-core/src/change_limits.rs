@@ -419,6 +419,10 @@ pub fn check_ops(change: &Change) -> Limited<Shape> {
     // Objects this change makes: their counter, type and depth below the
     // object they hang from.
     let mut made: HashMap<u64, (ObjType, usize)> = HashMap::new();
+    // Each place (a map key, a list item) the change writes, and by which
+    // operation: writing one twice leaves one of the two in conflict, kept
+    // but never shown.
+    let mut written: HashMap<(&ObjectId, &Key), usize> = HashMap::new();
     let mut nesting = 0;
     for (index, op) in expanded.operations.iter().enumerate() {
         let id = start.saturating_add(index as u64);
@@ -455,6 +459,14 @@ pub fn check_ops(change: &Change) -> Limited<Shape> {
             && !op.insert
         {
             return op_error(index, "it changes a list item the same change inserted");
+        }
+        if !op.insert
+            && let Some(j) = written.insert((&op.obj, &op.key), index)
+        {
+            return op_error(
+                index,
+                format!("it writes the same place as operation {j}, leaving one of them unseen"),
+            );
         }
         match &op.action {
             OpType::Make(t @ (ObjType::Map | ObjType::List)) => {

@@ -386,6 +386,20 @@ impl Device {
             .collect()
     }
 
+    /// Saves `record` and syncs it, which must take under 10 s and store it:
+    /// proof that the server is up and serving after whatever came before.
+    pub async fn still_syncs(&self, record: Record) -> DocId {
+        let id = self.client.create(record, None).unwrap();
+        let started = Instant::now();
+        let r = tokio::time::timeout(Duration::from_secs(10), self.client.sync())
+            .await
+            .expect("an ordinary sync takes under 10 s")
+            .unwrap();
+        assert_eq!((r.pushed, r.refused), (1, 0), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        id
+    }
+
     /// Makes a problem on this device's village list; returns its id.
     pub fn problem(&self, title: &str) -> DocId {
         self.client.create(problem(title), None).unwrap()
