@@ -36,7 +36,7 @@ pub mod store;
 pub mod sync;
 
 pub use access::{Principal, Role, Scope};
-pub use client::{Client, Status};
+pub use client::{Client, Link, LinkState, Status};
 pub use codes::{Coded, Lang};
 pub use error::Error;
 pub use ids::{DocId, PersonId, VillageCode};

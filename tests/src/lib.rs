@@ -298,6 +298,25 @@ pub fn cli_binary() -> PathBuf {
     binary("massline-cli-under-test")
 }
 
+/// Runs `massline --store <store> <args>` in English, which must succeed;
+/// its output.
+pub fn massline(store: &Path, args: &[&str]) -> String {
+    let out = Command::new(cli_binary())
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env("MASSLINE_LANG", "en")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "massline {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A binary of this crate, beside the test executable's folder
 /// (`target/<profile>/deps/<test>` → `target/<profile>/`).
 fn binary(name: &str) -> PathBuf {
