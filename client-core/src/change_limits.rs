@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use automerge::legacy::{ElementId, Key, ObjectId, OpType};
+use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
 use automerge::{Change, ObjType, ScalarValue};
 use sha2::{Digest, Sha256};
 
@@ -416,9 +416,10 @@ pub fn check_ops(change: &Change) -> Limited<Shape> {
     let actor = &expanded.actor_id;
     let start = expanded.start_op.get();
     let own = |counter: u64, a: &automerge::ActorId| a == actor && counter >= start;
-    // Objects this change makes: their counter, type and depth below the
-    // object they hang from.
-    let mut made: HashMap<u64, (ObjType, usize)> = HashMap::new();
+    // Objects this change makes, by counter, and how deep each lies below the
+    // object it hangs from (where each object and item is, and whether it
+    // exists, [`OpIndex::check`] checks).
+    let mut made: HashMap<u64, usize> = HashMap::new();
     // Each place (a map key, a list item) the change writes, and by which
     // operation: writing one twice leaves one of the two in conflict, kept
     // but never shown.
@@ -426,24 +427,16 @@ pub fn check_ops(change: &Change) -> Limited<Shape> {
     let mut nesting = 0;
     for (index, op) in expanded.operations.iter().enumerate() {
         let id = start.saturating_add(index as u64);
-        let (target, depth) = match &op.obj {
-            ObjectId::Root => (Some(ObjType::Map), 0),
-            ObjectId::Id(o) if own(o.0, &o.1) => match made.get(&o.0) {
-                Some((t, d)) => (Some(*t), *d),
-                None => return op_error(index, "it writes into an object the change has not made"),
-            },
-            // An object made before: the record's canonical form keeps it
-            // within the record's shape.
-            ObjectId::Id(_) => (None, 0),
+        // An object made before: the record's canonical form keeps it within
+        // the record's shape.
+        let depth = match &op.obj {
+            ObjectId::Id(o) if own(o.0, &o.1) => made.get(&o.0).copied().unwrap_or(0),
+            _ => 0,
         };
-        match (&op.key, target) {
-            (Key::Map(k), Some(ObjType::Map) | None) if !op.insert => {
-                if k.len() > MAX_KEY_BYTES {
-                    return Err(over("a map key", MAX_KEY_BYTES as u64));
-                }
-            }
-            (Key::Seq(_), Some(ObjType::List) | None) => {}
-            _ => return op_error(index, "its key does not fit the object it writes into"),
+        if let Key::Map(k) = &op.key
+            && k.len() > MAX_KEY_BYTES
+        {
+            return Err(over("a map key", MAX_KEY_BYTES as u64));
         }
         if let Some(p) = op.pred.iter().find(|p| own(p.0, &p.1)) {
             return op_error(
@@ -469,13 +462,13 @@ pub fn check_ops(change: &Change) -> Limited<Shape> {
             );
         }
         match &op.action {
-            OpType::Make(t @ (ObjType::Map | ObjType::List)) => {
+            OpType::Make(ObjType::Map | ObjType::List) => {
                 let d = depth + 1;
                 if d > MAX_NESTING {
                     return Err(over("the nesting of objects", MAX_NESTING as u64));
                 }
                 nesting = nesting.max(d);
-                made.insert(id, (*t, d));
+                made.insert(id, d);
             }
             OpType::Make(t) => {
                 return op_error(index, format!("records hold no {t:?} objects"));
@@ -507,6 +500,143 @@ pub fn check_ops(change: &Change) -> Limited<Shape> {
         ops: expanded.operations.len(),
         nesting,
     })
+}
+
+/// Where an operation wrote: a key of a map, or a list item (named by the
+/// operation that inserted it).
+#[derive(Clone, PartialEq, Eq)]
+enum Slot {
+    Key(String),
+    Item(OpId),
+}
+
+/// What an operation made or wrote, as far as later operations may name it.
+#[derive(Clone)]
+struct Made {
+    obj: ObjectId,
+    slot: Slot,
+    /// The object it made, if it made one.
+    object: Option<ObjType>,
+    /// Whether it inserted a list item.
+    inserted: bool,
+}
+
+/// Every operation of a record's accepted changes, by id: what a new change
+/// of the record may name. Automerge trusts the changes it applies to name
+/// only objects, list items and values that exist, in the right kind of
+/// object, and panics or builds a document that no longer loads when one
+/// does not (a list position in a map, an object that is a plain value, a
+/// value it replaces under another key); [`OpIndex::check`] refuses those
+/// first.
+#[derive(Clone, Default)]
+pub struct OpIndex {
+    ops: HashMap<OpId, Made>,
+}
+
+impl std::fmt::Debug for OpIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpIndex")
+            .field("ops", &self.ops.len())
+            .finish()
+    }
+}
+
+impl OpIndex {
+    /// Takes in a change's operations (one that [`OpIndex::check`] passed,
+    /// or that the record holds).
+    pub fn add(&mut self, change: &Change) {
+        let expanded = change.decode();
+        let start = expanded.start_op.get();
+        for (i, op) in expanded.operations.into_iter().enumerate() {
+            let id = OpId(start.saturating_add(i as u64), expanded.actor_id.clone());
+            let made = made_by(&id, &op);
+            self.ops.insert(id, made);
+        }
+    }
+
+    /// Whether every object, list item and earlier value `change` names is
+    /// one the record has (or the change made before), of the right kind and
+    /// in the right place.
+    pub fn check(&self, change: &Change) -> Limited<()> {
+        let expanded = change.decode();
+        let start = expanded.start_op.get();
+        let mut own: HashMap<OpId, Made> = HashMap::new();
+        for (index, op) in expanded.operations.iter().enumerate() {
+            let find = |id: &OpId| own.get(id).or_else(|| self.ops.get(id));
+            let obj_type = match &op.obj {
+                ObjectId::Root => ObjType::Map,
+                ObjectId::Id(o) => match find(o).and_then(|m| m.object) {
+                    Some(t) => t,
+                    None => {
+                        return op_error(
+                            index,
+                            "it writes into an object the record does not have",
+                        );
+                    }
+                },
+            };
+            let slot = match (&op.key, obj_type, op.insert) {
+                (Key::Map(k), ObjType::Map, false) => Slot::Key(k.to_string()),
+                (Key::Seq(ElementId::Head), ObjType::List, true) => {
+                    Slot::Item(OpId(0, expanded.actor_id.clone()))
+                }
+                (Key::Seq(ElementId::Id(e)), ObjType::List, _) => {
+                    let item = find(e).is_some_and(|m| m.inserted && m.obj == op.obj);
+                    if !item {
+                        return op_error(index, "it names a list item the list does not have");
+                    }
+                    Slot::Item(e.clone())
+                }
+                _ => return op_error(index, "its key does not fit the object it writes into"),
+            };
+            if op.insert && !op.pred.is_empty() {
+                return op_error(index, "an inserted item replaces nothing");
+            }
+            for p in op.pred.iter() {
+                let same_place = find(p).is_some_and(|m| {
+                    m.obj == op.obj
+                        && match (&m.slot, &slot, m.inserted) {
+                            // A list item's first value is the insert itself.
+                            (_, Slot::Item(e), true) => p == e,
+                            (a, b, false) => a == b,
+                            _ => false,
+                        }
+                });
+                if !same_place {
+                    return op_error(index, "it replaces a value that is not where it writes");
+                }
+            }
+            if matches!(op.action, OpType::Delete) && op.pred.is_empty() {
+                return op_error(index, "it deletes nothing");
+            }
+            let id = OpId(
+                start.saturating_add(index as u64),
+                expanded.actor_id.clone(),
+            );
+            let made = made_by(&id, op);
+            own.insert(id, made);
+        }
+        Ok(())
+    }
+}
+
+/// What operation `id` makes or writes.
+fn made_by(id: &OpId, op: &automerge::legacy::Op) -> Made {
+    let slot = match &op.key {
+        _ if op.insert => Slot::Item(id.clone()),
+        Key::Map(k) => Slot::Key(k.to_string()),
+        Key::Seq(ElementId::Id(e)) => Slot::Item(e.clone()),
+        Key::Seq(ElementId::Head) => Slot::Item(OpId(0, id.1.clone())),
+    };
+    Made {
+        obj: op.obj.clone(),
+        slot,
+        object: match &op.action {
+            OpType::Make(t) => Some(*t),
+            _ => None,
+        },
+        inserted: op.insert,
+    }
 }
 
 fn scalar_kind(v: &ScalarValue) -> &'static str {

@@ -56,6 +56,12 @@ const _: () = assert!(MAX_MESSAGE_BYTES >= (256 << 10) + MAX_CHANGE_BYTES);
 /// anything is read.
 pub const MAX_ENTRIES_PER_MESSAGE: u32 = 16_384;
 
+/// How far back in its call's stream a change may name a dependency by
+/// back-reference, in entries; one further back is sent as its 32-byte hash.
+/// The receiver keeps this many hashes per call (2 MiB), not one for every
+/// entry a device ever sends in the call.
+pub const MAX_BACK_REFERENCE: u64 = 1 << 16;
+
 /// Largest zstd window (as a power of two) a stream may ask the receiver to
 /// keep: 4 MiB. Our streams are told they are at most 1 MiB long, so zstd
 /// uses a window of 1 MiB at any level; without a bound, a frame header of a
@@ -219,8 +225,10 @@ impl Packer {
                 write_uleb(&mut self.plain, split.deps.len() as u64);
                 for dep in &split.deps {
                     match self.sent.get(dep) {
-                        Some(&i) => write_uleb(&mut self.plain, self.next_index - i),
-                        None => {
+                        Some(&i) if self.next_index - i <= MAX_BACK_REFERENCE => {
+                            write_uleb(&mut self.plain, self.next_index - i)
+                        }
+                        _ => {
                             self.plain.push(0);
                             self.plain.extend_from_slice(&dep.0);
                         }
@@ -301,7 +309,8 @@ fn hash_of(type_len_body: &[u8]) -> ChangeHash {
 /// Unpacks the messages of one call, in order.
 pub struct Unpacker {
     zstd: zstd::stream::raw::Decoder<'static>,
-    seen: Vec<ChangeHash>,
+    /// The hashes of the last [`MAX_BACK_REFERENCE`] entries.
+    seen: std::collections::VecDeque<ChangeHash>,
 }
 
 impl std::fmt::Debug for Unpacker {
@@ -328,8 +337,17 @@ impl Unpacker {
         let _ = zstd.set_parameter(zstd::stream::raw::DParameter::WindowLogMax(MAX_WINDOW_LOG));
         Unpacker {
             zstd,
-            seen: Vec::new(),
+            seen: std::collections::VecDeque::new(),
         }
+    }
+
+    /// Keeps an entry's hash for back-references, forgetting the oldest one
+    /// past [`MAX_BACK_REFERENCE`].
+    fn remember(&mut self, hash: ChangeHash) {
+        if self.seen.len() as u64 == MAX_BACK_REFERENCE {
+            self.seen.pop_front();
+        }
+        self.seen.push_back(hash);
     }
 
     fn decompress(&mut self, frame: &[u8]) -> Result<Vec<u8>, PackingError> {
@@ -391,14 +409,17 @@ impl Unpacker {
                             let at = (self.seen.len() as u64)
                                 .checked_sub(back)
                                 .ok_or(bad("back-reference before the stream"))?;
-                            self.seen[at as usize]
+                            self.seen
+                                .get(at as usize)
+                                .copied()
+                                .ok_or(bad("back-reference before the stream"))?
                         };
                         deps.push(hash);
                     }
                     let len = read_uleb(&plain, &mut pos).ok_or(bad("length"))?;
                     let rest = take(&plain, &mut pos, len as usize).ok_or(bad("cut short"))?;
                     let (hash, bytes) = rebuild_change(&deps, rest);
-                    self.seen.push(hash);
+                    self.remember(hash);
                     Entry::Change { hash, bytes }
                 }
                 TAG_DOCUMENT => {
@@ -406,7 +427,7 @@ impl Unpacker {
                     let doc = id.ok_or(bad("document id"))?;
                     let len = read_uleb(&plain, &mut pos).ok_or(bad("length"))?;
                     let bytes = take(&plain, &mut pos, len as usize).ok_or(bad("cut short"))?;
-                    self.seen.push(ChangeHash([0; 32]));
+                    self.remember(ChangeHash([0; 32]));
                     Entry::Document {
                         doc,
                         bytes: bytes.to_vec(),
@@ -421,7 +442,7 @@ impl Unpacker {
                     } else {
                         ChangeHash([0; 32])
                     };
-                    self.seen.push(hash);
+                    self.remember(hash);
                     Entry::Change {
                         hash,
                         bytes: bytes.to_vec(),
@@ -588,6 +609,35 @@ mod tests {
         for cut in 0..frame.len() {
             let _ = Unpacker::new().unpack(&frame[..cut], n);
         }
+    }
+
+    #[test]
+    fn a_dependency_further_back_than_the_window_travels_as_its_hash() {
+        let cs = changes();
+        let mut packer = Packer::new(1);
+        let mut unpacker = Unpacker::new();
+        packer.push_change(cs[0].raw_bytes());
+        let id = DocId::from_slice(&[1; 16]).expect("id");
+        for i in 0..MAX_BACK_REFERENCE {
+            packer.push_document(&id, b"");
+            if i % 10_000 == 0 {
+                let (frame, n) = packer.flush();
+                unpacker.unpack(&frame, n).expect("unpack");
+            }
+        }
+        let before = packer.pending_bytes();
+        packer.push_change(cs[1].raw_bytes());
+        assert!(packer.pending_bytes() - before > 32, "sent as a hash");
+        let (frame, n) = packer.flush();
+        let got = unpacker.unpack(&frame, n).expect("unpack");
+        assert_eq!(
+            got.last(),
+            Some(&Entry::Change {
+                hash: cs[1].hash(),
+                bytes: cs[1].raw_bytes().to_vec()
+            })
+        );
+        assert_eq!(unpacker.seen.len() as u64, MAX_BACK_REFERENCE);
     }
 
     #[test]

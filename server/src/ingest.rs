@@ -21,12 +21,13 @@ use std::collections::HashMap;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use automerge::{Automerge, Change, ChangeHash};
+use massline_core::change_limits::{self, OpIndex};
+use massline_core::first_change;
 use massline_core::packing::Entry;
 use massline_core::record_doc::{self, StoredRecord};
 use massline_core::records::rules::{self, Broken};
 use massline_core::sync::protocol::{PushAck, Refusal, RefusalCode};
 use massline_core::{DocId, PersonId, Scope};
-use massline_core::{change_limits, first_change};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::context::ServerContext;
@@ -49,9 +50,40 @@ struct Working {
     chunks: Vec<u8>,
     n_new: i64,
     last_seq: i64,
+    /// The operations of the record's accepted changes, built on first need,
+    /// to check a change against before Automerge applies it.
+    index: Option<OpIndex>,
 }
 
 impl Working {
+    /// Drops the document and the index built from it: a refused change may
+    /// be in them; both are rebuilt from what was accepted when next needed.
+    fn forget(&mut self) {
+        self.doc = None;
+        self.index = None;
+    }
+
+    /// The operations of every change of the record accepted so far, from the
+    /// changes table (which holds this message's accepted changes too).
+    fn index(&mut self, tx: &Transaction<'_>, id: &DocId) -> Result<&mut OpIndex, Error> {
+        if self.index.is_none() {
+            let mut index = OpIndex::default();
+            let mut stmt =
+                tx.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+            let mut rows = stmt.query(params![&id.as_bytes()[..]])?;
+            while let Some(row) = rows.next()? {
+                let bytes = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                let change = Change::try_from(bytes)
+                    .map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))?;
+                index.add(&change);
+            }
+            self.index = Some(index);
+        }
+        self.index
+            .as_mut()
+            .ok_or_else(|| Error::Corrupt(id.to_hex(), "index not built".into()))
+    }
+
     /// The document as stored plus the changes taken in this message.
     fn doc(&mut self, id: &DocId) -> Result<&mut Automerge, Error> {
         if self.doc.is_none() {
@@ -267,8 +299,14 @@ pub fn ingest_prepared(
 }
 
 /// The changes later in the message that continue a chain from `from`, each
-/// building only on the one before it and written by `actor`.
-fn chain_after(from: ChangeHash, actor: &[u8], rest: &[Option<Prepared>]) -> Vec<Change> {
+/// building only on the one before it, written by `actor`, and naming only
+/// what the record has (checked against `index`, which takes each in).
+fn chain_after(
+    from: ChangeHash,
+    actor: &[u8],
+    rest: &[Option<Prepared>],
+    index: &mut OpIndex,
+) -> Vec<Change> {
     const MOST: usize = 64;
     let mut last = from;
     let mut out = Vec::new();
@@ -281,6 +319,10 @@ fn chain_after(from: ChangeHash, actor: &[u8], rest: &[Option<Prepared>]) -> Vec
             && c.deps() == [last]
             && c.actor_id().to_bytes() == actor
         {
+            if index.check(c).is_err() {
+                break;
+            }
+            index.add(c);
             out.push(c.clone());
             last = *hash;
             if out.len() == MOST {
@@ -323,7 +365,7 @@ impl Batch<'_> {
                     .as_ref()
                     .is_some_and(|d| d.get_change_meta_by_hash(&hash).is_some())
                 {
-                    w.doc = None;
+                    w.forget();
                 }
             }
         }
@@ -458,18 +500,30 @@ impl Batch<'_> {
                 let applied = if ahead {
                     Ok(())
                 } else {
+                    // Automerge trusts what it applies to name only what the
+                    // record has: checked first (a chain's changes too).
+                    let index = w.index(self.tx, &id).map_err(storage)?;
+                    index.check(&change).map_err(|e| {
+                        refuse(
+                            RefusalCode::Malformed,
+                            format!("record {id}: change {hash}: {e}"),
+                        )
+                    })?;
+                    index.add(&change);
                     // Applying one change costs nearly as much as applying
                     // several: take the rest of this record's chain from the
                     // message (each change building only on the one before) in
                     // the same call. Each is still judged on its own below.
                     let chain = if linear {
-                        chain_after(hash, actor, rest)
+                        chain_after(hash, actor, rest, index)
                     } else {
                         Vec::new()
                     };
+                    let doc = w.doc(&id).map_err(storage)?;
                     doc.apply_changes(std::iter::once(change).chain(chain))
                         .map(|_| ())
                 };
+                let doc = w.doc(&id).map_err(storage)?;
                 let judged = applied
                     .map_err(|e| {
                         refuse(
@@ -499,7 +553,7 @@ impl Batch<'_> {
                 let (made_root, linear) = match judged {
                     Ok(j) => j,
                     Err(r) => {
-                        w.doc = None;
+                        w.forget();
                         return Err(r);
                     }
                 };
@@ -509,7 +563,7 @@ impl Batch<'_> {
                     let named = scope_named(&made_root).unwrap_or_default();
                     if let Err(r) = self.may_write(&id, &named) {
                         if let Some(w) = self.work.get_mut(&id) {
-                            w.doc = None;
+                            w.forget();
                         }
                         return Err(r);
                     }
@@ -530,7 +584,7 @@ impl Batch<'_> {
                 match read(w) {
                     Ok(j) => j,
                     Err(r) => {
-                        w.doc = None;
+                        w.forget();
                         return Err(r);
                     }
                 }
@@ -569,10 +623,8 @@ impl Batch<'_> {
         let (scope, scope_id) = match checked {
             Ok(s) => s,
             Err(r) => {
-                if let Some(w) = self.work.get_mut(&id)
-                    && (w.n_new > 0 || w.record.is_some())
-                {
-                    w.doc = None;
+                if let Some(w) = self.work.get_mut(&id) {
+                    w.forget();
                 }
                 return Err(r);
             }
@@ -680,6 +732,7 @@ impl Batch<'_> {
             chunks: Vec::new(),
             n_new: 0,
             last_seq: 0,
+            index: None,
         })
     }
 

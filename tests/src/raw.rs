@@ -127,6 +127,16 @@ pub fn edit_ops(
     id: &DocId,
     ops: impl FnOnce(&mut Transaction<'_>, &Map<String, Value>) -> CommitOptions,
 ) -> Vec<u8> {
+    let mut doc = doc_of(device, id).with_actor(actor_of(device));
+    let old = doc_json::read_root(&doc);
+    let mut tx = doc.transaction();
+    let commit = ops(&mut tx, &old);
+    tx.commit_with(commit);
+    doc.get_last_local_change().unwrap().raw_bytes().to_vec()
+}
+
+/// The document of record `id` as `device` holds it.
+pub fn doc_of(device: &Device, id: &DocId) -> Automerge {
     let conn = rusqlite::Connection::open(&device.path).unwrap();
     let state: Vec<u8> = conn
         .query_row(
@@ -135,14 +145,45 @@ pub fn edit_ops(
             |r| r.get(0),
         )
         .unwrap();
-    let mut doc = Automerge::load(&state)
-        .unwrap()
-        .with_actor(actor_of(device));
-    let old = doc_json::read_root(&doc);
-    let mut tx = doc.transaction();
-    let commit = ops(&mut tx, &old);
-    tx.commit_with(commit);
-    doc.get_last_local_change().unwrap().raw_bytes().to_vec()
+    Automerge::load(&state).unwrap()
+}
+
+/// The operation id Automerge gives as `exid` (an object or a list item).
+pub fn op_id(exid: &automerge::ObjId) -> automerge::legacy::OpId {
+    match exid {
+        automerge::ObjId::Id(counter, actor, _) => automerge::legacy::OpId(*counter, actor.clone()),
+        automerge::ObjId::Root => panic!("the root is no operation"),
+    }
+}
+
+/// A change by `device` to record `id`, in `by`'s name, of operations
+/// written out by hand (given the document as the device holds it), which
+/// may name objects, items and values anywhere: what no Automerge
+/// transaction would make.
+pub fn hand_ops(
+    device: &Device,
+    id: &DocId,
+    by: &str,
+    ops: impl FnOnce(&Automerge) -> Vec<automerge::legacy::Op>,
+) -> Vec<u8> {
+    let doc = doc_of(device, id);
+    let actor = actor_of(device);
+    let changes = doc.get_changes(&[]);
+    let seq = changes.iter().filter(|c| c.actor_id() == &actor).count() as u64 + 1;
+    let max_op = changes.iter().map(|c| c.max_op()).max().unwrap_or(0);
+    let expanded = automerge::ExpandedChange {
+        operations: ops(&doc),
+        actor_id: actor,
+        hash: None,
+        seq,
+        start_op: std::num::NonZeroU64::new(max_op + 1).unwrap(),
+        time: 1_700_000_000,
+        message: Some(serde_json::json!({ "by": by }).to_string()),
+        deps: doc.get_heads(),
+        extra_bytes: Vec::new(),
+        author: None,
+    };
+    automerge::Change::from(expanded).raw_bytes().to_vec()
 }
 
 /// The first change of a new document by `actor`, made of the operations

@@ -8,6 +8,9 @@
 
 use std::time::Duration;
 
+use automerge::legacy::{ElementId, Key, ObjectId, Op, OpId, OpType, SortedVec};
+use automerge::{ROOT, ReadDoc, ScalarValue};
+
 use massline_proto::pb;
 use massline_tests::raw::{self, HandChange, null_run, run};
 use massline_tests::{Device, TestServer, Township, problem, study};
@@ -190,8 +193,8 @@ async fn operations_a_change_declares_are_counted_before_any_is_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deep_nesting_and_what_records_never_hold_are_refused_before_automerge_reads_them() {
+    use automerge::ObjType;
     use automerge::transaction::Transactable;
-    use automerge::{ObjType, ROOT, ScalarValue};
     let (town, server, wang, li) = town().await;
     let actor = raw::actor_of(&wang);
     let fields = |tx: &mut automerge::transaction::Transaction<'_>, skip: &str| {
@@ -237,5 +240,135 @@ async fn deep_nesting_and_what_records_never_hold_are_refused_before_automerge_r
     li.still_syncs(problem("村道坑洼")).await;
     wang.still_syncs(study("wang", 30, "之后照常")).await;
     assert_eq!(town.stored_changes(), 2);
+    server.stop().await;
+}
+
+/// An operation putting a string at `key` of `obj`, replacing `pred`.
+fn op(obj: ObjectId, key: Key, insert: bool, pred: Vec<OpId>) -> Op {
+    Op {
+        action: OpType::Put(ScalarValue::Str("x".into())),
+        obj,
+        key,
+        pred: SortedVec::from(pred),
+        insert,
+    }
+}
+
+/// The operation that wrote the root's `key`.
+fn at(doc: &automerge::Automerge, key: &str) -> OpId {
+    raw::op_id(&doc.get(ROOT, key).unwrap().unwrap().1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_naming_what_the_record_lacks_are_refused_before_automerge_applies_them() {
+    let (town, server, _wang, li) = town().await;
+    let pb_id = li.problem("村务公开不及时");
+    let id = li
+        .client
+        .create(massline_tests::rectification(pb_id, "每月公开一次"), None)
+        .unwrap();
+    li.client.sync().await.unwrap();
+
+    type Ops = Box<dyn Fn(&automerge::Automerge) -> Vec<Op>>;
+    let cases: Vec<(&str, Ops)> = vec![
+        // A list position in a map (the root).
+        (
+            "its key does not fit",
+            Box::new(move |_| vec![op(ObjectId::Root, Key::Seq(ElementId::Head), true, vec![])]),
+        ),
+        // A value written into a value (the measure's text) as if an object.
+        (
+            "an object the record does not have",
+            Box::new(move |d| {
+                vec![op(
+                    ObjectId::Id(at(d, "measure")),
+                    Key::Map("k".into()),
+                    false,
+                    vec![],
+                )]
+            }),
+        ),
+        // Into an object nobody made.
+        (
+            "an object the record does not have",
+            Box::new(move |d| {
+                let mut ghost = at(d, "steps");
+                ghost.0 += 1000;
+                vec![op(ObjectId::Id(ghost), Key::Map("k".into()), false, vec![])]
+            }),
+        ),
+        // After a list item the list does not have.
+        (
+            "a list item the list does not have",
+            Box::new(move |d| {
+                let list = at(d, "responsible");
+                let ghost = OpId(999, list.1.clone());
+                vec![op(
+                    ObjectId::Id(list),
+                    Key::Seq(ElementId::Id(ghost)),
+                    true,
+                    vec![],
+                )]
+            }),
+        ),
+        // Replacing the measure while writing the objective.
+        (
+            "not where it writes",
+            Box::new(move |d| {
+                vec![op(
+                    ObjectId::Root,
+                    Key::Map("objective".into()),
+                    false,
+                    vec![at(d, "measure")],
+                )]
+            }),
+        ),
+        // A deletion of nothing.
+        (
+            "deletes nothing",
+            Box::new(move |_| {
+                vec![Op {
+                    action: OpType::Delete,
+                    obj: ObjectId::Root,
+                    key: Key::Map("objective".into()),
+                    pred: SortedVec::new(),
+                    insert: false,
+                }]
+            }),
+        ),
+    ];
+    let (channel, token) = raw::channel_of(&li).await;
+    for (says, ops) in cases {
+        let change = raw::hand_ops(&li, &id, "li", ops);
+        let answers = push(&channel, &token, vec![raw::message(&[change])]).await;
+        let a = &answers.expect("an answer, not a failed call")[0];
+        assert_eq!(a.refused.len(), 1, "{says}: {a:?}");
+        assert_eq!(
+            a.refused[0].code(),
+            pb::RefusalCode::Malformed,
+            "{}",
+            a.refused[0].reason
+        );
+        assert!(
+            a.refused[0].reason.contains(says),
+            "{}",
+            a.refused[0].reason
+        );
+    }
+    // The record takes its owner's edit, and every stored record loads.
+    li.client
+        .edit(&id, |r| {
+            if let massline_core::Record::Rectification(x) = r {
+                x.objective = "群众满意".into();
+            }
+            Ok(())
+        })
+        .unwrap();
+    let r = li.client.sync().await.unwrap();
+    assert_eq!((r.pushed, r.refused), (1, 0));
+    let db = massline_server::admin::open(&town.data).unwrap();
+    let rebuilt = massline_server::admin::rebuild_rows(&db).unwrap();
+    assert!(!rebuilt.contains("do not read"), "{rebuilt}");
+    li.still_syncs(problem("路灯不亮")).await;
     server.stop().await;
 }
