@@ -14,10 +14,9 @@
 //! records makes (`bench/data`) is a few kilobytes and about a hundred
 //! operations.
 
-use std::collections::HashMap;
-
 use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
-use automerge::{Change, ObjType, ScalarValue};
+use automerge::{Change, ExpandedChange, ObjType, ScalarValue};
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
 /// Most bytes one change may have. A whole record made in one change holds at
@@ -31,6 +30,13 @@ pub const MAX_CHANGE_BYTES: usize = 1 << 20;
 /// operation per field, list item and map entry: about 30 for most records, a
 /// few hundred for a study session with a whole village's attendance.
 pub const MAX_OPS_PER_CHANGE: u64 = 20_000;
+
+/// Most operations the changes of one push message may hold together, counted
+/// as each is checked: a message of changes each within
+/// [`MAX_OPS_PER_CHANGE`] could otherwise hold 16,384 times that much work.
+/// A real message (256 KiB, and at most one larger change) holds under
+/// 50,000.
+pub const MAX_OPS_PER_MESSAGE: u64 = 200_000;
 
 /// Most bytes of one string value: the longest text field is 8,000
 /// characters, up to 32,000 bytes of UTF-8.
@@ -291,8 +297,9 @@ fn over(what: &'static str, max: u64) -> ChangeLimitError {
 /// Checks a change chunk's bytes against the limits, reading no operation:
 /// size, a plain chunk with a matching checksum, the header's counts and
 /// lengths, every column's rows and the actors they name, nothing after
-/// the columns.
-pub fn check_chunk(bytes: &[u8]) -> Limited<()> {
+/// the columns. Returns how many operations it declares (its longest
+/// column).
+pub fn check_chunk(bytes: &[u8]) -> Limited<u64> {
     if bytes.len() > MAX_CHANGE_BYTES {
         return Err(ChangeLimitError::TooLarge(bytes.len()));
     }
@@ -387,7 +394,7 @@ pub fn check_chunk(bytes: &[u8]) -> Limited<()> {
     if !r.done() {
         return malformed("bytes follow its operations");
     }
-    Ok(())
+    Ok(most_rows)
 }
 
 /// What a checked change's operations look like.
@@ -411,19 +418,18 @@ fn op_error<T>(index: usize, why: impl Into<String>) -> Limited<T> {
 /// [`MAX_STRING_BYTES`], objects nested at most [`MAX_NESTING`] deep, and no
 /// operation overwriting or deleting another of the same change (what it
 /// wrote would leave nothing in the record).
-pub fn check_ops(change: &Change) -> Limited<Shape> {
-    let expanded = change.decode();
+pub fn check_ops(expanded: &ExpandedChange) -> Limited<Shape> {
     let actor = &expanded.actor_id;
     let start = expanded.start_op.get();
     let own = |counter: u64, a: &automerge::ActorId| a == actor && counter >= start;
     // Objects this change makes, by counter, and how deep each lies below the
     // object it hangs from (where each object and item is, and whether it
     // exists, [`OpIndex::check`] checks).
-    let mut made: HashMap<u64, usize> = HashMap::new();
+    let mut made: FxHashMap<u64, usize> = FxHashMap::default();
     // Each place (a map key, a list item) the change writes, and by which
     // operation: writing one twice leaves one of the two in conflict, kept
     // but never shown.
-    let mut written: HashMap<(&ObjectId, &Key), usize> = HashMap::new();
+    let mut written: FxHashMap<(&ObjectId, &Key), usize> = FxHashMap::default();
     let mut nesting = 0;
     for (index, op) in expanded.operations.iter().enumerate() {
         let id = start.saturating_add(index as u64);
@@ -530,7 +536,7 @@ struct Made {
 /// first.
 #[derive(Clone, Default)]
 pub struct OpIndex {
-    ops: HashMap<OpId, Made>,
+    ops: FxHashMap<OpId, Made>,
 }
 
 impl std::fmt::Debug for OpIndex {
@@ -544,12 +550,11 @@ impl std::fmt::Debug for OpIndex {
 impl OpIndex {
     /// Takes in a change's operations (one that [`OpIndex::check`] passed,
     /// or that the record holds).
-    pub fn add(&mut self, change: &Change) {
-        let expanded = change.decode();
+    pub fn add(&mut self, expanded: &ExpandedChange) {
         let start = expanded.start_op.get();
-        for (i, op) in expanded.operations.into_iter().enumerate() {
+        for (i, op) in expanded.operations.iter().enumerate() {
             let id = OpId(start.saturating_add(i as u64), expanded.actor_id.clone());
-            let made = made_by(&id, &op);
+            let made = made_by(&id, op);
             self.ops.insert(id, made);
         }
     }
@@ -557,10 +562,9 @@ impl OpIndex {
     /// Whether every object, list item and earlier value `change` names is
     /// one the record has (or the change made before), of the right kind and
     /// in the right place.
-    pub fn check(&self, change: &Change) -> Limited<()> {
-        let expanded = change.decode();
+    pub fn check(&self, expanded: &ExpandedChange) -> Limited<()> {
         let start = expanded.start_op.get();
-        let mut own: HashMap<OpId, Made> = HashMap::new();
+        let mut own: FxHashMap<OpId, Made> = FxHashMap::default();
         for (index, op) in expanded.operations.iter().enumerate() {
             let find = |id: &OpId| own.get(id).or_else(|| self.ops.get(id));
             let obj_type = match &op.obj {
@@ -651,14 +655,41 @@ fn scalar_kind(v: &ScalarValue) -> &'static str {
     }
 }
 
+/// A change from a device that keeps within the limits, with its operations.
+#[derive(Debug)]
+pub struct Checked {
+    /// The change.
+    pub change: Change,
+    /// Its operations, decoded once for every check and reading.
+    pub expanded: ExpandedChange,
+    /// What they look like.
+    pub shape: Shape,
+}
+
 /// A change from a device, checked: [`check_chunk`], then read by Automerge,
-/// then [`check_ops`].
-pub fn parse(bytes: &[u8]) -> Limited<Change> {
-    check_chunk(bytes)?;
+/// then [`check_ops`]. Where each operation writes is checked against the
+/// record ([`OpIndex::check`]) by the caller, who knows the record.
+pub fn parse(bytes: &[u8]) -> Limited<Checked> {
+    let mut budget = MAX_OPS_PER_MESSAGE;
+    parse_within(bytes, &mut budget)
+}
+
+/// [`parse`] for a change of a message whose operations so far left
+/// `budget` of [`MAX_OPS_PER_MESSAGE`]; takes this change's from it.
+pub fn parse_within(bytes: &[u8], budget: &mut u64) -> Limited<Checked> {
+    let ops = check_chunk(bytes)?;
+    *budget = budget
+        .checked_sub(ops)
+        .ok_or(over("the operations of its message", MAX_OPS_PER_MESSAGE))?;
     let change =
         Change::try_from(bytes).map_err(|e| ChangeLimitError::Unreadable(e.to_string()))?;
-    check_ops(&change)?;
-    Ok(change)
+    let expanded = change.decode();
+    let shape = check_ops(&expanded)?;
+    Ok(Checked {
+        change,
+        expanded,
+        shape,
+    })
 }
 
 #[cfg(test)]
@@ -698,8 +729,11 @@ mod tests {
     fn every_kind_of_record_keeps_well_within_the_limits() {
         for record in every_kind() {
             let bytes = first_change_of(&record);
-            let change = parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", record.kind()));
-            let shape = check_ops(&change).expect("ops");
+            let checked = parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", record.kind()));
+            OpIndex::default()
+                .check(&checked.expanded)
+                .expect("names only what it makes");
+            let shape = checked.shape;
             assert!(shape.nesting <= 2, "{}: {shape:?}", record.kind());
             assert!(shape.ops < 100, "{}: {shape:?}", record.kind());
         }
@@ -731,7 +765,7 @@ mod tests {
         record.validate().expect("a valid record");
         let bytes = first_change_of(&record);
         assert!(bytes.len() < MAX_CHANGE_BYTES / 2, "{} bytes", bytes.len());
-        let shape = check_ops(&parse(&bytes).expect("parse")).expect("ops");
+        let shape = parse(&bytes).expect("parse").shape;
         assert!((shape.ops as u64) < MAX_OPS_PER_CHANGE / 4, "{shape:?}");
         assert_eq!(shape.nesting, 2);
     }
@@ -764,7 +798,7 @@ mod tests {
             })
         };
         assert_eq!(
-            check_ops(&parse(&nested(MAX_NESTING)).expect("at the limit")).map(|s| s.nesting),
+            parse(&nested(MAX_NESTING)).map(|c| c.shape.nesting),
             Ok(MAX_NESTING)
         );
         refused(&nested(MAX_NESTING + 1), "nesting");

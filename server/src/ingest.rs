@@ -75,7 +75,7 @@ impl Working {
                 let bytes = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
                 let change = Change::try_from(bytes)
                     .map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))?;
-                index.add(&change);
+                index.add(&change.decode());
             }
             self.index = Some(index);
         }
@@ -170,6 +170,19 @@ fn scope_named(root: &serde_json::Map<String, serde_json::Value>) -> Option<Stri
         .map(str::to_string)
 }
 
+/// A change without dependencies: the record it makes when it is the plain
+/// first change of a record, read straight from its operations (which
+/// checks them as it goes); otherwise it must name nothing made before it.
+fn first_of(c: change_limits::Checked) -> (Result<Change, String>, Option<FirstRead>) {
+    if let Some(root) = first_change::root_of_expanded(c.expanded) {
+        return (Ok(c.change), Some(FirstRead::of(root)));
+    }
+    match OpIndex::default().check(&c.change.decode()) {
+        Ok(()) => (Ok(c.change), None),
+        Err(e) => (Err(e.to_string()), None),
+    }
+}
+
 /// One pushed entry, with the work that needs no database done ahead.
 // Nearly every entry is a change; boxing it would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
@@ -195,22 +208,18 @@ pub enum Prepared {
 /// reads first changes, touching no database: this runs for one message
 /// while the one before it is taken in.
 pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
+    let mut budget = change_limits::MAX_OPS_PER_MESSAGE;
     entries
         .into_iter()
         .map(|e| match e {
             Entry::Change { hash, bytes } => {
-                let parsed = change_limits::parse(&bytes)
-                    .map_err(|e| e.to_string())
-                    .and_then(|c| {
-                        if c.hash() == hash {
-                            Ok(c)
-                        } else {
-                            Err("its hash is not that of its bytes".to_string())
-                        }
-                    });
-                let first = match &parsed {
-                    Ok(c) if c.deps().is_empty() => first_change::root_of(c).map(FirstRead::of),
-                    _ => None,
+                let (parsed, first) = match change_limits::parse_within(&bytes, &mut budget) {
+                    Err(e) => (Err(e.to_string()), None),
+                    Ok(c) if c.change.hash() != hash => {
+                        (Err("its hash is not that of its bytes".to_string()), None)
+                    }
+                    Ok(c) if !c.change.deps().is_empty() => (Ok(c.change), None),
+                    Ok(c) => first_of(c),
                 };
                 Prepared::Change {
                     hash,
@@ -319,10 +328,11 @@ fn chain_after(
             && c.deps() == [last]
             && c.actor_id().to_bytes() == actor
         {
-            if index.check(c).is_err() {
+            let ops = c.decode();
+            if index.check(&ops).is_err() {
                 break;
             }
-            index.add(c);
+            index.add(&ops);
             out.push(c.clone());
             last = *hash;
             if out.len() == MOST {
@@ -503,13 +513,14 @@ impl Batch<'_> {
                     // Automerge trusts what it applies to name only what the
                     // record has: checked first (a chain's changes too).
                     let index = w.index(self.tx, &id).map_err(storage)?;
-                    index.check(&change).map_err(|e| {
+                    let ops = change.decode();
+                    index.check(&ops).map_err(|e| {
                         refuse(
                             RefusalCode::Malformed,
                             format!("record {id}: change {hash}: {e}"),
                         )
                     })?;
-                    index.add(&change);
+                    index.add(&ops);
                     // Applying one change costs nearly as much as applying
                     // several: take the rest of this record's chain from the
                     // message (each change building only on the one before) in

@@ -187,6 +187,25 @@ async fn operations_a_change_declares_are_counted_before_any_is_read() {
         assert!(reasons[i].1.contains(says), "{}", reasons[i].1);
     }
     li.still_syncs(problem("村道坑洼")).await;
+
+    // Changes each within the limit, together over what one message may hold.
+    let heavy: Vec<Vec<u8>> = (0..11)
+        .map(|i| {
+            let mut h = HandChange::first(&wang, "wang", puts_of_null(19_999));
+            h.start_op = 1 + i;
+            h.bytes()
+        })
+        .collect();
+    let answers = push(&channel, &token, vec![raw::message(&heavy)])
+        .await
+        .unwrap();
+    let last = answers[0].refused.last().unwrap();
+    assert_eq!(last.index, 10);
+    assert!(
+        last.reason.contains("operations of its message"),
+        "{}",
+        last.reason
+    );
     assert_eq!(town.stored_changes(), 2);
     server.stop().await;
 }
