@@ -19,7 +19,7 @@ use fields::{
 };
 use massline_core::catalog;
 use massline_core::store::documents::RecordRow;
-use massline_core::{Client, Lang, PersonId, RecordKind, StoreKey, VillageCode};
+use massline_core::{Client, Lang, Link, PersonId, RecordKind, StoreKey, VillageCode};
 use serde_json::json;
 
 /// massline field client (群众路线教育实践活动记录).
@@ -227,18 +227,23 @@ fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-fn print_rows(rows: &[RecordRow], json: bool, lang: Lang) {
-    if json {
-        let out: Vec<_> = rows.iter().map(row_json).collect();
-        println!("{}", serde_json::Value::Array(out));
-    } else {
-        for r in rows {
-            println!("{}", render::line(r, lang));
+fn print_rows(client: &Client, rows: &[RecordRow], json: bool, lang: Lang) -> anyhow::Result<()> {
+    let mut out = Vec::new();
+    for r in rows {
+        let links = client.links(&r.id)?;
+        if json {
+            out.push(row_json(r, &links));
+        } else {
+            println!("{}", render::line(r, &links, lang));
         }
     }
+    if json {
+        println!("{}", serde_json::Value::Array(out));
+    }
+    Ok(())
 }
 
-fn row_json(r: &RecordRow) -> serde_json::Value {
+fn row_json(r: &RecordRow, links: &[Link]) -> serde_json::Value {
     json!({
         "id": r.id,
         "scope": r.scope,
@@ -247,6 +252,7 @@ fn row_json(r: &RecordRow) -> serde_json::Value {
         "problem": r.problem,
         "withdrawn": r.withdrawn,
         "updated_at": r.updated_at,
+        "links": render::links_json(links),
     })
 }
 
@@ -319,7 +325,7 @@ fn run_kind<F: Fields>(cmd: KindCmd<F>, client: &Client, lang: Lang) -> anyhow::
             } else {
                 client.list(Some(F::KIND))?
             };
-            print_rows(&rows, json, lang);
+            print_rows(client, &rows, json, lang)?;
             if F::KIND == RecordKind::PracticalThing {
                 print_warnings(client)?;
             }
@@ -333,19 +339,20 @@ fn run_kind<F: Fields>(cmd: KindCmd<F>, client: &Client, lang: Lang) -> anyhow::
 fn show(client: &Client, args: ShowArgs, lang: Lang) -> anyhow::Result<()> {
     let id = client.resolve(&args.id)?;
     let row = client.get(&id)?;
+    let links = client.links(&id)?;
     let history = if args.history {
         Some(client.history(&id)?)
     } else {
         None
     };
     if args.json {
-        let mut out = row_json(&row);
+        let mut out = row_json(&row, &links);
         if let Some(h) = &history {
             out["history"] = render::history_json(h);
         }
         println!("{out}");
     } else {
-        print!("{}", render::detail(&row, lang));
+        print!("{}", render::detail(&row, &links, lang));
         if let Some(h) = &history {
             print!("{}", render::history(h, lang));
         }
@@ -481,7 +488,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 client.list(kind)?
             };
-            print_rows(&rows, json, lang);
+            print_rows(&client, &rows, json, lang)?;
         }
         Command::Sync => {
             let rt = tokio::runtime::Runtime::new()?;

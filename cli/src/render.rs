@@ -6,7 +6,7 @@ use chrono::DateTime;
 use massline_core::record_doc::HistoryItem;
 use massline_core::records::{StudyCredit, code_label, field_label, field_position};
 use massline_core::store::documents::RecordRow;
-use massline_core::{DocId, Lang, Record, RecordKind, Status, SyncReport};
+use massline_core::{DocId, Lang, Link, LinkState, Record, RecordKind, Status, SyncReport};
 use serde_json::{Value, json};
 
 fn short(id: &DocId) -> String {
@@ -34,8 +34,30 @@ fn yes(lang: Lang) -> &'static str {
     }
 }
 
-/// One line per record: short id, kind, the fields that identify it.
-pub fn line(row: &RecordRow, lang: Lang) -> String {
+/// What a link to a record that no longer stands says, or `None` if it stands.
+fn link_note(state: &LinkState, lang: Lang) -> Option<String> {
+    Some(match (state, lang) {
+        (LinkState::Withdrawn(w), Lang::Zh) => format!("已撤回（{} {}：{}）", w.on, w.by, w.reason),
+        (LinkState::Withdrawn(w), Lang::En) => {
+            format!("withdrawn ({} by {}: {})", w.on, w.by, w.reason)
+        }
+        (LinkState::DemandTakenBy(Some(other)), Lang::Zh) => {
+            format!("该诉求已转为另一记录 {}", short(other))
+        }
+        (LinkState::DemandTakenBy(Some(other)), Lang::En) => {
+            format!("the demand became another record, {}", short(other))
+        }
+        (LinkState::DemandTakenBy(None), Lang::Zh) => "走访中的该诉求未指向本记录".into(),
+        (LinkState::DemandTakenBy(None), Lang::En) => {
+            "the visit's demand does not name this record".into()
+        }
+        (LinkState::Current | LinkState::NotHere, _) => return None,
+    })
+}
+
+/// One line per record: short id, kind, the fields that identify it, and a
+/// mark when it names a record that no longer stands.
+pub fn line(row: &RecordRow, links: &[Link], lang: Lang) -> String {
     let id = short(&row.id);
     let Some(record) = &row.record else {
         return format!(
@@ -49,6 +71,14 @@ pub fn line(row: &RecordRow, lang: Lang) -> String {
         (None, _) => "",
         (Some(_), Lang::Zh) => "  [已撤回]",
         (Some(_), Lang::En) => "  [withdrawn]",
+    };
+    let stale = match (
+        links.iter().any(|l| link_note(&l.state, lang).is_some()),
+        lang,
+    ) {
+        (false, _) => "",
+        (true, Lang::Zh) => "  [关联记录已撤回或已转他用]",
+        (true, Lang::En) => "  [names a withdrawn or taken record]",
     };
     let what = match record {
         Record::Member(m) => format!(
@@ -128,7 +158,7 @@ pub fn line(row: &RecordRow, lang: Lang) -> String {
             clip(&n.title, 30)
         ),
     };
-    format!("{id}  {kind}  {what}{gone}")
+    format!("{id}  {kind}  {what}{gone}{stale}")
 }
 
 /// A stored value in words: codes as labels, flags as yes/no.
@@ -202,8 +232,9 @@ fn write_value(
     }
 }
 
-/// Every field of a record, labelled, codes in words.
-pub fn detail(row: &RecordRow, lang: Lang) -> String {
+/// Every field of a record, labelled, codes in words; then each record it
+/// names that no longer stands, and why.
+pub fn detail(row: &RecordRow, links: &[Link], lang: Lang) -> String {
     let mut out = String::new();
     let kind = row.kind.parse::<RecordKind>().ok();
     let _ = writeln!(
@@ -245,7 +276,36 @@ pub fn detail(row: &RecordRow, lang: Lang) -> String {
             w.reason
         );
     }
+    for l in links {
+        if let Some(note) = link_note(&l.state, lang) {
+            let field = l.field.split(['[', '.']).next().unwrap_or(&l.field);
+            let _ = writeln!(
+                out,
+                "  ⚠ {} {}: {note}",
+                field_label(field, lang),
+                short(&l.id)
+            );
+        }
+    }
     out
+}
+
+/// The records a record names, each with how it stands, as JSON.
+pub fn links_json(links: &[Link]) -> Value {
+    Value::Array(
+        links
+            .iter()
+            .map(|l| {
+                let (state, detail) = match &l.state {
+                    LinkState::Current => ("current", Value::Null),
+                    LinkState::Withdrawn(w) => ("withdrawn", json!(w)),
+                    LinkState::DemandTakenBy(other) => ("demand_taken", json!(other)),
+                    LinkState::NotHere => ("not_here", Value::Null),
+                };
+                json!({"field": l.field, "id": l.id, "state": state, "detail": detail})
+            })
+            .collect(),
+    )
 }
 
 /// Who changed what, and when, one change a line.

@@ -18,8 +18,8 @@ use crate::ids::{DocId, PersonId, VillageCode};
 use crate::record_doc::{self, Author, HistoryItem, NewChange, StoredRecord};
 use crate::records::rules::{self, Change};
 use crate::records::{
-    DemandLink, PracticalThing, Record, RecordKind, StudyCredit, ValidationError, Warning,
-    Withdrawal,
+    DemandLink, PracticalThing, Record, RecordKind, Reference, StudyCredit, ValidationError,
+    Warning, Withdrawal,
 };
 use crate::store::documents::{self, RecordRow};
 use crate::store::identity::{self, Identity, ServerPin};
@@ -48,6 +48,37 @@ pub struct Status {
     pub last_error: Option<String>,
     /// Each readable scope and the server sequence number the device stands at.
     pub cursors: Vec<(String, u64)>,
+}
+
+/// A record that another record names, as this device holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// The field that names it (`problem`, `opinions[2]`, `visit.visit`).
+    pub field: String,
+    /// The record named.
+    pub id: DocId,
+    /// How the named record stands.
+    pub state: LinkState,
+}
+
+/// How a named record stands, as this device holds it.
+///
+/// A record stays linked to one withdrawn, or to a visit's demand another
+/// record took up, when the two met after being made apart: a phone refuses
+/// to make such a link where it sees the withdrawal or the demand taken, but
+/// neither it nor the server can tell what a phone had seen when it was
+/// offline, so such links are shown for what they are instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    /// On this device and not withdrawn.
+    Current,
+    /// Withdrawn as entered by mistake.
+    Withdrawn(Withdrawal),
+    /// The record says it was made of a visit's demand, but the demand names
+    /// another record (or none): `Some` of the record it names.
+    DemandTakenBy(Option<DocId>),
+    /// Not on this device (a member does not hold cadre-only records).
+    NotHere,
 }
 
 /// The device's store and its sync.
@@ -288,6 +319,35 @@ impl Client {
             .ok_or_else(|| Error::NotFound(id.to_hex()))
     }
 
+    /// The records `id` names (people aside), each with how it stands: a
+    /// record shown to a person shows its links to withdrawn records as such.
+    pub fn links(&self, id: &DocId) -> Result<Vec<Link>, Error> {
+        self.db.read(|tx| {
+            let Some(record) = documents::get(tx, id)?.and_then(|r| r.record) else {
+                return Ok(Vec::new());
+            };
+            let mut out = Vec::new();
+            for (field, reference) in record.references() {
+                let Reference::Record(named, _) = reference else {
+                    continue;
+                };
+                let state = match documents::get(tx, &named)? {
+                    None => LinkState::NotHere,
+                    Some(RecordRow {
+                        withdrawn: Some(w), ..
+                    }) => LinkState::Withdrawn(w),
+                    Some(row) => demand_state(id, &record, &named, row.record.as_ref()),
+                };
+                out.push(Link {
+                    field,
+                    id: named,
+                    state,
+                });
+            }
+            Ok(out)
+        })
+    }
+
     /// Records of one kind, or all, most recently changed first; withdrawn
     /// records are left out.
     pub fn list(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>, Error> {
@@ -407,6 +467,34 @@ impl Client {
                 cursors: cursors::all(tx)?.into_iter().collect(),
             })
         })
+    }
+}
+
+/// How the visit `named` by a record made of one of its demands stands: the
+/// demand names the record back, or another one.
+fn demand_state(id: &DocId, record: &Record, named: &DocId, visit: Option<&Record>) -> LinkState {
+    let (link, opinion) = match record {
+        Record::Opinion(o) => (o.visit.as_ref(), true),
+        Record::ServiceRequest(s) => (s.visit.as_ref(), false),
+        _ => (None, false),
+    };
+    let (Some(link), Some(Record::Visit(v))) = (link, visit) else {
+        return LinkState::Current;
+    };
+    if link.visit != *named {
+        return LinkState::Current;
+    }
+    let taken = v.demand(&link.demand).and_then(|d| {
+        if opinion {
+            d.opinion
+        } else {
+            d.service_request
+        }
+    });
+    if taken == Some(*id) {
+        LinkState::Current
+    } else {
+        LinkState::DemandTakenBy(taken)
     }
 }
 

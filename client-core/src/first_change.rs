@@ -9,10 +9,11 @@
 //! gives `None`, and the caller materializes it with Automerge as usual.
 //! Tests check the result against Automerge for the shapes records take.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
-use automerge::{Change, ObjType, ScalarValue};
+use automerge::{Change, ExpandedChange, ObjType, ScalarValue};
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use crate::doc_json;
@@ -43,20 +44,32 @@ pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
     if !change.deps().is_empty() || change.seq() != 1 {
         return None;
     }
-    let expanded = change.decode();
+    root_of_expanded(change.decode())
+}
+
+/// [`root_of`] for a change already decoded.
+pub fn root_of_expanded(expanded: ExpandedChange) -> Option<Map<String, Value>> {
+    if !expanded.deps.is_empty() || expanded.seq != 1 {
+        return None;
+    }
     let actor = expanded.actor_id;
     let counter = |id: &OpId| (id.1 == actor).then_some(id.0);
-    let mut nodes: HashMap<u64, Node> = HashMap::new();
+    let mut nodes: FxHashMap<u64, Node> = FxHashMap::default();
     const ROOT: u64 = 0;
     nodes.insert(ROOT, Node::Map(BTreeMap::new()));
     let start = expanded.start_op.get();
     for (i, op) in expanded.operations.into_iter().enumerate() {
-        let id = start + i as u64;
+        let id = start.checked_add(i as u64)?;
         let target = match &op.obj {
             ObjectId::Root => ROOT,
             ObjectId::Id(o) => counter(o)?,
         };
-        let preds: Vec<u64> = op.pred.iter().map(counter).collect::<Option<_>>()?;
+        // At most one value is replaced: a first change has no conflicts.
+        let pred = match op.pred.len() {
+            0 => None,
+            1 => Some(op.pred.iter().next().and_then(counter)?),
+            _ => return None,
+        };
         let made = match &op.action {
             OpType::Make(ObjType::List) => Some(Node::List(Vec::new())),
             OpType::Make(ObjType::Map | ObjType::Table) => Some(Node::Map(BTreeMap::new())),
@@ -69,10 +82,9 @@ pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
             OpType::Delete => None,
             _ => return None,
         };
-        match (nodes.get_mut(&target)?, &op.key, op.insert) {
+        match (nodes.get_mut(&target)?, op.key, op.insert) {
             (Node::Map(m), Key::Map(k), false) => {
-                let current = m.get(k.as_str()).map(|s| s.by);
-                if preds != current.into_iter().collect::<Vec<_>>() {
+                if pred != m.get(k.as_str()).map(|s| s.by) {
                     return None;
                 }
                 match new_val {
@@ -86,23 +98,24 @@ pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
             }
             (Node::List(l), Key::Seq(elem), true) => {
                 let v = new_val?;
-                if !preds.is_empty() {
+                if pred.is_some() {
                     return None;
                 }
                 let pos = match elem {
                     ElementId::Head => 0,
+                    // Items are mostly appended: look from the end.
                     ElementId::Id(e) => {
-                        let e = counter(e)?;
-                        l.iter().position(|(el, _)| *el == e)? + 1
+                        let e = counter(&e)?;
+                        l.iter().rposition(|(el, _)| *el == e)? + 1
                     }
                 };
                 // The newest insert after an element goes right after it.
                 l.insert(pos, (id, Slot { by: id, val: v }));
             }
             (Node::List(l), Key::Seq(ElementId::Id(e)), false) => {
-                let e = counter(e)?;
-                let pos = l.iter().position(|(el, _)| *el == e)?;
-                if preds != [l[pos].1.by] {
+                let e = counter(&e)?;
+                let pos = l.iter().rposition(|(el, _)| *el == e)?;
+                if pred != Some(l[pos].1.by) {
                     return None;
                 }
                 match new_val {
@@ -124,7 +137,7 @@ pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
     }
 }
 
-fn to_json(nodes: &HashMap<u64, Node>, id: u64, depth: usize) -> Option<Value> {
+fn to_json(nodes: &FxHashMap<u64, Node>, id: u64, depth: usize) -> Option<Value> {
     if depth > 64 {
         return None;
     }

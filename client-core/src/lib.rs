@@ -14,7 +14,8 @@
 //!   encrypted with the `sqlcipher` feature and a [`StoreKey`].
 //! - [`private_files`]: files only their owner reads (the store, and the
 //!   server's data directory).
-//! - [`packing`]: how changes travel (packed, one zstd stream per call).
+//! - [`packing`]: how changes travel (packed, one zstd stream per call);
+//!   [`change_limits`]: what one change from a device may hold.
 //! - [`sync`]: the sync engine, its messages, and the gRPC transport.
 //! - [`enrollment_code`]: the code a township officer hands out.
 //! - [`client`]: the public face used by the CLI and the mobile bindings.
@@ -23,6 +24,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod change_limits;
 pub mod client;
 pub mod codes;
 pub mod doc_json;
@@ -38,7 +40,7 @@ pub mod store;
 pub mod sync;
 
 pub use access::{Principal, Role, Scope};
-pub use client::{Client, Status};
+pub use client::{Client, Link, LinkState, Status};
 pub use codes::{Coded, Lang};
 pub use error::Error;
 pub use ids::{DocId, PersonId, VillageCode};

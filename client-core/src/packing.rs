@@ -16,13 +16,24 @@
 //! - `1` change: `uleb n`, `n` dependencies (`uleb 0` + 32 bytes, or `uleb k`
 //!   for the k-th previous change of the stream), `uleb len`, rest of the body.
 //! - `2` document: 16-byte document id, `uleb len`, a saved Automerge document.
-//! - `3` raw chunk: `uleb len`, an Automerge chunk as it is.
+//! - `3` raw chunk: `uleb len`, an Automerge chunk as it is. None of ours: a
+//!   device sends the changes Automerge made, which are plain change chunks,
+//!   and the server sends only what it accepted. The form is kept so that a
+//!   chunk that is not a plain change still travels and is refused on its own
+//!   (with its checksum and everything else checked, see
+//!   [`crate::change_limits`]) rather than failing its whole message.
+//!
+//! Nothing a message declares sizes an allocation: it decompresses to at most
+//! [`MAX_MESSAGE_BYTES`] through a window of at most 2^[`MAX_WINDOW_LOG`]
+//! bytes, and holds at most [`MAX_ENTRIES_PER_MESSAGE`] entries, exactly as
+//! many as it says.
 
 use std::collections::HashMap;
 
 use automerge::ChangeHash;
 use sha2::{Digest, Sha256};
 
+use crate::change_limits::{MAX_CHANGE_BYTES, MAX_DEPENDENCIES};
 use crate::ids::DocId;
 
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
@@ -32,7 +43,30 @@ const TAG_DOCUMENT: u8 = 2;
 const TAG_RAW: u8 = 3;
 
 /// Most bytes one message may decompress to; a larger message is refused.
-pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+/// Devices and the server pack messages of about 256 KiB (a message ends
+/// with the change that reaches that size, or holds one larger change
+/// alone), so a real message is at most 256 KiB plus one change of at most
+/// [`MAX_CHANGE_BYTES`]: 1.25 MiB.
+pub const MAX_MESSAGE_BYTES: usize = 2 << 20;
+const _: () = assert!(MAX_MESSAGE_BYTES >= (256 << 10) + MAX_CHANGE_BYTES);
+
+/// Most entries one message may hold. A packed change is at least some 60
+/// bytes (its actor id alone is 16), so a 256 KiB message holds at most
+/// about 4,400; the count a message declares is checked against this before
+/// anything is read.
+pub const MAX_ENTRIES_PER_MESSAGE: u32 = 16_384;
+
+/// How far back in its call's stream a change may name a dependency by
+/// back-reference, in entries; one further back is sent as its 32-byte hash.
+/// The receiver keeps this many hashes per call (2 MiB), not one for every
+/// entry a device ever sends in the call.
+pub const MAX_BACK_REFERENCE: u64 = 1 << 16;
+
+/// Largest zstd window (as a power of two) a stream may ask the receiver to
+/// keep: 4 MiB. Our streams are told they are at most 1 MiB long, so zstd
+/// uses a window of 1 MiB at any level; without a bound, a frame header of a
+/// few bytes could make the receiver allocate 128 MiB.
+pub const MAX_WINDOW_LOG: u32 = 22;
 
 /// Why packed bytes could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,6 +77,9 @@ pub enum PackingError {
     /// The message decompresses to more than [`MAX_MESSAGE_BYTES`].
     #[error("message decompresses to more than {MAX_MESSAGE_BYTES} bytes")]
     TooLarge,
+    /// The message says it holds more than [`MAX_ENTRIES_PER_MESSAGE`] entries.
+    #[error("message says it holds {0} entries; at most {MAX_ENTRIES_PER_MESSAGE} are allowed")]
+    TooManyEntries(u32),
     /// The entries are cut short or malformed.
     #[error("packed entry {index} is malformed: {why}")]
     Malformed {
@@ -56,7 +93,7 @@ pub enum PackingError {
     CountMismatch {
         /// The count the message gave.
         said: usize,
-        /// The count found.
+        /// The count found (reading stops at one more than said).
         found: usize,
     },
 }
@@ -188,8 +225,10 @@ impl Packer {
                 write_uleb(&mut self.plain, split.deps.len() as u64);
                 for dep in &split.deps {
                     match self.sent.get(dep) {
-                        Some(&i) => write_uleb(&mut self.plain, self.next_index - i),
-                        None => {
+                        Some(&i) if self.next_index - i <= MAX_BACK_REFERENCE => {
+                            write_uleb(&mut self.plain, self.next_index - i)
+                        }
+                        _ => {
                             self.plain.push(0);
                             self.plain.extend_from_slice(&dep.0);
                         }
@@ -270,7 +309,8 @@ fn hash_of(type_len_body: &[u8]) -> ChangeHash {
 /// Unpacks the messages of one call, in order.
 pub struct Unpacker {
     zstd: zstd::stream::raw::Decoder<'static>,
-    seen: Vec<ChangeHash>,
+    /// The hashes of the last [`MAX_BACK_REFERENCE`] entries.
+    seen: std::collections::VecDeque<ChangeHash>,
 }
 
 impl std::fmt::Debug for Unpacker {
@@ -291,12 +331,23 @@ impl Unpacker {
     /// A fresh unpacker for a new call.
     #[allow(clippy::panic)]
     pub fn new() -> Self {
-        let zstd = zstd::stream::raw::Decoder::new()
+        let mut zstd = zstd::stream::raw::Decoder::new()
             .unwrap_or_else(|_| panic!("zstd decoder could not be created"));
+        // Only fails for a value out of zstd's range, which this is not.
+        let _ = zstd.set_parameter(zstd::stream::raw::DParameter::WindowLogMax(MAX_WINDOW_LOG));
         Unpacker {
             zstd,
-            seen: Vec::new(),
+            seen: std::collections::VecDeque::new(),
         }
+    }
+
+    /// Keeps an entry's hash for back-references, forgetting the oldest one
+    /// past [`MAX_BACK_REFERENCE`].
+    fn remember(&mut self, hash: ChangeHash) {
+        if self.seen.len() as u64 == MAX_BACK_REFERENCE {
+            self.seen.pop_front();
+        }
+        self.seen.push_back(hash);
     }
 
     fn decompress(&mut self, frame: &[u8]) -> Result<Vec<u8>, PackingError> {
@@ -322,18 +373,28 @@ impl Unpacker {
 
     /// The entries of the next message, which says it holds `count`.
     pub fn unpack(&mut self, frame: &[u8], count: u32) -> Result<Vec<Entry>, PackingError> {
+        if count > MAX_ENTRIES_PER_MESSAGE {
+            return Err(PackingError::TooManyEntries(count));
+        }
         let plain = self.decompress(frame)?;
         let mut pos = 0;
-        let mut entries = Vec::with_capacity(count as usize);
+        let mut entries = Vec::new();
         while pos < plain.len() {
             let index = entries.len();
+            if index == count as usize {
+                // More than it said: stop before reading (and allocating) more.
+                return Err(PackingError::CountMismatch {
+                    said: count as usize,
+                    found: index + 1,
+                });
+            }
             let bad = |why| PackingError::Malformed { index, why };
             let tag = plain[pos];
             pos += 1;
             let entry = match tag {
                 TAG_CHANGE => {
                     let n = read_uleb(&plain, &mut pos).ok_or(bad("dependency count"))?;
-                    if n > 1024 {
+                    if n > MAX_DEPENDENCIES {
                         return Err(bad("too many dependencies"));
                     }
                     let mut deps = Vec::with_capacity(n as usize);
@@ -348,14 +409,17 @@ impl Unpacker {
                             let at = (self.seen.len() as u64)
                                 .checked_sub(back)
                                 .ok_or(bad("back-reference before the stream"))?;
-                            self.seen[at as usize]
+                            self.seen
+                                .get(at as usize)
+                                .copied()
+                                .ok_or(bad("back-reference before the stream"))?
                         };
                         deps.push(hash);
                     }
                     let len = read_uleb(&plain, &mut pos).ok_or(bad("length"))?;
                     let rest = take(&plain, &mut pos, len as usize).ok_or(bad("cut short"))?;
                     let (hash, bytes) = rebuild_change(&deps, rest);
-                    self.seen.push(hash);
+                    self.remember(hash);
                     Entry::Change { hash, bytes }
                 }
                 TAG_DOCUMENT => {
@@ -363,7 +427,7 @@ impl Unpacker {
                     let doc = id.ok_or(bad("document id"))?;
                     let len = read_uleb(&plain, &mut pos).ok_or(bad("length"))?;
                     let bytes = take(&plain, &mut pos, len as usize).ok_or(bad("cut short"))?;
-                    self.seen.push(ChangeHash([0; 32]));
+                    self.remember(ChangeHash([0; 32]));
                     Entry::Document {
                         doc,
                         bytes: bytes.to_vec(),
@@ -378,7 +442,7 @@ impl Unpacker {
                     } else {
                         ChangeHash([0; 32])
                     };
-                    self.seen.push(hash);
+                    self.remember(hash);
                     Entry::Change {
                         hash,
                         bytes: bytes.to_vec(),
@@ -545,6 +609,35 @@ mod tests {
         for cut in 0..frame.len() {
             let _ = Unpacker::new().unpack(&frame[..cut], n);
         }
+    }
+
+    #[test]
+    fn a_dependency_further_back_than_the_window_travels_as_its_hash() {
+        let cs = changes();
+        let mut packer = Packer::new(1);
+        let mut unpacker = Unpacker::new();
+        packer.push_change(cs[0].raw_bytes());
+        let id = DocId::from_slice(&[1; 16]).expect("id");
+        for i in 0..MAX_BACK_REFERENCE {
+            packer.push_document(&id, b"");
+            if i % 10_000 == 0 {
+                let (frame, n) = packer.flush();
+                unpacker.unpack(&frame, n).expect("unpack");
+            }
+        }
+        let before = packer.pending_bytes();
+        packer.push_change(cs[1].raw_bytes());
+        assert!(packer.pending_bytes() - before > 32, "sent as a hash");
+        let (frame, n) = packer.flush();
+        let got = unpacker.unpack(&frame, n).expect("unpack");
+        assert_eq!(
+            got.last(),
+            Some(&Entry::Change {
+                hash: cs[1].hash(),
+                bytes: cs[1].raw_bytes().to_vec()
+            })
+        );
+        assert_eq!(unpacker.seen.len() as u64, MAX_BACK_REFERENCE);
     }
 
     #[test]

@@ -73,8 +73,14 @@ impl Author<'_> {
     fn commit(&self) -> CommitOptions {
         CommitOptions::default()
             .with_time(self.time)
-            .with_message(serde_json::json!({ "by": self.person }).to_string())
+            .with_message(message_of(self.person))
     }
+}
+
+/// The message of every change `person` makes: `{"by":"<person>"}`, and
+/// nothing else, so a change carries no bytes the record does not keep.
+pub fn message_of(person: &PersonId) -> String {
+    serde_json::json!({ "by": person }).to_string()
 }
 
 /// The person a change names as its author, if its message names one.
@@ -206,7 +212,8 @@ pub fn read(doc: &Automerge) -> Result<StoredRecord, ValidationError> {
     parse_root(doc_json::read_root(doc))
 }
 
-fn root_at(doc: &Automerge, heads: &[ChangeHash]) -> Map<String, Value> {
+/// The document's root as JSON when `heads` were its latest changes.
+pub fn root_at(doc: &Automerge, heads: &[ChangeHash]) -> Map<String, Value> {
     match doc_json::to_json(&doc.hydrate(Some(heads))) {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -225,8 +232,16 @@ pub fn read_at(
     parse_root(root_at(doc, heads)).map(Some)
 }
 
-/// A record from its document's root as JSON; errors name the field at fault.
-pub fn parse_root(mut root: Map<String, Value>) -> Result<StoredRecord, ValidationError> {
+/// A record's root taken apart: its scope, withdrawal (as written) and kind,
+/// and the record's fields.
+struct Parts {
+    scope: Scope,
+    withdrawn: Option<Value>,
+    kind: RecordKind,
+    fields: Value,
+}
+
+fn parts(mut root: Map<String, Value>) -> Result<Parts, ValidationError> {
     let scope = match root.remove("scope") {
         Some(Value::String(s)) => Scope::parse(&s).map_err(|e| ValidationError::new("scope", e))?,
         _ => {
@@ -237,17 +252,7 @@ pub fn parse_root(mut root: Map<String, Value>) -> Result<StoredRecord, Validati
         }
     };
     root.remove("serial");
-    let withdrawn = match root.remove("withdrawn") {
-        None => None,
-        Some(w) => Some(
-            serde_path_to_error::deserialize::<_, Withdrawal>(w).map_err(|e| {
-                ValidationError::new(
-                    format!("withdrawn.{}", e.path()),
-                    e.into_inner().to_string(),
-                )
-            })?,
-        ),
-    };
+    let withdrawn = root.remove("withdrawn");
     let kind = match root.remove("kind") {
         Some(Value::String(k)) => k
             .parse::<RecordKind>()
@@ -259,12 +264,100 @@ pub fn parse_root(mut root: Map<String, Value>) -> Result<StoredRecord, Validati
             ));
         }
     };
-    let record = Record::from_fields(kind, Value::Object(root))?;
-    Ok(StoredRecord {
+    Ok(Parts {
         scope,
+        withdrawn,
+        kind,
+        fields: Value::Object(root),
+    })
+}
+
+fn withdrawal(w: &Value) -> Result<Withdrawal, ValidationError> {
+    serde_path_to_error::deserialize::<_, Withdrawal>(w).map_err(|e| {
+        ValidationError::new(
+            format!("withdrawn.{}", e.path()),
+            e.into_inner().to_string(),
+        )
+    })
+}
+
+/// A record from its document's root as JSON; errors name the field at fault.
+pub fn parse_root(root: Map<String, Value>) -> Result<StoredRecord, ValidationError> {
+    let p = parts(root)?;
+    let withdrawn = p.withdrawn.as_ref().map(withdrawal).transpose()?;
+    let record = Record::from_fields(p.kind, p.fields)?;
+    Ok(StoredRecord {
+        scope: p.scope,
         record,
         withdrawn,
     })
+}
+
+/// A record from a root a device wrote, as [`parse_root`] reads it; the root
+/// must also hold nothing the record does not keep: no key that is not a
+/// field (at any depth), no value in another form than the record writes it
+/// (a `null` for a field left out, a number as text, a serial that is not a
+/// whole number). Keys the root leaves out are fine: they read as the
+/// field's default, as in records written before the field existed.
+pub fn parse_written(root: Map<String, Value>) -> Result<StoredRecord, ValidationError> {
+    if root.get("serial").is_some_and(|v| v.as_u64().is_none()) {
+        return Err(ValidationError::new("serial", "must be a whole number"));
+    }
+    let p = parts(root)?;
+    let withdrawn = match &p.withdrawn {
+        None => None,
+        Some(w) => {
+            let read = withdrawal(w)?;
+            let canonical = serde_json::to_value(&read)
+                .map_err(|e| ValidationError::new("withdrawn", e.to_string()))?;
+            kept("withdrawn", w, &canonical)?;
+            Some(read)
+        }
+    };
+    let record = Record::from_fields_ref(p.kind, &p.fields)?;
+    kept("", &p.fields, &Value::Object(record.fields()))?;
+    Ok(StoredRecord {
+        scope: p.scope,
+        record,
+        withdrawn,
+    })
+}
+
+/// Whether `written` holds only what `canonical` (the record's own form of
+/// the same value) keeps; the error names the first path that it does not.
+fn kept(path: &str, written: &Value, canonical: &Value) -> Result<(), ValidationError> {
+    let at = |key: &dyn std::fmt::Display, list: bool| match (path.is_empty(), list) {
+        (_, true) => format!("{path}[{key}]"),
+        (true, false) => key.to_string(),
+        (false, false) => format!("{path}.{key}"),
+    };
+    match (written, canonical) {
+        (Value::Object(w), Value::Object(c)) => {
+            for (k, v) in w {
+                match c.get(k) {
+                    Some(cv) => kept(&at(k, false), v, cv)?,
+                    None => {
+                        return Err(ValidationError::new(
+                            at(k, false),
+                            "is not a field of the record: a record holds only its fields",
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(w), Value::Array(c)) if w.len() == c.len() => {
+            for (i, (v, cv)) in w.iter().zip(c).enumerate() {
+                kept(&at(&i, true), v, cv)?;
+            }
+            Ok(())
+        }
+        (w, c) if w == c => Ok(()),
+        _ => Err(ValidationError::new(
+            if path.is_empty() { "record" } else { path },
+            "is not written in the form the record keeps",
+        )),
+    }
 }
 
 /// One change in a record's history.
@@ -437,6 +530,34 @@ mod tests {
         root.insert("minutes".into(), Value::from(-5));
         let err = parse_root(root).expect_err("negative minutes");
         assert_eq!(err.field, "minutes");
+    }
+
+    #[test]
+    fn a_written_root_holds_only_what_the_record_keeps() {
+        let root = root_json(&scope(), 1, &entry(30), None);
+        assert_eq!(parse_written(root.clone()).expect("canonical"), stored(30));
+        let mut short = root.clone();
+        short.remove("comments");
+        assert!(
+            parse_written(short).is_ok(),
+            "a field left out reads as its default"
+        );
+        for (key, value, field) in [
+            ("helper", Value::Null, "helper"),
+            ("serial", Value::from("一"), "serial"),
+            (
+                "comments",
+                serde_json::json!([{"date": "2024-03-02", "text": "好",
+                "author": "p1", "colour": "红"}]),
+                "comments[0].colour",
+            ),
+            ("date", Value::from("2024-3-1"), "date"),
+        ] {
+            let mut r = root.clone();
+            r.insert(key.into(), value);
+            let err = parse_written(r).expect_err(key);
+            assert_eq!(err.field, field, "{err}");
+        }
     }
 
     #[test]

@@ -21,4 +21,7 @@ pub enum Error {
     /// The certificate could not be made or read.
     #[error("certificate: {0}")]
     Certificate(String),
+    /// A push message is refused as a whole; nothing of it was stored.
+    #[error("push message refused: {0}")]
+    MessageRefused(String),
 }

@@ -283,7 +283,8 @@ mod tests {
     use super::*;
 
     fn enrol(tx: &rusqlite::Transaction<'_>, person: &PersonId, actor: u8) -> Device {
-        let code = registry::new_enrollment_code(tx, person, registry::DEFAULT_CODE_VALIDITY).unwrap();
+        let code =
+            registry::new_enrollment_code(tx, person, registry::DEFAULT_CODE_VALIDITY).unwrap();
         registry::enroll(tx, &code, &[actor; 16], "phone")
             .unwrap()
             .0

@@ -2,18 +2,26 @@
 //! numbered, the bad ones refused with a reason, all of one message in one
 //! durable transaction.
 //!
-//! A change is accepted only if it parses, was written by the sending device's
-//! actor (and names the device's person as its author, if it names one),
+//! A change is accepted only if it keeps within `massline_core::change_limits`
+//! (checked on its bytes before Automerge reads it), was written by the
+//! sending device's actor and names the device's person as its author,
 //! depends only on changes the server has, belongs to one record in a scope
-//! the device's person may write, and passes the record rules of
+//! the device's person may write (checked before anything else about the
+//! record, so no refusal tells of a scope the device may not write), leaves
+//! the record holding nothing but its fields in their own form
+//! (`record_doc::parse_written`), and passes the record rules of
 //! `massline_core::records::rules`: the record valid once merged, the author's
 //! own edit theirs to make, the people and records it names in the village.
+//!
+//! A message with more than [`MAX_REFUSALS_PER_MESSAGE`] bad changes is
+//! refused as a whole, with one reason, and nothing of it is stored.
 
 use std::collections::HashMap;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use automerge::{Automerge, Change, ChangeHash};
+use massline_core::change_limits::{self, OpIndex};
 use massline_core::first_change;
 use massline_core::packing::Entry;
 use massline_core::record_doc::{self, StoredRecord};
@@ -42,9 +50,40 @@ struct Working {
     chunks: Vec<u8>,
     n_new: i64,
     last_seq: i64,
+    /// The operations of the record's accepted changes, built on first need,
+    /// to check a change against before Automerge applies it.
+    index: Option<OpIndex>,
 }
 
 impl Working {
+    /// Drops the document and the index built from it: a refused change may
+    /// be in them; both are rebuilt from what was accepted when next needed.
+    fn forget(&mut self) {
+        self.doc = None;
+        self.index = None;
+    }
+
+    /// The operations of every change of the record accepted so far, from the
+    /// changes table (which holds this message's accepted changes too).
+    fn index(&mut self, tx: &Transaction<'_>, id: &DocId) -> Result<&mut OpIndex, Error> {
+        if self.index.is_none() {
+            let mut index = OpIndex::default();
+            let mut stmt =
+                tx.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+            let mut rows = stmt.query(params![&id.as_bytes()[..]])?;
+            while let Some(row) = rows.next()? {
+                let bytes = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                let change = Change::try_from(bytes)
+                    .map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))?;
+                index.add(&change.decode());
+            }
+            self.index = Some(index);
+        }
+        self.index
+            .as_mut()
+            .ok_or_else(|| Error::Corrupt(id.to_hex(), "index not built".into()))
+    }
+
     /// The document as stored plus the changes taken in this message.
     fn doc(&mut self, id: &DocId) -> Result<&mut Automerge, Error> {
         if self.doc.is_none() {
@@ -62,10 +101,34 @@ impl Working {
     }
 }
 
+/// Most refusals one push message may earn; past this the message is refused
+/// as a whole, with one reason, and nothing of it is stored. An honest device
+/// gets a refusal for a change only where its phone and the server judge
+/// differently (a person it could not look up, a scope taken away): a few,
+/// not a thousand in one message.
+pub const MAX_REFUSALS_PER_MESSAGE: usize = 1000;
+
+/// Most bytes of one refusal's reason; a longer one (one quoting what a device
+/// sent) is cut, so the answer to a message stays bounded.
+pub const MAX_REASON_BYTES: usize = 600;
+
 type Refuse = (RefusalCode, String);
 
 fn refuse(code: RefusalCode, reason: impl Into<String>) -> Refuse {
     (code, reason.into())
+}
+
+/// `reason` cut to [`MAX_REASON_BYTES`], at a character boundary.
+fn bounded(mut reason: String) -> String {
+    if reason.len() > MAX_REASON_BYTES {
+        let mut end = MAX_REASON_BYTES - '…'.len_utf8();
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push('…');
+    }
+    reason
 }
 
 struct Batch<'a> {
@@ -82,6 +145,44 @@ struct Batch<'a> {
     people: std::cell::RefCell<HashMap<PersonId, Option<massline_core::VillageCode>>>,
 }
 
+/// The record a plain first change makes, read without Automerge.
+#[derive(Debug)]
+pub struct FirstRead {
+    /// The scope its root names, as written.
+    scope: Option<String>,
+    /// The record, or why its root is not one.
+    read: Result<StoredRecord, massline_core::ValidationError>,
+}
+
+impl FirstRead {
+    fn of(root: serde_json::Map<String, serde_json::Value>) -> Self {
+        FirstRead {
+            scope: scope_named(&root),
+            read: record_doc::parse_written(root),
+        }
+    }
+}
+
+/// The scope a record's root names, as written.
+fn scope_named(root: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    root.get("scope")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+}
+
+/// A change without dependencies: the record it makes when it is the plain
+/// first change of a record, read straight from its operations (which
+/// checks them as it goes); otherwise it must name nothing made before it.
+fn first_of(c: change_limits::Checked) -> (Result<Change, String>, Option<FirstRead>) {
+    if let Some(root) = first_change::root_of_expanded(c.expanded) {
+        return (Ok(c.change), Some(FirstRead::of(root)));
+    }
+    match OpIndex::default().check(&c.change.decode()) {
+        Ok(()) => (Ok(c.change), None),
+        Err(e) => (Err(e.to_string()), None),
+    }
+}
+
 /// One pushed entry, with the work that needs no database done ahead.
 // Nearly every entry is a change; boxing it would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
@@ -93,29 +194,32 @@ pub enum Prepared {
         hash: ChangeHash,
         /// Its bytes.
         bytes: Vec<u8>,
-        /// The parsed change, or why it does not parse.
+        /// The parsed change, or why it is refused unread.
         parsed: Result<Change, String>,
         /// For a change without dependencies: the record it makes when it is
         /// the plain first change of a new record.
-        first: Option<Result<StoredRecord, massline_core::ValidationError>>,
+        first: Option<FirstRead>,
     },
     /// A whole document, which a push may not carry.
     Document(DocId),
 }
 
-/// Parses a message's entries and reads first changes, touching no database:
-/// this runs for one message while the one before it is taken in.
+/// Checks a message's entries against the change limits, parses them and
+/// reads first changes, touching no database: this runs for one message
+/// while the one before it is taken in.
 pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
+    let mut budget = change_limits::MAX_OPS_PER_MESSAGE;
     entries
         .into_iter()
         .map(|e| match e {
             Entry::Change { hash, bytes } => {
-                let parsed = Change::try_from(&bytes[..]).map_err(|e| e.to_string());
-                let first = match &parsed {
-                    Ok(c) if c.deps().is_empty() => {
-                        first_change::root_of(c).map(record_doc::parse_root)
+                let (parsed, first) = match change_limits::parse_within(&bytes, &mut budget) {
+                    Err(e) => (Err(e.to_string()), None),
+                    Ok(c) if c.change.hash() != hash => {
+                        (Err("its hash is not that of its bytes".to_string()), None)
                     }
-                    _ => None,
+                    Ok(c) if !c.change.deps().is_empty() => (Ok(c.change), None),
+                    Ok(c) => first_of(c),
                 };
                 Prepared::Change {
                     hash,
@@ -186,11 +290,19 @@ pub fn ingest_prepared(
             match outcome {
                 Ok(()) => ack.accepted += 1,
                 Err((hash, (code, reason))) => {
+                    if ack.refused.len() == MAX_REFUSALS_PER_MESSAGE {
+                        // Returning an error rolls back the whole message.
+                        return Err(Error::MessageRefused(format!(
+                            "more than {MAX_REFUSALS_PER_MESSAGE} of its changes are refused \
+                             (change {index}: {})",
+                            bounded(reason)
+                        )));
+                    }
                     batch.refused.insert(hash);
                     ack.refused.push(Refusal {
                         index: index as u32,
                         code,
-                        reason,
+                        reason: bounded(reason),
                     });
                 }
             }
@@ -202,8 +314,14 @@ pub fn ingest_prepared(
 }
 
 /// The changes later in the message that continue a chain from `from`, each
-/// building only on the one before it and written by `actor`.
-fn chain_after(from: ChangeHash, actor: &[u8], rest: &[Option<Prepared>]) -> Vec<Change> {
+/// building only on the one before it, written by `actor`, and naming only
+/// what the record has (checked against `index`, which takes each in).
+fn chain_after(
+    from: ChangeHash,
+    actor: &[u8],
+    rest: &[Option<Prepared>],
+    index: &mut OpIndex,
+) -> Vec<Change> {
     const MOST: usize = 64;
     let mut last = from;
     let mut out = Vec::new();
@@ -216,6 +334,11 @@ fn chain_after(from: ChangeHash, actor: &[u8], rest: &[Option<Prepared>]) -> Vec
             && c.deps() == [last]
             && c.actor_id().to_bytes() == actor
         {
+            let ops = c.decode();
+            if index.check(&ops).is_err() {
+                break;
+            }
+            index.add(&ops);
             out.push(c.clone());
             last = *hash;
             if out.len() == MOST {
@@ -246,7 +369,7 @@ impl Batch<'_> {
         hash: ChangeHash,
         bytes: Vec<u8>,
         parsed: Result<Change, String>,
-        first: Option<Result<StoredRecord, massline_core::ValidationError>>,
+        first: Option<FirstRead>,
         rest: &[Option<Prepared>],
     ) -> Result<(), Refuse> {
         let taken = self.take_change(hash, bytes, parsed, first, rest);
@@ -258,7 +381,7 @@ impl Batch<'_> {
                     .as_ref()
                     .is_some_and(|d| d.get_change_meta_by_hash(&hash).is_some())
                 {
-                    w.doc = None;
+                    w.forget();
                 }
             }
         }
@@ -270,7 +393,7 @@ impl Batch<'_> {
         hash: ChangeHash,
         bytes: Vec<u8>,
         parsed: Result<Change, String>,
-        first: Option<Result<StoredRecord, massline_core::ValidationError>>,
+        first: Option<FirstRead>,
         rest: &[Option<Prepared>],
     ) -> Result<(), Refuse> {
         let storage = |e: Error| {
@@ -298,7 +421,7 @@ impl Batch<'_> {
         let change = parsed.map_err(|e| {
             refuse(
                 RefusalCode::Malformed,
-                format!("not a readable Automerge change: {e}"),
+                format!("change {hash} is refused unread: {e}"),
             )
         })?;
         if change.actor_id().to_bytes() != self.device.actor.as_slice() {
@@ -319,8 +442,26 @@ impl Batch<'_> {
                 ));
             }
             Some(Err(e)) => return Err(refuse(RefusalCode::Malformed, e)),
-            Some(Ok(p)) => Some(p),
-            None => None,
+            Some(Ok(p)) if change.message() == Some(record_doc::message_of(&p).as_str()) => Some(p),
+            Some(Ok(_)) => {
+                return Err(refuse(
+                    RefusalCode::Malformed,
+                    format!(
+                        "change {hash}: its message holds more than its author (`{}`)",
+                        record_doc::message_of(me)
+                    ),
+                ));
+            }
+            None => {
+                return Err(refuse(
+                    RefusalCode::Malformed,
+                    format!(
+                        "change {hash} names no author: every change's message names its \
+                         author's person (`{}`)",
+                        record_doc::message_of(me)
+                    ),
+                ));
+            }
         };
         let deps = change.deps().to_vec();
         let id = self.doc_for(&hash, change.deps())?;
@@ -332,18 +473,30 @@ impl Batch<'_> {
         let Some(w) = self.work.get_mut(&id) else {
             return Err(refuse(RefusalCode::Malformed, "record vanished"));
         };
-        let invalid = |v: &dyn std::fmt::Display| {
-            refuse(RefusalCode::InvalidRecord, format!("record {id}: {v}"))
-        };
         // A new record's first change is read straight from its operations;
         // anything else goes through Automerge.
         let first = match (w.record.is_none() && w.n_new == 0, deps.is_empty()) {
             (true, true) => first,
             _ => None,
         };
+        // Permission first: a device learns nothing of a record, or of the
+        // fields of one, in a scope it may not write.
+        let fixed = w.scope.as_ref().map(ToString::to_string);
+        if let Some(named) = fixed
+            .as_deref()
+            .or(first.as_ref().and_then(|f| f.scope.as_deref()))
+        {
+            self.may_write(&id, named)?;
+        }
+        let Some(w) = self.work.get_mut(&id) else {
+            return Err(refuse(RefusalCode::Malformed, "record vanished"));
+        };
+        let invalid = |v: &dyn std::fmt::Display| {
+            refuse(RefusalCode::InvalidRecord, format!("record {id}: {v}"))
+        };
         let (after, seen, made, created_by) = match first {
             Some(read) => {
-                let after = read.map_err(|v| invalid(&v))?;
+                let after = read.read.map_err(|v| invalid(&v))?;
                 (after.clone(), None, after, author)
             }
             None => {
@@ -363,18 +516,31 @@ impl Batch<'_> {
                 let applied = if ahead {
                     Ok(())
                 } else {
+                    // Automerge trusts what it applies to name only what the
+                    // record has: checked first (a chain's changes too).
+                    let index = w.index(self.tx, &id).map_err(storage)?;
+                    let ops = change.decode();
+                    index.check(&ops).map_err(|e| {
+                        refuse(
+                            RefusalCode::Malformed,
+                            format!("record {id}: change {hash}: {e}"),
+                        )
+                    })?;
+                    index.add(&ops);
                     // Applying one change costs nearly as much as applying
                     // several: take the rest of this record's chain from the
                     // message (each change building only on the one before) in
                     // the same call. Each is still judged on its own below.
                     let chain = if linear {
-                        chain_after(hash, actor, rest)
+                        chain_after(hash, actor, rest, index)
                     } else {
                         Vec::new()
                     };
+                    let doc = w.doc(&id).map_err(storage)?;
                     doc.apply_changes(std::iter::once(change).chain(chain))
                         .map(|_| ())
                 };
+                let doc = w.doc(&id).map_err(storage)?;
                 let judged = applied
                     .map_err(|e| {
                         refuse(
@@ -394,28 +560,48 @@ impl Batch<'_> {
                         // The edit as its author made it: from the record they
                         // saw (the change's dependencies) to the record they
                         // left (with the change).
-                        if linear {
-                            let after = if doc.get_heads() == [hash] {
-                                record_doc::read(doc).map_err(|v| invalid(&v))?
-                            } else {
-                                record_doc::read_at(doc, &[hash])
-                                    .map_err(|v| invalid(&v))?
-                                    .ok_or_else(|| invalid(&"the change holds no record"))?
-                            };
-                            Ok((after.clone(), before, after, creator))
+                        let made_root = if linear && doc.get_heads() == [hash] {
+                            massline_core::doc_json::read_root(doc)
                         } else {
-                            let after = record_doc::read(doc).map_err(|v| invalid(&v))?;
-                            let seen = record_doc::read_at(doc, &deps).map_err(|v| invalid(&v))?;
-                            let made = record_doc::read_at(doc, &[hash])
-                                .map_err(|v| invalid(&v))?
-                                .ok_or_else(|| invalid(&"the change holds no record"))?;
-                            Ok((after, seen, made, creator))
-                        }
+                            record_doc::root_at(doc, &[hash])
+                        };
+                        Ok((made_root, linear))
                     });
-                match judged {
+                let (made_root, linear) = match judged {
                     Ok(j) => j,
                     Err(r) => {
-                        w.doc = None;
+                        w.forget();
+                        return Err(r);
+                    }
+                };
+                // A new record not read straight from its first change: its
+                // scope is known only now, and is checked before its fields.
+                if fixed.is_none() {
+                    let named = scope_named(&made_root).unwrap_or_default();
+                    if let Err(r) = self.may_write(&id, &named) {
+                        if let Some(w) = self.work.get_mut(&id) {
+                            w.forget();
+                        }
+                        return Err(r);
+                    }
+                }
+                let Some(w) = self.work.get_mut(&id) else {
+                    return Err(refuse(RefusalCode::Malformed, "record vanished"));
+                };
+                let read = |w: &mut Working| -> Result<_, Refuse> {
+                    let made = record_doc::parse_written(made_root).map_err(|v| invalid(&v))?;
+                    if linear {
+                        return Ok((made.clone(), before, made, creator));
+                    }
+                    let doc = w.doc(&id).map_err(storage)?;
+                    let after = record_doc::read(doc).map_err(|v| invalid(&v))?;
+                    let seen = record_doc::read_at(doc, &deps).map_err(|v| invalid(&v))?;
+                    Ok((after, seen, made, creator))
+                };
+                match read(w) {
+                    Ok(j) => j,
+                    Err(r) => {
+                        w.forget();
                         return Err(r);
                     }
                 }
@@ -454,10 +640,8 @@ impl Batch<'_> {
         let (scope, scope_id) = match checked {
             Ok(s) => s,
             Err(r) => {
-                if let Some(w) = self.work.get_mut(&id)
-                    && (w.n_new > 0 || w.record.is_some())
-                {
-                    w.doc = None;
+                if let Some(w) = self.work.get_mut(&id) {
+                    w.forget();
                 }
                 return Err(r);
             }
@@ -565,55 +749,70 @@ impl Batch<'_> {
             chunks: Vec::new(),
             n_new: 0,
             last_seq: 0,
+            index: None,
         })
     }
 
-    /// The scope of the record after the change: fixed for an existing record,
-    /// and one the device's person may write.
-    fn check_scope(&self, id: &DocId, w: &Working, scope: &Scope) -> Result<(Scope, i64), Refuse> {
+    /// Whether the device's person may write the scope a record names (as
+    /// written), which must exist. An unknown scope and a scope that is not
+    /// theirs get the same refusal, so a refusal never tells which scopes
+    /// exist.
+    fn may_write(&self, id: &DocId, named: &str) -> Result<(), Refuse> {
         let who = &self.device.principal;
+        let refused = || {
+            refuse(
+                RefusalCode::ForbiddenScope,
+                format!(
+                    "record {id}: {} ({}) may not write scope {named}",
+                    self.device.name,
+                    who.role.code()
+                ),
+            )
+        };
+        let Ok(scope) = Scope::parse(named) else {
+            return Err(refused());
+        };
+        if !who.can_write(&scope) {
+            return Err(refused());
+        }
+        if self.scopes.borrow().contains_key(&scope) {
+            return Ok(());
+        }
         let storage = |e: Error| {
             refuse(
                 RefusalCode::Malformed,
                 format!("server storage failed: {e}"),
             )
         };
-        if let Some(fixed) = w.scope.as_ref().filter(|s| *s != scope) {
-            return Err(refuse(
-                RefusalCode::ImmutableField,
-                format!("record {id}: its scope is {fixed} and cannot become {scope}"),
-            ));
+        if !registry::scope_exists(self.tx, &scope).map_err(storage)? {
+            return Err(refused());
         }
-        let known = self.scopes.borrow().get(scope).copied();
-        if w.scope.is_none()
-            && known.is_none()
-            && !registry::scope_exists(self.tx, scope).map_err(storage)?
-        {
-            return Err(refuse(
-                RefusalCode::ForbiddenScope,
-                format!("record {id}: scope {scope} is unknown to this township"),
-            ));
-        }
-        if !who.can_write(scope) {
-            return Err(refuse(
-                RefusalCode::ForbiddenScope,
-                format!(
-                    "record {id}: {} ({}) may not write {scope}",
-                    self.device.name,
-                    who.role.code()
-                ),
-            ));
-        }
-        let scope_id = match (w.scope.is_some(), known) {
-            (true, _) => w.scope_id,
-            (false, Some(n)) => n,
-            (false, None) => {
-                let n = registry::scope_id(self.tx, scope).map_err(storage)?;
-                self.scopes.borrow_mut().insert(scope.clone(), n);
-                n
+        let n = registry::scope_id(self.tx, &scope).map_err(storage)?;
+        self.scopes.borrow_mut().insert(scope, n);
+        Ok(())
+    }
+
+    /// The scope of the record after the change, fixed for an existing
+    /// record, and its number; [`Batch::may_write`] has passed it.
+    fn check_scope(&self, id: &DocId, w: &Working, scope: &Scope) -> Result<(Scope, i64), Refuse> {
+        if let Some(fixed) = w.scope.as_ref() {
+            if fixed != scope {
+                return Err(refuse(
+                    RefusalCode::ImmutableField,
+                    format!("record {id}: its scope is {fixed} and cannot become {scope}"),
+                ));
             }
-        };
-        Ok((scope.clone(), scope_id))
+            return Ok((scope.clone(), w.scope_id));
+        }
+        // A new record's scope was looked up when it was checked.
+        let known = self.scopes.borrow().get(scope).copied();
+        match known {
+            Some(n) => Ok((scope.clone(), n)),
+            None => Err(refuse(
+                RefusalCode::ForbiddenScope,
+                format!("record {id}: scope {scope} was not checked"),
+            )),
+        }
     }
 
     /// Writes every record that took changes.

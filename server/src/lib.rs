@@ -32,8 +32,8 @@ pub mod error;
 pub mod feed;
 pub mod follower;
 pub mod ingest;
-pub mod rate;
 pub mod limits;
+pub mod rate;
 pub mod registry;
 pub mod rows;
 pub mod schema;
@@ -70,8 +70,18 @@ pub struct ServeConfig {
     pub limits: limits::Limits,
 }
 
-/// Largest gRPC message the server accepts.
-pub const MAX_MESSAGE_BYTES: usize = 8 << 20;
+/// Largest gRPC message the server accepts: a push message's frame, which
+/// must decompress to at most `packing::MAX_MESSAGE_BYTES` (zstd adds a few
+/// bytes per 128 KiB block to data it cannot compress).
+pub const MAX_MESSAGE_BYTES: usize = massline_core::packing::MAX_MESSAGE_BYTES + (64 << 10);
+
+/// Largest gRPC message the server sends: a pull message (at most
+/// `packing::MAX_MESSAGE_BYTES` before compression) or the answer to a push
+/// message (at most `ingest::MAX_REFUSALS_PER_MESSAGE` reasons of at most
+/// `ingest::MAX_REASON_BYTES`).
+pub const MAX_ANSWER_BYTES: usize = massline_core::packing::MAX_MESSAGE_BYTES + (64 << 10);
+const _: () =
+    assert!(MAX_ANSWER_BYTES > ingest::MAX_REFUSALS_PER_MESSAGE * (ingest::MAX_REASON_BYTES + 16));
 
 /// Serves on `listener` until `shutdown` completes, then finishes the calls
 /// under way and returns. Plain text (`config.tls` off) is served only on a
@@ -148,7 +158,8 @@ pub async fn run(
                 rows_follower,
                 limits::Limiter::new(config.limits),
             ))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_ANSWER_BYTES),
         )
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await

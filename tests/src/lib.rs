@@ -362,6 +362,25 @@ pub fn cli_binary() -> PathBuf {
     binary("massline-cli-under-test")
 }
 
+/// Runs `massline --store <store> <args>` in English, which must succeed;
+/// its output.
+pub fn massline(store: &Path, args: &[&str]) -> String {
+    let out = Command::new(cli_binary())
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env("MASSLINE_LANG", "en")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "massline {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// A binary of this crate, beside the test executable's folder
 /// (`target/<profile>/deps/<test>` → `target/<profile>/`).
 fn binary(name: &str) -> PathBuf {
@@ -448,6 +467,20 @@ impl Device {
             .unwrap()
             .map(Result::unwrap)
             .collect()
+    }
+
+    /// Saves `record` and syncs it, which must take under 10 s and store it:
+    /// proof that the server is up and serving after whatever came before.
+    pub async fn still_syncs(&self, record: Record) -> DocId {
+        let id = self.client.create(record, None).unwrap();
+        let started = Instant::now();
+        let r = tokio::time::timeout(Duration::from_secs(10), self.client.sync())
+            .await
+            .expect("an ordinary sync takes under 10 s")
+            .unwrap();
+        assert_eq!((r.pushed, r.refused), (1, 0), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        id
     }
 
     /// Makes a problem on this device's village list; returns its id.

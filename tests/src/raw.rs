@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use automerge::{ActorId, Automerge, ROOT, transaction::CommitOptions};
+use automerge::transaction::{CommitOptions, Transaction};
+use automerge::{ActorId, Automerge, ROOT};
 use futures::StreamExt;
 use massline_core::DocId;
 use massline_core::doc_json;
@@ -129,16 +130,24 @@ pub fn actor_of(device: &Device) -> ActorId {
     device.client.identity().unwrap().unwrap().actor
 }
 
-/// The first change of a document whose root holds exactly `root`.
-pub fn first_change(actor: &ActorId, root: Value) -> Vec<u8> {
+/// The first change of a document whose root holds exactly `root`, by
+/// `actor`, naming `by` as its author.
+pub fn first_change(actor: &ActorId, by: &str, root: Value) -> Vec<u8> {
     let Value::Object(root) = root else {
         panic!("root must be an object")
     };
     let mut doc = Automerge::new().with_actor(actor.clone());
     let mut tx = doc.transaction();
     doc_json::reconcile_map(&mut tx, &ROOT, &Map::new(), &root).unwrap();
-    tx.commit_with(CommitOptions::default().with_time(1_700_000_000));
+    tx.commit_with(commit_by(by));
     doc.get_last_local_change().unwrap().raw_bytes().to_vec()
+}
+
+/// How a device commits a change in `by`'s name.
+pub fn commit_by(by: &str) -> CommitOptions {
+    CommitOptions::default()
+        .with_time(1_700_000_000)
+        .with_message(serde_json::json!({ "by": by }).to_string())
 }
 
 /// One push message holding `changes`, packed like a device packs them: the
@@ -169,6 +178,7 @@ fn sync_client(
         Ok(r)
     })
     .max_encoding_message_size(usize::MAX)
+    .max_decoding_message_size(usize::MAX)
 }
 
 /// Pushes `messages` and collects the answers (or the call's error).
@@ -211,6 +221,31 @@ pub fn edit_change(
     by: &str,
     edit: impl FnOnce(&mut Map<String, Value>),
 ) -> Vec<u8> {
+    edit_ops(device, id, |tx, old| {
+        let mut new = old.clone();
+        edit(&mut new);
+        doc_json::reconcile_map(tx, &ROOT, old, &new).unwrap();
+        commit_by(by)
+    })
+}
+
+/// A change by `device` to record `id` as the device holds it, made of the
+/// operations `ops` writes (given the root as JSON), committed as it says.
+pub fn edit_ops(
+    device: &Device,
+    id: &DocId,
+    ops: impl FnOnce(&mut Transaction<'_>, &Map<String, Value>) -> CommitOptions,
+) -> Vec<u8> {
+    let mut doc = doc_of(device, id).with_actor(actor_of(device));
+    let old = doc_json::read_root(&doc);
+    let mut tx = doc.transaction();
+    let commit = ops(&mut tx, &old);
+    tx.commit_with(commit);
+    doc.get_last_local_change().unwrap().raw_bytes().to_vec()
+}
+
+/// The document of record `id` as `device` holds it.
+pub fn doc_of(device: &Device, id: &DocId) -> Automerge {
     let conn = rusqlite::Connection::open(&device.path).unwrap();
     let state: Vec<u8> = conn
         .query_row(
@@ -219,20 +254,187 @@ pub fn edit_change(
             |r| r.get(0),
         )
         .unwrap();
-    let mut doc = Automerge::load(&state)
-        .unwrap()
-        .with_actor(actor_of(device));
-    let old = doc_json::read_root(&doc);
-    let mut new = old.clone();
-    edit(&mut new);
+    Automerge::load(&state).unwrap()
+}
+
+/// The operation id Automerge gives as `exid` (an object or a list item).
+pub fn op_id(exid: &automerge::ObjId) -> automerge::legacy::OpId {
+    match exid {
+        automerge::ObjId::Id(counter, actor, _) => automerge::legacy::OpId(*counter, actor.clone()),
+        automerge::ObjId::Root => panic!("the root is no operation"),
+    }
+}
+
+/// A change by `device` to record `id`, in `by`'s name, of operations
+/// written out by hand (given the document as the device holds it), which
+/// may name objects, items and values anywhere: what no Automerge
+/// transaction would make.
+pub fn hand_ops(
+    device: &Device,
+    id: &DocId,
+    by: &str,
+    ops: impl FnOnce(&Automerge) -> Vec<automerge::legacy::Op>,
+) -> Vec<u8> {
+    let doc = doc_of(device, id);
+    let actor = actor_of(device);
+    let changes = doc.get_changes(&[]);
+    let seq = changes.iter().filter(|c| c.actor_id() == &actor).count() as u64 + 1;
+    let max_op = changes.iter().map(|c| c.max_op()).max().unwrap_or(0);
+    let expanded = automerge::ExpandedChange {
+        operations: ops(&doc),
+        actor_id: actor,
+        hash: None,
+        seq,
+        start_op: std::num::NonZeroU64::new(max_op + 1).unwrap(),
+        time: 1_700_000_000,
+        message: Some(serde_json::json!({ "by": by }).to_string()),
+        deps: doc.get_heads(),
+        extra_bytes: Vec::new(),
+        author: None,
+    };
+    automerge::Change::from(expanded).raw_bytes().to_vec()
+}
+
+/// The first change of a new document by `actor`, made of the operations
+/// `ops` writes, committed as it says.
+pub fn first_ops(
+    actor: &ActorId,
+    ops: impl FnOnce(&mut Transaction<'_>) -> CommitOptions,
+) -> Vec<u8> {
+    let mut doc = Automerge::new().with_actor(actor.clone());
     let mut tx = doc.transaction();
-    doc_json::reconcile_map(&mut tx, &ROOT, &old, &new).unwrap();
-    tx.commit_with(
-        CommitOptions::default()
-            .with_time(1_700_000_000)
-            .with_message(serde_json::json!({ "by": by }).to_string()),
-    );
+    let commit = ops(&mut tx);
+    tx.commit_with(commit);
     doc.get_last_local_change().unwrap().raw_bytes().to_vec()
+}
+
+/// Appends `v` as unsigned LEB128.
+pub fn uleb(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Appends `v` as signed LEB128.
+pub fn sleb(out: &mut Vec<u8>, mut v: i64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0) {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// One run of a run-length encoded column: `count` times the value whose
+/// encoding is `value`.
+pub fn run(count: i64, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    sleb(&mut out, count);
+    out.extend_from_slice(value);
+    out
+}
+
+/// One run of `count` nulls of a run-length encoded column.
+pub fn null_run(count: u64) -> Vec<u8> {
+    let mut out = vec![0];
+    uleb(&mut out, count);
+    out
+}
+
+/// The parts of a change chunk written by hand: the header as a device would
+/// write it, then columns as `(spec, data)` in Automerge's order, then
+/// whatever follows them.
+#[derive(Clone, Debug)]
+pub struct HandChange {
+    /// The actor writing it.
+    pub actor: ActorId,
+    /// The first operation's counter.
+    pub start_op: u64,
+    /// The change's message.
+    pub message: String,
+    /// The columns.
+    pub columns: Vec<(u32, Vec<u8>)>,
+    /// Bytes after the columns.
+    pub extra: Vec<u8>,
+}
+
+impl HandChange {
+    /// A first change by `device` in `by`'s name, of these columns.
+    pub fn first(device: &Device, by: &str, columns: Vec<(u32, Vec<u8>)>) -> HandChange {
+        HandChange {
+            actor: actor_of(device),
+            start_op: 1,
+            message: serde_json::json!({ "by": by }).to_string(),
+            columns,
+            extra: Vec::new(),
+        }
+    }
+
+    /// The chunk: magic, checksum, type, length, body.
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut body = vec![0]; // no dependencies
+        let actor = self.actor.to_bytes();
+        uleb(&mut body, actor.len() as u64);
+        body.extend_from_slice(actor);
+        uleb(&mut body, 1); // seq
+        uleb(&mut body, self.start_op);
+        sleb(&mut body, 1_700_000_000);
+        uleb(&mut body, self.message.len() as u64);
+        body.extend_from_slice(self.message.as_bytes());
+        uleb(&mut body, 0); // no other actors
+        uleb(&mut body, self.columns.len() as u64);
+        for (spec, data) in &self.columns {
+            uleb(&mut body, u64::from(*spec));
+            uleb(&mut body, data.len() as u64);
+        }
+        for (_, data) in &self.columns {
+            body.extend_from_slice(data);
+        }
+        body.extend_from_slice(&self.extra);
+        chunk(1, &body)
+    }
+}
+
+/// An Automerge chunk of `kind` around `body`, with a correct checksum.
+pub fn chunk(kind: u8, body: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut head = vec![kind];
+    uleb(&mut head, body.len() as u64);
+    let hash = Sha256::new()
+        .chain_update(&head)
+        .chain_update(body)
+        .finalize();
+    let mut out = vec![0x85, 0x6f, 0x4a, 0x83];
+    out.extend_from_slice(&hash[..4]);
+    out.extend_from_slice(&head);
+    out.extend_from_slice(body);
+    out
+}
+
+/// A packed entry carrying `bytes` as a raw chunk (tag 3), as the packer
+/// sends a chunk that is not a plain change.
+pub fn raw_entry(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![3];
+    uleb(&mut out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// A push message whose packed entries are `plain`, saying it holds `changes`.
+pub fn packed_message(plain: &[u8], changes: u32) -> pb::PushRequest {
+    pb::PushRequest {
+        frame: zstd::bulk::compress(plain, 3).unwrap(),
+        changes,
+    }
 }
 
 /// Pushes `changes` as one message from `device`; returns the answer.
@@ -403,10 +605,12 @@ pub async fn push_big_problems(device: &Device, village: &str, n: usize) {
             .collect()
     };
     let actor = actor_of(device);
+    let me = device.client.identity().unwrap().unwrap().principal.person;
     let changes: Vec<Vec<u8>> = (0..n)
         .map(|i| {
             first_change(
                 &actor,
+                me.as_str(),
                 serde_json::json!({
                     "kind": "problem", "scope": format!("v/{village}/shared"),
                     "serial": 1_000_000 + i, "title": format!("问题 {i}"),

@@ -115,6 +115,7 @@ async fn a_member_cannot_write_a_cadre_record_or_anothers_log() {
     let actor = raw::actor_of(&wang);
     let opinion_doc = raw::first_change(
         &actor,
+        "wang",
         json!({"kind": "opinion", "scope": "v/dongcun/cadre", "serial": 1,
                "date": "2024-05-01", "channel": "household_visit", "source": "poor",
                "area": "village_affairs", "four_winds": "none", "text": "伪造",
@@ -122,6 +123,7 @@ async fn a_member_cannot_write_a_cadre_record_or_anothers_log() {
     );
     let other_log = raw::first_change(
         &actor,
+        "wang",
         json!({"kind": "study_entry", "scope": "v/dongcun/m/zhao", "serial": 2,
                "member": "zhao", "date": "2024-05-01", "material": "other", "topic": "t",
                "mode": "self_study", "minutes": 30, "reflection": ""}),

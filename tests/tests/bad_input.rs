@@ -22,17 +22,18 @@ async fn each_bad_change_is_refused_with_a_reason_and_good_ones_pass() {
     let actor = raw::actor_of(&wang);
     let scope = "v/dongcun/m/wang";
 
-    let good = raw::first_change(&actor, entry(scope, "wang", 30, 1));
+    let good = raw::first_change(&actor, "wang", entry(scope, "wang", 30, 1));
     let garbage = b"this is not an automerge change".to_vec();
     let truncated = {
-        let c = raw::first_change(&actor, entry(scope, "wang", 45, 2));
+        let c = raw::first_change(&actor, "wang", entry(scope, "wang", 45, 2));
         c[..c.len() / 2].to_vec()
     };
-    let unknown_scope = raw::first_change(&actor, entry("v/nowhere/m/wang", "wang", 30, 3));
-    let negative_minutes = raw::first_change(&actor, entry(scope, "wang", -5, 4));
-    let too_long = raw::first_change(&actor, entry(scope, "wang", 5000, 5));
-    let foreign_actor = raw::first_change(&raw::actor_of(&zhao), entry(scope, "wang", 30, 6));
-    let good_too = raw::first_change(&actor, entry(scope, "wang", 90, 7));
+    let unknown_scope = raw::first_change(&actor, "wang", entry("v/nowhere/m/wang", "wang", 30, 3));
+    let negative_minutes = raw::first_change(&actor, "wang", entry(scope, "wang", -5, 4));
+    let too_long = raw::first_change(&actor, "wang", entry(scope, "wang", 5000, 5));
+    let foreign_actor =
+        raw::first_change(&raw::actor_of(&zhao), "wang", entry(scope, "wang", 30, 6));
+    let good_too = raw::first_change(&actor, "wang", entry(scope, "wang", 90, 7));
 
     let (channel, token) = raw::channel_of(&wang).await;
     let answers = raw::push(
@@ -126,6 +127,7 @@ async fn oversized_and_corrupt_messages_end_the_call_and_nothing_else() {
     let lying = {
         let mut m = raw::message(&[raw::first_change(
             &raw::actor_of(&wang),
+            "wang",
             entry("v/dongcun/m/wang", "wang", 30, 1),
         )]);
         m.changes = 3;

@@ -14,30 +14,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use massline_server::feed::FeedOptions;
-use massline_tests::{Device, TestServer, Township, cli_binary, seeded_rng, study};
+use massline_tests::{Device, TestServer, Township, cli_binary, massline, seeded_rng, study};
 use rand::Rng;
 use serde_json::Value;
 
 /// Kills of a client still running its sync.
 const KILLS: usize = 40;
-
-/// Runs `massline --store <store> <args>`, which must succeed; its output.
-fn massline(store: &Path, args: &[&str]) -> String {
-    let out = Command::new(cli_binary())
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .env("MASSLINE_LANG", "en")
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "massline {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// Every record on the store, withdrawn ones too, as the client lists them
 /// (id → record JSON).

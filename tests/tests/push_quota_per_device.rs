@@ -26,7 +26,7 @@ async fn push_until_refused(device: &Device) -> (u64, tonic::Status, pb::PushReq
     let actor = raw::actor_of(device);
     let (channel, token) = raw::channel_of(device).await;
     for serial in 1..=40 {
-        let message = raw::message(&[raw::first_change(&actor, entry(&mut rng, serial))]);
+        let message = raw::message(&[raw::first_change(&actor, "wang", entry(&mut rng, serial))]);
         match raw::push(channel.clone(), &token, vec![message.clone()]).await {
             Ok(answers) => assert_eq!(answers[0].accepted, 1, "{answers:?}"),
             Err(status) => return (serial - 1, status, message),

@@ -31,8 +31,8 @@ async fn an_open_push_is_refused_at_its_next_message_after_revocation() {
     let wang = Device::enrol(&town, server.addr, "wang").await;
     let actor = raw::actor_of(&wang);
     let (before, after) = (
-        raw::first_change(&actor, entry(1)),
-        raw::first_change(&actor, entry(2)),
+        raw::first_change(&actor, "wang", entry(1)),
+        raw::first_change(&actor, "wang", entry(2)),
     );
     let (channel, token) = raw::channel_of(&wang).await;
     let (tx, mut answers) = raw::open_push(channel, &token).await.unwrap();

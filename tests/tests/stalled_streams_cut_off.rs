@@ -127,7 +127,7 @@ async fn a_push_open_past_the_longest_call_is_cut_off_keeping_what_it_stored() {
             started.elapsed() < Duration::from_secs(10),
             "the push outlived the longest call"
         );
-        let change = raw::first_change(&actor, entry(stored + 1));
+        let change = raw::first_change(&actor, "wang", entry(stored + 1));
         if tx
             .send(raw::next_message(&mut packer, &[change]))
             .await

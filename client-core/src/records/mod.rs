@@ -172,8 +172,25 @@ impl Record {
         kind: RecordKind,
         fields: serde_json::Value,
     ) -> Result<Record, ValidationError> {
-        fn de<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ValidationError> {
-            serde_path_to_error::deserialize(v).map_err(|e| {
+        Self::read_fields(kind, fields)
+    }
+
+    /// [`Record::from_fields`] reading the fields where they are, copying nothing.
+    pub fn from_fields_ref(
+        kind: RecordKind,
+        fields: &serde_json::Value,
+    ) -> Result<Record, ValidationError> {
+        Self::read_fields(kind, fields)
+    }
+
+    fn read_fields<'de, D: serde::Deserializer<'de>>(
+        kind: RecordKind,
+        fields: D,
+    ) -> Result<Record, ValidationError> {
+        fn de<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+            d: D,
+        ) -> Result<T, ValidationError> {
+            serde_path_to_error::deserialize(d).map_err(|e| {
                 let path = e.path().to_string();
                 let field = if path == "." {
                     "record".to_string()

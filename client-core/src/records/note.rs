@@ -9,7 +9,7 @@ use crate::ids::PersonId;
 
 /// A dated note, with who wrote it. Notes are kept in a list that two phones
 /// can append to at the same time; each keeps its author.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Note {
     /// The day the note is about.

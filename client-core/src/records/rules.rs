@@ -8,7 +8,7 @@
 //! village. Judging the author's own edit, not the merge, means two phones that
 //! each made an allowed edit offline are never refused for having met.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
@@ -289,11 +289,13 @@ fn check_fields(
             check_notes("comments", b, &a.comments, by)
         }
         (Some(Record::Visit(b)), Record::Visit(a)) => {
+            let by_id: HashMap<&str, &Demand> =
+                a.demands.iter().map(|d| (d.id.as_str(), d)).collect();
             for (i, d) in b.demands.iter().enumerate() {
                 if d.opinion.is_none() && d.service_request.is_none() {
                     continue;
                 }
-                let now = a.demand(&d.id);
+                let now = by_id.get(d.id.as_str()).copied();
                 let kept = now.is_some_and(|n| {
                     n.text == d.text
                         && (d.opinion.is_none() || n.opinion == d.opinion)
@@ -327,18 +329,28 @@ fn check_notes(
     by: &Principal,
 ) -> Result<(), ValidationError> {
     let seen = seen.unwrap_or_default();
-    let mut unmatched: Vec<&Note> = seen.iter().collect();
+    // How many of each note seen are not yet matched by one made (counted,
+    // not searched: a device may send long lists).
+    let mut unmatched: HashMap<&Note, usize> = HashMap::with_capacity(seen.len());
+    for n in seen {
+        *unmatched.entry(n).or_default() += 1;
+    }
     for (i, n) in made.iter().enumerate() {
-        if let Some(pos) = unmatched.iter().position(|s| *s == n) {
-            unmatched.remove(pos);
-        } else if n.author != by.person {
-            return not_allowed(
-                &format!("{field}[{i}].author"),
-                format!("{} cannot write a note in {}'s name", by.person, n.author),
-            );
+        match unmatched.get_mut(n) {
+            Some(left) if *left > 0 => *left -= 1,
+            _ if n.author != by.person => {
+                return not_allowed(
+                    &format!("{field}[{i}].author"),
+                    format!("{} cannot write a note in {}'s name", by.person, n.author),
+                );
+            }
+            _ => {}
         }
     }
-    if let Some(gone) = unmatched.iter().find(|n| n.author != by.person) {
+    if let Some(gone) = seen
+        .iter()
+        .find(|n| n.author != by.person && unmatched.get(n).is_some_and(|left| *left > 0))
+    {
         return not_allowed(
             field,
             format!(
@@ -351,6 +363,8 @@ fn check_notes(
 }
 
 /// The people and records a change newly names are in the record's village.
+/// One that does not exist and one of another village are refused alike, so
+/// a refusal never tells what exists elsewhere.
 fn check_references(c: &Change<'_>, ctx: &dyn Context) -> Result<(), ValidationError> {
     let village = c.merged.scope.village();
     let known: BTreeSet<Reference> = c
@@ -364,26 +378,23 @@ fn check_references(c: &Change<'_>, ctx: &dyn Context) -> Result<(), ValidationE
         match reference {
             Reference::Person(p) => match ctx.person_village(&p) {
                 Lookup::Found(Some(v)) if v == *village => {}
-                Lookup::Found(_) => {
+                Lookup::Found(_) | Lookup::Missing => {
                     return Err(ValidationError::new(
                         field,
                         format!("{p} is not a person of village {village}"),
                     ));
                 }
-                Lookup::Missing => {
-                    return Err(ValidationError::new(
-                        field,
-                        format!("no person {p} is enrolled with the township"),
-                    ));
-                }
                 Lookup::Unknown => {}
             },
             Reference::Record(id, kind) => match ctx.record(&id) {
-                Lookup::Found(r) => {
-                    check_named_record(c, &field, &id, kind, &r, village, ctx.is_authors_copy())?;
+                Lookup::Found(r) if r.scope.village() == village => {
+                    check_named_record(c, &field, &id, kind, &r, ctx.is_authors_copy())?;
                 }
-                Lookup::Missing => {
-                    return Err(ValidationError::new(field, format!("no record {id}")));
+                Lookup::Found(_) | Lookup::Missing => {
+                    return Err(ValidationError::new(
+                        field,
+                        format!("village {village} has no record {id}"),
+                    ));
                 }
                 Lookup::Unknown => {}
             },
@@ -398,13 +409,9 @@ fn check_named_record(
     id: &DocId,
     kind: Option<RecordKind>,
     r: &StoredRecord,
-    village: &VillageCode,
     authors_copy: bool,
 ) -> Result<(), ValidationError> {
     let bad = |reason: String| Err(ValidationError::new(field, reason));
-    if r.scope.village() != village {
-        return bad(format!("record {id} is not of village {village}"));
-    }
     if let Some(k) = kind
         && r.record.kind() != k
     {

@@ -132,13 +132,14 @@ pub(crate) mod check {
         range(field, i64::from(value), 1, i64::from(max))
     }
 
-    /// A list with no item twice.
-    pub fn unique<T: PartialEq + std::fmt::Display>(
+    /// A list with no item twice (in linear time: a device may send long lists).
+    pub fn unique<T: Eq + std::hash::Hash + std::fmt::Display>(
         field: &str,
         items: &[T],
     ) -> Result<(), ValidationError> {
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            if items[..i].contains(item) {
+            if !seen.insert(item) {
                 return Err(ValidationError::new(
                     format!("{field}[{i}]"),
                     format!("{item} is listed twice"),

@@ -94,6 +94,7 @@ impl Visit {
         check::required_text("household", &self.household, 100)?;
         check::date("date", self.date)?;
         check::text("notes", &self.notes, 4000)?;
+        let mut ids = std::collections::HashSet::with_capacity(self.demands.len());
         for (i, d) in self.demands.iter().enumerate() {
             let ok =
                 (1..=16).contains(&d.id.len()) && d.id.chars().all(|c| c.is_ascii_alphanumeric());
@@ -103,7 +104,7 @@ impl Visit {
                     "must be 1 to 16 letters or digits",
                 ));
             }
-            if self.demands[..i].iter().any(|o| o.id == d.id) {
+            if !ids.insert(d.id.as_str()) {
                 return Err(ValidationError::new(
                     format!("demands[{i}].id"),
                     format!("{} is the id of another demand", d.id),

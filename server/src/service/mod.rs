@@ -37,6 +37,7 @@ async fn authenticate<T>(db: &Arc<Db>, req: &Request<T>) -> Result<Device, Statu
 fn status_of(e: Error) -> Status {
     match e {
         Error::Revoked(_) => Status::unauthenticated(e.to_string()),
+        Error::MessageRefused(_) => Status::invalid_argument(e.to_string()),
         e => Status::internal(e.to_string()),
     }
 }
