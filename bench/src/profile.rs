@@ -9,9 +9,9 @@ use anyhow::Context;
 use clap::Args;
 use massline_core::Client;
 use massline_core::packing::Unpacker;
+use massline_core::protocol::PullBatch;
 use massline_core::store::Db;
 use massline_core::sync::engine::{self, PullSession, SyncOptions};
-use massline_core::sync::protocol::PullBatch;
 use massline_server::feed::{self, FeedOptions};
 use massline_server::{ingest, registry};
 

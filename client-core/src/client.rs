@@ -93,13 +93,7 @@ fn now() -> i64 {
 }
 
 fn role_from_pb(r: i32) -> Result<Role, Error> {
-    match pb::Role::try_from(r) {
-        Ok(pb::Role::Member) => Ok(Role::Member),
-        Ok(pb::Role::Cadre) => Ok(Role::Cadre),
-        Ok(pb::Role::Secretary) => Ok(Role::Secretary),
-        Ok(pb::Role::TownshipOfficer) => Ok(Role::TownshipOfficer),
-        _ => Err(Error::Protocol(format!("unknown role {r}"))),
-    }
+    massline_proto::convert::role(r).ok_or_else(|| Error::Protocol(format!("unknown role {r}")))
 }
 
 impl Client {

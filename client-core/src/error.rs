@@ -49,6 +49,12 @@ impl From<ValidationError> for Error {
     }
 }
 
+impl From<crate::enrollment_code::BadEnrollmentCode> for Error {
+    fn from(e: crate::enrollment_code::BadEnrollmentCode) -> Self {
+        Error::BadEnrollmentCode(e.0)
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Storage(e.to_string())

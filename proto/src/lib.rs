@@ -1,7 +1,10 @@
 //! The `massline.v1` wire types and gRPC stubs.
 //!
 //! Only this crate and the two edges (the server's services, the device's
-//! transport) see these types; everything else works on its own.
+//! transport) see these types; everything else works on the model's own
+//! ([`massline_model::protocol`]), converted here, once, by [`convert`].
+
+pub mod convert;
 
 /// Generated protobuf messages and tonic clients and servers.
 pub mod pb {

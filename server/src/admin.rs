@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use massline_core::enrollment_code::EnrollmentCode;
-use massline_core::record_doc;
-use massline_core::records::field_label;
-use massline_core::{DocId, Lang, PersonId, Role, VillageCode};
+use massline_model::enrollment_code::EnrollmentCode;
+use massline_model::record_doc;
+use massline_model::records::field_label;
+use massline_model::{DocId, Lang, PersonId, Role, VillageCode};
 use rusqlite::{OptionalExtension, params};
 
 use crate::db::Db;

@@ -10,7 +10,7 @@
 use std::fs;
 use std::path::Path;
 
-use massline_core::sync::tls::fingerprint;
+use massline_model::enrollment_code::fingerprint;
 
 use crate::error::Error;
 
@@ -32,7 +32,7 @@ impl std::fmt::Debug for ServerCert {
         f.debug_struct("ServerCert")
             .field(
                 "fingerprint",
-                &massline_core::ids::hex_encode(&self.fingerprint),
+                &massline_model::ids::hex_encode(&self.fingerprint),
             )
             .finish_non_exhaustive()
     }
@@ -68,7 +68,7 @@ pub fn load_or_create(dir: &Path) -> Result<ServerCert, Error> {
         create(dir)?;
     }
     // Made 0600; one copied in or made by an older server may be looser.
-    massline_core::private_files::private_file(&path)
+    massline_files::private_file(&path)
         .map_err(|e| Error::Io(format!("cannot make {} private", path.display()), e))?;
     let text = fs::read_to_string(&path).map_err(|e| Error::Io(path.display().to_string(), e))?;
     let damaged = || Error::Certificate(format!("{} is damaged", path.display()));
@@ -101,7 +101,7 @@ fn create(dir: &Path) -> Result<(), Error> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(massline_core::private_files::PRIVATE_FILE_MODE);
+        opts.mode(massline_files::PRIVATE_FILE_MODE);
     }
     let mut f = opts.open(&tmp).map_err(io)?;
     f.write_all(text.as_bytes())

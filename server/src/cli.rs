@@ -8,7 +8,7 @@ use crate::service::enrollment::ENROLL_FAILURES;
 use crate::{ServeConfig, admin, feed::FeedOptions, limits, registry};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use massline_core::{PersonId, Role, VillageCode};
+use massline_model::{PersonId, Role, VillageCode};
 
 /// The massline township server (乡镇服务器).
 #[derive(Parser)]

@@ -2,9 +2,9 @@
 //! registry, records from the stored documents and from the message being
 //! taken in.
 
-use massline_core::record_doc::StoredRecord;
-use massline_core::records::{Context, Lookup};
-use massline_core::{DocId, PersonId, VillageCode};
+use massline_model::record_doc::StoredRecord;
+use massline_model::records::{Context, Lookup};
+use massline_model::{DocId, PersonId, VillageCode};
 use std::cell::RefCell;
 use std::collections::HashMap;
 

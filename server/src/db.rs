@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-use massline_core::private_files;
+use massline_files as private_files;
 
 use crate::error::Error;
 use crate::schema;

@@ -1,14 +1,12 @@
 //! The current state of every record: its document and its rows.
 
 use automerge::Automerge;
-use massline_core::record_doc::StoredRecord;
-use massline_core::{DocId, Record, Scope};
+use massline_model::record_doc::StoredRecord;
+use massline_model::stored_doc;
+use massline_model::{DocId, Record, Scope};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::error::Error;
-
-/// After this many chunks a document's stored run is compacted into one save.
-const COMPACT_AFTER: i64 = 32;
 
 /// A record's stored document and where it lives.
 #[derive(Clone, Debug)]
@@ -44,7 +42,7 @@ pub fn exists(tx: &Transaction<'_>, id: &DocId) -> Result<bool, Error> {
 
 /// Loads a stored document.
 pub fn load(id: &DocId, state: &[u8]) -> Result<Automerge, Error> {
-    Automerge::load(state).map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))
+    stored_doc::load(state).map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))
 }
 
 /// A record after changes were applied to it.
@@ -68,26 +66,27 @@ pub struct Update<'a> {
 
 /// Whether writing `n_new` more changes compacts the document into one save.
 pub fn will_compact(current: Option<&Current>, n_new: i64) -> bool {
-    current.map_or(0, |c| c.chunks) + n_new > COMPACT_AFTER
+    stored_doc::will_compact(current.map(Current::run), n_new)
+}
+
+impl Current {
+    /// The stored run of chunks.
+    pub fn run(&self) -> stored_doc::Run<'_> {
+        stored_doc::Run {
+            state: &self.state,
+            chunks: self.chunks,
+        }
+    }
 }
 
 /// Writes a record's document and its JSON (its typed rows follow, see `rows::catch_up`).
 pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error> {
-    let (state, chunks) = match u.current {
-        _ if will_compact(u.current, u.n_new) => {
-            let doc = u.doc.ok_or_else(|| {
+    let (state, chunks) =
+        stored_doc::next_run(u.current.map(Current::run), u.new_chunks, u.n_new, || {
+            u.doc.map(Automerge::save).ok_or_else(|| {
                 Error::Corrupt(id.to_hex(), "compacting a document never built".into())
-            })?;
-            (doc.save(), 1)
-        }
-        Some(c) => {
-            let mut s = Vec::with_capacity(c.state.len() + u.new_chunks.len());
-            s.extend_from_slice(&c.state);
-            s.extend_from_slice(u.new_chunks);
-            (s, c.chunks + u.n_new)
-        }
-        None => (u.new_chunks.to_vec(), u.n_new),
-    };
+            })
+        })?;
     let corrupt = |e: serde_json::Error| Error::Corrupt(id.to_hex(), e.to_string());
     let record = serde_json::to_string(&u.stored.record).map_err(corrupt)?;
     let withdrawn = u

@@ -11,8 +11,8 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use massline_core::packing::Packer;
-use massline_core::sync::protocol::{PullBatch, PullRequest, scopes_digest};
+use massline_model::packing::Packer;
+use massline_model::protocol::{PullBatch, PullRequest, scopes_digest};
 use rusqlite::{OptionalExtension, params};
 
 use crate::db::Db;
@@ -277,8 +277,8 @@ pub fn answer(
 
 #[cfg(test)]
 mod tests {
-    use massline_core::packing::{Entry, Unpacker};
-    use massline_core::{PersonId, Role, Scope, VillageCode};
+    use massline_model::packing::{Entry, Unpacker};
+    use massline_model::{PersonId, Role, Scope, VillageCode};
 
     use super::*;
 

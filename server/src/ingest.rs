@@ -2,7 +2,7 @@
 //! numbered, the bad ones refused with a reason, all of one message in one
 //! durable transaction.
 //!
-//! A change is accepted only if it keeps within `massline_core::change_limits`
+//! A change is accepted only if it keeps within `massline_model::change_limits`
 //! (checked on its bytes before Automerge reads it), was written by the
 //! sending device's actor and names the device's person as its author,
 //! depends only on changes the server has, belongs to one record in a scope
@@ -10,7 +10,7 @@
 //! record, so no refusal tells of a scope the device may not write), leaves
 //! the record holding nothing but its fields in their own form
 //! (`record_doc::parse_written`), and passes the record rules of
-//! `massline_core::records::rules`: the record valid once merged, the author's
+//! `massline_model::records::rules`: the record valid once merged, the author's
 //! own edit theirs to make, the people and records it names in the village.
 //!
 //! A message with more than [`MAX_REFUSALS_PER_MESSAGE`] bad changes is
@@ -21,13 +21,13 @@ use std::collections::HashMap;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use automerge::{Automerge, Change, ChangeHash};
-use massline_core::change_limits::{self, OpIndex};
-use massline_core::first_change;
-use massline_core::packing::Entry;
-use massline_core::record_doc::{self, StoredRecord};
-use massline_core::records::rules::{self, Broken};
-use massline_core::sync::protocol::{PushAck, Refusal, RefusalCode};
-use massline_core::{DocId, PersonId, Scope};
+use massline_model::change_limits::{self, OpIndex};
+use massline_model::first_change;
+use massline_model::packing::Entry;
+use massline_model::protocol::{PushAck, Refusal, RefusalCode};
+use massline_model::record_doc::{self, StoredRecord};
+use massline_model::records::rules::{self, Broken};
+use massline_model::{DocId, PersonId, Scope};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::context::ServerContext;
@@ -142,7 +142,7 @@ struct Batch<'a> {
     /// Scopes already found to exist in this message, and their numbers.
     scopes: std::cell::RefCell<HashMap<Scope, i64>>,
     /// People already looked up in this message.
-    people: std::cell::RefCell<HashMap<PersonId, Option<massline_core::VillageCode>>>,
+    people: std::cell::RefCell<HashMap<PersonId, Option<massline_model::VillageCode>>>,
 }
 
 /// The record a plain first change makes, read without Automerge.
@@ -151,7 +151,7 @@ pub struct FirstRead {
     /// The scope its root names, as written.
     scope: Option<String>,
     /// The record, or why its root is not one.
-    read: Result<StoredRecord, massline_core::ValidationError>,
+    read: Result<StoredRecord, massline_model::ValidationError>,
 }
 
 impl FirstRead {
@@ -561,7 +561,7 @@ impl Batch<'_> {
                         // saw (the change's dependencies) to the record they
                         // left (with the change).
                         let made_root = if linear && doc.get_heads() == [hash] {
-                            massline_core::doc_json::read_root(doc)
+                            massline_model::doc_json::read_root(doc)
                         } else {
                             record_doc::root_at(doc, &[hash])
                         };

@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use massline_core::{PersonId, Principal, Role, Scope, VillageCode};
+use massline_model::{PersonId, Principal, Role, Scope, VillageCode};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -493,7 +493,7 @@ fn all_scopes(tx: &Transaction<'_>, village: Option<&VillageCode>) -> Result<Vec
     Ok(out)
 }
 
-/// The scopes `who` may read, by the rules of `massline_core::access`.
+/// The scopes `who` may read, by the rules of `massline_model::access`.
 pub fn readable_scopes(tx: &Transaction<'_>, who: &Principal) -> Result<Vec<Scope>, Error> {
     let mut scopes = all_scopes(tx, who.village.as_ref())?;
     scopes.retain(|s| who.can_read(s));

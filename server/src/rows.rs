@@ -16,9 +16,9 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use massline_core::DocId;
-use massline_core::record_doc::{self, StoredRecord};
-use massline_core::records::{PracticalThing, Record, RecordKind, Warning, roll_counts};
+use massline_model::DocId;
+use massline_model::record_doc::{self, StoredRecord};
+use massline_model::records::{PracticalThing, Record, RecordKind, Warning, roll_counts};
 use rusqlite::types::Value;
 use rusqlite::{Transaction, params};
 
@@ -252,7 +252,7 @@ pub fn put(tx: &Transaction<'_>, id: &DocId, s: &StoredRecord, new: bool) -> Res
             }
         }
         Record::Rectification(r) => {
-            use massline_core::records::RectificationStatus as S;
+            use massline_model::records::RectificationStatus as S;
             exec(
                 "INSERT INTO rectifications (doc_id, village, problem, term, status, deadline,
                      planned_on, started_on, done_on, accepted_on, announced_on, filed_on,
@@ -400,7 +400,7 @@ fn put_attendance(
     key: &[u8],
     s: &StoredRecord,
     date: NaiveDate,
-    roll: &massline_core::records::Roll,
+    roll: &massline_model::records::Roll,
 ) -> Result<(), Error> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO attendance (doc_id, kind, village, date, month, person, present, reason,

@@ -89,7 +89,7 @@ CREATE INDEX changes_by_doc ON changes (doc_id, seq);
 /// Version 2: every record's withdrawal beside its JSON, and a typed row for
 /// every record (see [`crate::rows`]), filled from the stored documents when
 /// an older database is upgraded. Dates are `YYYY-MM-DD`, months `YYYY-MM`,
-/// codes the stable codes of `massline_core::records`, flags 0 or 1; every
+/// codes the stable codes of `massline_model::records`, flags 0 or 1; every
 /// table has the record's `doc_id`, its `village` and `withdrawn`.
 const V2: &str = "
 ALTER TABLE documents ADD COLUMN withdrawn TEXT;
@@ -328,9 +328,9 @@ mod tests {
     use super::*;
     use crate::db::Db;
     use automerge::ActorId;
-    use massline_core::record_doc::{self, Author};
-    use massline_core::records::{Notice, NoticeCategory, NoticeMedium, Record};
-    use massline_core::{PersonId, Scope, VillageCode};
+    use massline_model::record_doc::{self, Author};
+    use massline_model::records::{Notice, NoticeCategory, NoticeMedium, Record};
+    use massline_model::{PersonId, Scope, VillageCode};
 
     #[test]
     fn typed_rows_catch_up_through_an_index_not_a_scan_of_every_record() {

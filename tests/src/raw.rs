@@ -73,7 +73,7 @@ pub async fn pull_everything(channel: Channel, token: &str) -> pb::PullRequest {
         .await
         .unwrap();
     pb::PullRequest {
-        scopes_digest: massline_core::sync::protocol::scopes_digest(
+        scopes_digest: massline_core::protocol::scopes_digest(
             answers[0].scopes.iter().map(String::as_str),
         ),
         ..pb::PullRequest::default()

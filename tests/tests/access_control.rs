@@ -2,7 +2,7 @@
 //! and writes only that log; nobody reads another village; a revoked device is
 //! refused at once. The server enforces this whatever a device sends.
 
-use massline_core::sync::protocol::scopes_digest;
+use massline_core::protocol::scopes_digest;
 use massline_core::{Error, RecordKind};
 use massline_proto::pb;
 use massline_server::registry;

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use massline_core::Client;
-use massline_core::private_files::{PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, sqlite_files};
+use massline_files::{PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, sqlite_files};
 use massline_tests::{Device, TestServer, Township, opinion};
 use nix::sys::stat::{Mode, umask};
 

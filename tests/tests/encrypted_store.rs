@@ -14,8 +14,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use massline_core::private_files::sqlite_files;
 use massline_core::{Client, Error, StoreKey};
+use massline_files::sqlite_files;
 use massline_tests::{Device, TestServer, Township, cli_binary, opinion, problem};
 
 /// Made on the encrypted device.

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use super::key::{self, StoreKey};
 use super::schema;
 use crate::error::Error;
-use crate::private_files;
+use massline_files as private_files;
 
 /// The device database. Writes go through one connection, one transaction at
 /// a time; reads use a second connection and never wait for a write.

@@ -9,9 +9,7 @@ use crate::error::Error;
 use crate::ids::DocId;
 use crate::record_doc;
 use crate::records::{Record, Withdrawal};
-
-/// After this many chunks a document's stored run is compacted into one save.
-const COMPACT_AFTER: i64 = 32;
+use crate::stored_doc;
 
 /// A document's stored form.
 #[derive(Clone, Debug)]
@@ -57,9 +55,19 @@ pub fn stored(tx: &Transaction<'_>, id: &DocId) -> Result<Option<StoredDoc>, Err
         .optional()?)
 }
 
+impl StoredDoc {
+    /// The stored run of chunks.
+    pub fn run(&self) -> stored_doc::Run<'_> {
+        stored_doc::Run {
+            state: &self.state,
+            chunks: self.chunks,
+        }
+    }
+}
+
 /// Loads a stored document.
 pub fn load(stored: &StoredDoc) -> Result<Automerge, Error> {
-    Automerge::load(&stored.state)
+    stored_doc::load(&stored.state)
         .map_err(|e| Error::Storage(format!("record {} does not load: {e}", stored.id)))
 }
 
@@ -99,7 +107,7 @@ pub struct Written<'a> {
 
 /// Whether writing `n_new` more chunks compacts the document into one save.
 pub fn will_compact(previous: Option<&StoredDoc>, n_new: i64) -> bool {
-    previous.map_or(0, |p| p.chunks) + n_new > COMPACT_AFTER
+    stored_doc::will_compact(previous.map(StoredDoc::run), n_new)
 }
 
 /// Writes a document's new state. `save` makes the compacted document when
@@ -111,16 +119,8 @@ pub fn put_root(
     now: i64,
     save: impl FnOnce() -> Result<Vec<u8>, Error>,
 ) -> Result<(), Error> {
-    let (state, chunks) = match w.previous {
-        _ if will_compact(w.previous, w.n_new) => (save()?, 1),
-        Some(p) => {
-            let mut s = Vec::with_capacity(p.state.len() + w.new_chunks.len());
-            s.extend_from_slice(&p.state);
-            s.extend_from_slice(w.new_chunks);
-            (s, p.chunks + w.n_new)
-        }
-        None => (w.new_chunks.to_vec(), w.n_new),
-    };
+    let (state, chunks) =
+        stored_doc::next_run(w.previous.map(StoredDoc::run), w.new_chunks, w.n_new, save)?;
     let root = w.root;
     let field = |k: &str| match root.get(k) {
         Some(Value::String(s)) => s.clone(),

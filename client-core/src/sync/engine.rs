@@ -9,12 +9,12 @@ use std::sync::mpsc;
 use automerge::{Automerge, Change, ChangeHash};
 use rustc_hash::FxHashMap;
 
-use super::protocol::{PullBatch, PullRequest, PushAck, PushFrame, scopes_digest};
 use crate::doc_json;
 use crate::error::Error;
 use crate::first_change;
 use crate::ids::DocId;
 use crate::packing::{Entry, Packer, Unpacker};
+use crate::protocol::{PullBatch, PullRequest, PushAck, PushFrame, scopes_digest};
 use crate::store::documents::{self, StoredDoc};
 use crate::store::outbox::{self, Pending};
 use crate::store::{Db, cursors};

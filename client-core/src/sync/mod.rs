@@ -1,8 +1,7 @@
-//! Sync with the township server: the engine (plain code over the store), the
-//! messages it speaks, and the gRPC transport that carries them.
+//! Sync with the township server: the engine (plain code over the store) and
+//! the gRPC transport that carries its messages (`massline_model::protocol`).
 
 pub mod engine;
 pub mod link;
-pub mod protocol;
 pub mod tls;
 pub mod transport;

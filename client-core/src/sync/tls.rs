@@ -12,12 +12,8 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
-use sha2::{Digest, Sha256};
 
-/// SHA-256 of a certificate in DER form: what an enrollment code pins.
-pub fn fingerprint(cert_der: &[u8]) -> [u8; 32] {
-    Sha256::digest(cert_der).into()
-}
+pub use crate::enrollment_code::fingerprint;
 
 #[derive(Debug)]
 struct PinnedCert {

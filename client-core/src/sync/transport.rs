@@ -18,10 +18,10 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::engine::{self, PullDecoder, PullSession, PullStep, SyncOptions};
 use super::link::{Counted, LinkBytes, LinkStream};
-use super::protocol::{PullBatch, PullRequest, PushAck, Refusal, RefusalCode};
 use super::tls;
 use crate::error::Error;
 use crate::ids::DocId;
+use crate::protocol::{PullBatch, PullRequest, PushAck};
 use crate::store::Db;
 
 /// What one sync did, and what it cost on the wire.
@@ -206,18 +206,7 @@ impl Connection {
                 .into_inner();
             while let Some(a) = answers.message().await.map_err(status_error)? {
                 self.count_received(a.encoded_len());
-                let ack = PushAck {
-                    accepted: a.accepted,
-                    refused: a
-                        .refused
-                        .into_iter()
-                        .map(|r| Refusal {
-                            index: r.index,
-                            code: refusal_code(r.code()),
-                            reason: r.reason,
-                        })
-                        .collect(),
-                };
+                let ack = PushAck::from(a);
                 let d = db.clone();
                 acks = tokio::task::spawn_blocking(move || acks.record(&d, ack).map(|()| acks))
                     .await
@@ -248,7 +237,7 @@ impl Connection {
             let req = tokio::task::spawn_blocking(move || engine::pull_request(&d))
                 .await
                 .map_err(|e| Error::Storage(e.to_string()))??;
-            let req = to_proto(PullRequest { compression, ..req });
+            let req = pb::PullRequest::from(PullRequest { compression, ..req });
             self.count_sent(req.encoded_len());
             self.calls.fetch_add(1, Ordering::Relaxed);
             let mut stream = self
@@ -276,13 +265,7 @@ impl Connection {
                         }
                     };
                     self.count_received(m.encoded_len());
-                    let batch = PullBatch {
-                        frame: m.frame,
-                        entries: m.entries,
-                        through: m.through,
-                        scopes: m.scopes,
-                        done: m.done,
-                    };
+                    let batch = PullBatch::from(m);
                     let out = tokio::task::spawn_blocking(move || {
                         let d = decoder.decode(batch);
                         (decoder, d)
@@ -353,32 +336,6 @@ impl Connection {
             self.link.sent(),
             self.link.received(),
         )
-    }
-}
-
-fn to_proto(r: PullRequest) -> pb::PullRequest {
-    pb::PullRequest {
-        common: r.common,
-        compression: r.compression,
-        scopes_digest: r.scopes_digest,
-        cursors: r
-            .cursors
-            .into_iter()
-            .map(|(scope, seq)| pb::ScopeCursor { scope, seq })
-            .collect(),
-    }
-}
-
-fn refusal_code(c: pb::RefusalCode) -> RefusalCode {
-    use pb::RefusalCode as P;
-    match c {
-        P::Malformed | P::Unspecified => RefusalCode::Malformed,
-        P::WrongActor => RefusalCode::WrongActor,
-        P::MissingDependency => RefusalCode::MissingDependency,
-        P::DependsOnRefused => RefusalCode::DependsOnRefused,
-        P::ForbiddenScope => RefusalCode::ForbiddenScope,
-        P::InvalidRecord => RefusalCode::InvalidRecord,
-        P::ImmutableField => RefusalCode::ImmutableField,
     }
 }
 

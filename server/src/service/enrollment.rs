@@ -15,7 +15,6 @@ use std::time::Duration;
 use massline_proto::pb;
 use tonic::{Request, Response, Status};
 
-use super::convert;
 use crate::db::Db;
 use crate::rate::{PerAddress, Rate};
 use crate::registry::{self, EnrollError};
@@ -92,7 +91,7 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
                     identity: Some(pb::Identity {
                         person_id: device.principal.person.to_string(),
                         name: device.name.clone(),
-                        role: convert::role(device.principal.role).into(),
+                        role: pb::Role::from(device.principal.role).into(),
                         village: device
                             .principal
                             .village

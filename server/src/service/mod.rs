@@ -1,6 +1,5 @@
 //! The gRPC edge of the server: the only server code that sees `massline.v1` types.
 
-mod convert;
 pub mod enrollment;
 pub mod stream;
 pub mod sync;

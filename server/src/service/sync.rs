@@ -10,18 +10,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::Stream;
-use massline_core::packing::Unpacker;
+use massline_model::packing::Unpacker;
 use massline_proto::pb;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::stream::{self, cut_status};
-use super::{authenticate, convert, over_limit, status_of};
+use super::{authenticate, over_limit, status_of};
 use crate::db::Db;
 use crate::feed::{self, FeedOptions};
 use crate::follower::Follower;
 use crate::ingest;
 use crate::limits::{CallClock, Limiter};
+use massline_model::protocol::PullRequest;
 
 /// The sync service.
 #[derive(Debug, Clone)]
@@ -152,7 +153,7 @@ impl pb::sync_server::Sync for SyncService {
                 match done.and_then(|r| r.map_err(status_of)) {
                     Ok(ack) => {
                         rows.poke();
-                        if !answering.send(convert::push_ack(ack)).await {
+                        if !answering.send(pb::PushResponse::from(ack)).await {
                             return;
                         }
                     }
@@ -172,7 +173,7 @@ impl pb::sync_server::Sync for SyncService {
     ) -> Result<Response<Self::PullStream>, Status> {
         let device = authenticate(&self.db, &request).await?;
         let slot = self.limiter.begin_call(device.id).map_err(over_limit)?;
-        let req = convert::pull_request(request.into_inner());
+        let req = PullRequest::from(request.into_inner());
         let (answering, answer) = stream::channel(CallClock::start(self.limiter.limits()));
         let (db, opts) = (self.db.clone(), self.feed);
         tokio::spawn(async move {
@@ -202,7 +203,7 @@ impl pb::sync_server::Sync for SyncService {
                 };
                 match batch {
                     Some(b) => {
-                        if !answering.send(convert::pull_batch(b)).await {
+                        if !answering.send(pb::PullResponse::from(b)).await {
                             return;
                         }
                     }

@@ -12,7 +12,16 @@ use std::fmt;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::error::Error;
+/// SHA-256 of a certificate in DER form: what an enrollment code pins.
+pub fn fingerprint(cert_der: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(cert_der).into()
+}
+
+/// Why an enrollment code cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadEnrollmentCode(pub String);
 
 /// A parsed enrollment code.
 #[derive(Clone, PartialEq, Eq)]
@@ -50,10 +59,10 @@ impl fmt::Display for EnrollmentCode {
 }
 
 impl std::str::FromStr for EnrollmentCode {
-    type Err = Error;
+    type Err = BadEnrollmentCode;
 
-    fn from_str(s: &str) -> Result<Self, Error> {
-        let bad = |why: &str| Error::BadEnrollmentCode(why.to_string());
+    fn from_str(s: &str) -> Result<Self, BadEnrollmentCode> {
+        let bad = |why: &str| BadEnrollmentCode(why.to_string());
         let s = s.trim();
         let (plain, rest) = if let Some(r) = s.strip_prefix("massline://") {
             (false, r)

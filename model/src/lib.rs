@@ -1,0 +1,39 @@
+//! What a phone and the township server share, with no I/O: the model both
+//! sides of a sync agree on.
+//!
+//! # Layout
+//!
+//! - [`ids`], [`codes`], [`access`]: identifiers, stable codes with Chinese and
+//!   English labels, roles and scopes and who may use which.
+//! - [`catalog`]: every coded enumeration in one list, for choices and labels.
+//! - [`records`]: the record kinds as typed structs, their validation and the
+//!   one check of a change ([`records::rules`]).
+//! - [`doc_json`], [`record_doc`]: a record as an Automerge document;
+//!   [`first_change`]: a new record read straight from its first change;
+//!   [`stored_doc`]: a document as both sides store it (a run of chunks,
+//!   compacted now and then).
+//! - [`packing`]: how changes travel (packed, one zstd stream per call);
+//!   [`change_limits`]: what one change from a device may hold.
+//! - [`protocol`]: the sync messages as plain Rust.
+//! - [`enrollment_code`]: the code a township officer hands out.
+//!
+//! This crate does no I/O: no files, no network, no database.
+
+pub mod access;
+pub mod catalog;
+pub mod change_limits;
+pub mod codes;
+pub mod doc_json;
+pub mod enrollment_code;
+pub mod first_change;
+pub mod ids;
+pub mod packing;
+pub mod protocol;
+pub mod record_doc;
+pub mod records;
+pub mod stored_doc;
+
+pub use access::{Principal, Role, Scope};
+pub use codes::{Coded, Lang};
+pub use ids::{DocId, PersonId, VillageCode};
+pub use records::{Record, RecordKind, ValidationError};
