@@ -86,6 +86,9 @@ pub enum LinkState {
 pub struct Client {
     db: Arc<Db>,
     options: SyncOptions,
+    /// One sync at a time from a store: the server allows a device only a
+    /// few calls at once, and two syncs would push the same changes twice.
+    syncing: tokio::sync::Mutex<()>,
 }
 
 fn now() -> i64 {
@@ -114,6 +117,7 @@ impl Client {
         Ok(Client {
             db: Arc::new(Db::open(path, key)?),
             options: SyncOptions::default(),
+            syncing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -411,7 +415,9 @@ impl Client {
     }
 
     /// Syncs with the township server: pushes local changes, pulls what others made.
+    /// Syncs started while one runs wait for it, then run in turn.
     pub async fn sync(&self) -> Result<SyncReport, Error> {
+        let _one_at_a_time = self.syncing.lock().await;
         let me = self.enrolled()?;
         let pin = (me.server.cert_sha256 != [0; 32]).then_some(me.server.cert_sha256);
         let attempt = now();
