@@ -18,11 +18,11 @@ use std::collections::HashMap;
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use massline_core::records::{
-    FourWinds, Helper, HelperKind, HowFound, Opinion, OpinionArea, OpinionChannel, OpinionStatus,
-    Problem, ProblemArea, ProgressNote, Rectification, RectificationStatus, RectificationTerm,
-    SourceGroup, StudyEntry, StudyMaterial, StudyMode,
+    FourWinds, Helper, HelperKind, Opinion, OpinionArea, OpinionChannel, OpinionStatus,
+    ProgressNote, Rectification, RectificationStatus, RectificationTerm, SourceGroup, StudyEntry,
+    StudyMaterial, StudyMode,
 };
-use massline_core::{Client, DocId, PersonId, Record};
+use massline_core::{Client, DocId, PersonId, Record, RecordKind};
 use serde_json::Value;
 
 /// One user action.
@@ -387,15 +387,7 @@ pub fn replay(
 
 /// A problem raised by the masses, with only its title filled in.
 pub(crate) fn raised_problem(title: String) -> Record {
-    Record::Problem(Problem {
-        title,
-        how_found: HowFound::RaisedByMasses,
-        area: ProblemArea::MassService,
-        background: String::new(),
-        causes: String::new(),
-        manifestations: String::new(),
-        direction: String::new(),
-        solutions: String::new(),
-        opinions: Vec::new(),
-    })
+    let fields = serde_json::json!({"title": title, "how_found": "raised_by_masses", "area": "mass_service"});
+    Record::from_fields(RecordKind::Problem, fields)
+        .unwrap_or_else(|e| unreachable!("a problem of a title only is valid: {e}"))
 }

@@ -1,22 +1,35 @@
-//! The options of each record kind, and how they become a record.
+//! The options of each record kind, made from its field table, and how they
+//! become a record.
 //!
-//! Each kind has one set of options, used by `add` (fields not given take
-//! their defaults, or are refused as missing) and by `update` (only the
-//! options given change). Option names are the record's field names, so a
-//! refused record names the option at fault.
+//! Each kind has one set of options, used by `add` (fields not given start
+//! as the kind declares, or are refused as missing) and by `update` (only
+//! the options given change). An option is named after its field (or as the
+//! field declares), takes what the field's type takes, and says so in its
+//! help; a refused record names the field at fault. What a field holds
+//! decides its form:
+//!
+//! - one value: `--topic TEXT`, `--minutes 45`, `--date 2024-05-01`, a code
+//!   (`--mode self_study`), a person (`--member wang`), a record by the start
+//!   of its id (`--problem 3fa2`); a flag takes `--mobile` or `--mobile false`;
+//! - a list of values: the option repeated; the values given replace the list;
+//! - a struct (a helper, a filing): an option for each of its fields that a
+//!   new one does not fill in itself (the day, the person using the device);
+//! - a list of structs (notes, demands, points): each option adds one, its
+//!   fields joined by `=` (`--point wang=self_criticism=…`), notes in your
+//!   name, dated today;
+//! - attendance: `--present PERSON`, `--absent PERSON=REASON`;
+//! - a map from a code to a day (a measure's steps): `--status done`, on the
+//!   day `--status-on` (default today); a step once reached keeps its day;
+//! - a map from a person to a value (appraisal): `--grade PERSON=GRADE`.
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use clap::Args;
-use massline_core::records::{
-    AppraisalGrade, Education, FourWinds, HelperKind, HouseholdGroup, HowFound, NoticeCategory,
-    NoticeMedium, OpinionArea, OpinionChannel, OpinionStatus, PointKind, ProblemArea, RecordKind,
-    RectificationStatus, RectificationTerm, Satisfaction, ServiceMatter, ServiceStatus,
-    SessionFormat, SourceGroup, StudyMaterial, StudyMode, ThingStatus,
-};
-use massline_core::records::{Demand, Record};
-use massline_core::{Client, PersonId};
-use serde::Serialize;
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use clap::{Arg, ArgAction, ArgMatches};
+use massline_core::catalog::CodeList;
+use massline_core::records::field::{FieldSpec, NewValue, Scalar, Shape};
+use massline_core::records::{Demand, Record, RecordKind};
+use massline_core::{Client, Lang, PersonId};
 use serde_json::{Map, Value, json};
 
 /// What building a record needs besides the options.
@@ -29,573 +42,349 @@ pub struct Cx<'a> {
     pub today: NaiveDate,
 }
 
-/// The options of one record kind.
-pub trait Fields: Args + Serialize {
-    /// The kind they build.
-    const KIND: RecordKind;
-    /// Fields holding record ids (a string or a list), typed as their first characters.
-    const IDS: &'static [&'static str] = &[];
-    /// The fields of a new record before the options apply.
-    fn defaults(_cx: &Cx<'_>) -> Value {
-        json!({})
-    }
-    /// Options that are not plain fields (attendance marks, notes, steps).
-    fn adjust(&self, _m: &mut Map<String, Value>, _cx: &Cx<'_>) -> anyhow::Result<()> {
-        Ok(())
+/// What a value of one field takes on the command line.
+fn value_name(s: Scalar) -> &'static str {
+    match s {
+        Scalar::Text => "TEXT",
+        Scalar::Int => "NUMBER",
+        Scalar::Bool => "BOOL",
+        Scalar::Date => "YYYY-MM-DD",
+        Scalar::Person => "PERSON",
+        Scalar::Record => "ID",
+        Scalar::Code(_) => "CODE",
+        Scalar::Struct(_) => "VALUE",
     }
 }
 
-/// The record `base` (a record's fields) with the options given applied.
-pub fn build<F: Fields>(f: &F, base: Map<String, Value>, cx: &Cx<'_>) -> anyhow::Result<Record> {
-    let mut m = base;
-    let Value::Object(given) = serde_json::to_value(f)? else {
-        anyhow::bail!("options do not form a record");
-    };
-    for (k, mut v) in given {
-        if v.is_null() || v.as_array().is_some_and(Vec::is_empty) {
-            continue;
-        }
-        if F::IDS.contains(&k.as_str()) {
-            resolve_ids(&mut v, cx)?;
-        }
-        m.insert(k, v);
-    }
-    f.adjust(&mut m, cx)?;
-    Ok(Record::from_fields(F::KIND, Value::Object(m))?)
+fn codes(list: &CodeList) -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        list.values
+            .iter()
+            .map(|v| PossibleValue::new(v.code).help(format!("{} / {}", v.zh, v.en))),
+    )
 }
 
-fn resolve_ids(v: &mut Value, cx: &Cx<'_>) -> anyhow::Result<()> {
-    match v {
-        Value::String(s) => *s = cx.client.resolve(s)?.to_hex(),
-        Value::Array(items) => {
-            for item in items {
-                resolve_ids(item, cx)?;
+fn date(s: &str) -> Result<NaiveDate, String> {
+    s.parse()
+        .map_err(|e| format!("`{s}` is not a day (YYYY-MM-DD): {e}"))
+}
+
+/// An option taking one value of `scalar`.
+fn option(id: String, long: String, scalar: Scalar, help: String) -> Arg {
+    let arg = Arg::new(id)
+        .long(long)
+        .value_name(value_name(scalar))
+        .help(help);
+    match scalar {
+        Scalar::Int => arg.value_parser(clap::value_parser!(i64)),
+        Scalar::Date => arg.value_parser(date),
+        Scalar::Code(list) => arg.value_parser(codes(list)),
+        Scalar::Bool => arg
+            .value_parser(clap::value_parser!(bool))
+            .num_args(0..=1)
+            .default_missing_value("true"),
+        _ => arg,
+    }
+}
+
+/// A field's help: its English and Chinese labels, what it is, what a new
+/// record starts with.
+fn help(f: &FieldSpec, how: &str) -> String {
+    let mut out = format!("{} ({}): {}", f.en, f.zh, f.doc);
+    if !how.is_empty() {
+        out.push_str(&format!(" ({how})"));
+    }
+    match f.new {
+        Some(NewValue::Today) => out.push_str(" [new: today]"),
+        Some(NewValue::Me) => out.push_str(" [new: yourself]"),
+        Some(NewValue::Code(c)) => out.push_str(&format!(" [new: {c}]")),
+        Some(NewValue::Fresh) | None => {}
+    }
+    out
+}
+
+/// The fields of a struct that the command line asks for: those a new one
+/// does not fill in itself, and not the optional ones (links made elsewhere).
+fn asked(fields: &'static [FieldSpec]) -> impl Iterator<Item = &'static FieldSpec> {
+    fields.iter().filter(|s| s.new.is_none() && !s.optional)
+}
+
+/// The options of a kind's fields.
+pub fn args(kind: RecordKind) -> Vec<Arg> {
+    let mut out = Vec::new();
+    for f in kind.spec().fields {
+        let name = f.option();
+        match (f.ty.shape, f.ty.value) {
+            (Shape::Map(Scalar::Person), Scalar::Struct(s)) if s.name == "Attendance" => {
+                out.push(
+                    Arg::new(format!("{}.present", f.name))
+                        .long("present")
+                        .value_name("PERSON")
+                        .action(ArgAction::Append)
+                        .help(help(f, "a person present; repeat for each")),
+                );
+                out.push(
+                    Arg::new(format!("{}.absent", f.name))
+                        .long("absent")
+                        .value_name("PERSON=REASON")
+                        .action(ArgAction::Append)
+                        .help(help(f, "a person absent, with the reason; repeat for each")),
+                );
+            }
+            (Shape::Map(Scalar::Code(list)), Scalar::Date) => {
+                out.push(
+                    Arg::new(f.name)
+                        .long(name.clone())
+                        .value_name("CODE")
+                        .value_parser(codes(list))
+                        .help(help(
+                            f,
+                            "move it on to this step; a step reached is never taken back",
+                        )),
+                );
+                out.push(
+                    Arg::new(format!("{}.on", f.name))
+                        .long(format!("{name}-on"))
+                        .value_name("YYYY-MM-DD")
+                        .value_parser(date)
+                        .requires(f.name)
+                        .help(format!(
+                            "The day the step was reached (default today): {}",
+                            f.en
+                        )),
+                );
+            }
+            (Shape::Map(_), value) => out.push(
+                Arg::new(f.name)
+                    .long(name)
+                    .value_name(format!("PERSON={}", value_name(value)))
+                    .action(ArgAction::Append)
+                    .help(help(f, "repeat; each is set")),
+            ),
+            (Shape::List, Scalar::Struct(s)) => {
+                let parts: Vec<String> = asked(s.fields).map(|x| x.name.to_uppercase()).collect();
+                out.push(
+                    Arg::new(f.name)
+                        .long(name)
+                        .value_name(parts.join("="))
+                        .action(ArgAction::Append)
+                        .help(help(f, "repeat; each is added")),
+                );
+            }
+            (Shape::One | Shape::Optional, Scalar::Struct(s)) => {
+                let ids: Vec<String> = asked(s.fields)
+                    .map(|x| format!("{}.{}", f.name, x.name))
+                    .collect();
+                for x in asked(s.fields) {
+                    let long = x.cli.map_or_else(
+                        || format!("{name}-{}", x.name.replace('_', "-")),
+                        str::to_string,
+                    );
+                    let id = format!("{}.{}", f.name, x.name);
+                    let others: Vec<&String> = ids.iter().filter(|o| **o != id).collect();
+                    out.push(
+                        option(id.clone(), long, x.ty.value, help(x, f.en)).requires_all(others),
+                    );
+                }
+            }
+            (Shape::List, scalar) => out.push(
+                option(
+                    f.name.to_string(),
+                    name,
+                    scalar,
+                    help(f, "repeat; replaces the list"),
+                )
+                .action(ArgAction::Append),
+            ),
+            (Shape::One | Shape::Optional, scalar) => {
+                out.push(option(f.name.to_string(), name, scalar, help(f, "")));
             }
         }
-        _ => {}
     }
-    Ok(())
+    out
 }
 
-fn day(cx: &Cx<'_>) -> Value {
-    json!(cx.today)
+/// The fields a new record of `kind` starts with.
+pub fn defaults(kind: RecordKind, cx: &Cx<'_>) -> Map<String, Value> {
+    let mut m = Map::new();
+    for f in kind.spec().fields {
+        let Some(new) = f.new else { continue };
+        let v = match (new, f.ty.shape) {
+            (NewValue::Code(c), Shape::Map(_)) => json!({ c: cx.today }),
+            (new, _) => new_value(new, cx),
+        };
+        m.insert(f.name.to_string(), v);
+    }
+    m
+}
+
+fn new_value(new: NewValue, cx: &Cx<'_>) -> Value {
+    match new {
+        NewValue::Today => json!(cx.today),
+        NewValue::Me => json!(cx.me),
+        NewValue::Fresh => json!(Demand::new(String::new()).id),
+        NewValue::Code(c) => json!(c),
+    }
+}
+
+/// A value given for a field of type `scalar`, as the record holds it.
+fn scalar_value(scalar: Scalar, given: &str, cx: &Cx<'_>) -> anyhow::Result<Value> {
+    Ok(match scalar {
+        Scalar::Int => json!(given.parse::<i64>()?),
+        Scalar::Bool => json!(given.parse::<bool>()?),
+        Scalar::Record => json!(cx.client.resolve(given)?.to_hex()),
+        _ => json!(given),
+    })
+}
+
+/// The values given for an option, as text.
+fn given(m: &ArgMatches, id: &str) -> Vec<String> {
+    match m.try_get_raw(id) {
+        Ok(Some(values)) => values.map(|v| v.to_string_lossy().into_owned()).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// `person=text` into its two halves.
 fn pair(s: &str) -> anyhow::Result<(&str, &str)> {
     s.split_once('=')
-        .with_context(|| format!("`{s}` is not PERSON=TEXT"))
+        .with_context(|| format!("`{s}` is not PERSON=VALUE"))
 }
 
-/// A map field of `m` (made if absent).
-fn map_field<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
-    let slot = m
-        .entry(key.to_string())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !slot.is_object() {
-        *slot = Value::Object(Map::new());
+/// A map or list field of `m` (made if absent or of another form).
+fn slot<'a>(m: &'a mut Map<String, Value>, key: &str, empty: Value) -> &'a mut Value {
+    let slot = m.entry(key.to_string()).or_insert_with(|| empty.clone());
+    if std::mem::discriminant(slot) != std::mem::discriminant(&empty) {
+        *slot = empty;
     }
-    match slot {
+    slot
+}
+
+fn object<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    match slot(m, key, Value::Object(Map::new())) {
         Value::Object(o) => o,
         _ => unreachable!("made an object just above"),
     }
 }
 
-/// A list field of `m` (made if absent).
-fn list_field<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<Value> {
-    let slot = m
-        .entry(key.to_string())
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if !slot.is_array() {
-        *slot = Value::Array(Vec::new());
-    }
-    match slot {
+fn list<'a>(m: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<Value> {
+    match slot(m, key, Value::Array(Vec::new())) {
         Value::Array(a) => a,
         _ => unreachable!("made an array just above"),
     }
 }
 
-/// Marks attendance: `--present P` and `--absent P=REASON`, per person.
-#[derive(Args, Serialize, Default)]
-pub struct Marks {
-    /// A person present (repeat for each).
-    #[arg(long)]
-    #[serde(skip)]
-    pub present: Vec<String>,
-    /// A person absent, with the reason: PERSON=REASON (repeat for each).
-    #[arg(long)]
-    #[serde(skip)]
-    pub absent: Vec<String>,
-}
-
-impl Marks {
-    fn apply(&self, m: &mut Map<String, Value>) -> anyhow::Result<()> {
-        let roll = map_field(m, "attendance");
-        for p in &self.present {
-            roll.insert(p.clone(), json!({"present": true, "reason": ""}));
+/// A struct of `fields` from the parts given (the last takes the rest), the
+/// fields a new one fills in itself filled in.
+fn item(
+    fields: &'static [FieldSpec],
+    text: &str,
+    cx: &Cx<'_>,
+) -> anyhow::Result<Map<String, Value>> {
+    let asked: Vec<&FieldSpec> = asked(fields).collect();
+    let mut parts = text.splitn(asked.len().max(1), '=');
+    let mut out = Map::new();
+    for f in fields {
+        if let Some(new) = f.new {
+            out.insert(f.name.to_string(), new_value(new, cx));
+        } else if !f.optional {
+            let names: Vec<String> = asked.iter().map(|x| x.name.to_uppercase()).collect();
+            let part = parts
+                .next()
+                .with_context(|| format!("`{text}` is not {}", names.join("=")))?;
+            out.insert(f.name.to_string(), scalar_value(f.ty.value, part, cx)?);
         }
-        for a in &self.absent {
-            let (p, reason) = pair(a)?;
-            roll.insert(p.to_string(), json!({"present": false, "reason": reason}));
+    }
+    Ok(out)
+}
+
+/// The record `base` (a record's fields) with the options given applied.
+pub fn build(
+    kind: RecordKind,
+    m: &ArgMatches,
+    base: Map<String, Value>,
+    cx: &Cx<'_>,
+) -> anyhow::Result<Record> {
+    let mut r = base;
+    for f in kind.spec().fields {
+        let key = f.name;
+        match (f.ty.shape, f.ty.value) {
+            (Shape::Map(Scalar::Person), Scalar::Struct(s)) if s.name == "Attendance" => {
+                for p in given(m, &format!("{key}.present")) {
+                    object(&mut r, key).insert(p, json!({"present": true, "reason": ""}));
+                }
+                for a in given(m, &format!("{key}.absent")) {
+                    let (p, reason) = pair(&a)?;
+                    object(&mut r, key)
+                        .insert(p.to_string(), json!({"present": false, "reason": reason}));
+                }
+            }
+            (Shape::Map(Scalar::Code(_)), Scalar::Date) => {
+                if let Some(step) = given(m, key).pop() {
+                    let on = given(m, &format!("{key}.on")).pop();
+                    let on = on.map_or_else(|| json!(cx.today), |d| json!(d));
+                    object(&mut r, key).entry(step).or_insert(on);
+                }
+            }
+            (Shape::Map(_), value) => {
+                for g in given(m, key) {
+                    let (p, v) = pair(&g)?;
+                    let v = scalar_value(value, v, cx)?;
+                    object(&mut r, key).insert(p.to_string(), v);
+                }
+            }
+            (Shape::List, Scalar::Struct(s)) => {
+                for g in given(m, key) {
+                    let item = item(s.fields, &g, cx)?;
+                    list(&mut r, key).push(Value::Object(item));
+                }
+            }
+            (Shape::One | Shape::Optional, Scalar::Struct(s)) => {
+                let mut sub = Map::new();
+                for x in s.fields {
+                    if let Some(v) = given(m, &format!("{key}.{}", x.name)).pop() {
+                        sub.insert(x.name.to_string(), scalar_value(x.ty.value, &v, cx)?);
+                    }
+                }
+                if !sub.is_empty() {
+                    for x in s.fields {
+                        if let Some(new) = x.new {
+                            sub.insert(x.name.to_string(), new_value(new, cx));
+                        }
+                    }
+                    r.insert(key.to_string(), Value::Object(sub));
+                }
+            }
+            (Shape::List, scalar) => {
+                let values = given(m, key);
+                if !values.is_empty() {
+                    let values = values
+                        .iter()
+                        .map(|v| scalar_value(scalar, v, cx))
+                        .collect::<anyhow::Result<Vec<_>>>()?;
+                    r.insert(key.to_string(), Value::Array(values));
+                }
+            }
+            (Shape::One | Shape::Optional, scalar) => {
+                if let Some(v) = given(m, key).pop() {
+                    r.insert(key.to_string(), scalar_value(scalar, &v, cx)?);
+                }
+            }
         }
-        Ok(())
     }
+    Ok(Record::from_fields(kind, Value::Object(r))?)
 }
 
-/// 党员档案: a member's file.
-#[derive(Args, Serialize)]
-pub struct MemberFields {
-    /// Their person id, if they are enrolled.
-    #[arg(long)]
-    pub person: Option<String>,
-    /// Their name.
-    #[arg(long)]
-    pub name: Option<String>,
-    /// The year they were born.
-    #[arg(long)]
-    pub birth_year: Option<u16>,
-    /// The day they joined the Party, YYYY-MM-DD.
-    #[arg(long)]
-    pub joined_on: Option<NaiveDate>,
-    /// Highest schooling: primary, junior_middle, senior_middle, college, university.
-    #[arg(long)]
-    pub education: Option<Education>,
-    /// A phone number.
-    #[arg(long)]
-    pub phone: Option<String>,
-    /// Working or living away from the village (流动党员): true or false.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
-    pub mobile: Option<bool>,
-    /// Where a mobile member is now.
-    #[arg(long)]
-    pub whereabouts: Option<String>,
+/// The kind whose command is `name`.
+pub fn kind_of_command(name: &str) -> Option<RecordKind> {
+    use massline_core::Coded;
+    RecordKind::all()
+        .iter()
+        .copied()
+        .find(|k| k.spec().command == name)
 }
 
-impl Fields for MemberFields {
-    const KIND: RecordKind = RecordKind::Member;
-}
-
-/// 集中学习: a centralized study session.
-#[derive(Args, Serialize)]
-pub struct SessionFields {
-    /// The day it was held, YYYY-MM-DD (default today).
-    #[arg(long)]
-    pub date: Option<NaiveDate>,
-    /// What was studied (see `massline codes`).
-    #[arg(long)]
-    pub material: Option<StudyMaterial>,
-    /// The title or subject.
-    #[arg(long)]
-    pub topic: Option<String>,
-    /// How it was held: lecture, reading, discussion, distance, other.
-    #[arg(long)]
-    pub format: Option<SessionFormat>,
-    /// Who organized it (default yourself).
-    #[arg(long)]
-    pub organizer: Option<String>,
-    /// Where.
-    #[arg(long)]
-    pub place: Option<String>,
-    /// How long, in minutes (each attendee is credited this long).
-    #[arg(long)]
-    pub minutes: Option<u32>,
-    /// The minutes of the meeting: what was said and agreed.
-    #[arg(long)]
-    pub notes: Option<String>,
-    #[command(flatten)]
-    #[serde(skip)]
-    pub marks: Marks,
-}
-
-impl Fields for SessionFields {
-    const KIND: RecordKind = RecordKind::StudySession;
-    fn defaults(cx: &Cx<'_>) -> Value {
-        json!({"date": day(cx), "organizer": cx.me})
-    }
-    fn adjust(&self, m: &mut Map<String, Value>, _cx: &Cx<'_>) -> anyhow::Result<()> {
-        self.marks.apply(m)
-    }
-}
-
-/// 个人学习: a member's personal study.
-#[derive(Args, Serialize)]
-pub struct StudyFields {
-    /// The member who studied (default yourself).
-    #[arg(long)]
-    pub member: Option<String>,
-    /// Day of study, YYYY-MM-DD (default today).
-    #[arg(long)]
-    pub date: Option<NaiveDate>,
-    /// What was studied (see `massline codes`).
-    #[arg(long)]
-    pub material: Option<StudyMaterial>,
-    /// Title or subject.
-    #[arg(long)]
-    pub topic: Option<String>,
-    /// How: self_study, centralized, pairing, night_visit, counselling, distance_education.
-    #[arg(long)]
-    pub mode: Option<StudyMode>,
-    /// Minutes spent (1 to 720).
-    #[arg(long)]
-    pub minutes: Option<u32>,
-    /// Kind of helper: graduate_official, well_off_cadre, backbone_member.
-    #[arg(long, requires = "helper")]
-    #[serde(skip)]
-    pub helper_kind: Option<HelperKind>,
-    /// Helper's name.
-    #[arg(long, requires = "helper_kind")]
-    #[serde(skip)]
-    pub helper: Option<String>,
-    /// What the member took from it.
-    #[arg(long)]
-    pub reflection: Option<String>,
-    /// Add a comment in your name.
-    #[arg(long)]
-    #[serde(skip)]
-    pub comment: Option<String>,
-}
-
-impl Fields for StudyFields {
-    const KIND: RecordKind = RecordKind::StudyEntry;
-    fn defaults(cx: &Cx<'_>) -> Value {
-        json!({"date": day(cx), "member": cx.me})
-    }
-    fn adjust(&self, m: &mut Map<String, Value>, cx: &Cx<'_>) -> anyhow::Result<()> {
-        if let (Some(kind), Some(name)) = (self.helper_kind, &self.helper) {
-            m.insert("helper".into(), json!({"kind": kind, "name": name}));
-        }
-        if let Some(text) = &self.comment {
-            list_field(m, "comments").push(json!({"date": day(cx), "text": text, "author": cx.me}));
-        }
-        Ok(())
-    }
-}
-
-/// 意见建议: an opinion of the masses.
-#[derive(Args, Serialize)]
-pub struct OpinionFields {
-    /// Day it was heard, YYYY-MM-DD (default today).
-    #[arg(long)]
-    pub date: Option<NaiveDate>,
-    /// Where it was heard (see `massline codes`).
-    #[arg(long)]
-    pub channel: Option<OpinionChannel>,
-    /// Whom it came from (see `massline codes`).
-    #[arg(long)]
-    pub source: Option<SourceGroup>,
-    /// What it is about: cadre_conduct, party_affairs, village_affairs, grassroots_organization, member_ranks.
-    #[arg(long)]
-    pub area: Option<OpinionArea>,
-    /// Which "four winds" it names: formalism, bureaucratism, hedonism, extravagance, none (default).
-    #[arg(long)]
-    pub four_winds: Option<FourWinds>,
-    /// The opinion, in the words heard.
-    #[arg(long)]
-    pub text: Option<String>,
-    /// The person asked not to be named.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
-    pub anonymous: Option<bool>,
-    /// Who raised it.
-    #[arg(long)]
-    pub raised_by: Option<String>,
-    /// received, taken_up (as a problem) or answered (to the masses).
-    #[arg(long)]
-    pub status: Option<OpinionStatus>,
-    /// The answer given to the masses.
-    #[arg(long)]
-    pub answer: Option<String>,
-}
-
-impl Fields for OpinionFields {
-    const KIND: RecordKind = RecordKind::Opinion;
-    fn defaults(cx: &Cx<'_>) -> Value {
-        json!({"date": day(cx), "status": "received", "four_winds": "none"})
-    }
-}
-
-/// 问题: a problem of the village's list.
-#[derive(Args, Serialize)]
-pub struct ProblemFields {
-    /// The problem in a line.
-    #[arg(long)]
-    pub title: Option<String>,
-    /// How it was found: raised_by_masses, self_search, superior_issued, mutual_help, collective_discussion.
-    #[arg(long)]
-    pub how_found: Option<HowFound>,
-    /// Which part of the work (see `massline codes`).
-    #[arg(long)]
-    pub area: Option<ProblemArea>,
-    /// Control inspection: the background.
-    #[arg(long)]
-    pub background: Option<String>,
-    /// Control inspection: its causes.
-    #[arg(long)]
-    pub causes: Option<String>,
-    /// Control inspection: how it shows.
-    #[arg(long)]
-    pub manifestations: Option<String>,
-    /// Control inspection: the direction to take.
-    #[arg(long)]
-    pub direction: Option<String>,
-    /// Control inspection: effective solutions.
-    #[arg(long)]
-    pub solutions: Option<String>,
-    /// An opinion that raised it (its id; repeat for several; replaces the list).
-    #[arg(long = "opinion")]
-    pub opinions: Vec<String>,
-}
-
-impl Fields for ProblemFields {
-    const KIND: RecordKind = RecordKind::Problem;
-    const IDS: &'static [&'static str] = &["opinions"];
-}
-
-/// 整改措施: a rectification measure.
-#[derive(Args, Serialize)]
-pub struct RectificationFields {
-    /// The problem it addresses (its id, from `massline problem list`).
-    #[arg(long)]
-    pub problem: Option<String>,
-    /// What will be done.
-    #[arg(long)]
-    pub measure: Option<String>,
-    /// What counts as fixed.
-    #[arg(long)]
-    pub objective: Option<String>,
-    /// A responsible person's id (repeat for several; replaces the list).
-    #[arg(long)]
-    pub responsible: Vec<String>,
-    /// By when, YYYY-MM-DD.
-    #[arg(long)]
-    pub deadline: Option<NaiveDate>,
-    /// short (fix now) or long (step by step).
-    #[arg(long)]
-    pub term: Option<RectificationTerm>,
-    /// Move it on to: in_progress, done or accepted (by the masses); it never moves back.
-    #[arg(long)]
-    #[serde(skip)]
-    pub status: Option<RectificationStatus>,
-    /// The day the new status was reached (default today).
-    #[arg(long, requires = "status")]
-    #[serde(skip)]
-    pub status_on: Option<NaiveDate>,
-    /// The day it was announced to the masses.
-    #[arg(long)]
-    pub announced_on: Option<NaiveDate>,
-    /// Add a progress note in your name, dated today.
-    #[arg(long)]
-    #[serde(skip)]
-    pub note: Option<String>,
-    /// (Township office) acknowledge its filing on this day.
-    #[arg(long)]
-    #[serde(skip)]
-    pub filed_on: Option<NaiveDate>,
-}
-
-impl Fields for RectificationFields {
-    const KIND: RecordKind = RecordKind::Rectification;
-    const IDS: &'static [&'static str] = &["problem"];
-    fn defaults(cx: &Cx<'_>) -> Value {
-        json!({"steps": {"planned": day(cx)}})
-    }
-    fn adjust(&self, m: &mut Map<String, Value>, cx: &Cx<'_>) -> anyhow::Result<()> {
-        if let Some(s) = self.status {
-            let on = self.status_on.unwrap_or(cx.today);
-            map_field(m, "steps")
-                .entry(s.code())
-                .or_insert_with(|| json!(on));
-        }
-        if let Some(text) = &self.note {
-            list_field(m, "progress").push(json!({"date": day(cx), "text": text, "author": cx.me}));
-        }
-        if let Some(d) = self.filed_on {
-            m.insert("filed".into(), json!({"date": d, "acknowledged_by": cx.me}));
-        }
-        Ok(())
-    }
-}
-
-/// 走访: a visit to a household.
-#[derive(Args, Serialize)]
-pub struct VisitFields {
-    /// The cadre who visited (default yourself).
-    #[arg(long)]
-    pub cadre: Option<String>,
-    /// The household, by the name of its head.
-    #[arg(long)]
-    pub household: Option<String>,
-    /// Which group: poor, left_behind, petitioner, nail_household, well_off, retired_cadre, party_member, ordinary.
-    #[arg(long)]
-    pub group: Option<HouseholdGroup>,
-    /// The day of the visit, YYYY-MM-DD (default today).
-    #[arg(long)]
-    pub date: Option<NaiveDate>,
-    /// What was seen and said.
-    #[arg(long)]
-    pub notes: Option<String>,
-    /// A demand raised, in the household's words (repeat for several; each is added).
-    #[arg(long)]
-    #[serde(skip)]
-    pub demand: Vec<String>,
-}
-
-impl Fields for VisitFields {
-    const KIND: RecordKind = RecordKind::Visit;
-    fn defaults(cx: &Cx<'_>) -> Value {
-        json!({"date": day(cx), "cadre": cx.me})
-    }
-    fn adjust(&self, m: &mut Map<String, Value>, _cx: &Cx<'_>) -> anyhow::Result<()> {
-        let demands = list_field(m, "demands");
-        for text in &self.demand {
-            demands.push(serde_json::to_value(Demand::new(text.clone()))?);
-        }
-        Ok(())
-    }
-}
-
-/// 代办: a service a cadre handles for a villager.
-#[derive(Args, Serialize)]
-pub struct ServiceFields {
-    /// What is applied for (see `massline codes`).
-    #[arg(long)]
-    pub matter: Option<ServiceMatter>,
-    /// The villager who applies.
-    #[arg(long)]
-    pub applicant: Option<String>,
-    /// The day they applied, YYYY-MM-DD (default today).
-    #[arg(long)]
-    pub applied_on: Option<NaiveDate>,
-    /// What they need, in their words.
-    #[arg(long)]
-    pub details: Option<String>,
-    /// One item of the one-time checklist: all that is needed, told at once (repeat; replaces the list).
-    #[arg(long = "need")]
-    pub checklist: Vec<String>,
-    /// The cadre who handles it (default yourself).
-    #[arg(long)]
-    pub agent: Option<String>,
-    /// accepted, in_progress, done or declined.
-    #[arg(long)]
-    pub status: Option<ServiceStatus>,
-    /// What came of it.
-    #[arg(long)]
-    pub result: Option<String>,
-    /// The day it was closed (done or declined).
-    #[arg(long)]
-    pub closed_on: Option<NaiveDate>,
-    /// The day the result was published to the masses.
-    #[arg(long)]
-    pub published_on: Option<NaiveDate>,
-}
-
-impl Fields for ServiceFields {
-    const KIND: RecordKind = RecordKind::ServiceRequest;
-    fn defaults(cx: &Cx<'_>) -> Value {
-        json!({"applied_on": day(cx), "agent": cx.me, "status": "accepted"})
-    }
-}
-
-/// 为民办实事: a practical thing promised to the masses.
-#[derive(Args, Serialize)]
-pub struct PracticalFields {
-    /// What will be done.
-    #[arg(long)]
-    pub what: Option<String>,
-    /// By when, YYYY-MM-DD.
-    #[arg(long)]
-    pub target_date: Option<NaiveDate>,
-    /// A responsible person's id (repeat; replaces the list).
-    #[arg(long)]
-    pub responsible: Vec<String>,
-    /// promised, in_progress or done.
-    #[arg(long)]
-    pub status: Option<ThingStatus>,
-    /// The day it was done.
-    #[arg(long)]
-    pub done_on: Option<NaiveDate>,
-    /// How satisfied the masses are, once done: satisfied, basically, dissatisfied.
-    #[arg(long)]
-    pub satisfaction: Option<Satisfaction>,
-}
-
-impl Fields for PracticalFields {
-    const KIND: RecordKind = RecordKind::PracticalThing;
-    fn defaults(_cx: &Cx<'_>) -> Value {
-        json!({"status": "promised"})
-    }
-}
-
-/// 专题组织生活会: the special organizational-life meeting.
-#[derive(Args, Serialize)]
-pub struct MeetingFields {
-    /// The day it was held, YYYY-MM-DD (default today).
-    #[arg(long)]
-    pub date: Option<NaiveDate>,
-    /// Its theme.
-    #[arg(long)]
-    pub topic: Option<String>,
-    #[command(flatten)]
-    #[serde(skip)]
-    pub marks: Marks,
-    /// A point made: PERSON=KIND=TEXT, KIND one of self_criticism, criticism, improvement (repeat; each is added).
-    #[arg(long)]
-    #[serde(skip)]
-    pub point: Vec<String>,
-    /// A member's appraisal grade: PERSON=GRADE, GRADE one of excellent, qualified, basically_qualified, unqualified.
-    #[arg(long)]
-    #[serde(skip)]
-    pub grade: Vec<String>,
-}
-
-impl Fields for MeetingFields {
-    const KIND: RecordKind = RecordKind::OrgLifeMeeting;
-    fn defaults(cx: &Cx<'_>) -> Value {
-        json!({"date": day(cx)})
-    }
-    fn adjust(&self, m: &mut Map<String, Value>, _cx: &Cx<'_>) -> anyhow::Result<()> {
-        self.marks.apply(m)?;
-        for p in &self.point {
-            let (person, rest) = pair(p)?;
-            let (kind, text) = pair(rest)?;
-            let kind: PointKind = kind.parse().map_err(anyhow::Error::msg)?;
-            list_field(m, "points").push(json!({"member": person, "kind": kind, "text": text}));
-        }
-        for g in &self.grade {
-            let (person, grade) = pair(g)?;
-            let grade: AppraisalGrade = grade.parse().map_err(anyhow::Error::msg)?;
-            map_field(m, "appraisal").insert(person.to_string(), json!(grade));
-        }
-        Ok(())
-    }
-}
-
-/// 党务村务公开: a public notice.
-#[derive(Args, Serialize)]
-pub struct NoticeFields {
-    /// The day it was made public, YYYY-MM-DD (default today).
-    #[arg(long)]
-    pub date: Option<NaiveDate>,
-    /// What kind of matter (see `massline codes`).
-    #[arg(long)]
-    pub category: Option<NoticeCategory>,
-    /// How: board (default), meeting, broadcast, other.
-    #[arg(long)]
-    pub medium: Option<NoticeMedium>,
-    /// Its title.
-    #[arg(long)]
-    pub title: Option<String>,
-    /// What was made public.
-    #[arg(long)]
-    pub content: Option<String>,
-    /// A record it makes public (its id; repeat; replaces the list).
-    #[arg(long)]
-    pub about: Vec<String>,
-}
-
-impl Fields for NoticeFields {
-    const KIND: RecordKind = RecordKind::Notice;
-    const IDS: &'static [&'static str] = &["about"];
-    fn defaults(cx: &Cx<'_>) -> Value {
-        json!({"date": day(cx), "medium": "board"})
-    }
+/// A kind's name on the command line's help: 中文 and English.
+pub fn kind_label(kind: RecordKind) -> String {
+    format!("{} ({})", kind.label(Lang::En), kind.label(Lang::Zh))
 }

@@ -12,48 +12,52 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
-use clap::{Parser, Subcommand};
-use fields::{
-    Cx, Fields, MeetingFields, MemberFields, NoticeFields, OpinionFields, PracticalFields,
-    ProblemFields, RectificationFields, ServiceFields, SessionFields, StudyFields, VisitFields,
-};
+use clap::{ArgMatches, Args, FromArgMatches, Subcommand};
+use fields::Cx;
 use massline_core::catalog;
 use massline_core::store::documents::RecordRow;
-use massline_core::{Client, Lang, Link, PersonId, RecordKind, StoreKey, VillageCode};
+use massline_core::{Client, Coded, Lang, Link, PersonId, RecordKind, StoreKey, VillageCode};
 use serde_json::json;
 
-/// massline field client (群众路线教育实践活动记录).
-///
-/// Records are kept in a local store first and sent to the township server by
-/// `sync` when there is a link. Each kind of record has its own command (add,
-/// update, list, show, withdraw); `massline codes` lists the codes options take.
-#[derive(Parser)]
-#[command(name = "massline", version)]
-struct Cli {
+// The options every command takes.
+#[derive(Args)]
+struct Global {
     /// The local store (an SQLite file, made on first use).
     #[arg(
         long,
         global = true,
         env = "MASSLINE_STORE",
-        default_value = "massline.db"
+        default_value = "massline.db",
+        help_heading = "Global options"
     )]
     store: PathBuf,
     /// The key of an encrypted store: a file holding 64 hex characters (32
     /// random bytes, e.g. from `openssl rand -hex 32`). The environment
     /// variable MASSLINE_STORE_KEY may hold the key itself instead. Needs a
     /// build with the `sqlcipher` feature.
-    #[arg(long, global = true, env = "MASSLINE_STORE_KEY_FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "MASSLINE_STORE_KEY_FILE",
+        help_heading = "Global options"
+    )]
     key_file: Option<PathBuf>,
     /// Language of labels: zh (中文) or en.
-    #[arg(long, global = true, env = "MASSLINE_LANG", default_value = "zh")]
+    #[arg(
+        long,
+        global = true,
+        env = "MASSLINE_LANG",
+        default_value = "zh",
+        help_heading = "Global options"
+    )]
     lang: String,
-    #[command(subcommand)]
-    command: Command,
 }
 
+// The commands besides those of each kind of record.
 #[derive(Subcommand)]
 enum Command {
     /// Enrol this device with the code from the township office (needs the server).
+    #[command(display_order = 0)]
     Enroll {
         /// The whole code, massline://…
         code: String,
@@ -64,40 +68,8 @@ enum Command {
         #[arg(long, default_value = "massline-cli")]
         name: String,
     },
-    /// Party members' files (党员档案): age, education, mobile members. Cadres only.
-    #[command(subcommand)]
-    Member(KindCmd<MemberFields>),
-    /// Centralized study sessions (集中学习) and who attended; attending counts as study.
-    #[command(subcommand)]
-    Session(KindCmd<SessionFields>),
-    /// Personal study (个人学习), in each member's own log.
-    #[command(subcommand)]
-    Study(StudyCmd),
-    /// Opinions of the masses (意见建议). Kept as heard: the words never change. Cadres only.
-    #[command(subcommand)]
-    Opinion(KindCmd<OpinionFields>),
-    /// The village's problem list (问题) and its control-inspection table.
-    #[command(subcommand)]
-    Problem(KindCmd<ProblemFields>),
-    /// Rectification measures (整改措施), their steps, progress notes and filing.
-    #[command(subcommand)]
-    Rectification(KindCmd<RectificationFields>),
-    /// Household visits (走访) and the demands raised. Cadres only.
-    #[command(subcommand)]
-    Visit(VisitCmd),
-    /// Services handled for villagers (代办, 一次性告知). Cadres only.
-    #[command(subcommand)]
-    Service(KindCmd<ServiceFields>),
-    /// The 3 to 5 practical things promised to the masses (为民办实事).
-    #[command(subcommand)]
-    Practical(KindCmd<PracticalFields>),
-    /// Special organizational-life meetings (专题组织生活会) and appraisal. Cadres only.
-    #[command(subcommand)]
-    Meeting(KindCmd<MeetingFields>),
-    /// What was made public (党务村务公开).
-    #[command(subcommand)]
-    Notice(KindCmd<NoticeFields>),
     /// List records of every kind, or of one (see `massline codes` for kinds).
+    #[command(display_order = 100)]
     List {
         /// Only this kind, e.g. opinion.
         kind: Option<String>,
@@ -109,55 +81,138 @@ enum Command {
         json: bool,
     },
     /// Show one record (its id, or the start of it).
+    #[command(display_order = 101)]
     Show(ShowArgs),
     /// Withdraw a record entered by mistake, with the reason.
+    #[command(display_order = 102)]
     Withdraw(WithdrawArgs),
     /// What the village is asked to keep but may not have (3 to 5 practical things).
+    #[command(display_order = 103)]
     Warnings,
     /// Send local changes to the township server and fetch others' (needs the server).
+    #[command(display_order = 104)]
     Sync,
     /// Unsent and refused changes, last sync, cursors.
+    #[command(display_order = 105)]
     Status {
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// The codes accepted by the options, with their labels.
+    #[command(display_order = 106)]
     Codes,
 }
 
-/// What every kind of record offers.
-#[derive(Subcommand)]
-enum KindCmd<F: Fields> {
-    /// Add a record (options not given take their defaults).
-    Add {
-        #[command(flatten)]
-        fields: F,
-        /// The village, for a township officer (who has none of their own).
-        #[arg(long)]
-        village: Option<String>,
-    },
-    /// Change a record: only the options given change.
-    Update {
-        /// The record's id, or its first characters.
-        id: String,
-        #[command(flatten)]
-        fields: F,
-    },
-    /// List records of this kind, most recently changed first.
-    List {
-        /// Withdrawn records too.
-        #[arg(long)]
-        all: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show one record.
-    Show(ShowArgs),
-    /// Withdraw a record entered by mistake, with the reason. It leaves the
-    /// lists but stays in the history.
-    Withdraw(WithdrawArgs),
+/// The whole command line: the commands above, and for each kind of record
+/// its command (made from its declaration) with `add`, `update`, `list`,
+/// `show` and `withdraw`.
+fn command() -> clap::Command {
+    let cmd = clap::Command::new("massline")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("massline field client (群众路线教育实践活动记录).")
+        .long_about(
+            "massline field client (群众路线教育实践活动记录).\n\n\
+             Records are kept in a local store first and sent to the township server by \
+             `sync` when there is a link. Each kind of record has its own command (add, \
+             update, list, show, withdraw); `massline codes` lists the codes options take.",
+        )
+        .subcommand_required(true)
+        .arg_required_else_help(true);
+    let mut cmd = Command::augment_subcommands(Global::augment_args(cmd));
+    for (i, kind) in RecordKind::all().iter().enumerate() {
+        cmd = cmd.subcommand(kind_command(*kind).display_order(i + 1));
+    }
+    cmd
+}
+
+/// A kind's command: its declaration's command name and doc, and its
+/// subcommands.
+fn kind_command(kind: RecordKind) -> clap::Command {
+    let spec = kind.spec();
+    let mut cmd = clap::Command::new(spec.command)
+        .about(spec.doc)
+        .subcommand_required(true)
+        .subcommand(
+            clap::Command::new("add")
+                .about(format!(
+                    "Add a record: {} (options not given take their defaults)",
+                    fields::kind_label(kind)
+                ))
+                .args(fields::args(kind))
+                .arg(
+                    clap::Arg::new("village")
+                        .long("village")
+                        .value_name("VILLAGE")
+                        .help("The village, for a township officer (who has none of their own)."),
+                ),
+        )
+        .subcommand(
+            clap::Command::new("update")
+                .about("Change a record: only the options given change.")
+                .arg(
+                    clap::Arg::new("id")
+                        .required(true)
+                        .help("The record's id, or its first characters."),
+                )
+                .args(fields::args(kind)),
+        )
+        .subcommand(ListArgs::augment_args(
+            clap::Command::new("list")
+                .about("List records of this kind, most recently changed first."),
+        ))
+        .subcommand(ShowArgs::augment_args(
+            clap::Command::new("show").about("Show one record."),
+        ))
+        .subcommand(WithdrawArgs::augment_args(clap::Command::new("withdraw").about(
+            "Withdraw a record entered by mistake, with the reason. It leaves the lists but stays in the history.",
+        )));
+    match kind {
+        RecordKind::StudyEntry => cmd = StudyCmd::augment_subcommands(cmd),
+        RecordKind::Visit => {
+            for (name, made, about) in [
+                (
+                    "to-opinion",
+                    RecordKind::Opinion,
+                    "Make an opinion of a demand raised on a visit (linked both ways).",
+                ),
+                (
+                    "to-service",
+                    RecordKind::ServiceRequest,
+                    "Make a service request of a demand raised on a visit (linked both ways).",
+                ),
+            ] {
+                cmd = cmd.subcommand(
+                    clap::Command::new(name)
+                        .about(about)
+                        .arg(
+                            clap::Arg::new("visit")
+                                .required(true)
+                                .help("The visit's id, or its first characters."),
+                        )
+                        .arg(
+                            clap::Arg::new("demand")
+                                .long("demand")
+                                .required(true)
+                                .help("The demand's id (see `massline visit show`)."),
+                        )
+                        .args(fields::args(made)),
+                );
+            }
+        }
+        _ => {}
+    }
+    cmd
+}
+
+#[derive(clap::Args)]
+struct ListArgs {
+    /// Withdrawn records too.
+    #[arg(long)]
+    all: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -181,10 +236,9 @@ struct WithdrawArgs {
     reason: String,
 }
 
+// What personal study has besides the commands of every kind.
 #[derive(Subcommand)]
 enum StudyCmd {
-    #[command(flatten)]
-    Kind(KindCmd<StudyFields>),
     /// The study credited to a member (default: everyone on this device):
     /// their own entries and the sessions they attended.
     Log {
@@ -194,32 +248,6 @@ enum StudyCmd {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-    },
-}
-
-#[derive(Subcommand)]
-enum VisitCmd {
-    #[command(flatten)]
-    Kind(KindCmd<VisitFields>),
-    /// Make an opinion of a demand raised on a visit (linked both ways).
-    ToOpinion {
-        /// The visit's id, or its first characters.
-        visit: String,
-        /// The demand's id (see `massline visit show`).
-        #[arg(long)]
-        demand: String,
-        #[command(flatten)]
-        fields: OpinionFields,
-    },
-    /// Make a service request of a demand raised on a visit (linked both ways).
-    ToService {
-        /// The visit's id, or its first characters.
-        visit: String,
-        /// The demand's id (see `massline visit show`).
-        #[arg(long)]
-        demand: String,
-        #[command(flatten)]
-        fields: ServiceFields,
     },
 }
 
@@ -258,7 +286,7 @@ fn row_json(r: &RecordRow, links: &[Link]) -> serde_json::Value {
 
 /// Runs the command line given to this process and exits non-zero on error.
 pub fn main() {
-    if let Err(e) = run(Cli::parse()) {
+    if let Err(e) = run(&command().get_matches()) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
@@ -288,50 +316,86 @@ fn print_warnings(client: &Client) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn object(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-    match v {
-        serde_json::Value::Object(m) => m,
-        _ => serde_json::Map::new(),
-    }
+fn text(m: &ArgMatches, id: &str) -> Option<String> {
+    m.get_one::<String>(id).cloned()
 }
 
-fn run_kind<F: Fields>(cmd: KindCmd<F>, client: &Client, lang: Lang) -> anyhow::Result<()> {
-    match cmd {
-        KindCmd::Add { fields, village: v } => {
+fn run_kind(kind: RecordKind, m: &ArgMatches, client: &Client, lang: Lang) -> anyhow::Result<()> {
+    match m.subcommand() {
+        Some(("add", sub)) => {
             let cx = cx(client)?;
-            let record = fields::build(&fields, object(F::defaults(&cx)), &cx)?;
-            println!("{}", client.create(record, village(v)?)?);
-            if F::KIND == RecordKind::PracticalThing {
+            let record = fields::build(kind, sub, fields::defaults(kind, &cx), &cx)?;
+            println!("{}", client.create(record, village(text(sub, "village"))?)?);
+            if kind == RecordKind::PracticalThing {
                 print_warnings(client)?;
             }
         }
-        KindCmd::Update { id, fields } => {
+        Some(("update", sub)) => {
             let cx = cx(client)?;
-            let id = client.resolve(&id)?;
+            let id = client.resolve(&text(sub, "id").unwrap_or_default())?;
             let current = client
                 .get(&id)?
                 .record
                 .with_context(|| format!("{id} does not read as a record"))?;
-            if current.kind() != F::KIND {
-                bail!("{id} is a {}, not a {}", current.kind(), F::KIND);
+            if current.kind() != kind {
+                bail!("{id} is a {}, not a {kind}", current.kind());
             }
-            let new = fields::build(&fields, current.fields(), &cx)?;
+            let new = fields::build(kind, sub, current.fields(), &cx)?;
             client.update(&id, &current, &new)?;
             println!("{id}");
         }
-        KindCmd::List { all, json } => {
+        Some(("list", sub)) => {
+            let ListArgs { all, json } = ListArgs::from_arg_matches(sub)?;
             let rows = if all {
-                client.list_all(Some(F::KIND))?
+                client.list_all(Some(kind))?
             } else {
-                client.list(Some(F::KIND))?
+                client.list(Some(kind))?
             };
             print_rows(client, &rows, json, lang)?;
-            if F::KIND == RecordKind::PracticalThing {
+            if kind == RecordKind::PracticalThing {
                 print_warnings(client)?;
             }
         }
-        KindCmd::Show(args) => show(client, args, lang)?,
-        KindCmd::Withdraw(args) => withdraw(client, args)?,
+        Some(("show", sub)) => show(client, ShowArgs::from_arg_matches(sub)?, lang)?,
+        Some(("withdraw", sub)) => withdraw(client, WithdrawArgs::from_arg_matches(sub)?)?,
+        Some((name @ ("to-opinion" | "to-service"), sub)) => {
+            let made = if name == "to-opinion" {
+                RecordKind::Opinion
+            } else {
+                RecordKind::ServiceRequest
+            };
+            let cx = cx(client)?;
+            let record = fields::build(made, sub, fields::defaults(made, &cx), &cx)?;
+            let visit = client.resolve(&text(sub, "visit").unwrap_or_default())?;
+            let demand = text(sub, "demand").unwrap_or_default();
+            println!("{}", client.make_from_demand(&visit, &demand, record)?);
+        }
+        _ => match StudyCmd::from_arg_matches(m)? {
+            StudyCmd::Log { member, json } => study_log(client, member, json, lang)?,
+        },
+    }
+    Ok(())
+}
+
+fn study_log(
+    client: &Client,
+    member: Option<String>,
+    json: bool,
+    lang: Lang,
+) -> anyhow::Result<()> {
+    let member = member
+        .map(PersonId::new)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let log = client.study_log(member.as_ref())?;
+    if json {
+        let out: Vec<_> = log
+            .iter()
+            .map(|(id, c)| json!({"record": id, "credit": c}))
+            .collect();
+        println!("{}", serde_json::Value::Array(out));
+    } else {
+        print!("{}", render::study_log(&log, lang));
     }
     Ok(())
 }
@@ -394,9 +458,15 @@ fn store_key(key_file: Option<&Path>) -> anyhow::Result<Option<StoreKey>> {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let lang = Lang::from_code(&cli.lang).context("--lang must be zh or en")?;
-    if let Command::Codes = cli.command {
+fn run(m: &ArgMatches) -> anyhow::Result<()> {
+    let global = Global::from_arg_matches(m)?;
+    let lang = Lang::from_code(&global.lang).context("--lang must be zh or en")?;
+    let kind = m.subcommand_name().and_then(fields::kind_of_command);
+    let command = match kind {
+        Some(_) => None,
+        None => Some(Command::from_arg_matches(m)?),
+    };
+    if let Some(Command::Codes) = command {
         for list in catalog::code_lists() {
             println!("{}:", list.name);
             for v in list.values {
@@ -405,12 +475,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let client = match store_key(cli.key_file.as_deref())? {
-        Some(key) => Client::open_with_key(&cli.store, &key),
-        None => Client::open(&cli.store),
+    let client = match store_key(global.key_file.as_deref())? {
+        Some(key) => Client::open_with_key(&global.store, &key),
+        None => Client::open(&global.store),
     }
-    .with_context(|| format!("cannot open the store {}", cli.store.display()))?;
-    match cli.command {
+    .with_context(|| format!("cannot open the store {}", global.store.display()))?;
+    let Some(command) = command else {
+        let (Some(kind), Some((_, sub))) = (kind, m.subcommand()) else {
+            bail!("no command given");
+        };
+        return run_kind(kind, sub, &client, lang);
+    };
+    match command {
         Command::Codes => {}
         Command::Enroll {
             code,
@@ -428,53 +504,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 id.village_name.as_deref().unwrap_or("")
             );
         }
-        Command::Member(c) => run_kind(c, &client, lang)?,
-        Command::Session(c) => run_kind(c, &client, lang)?,
-        Command::Study(StudyCmd::Kind(c)) => run_kind(c, &client, lang)?,
-        Command::Study(StudyCmd::Log { member, json }) => {
-            let member = member
-                .map(PersonId::new)
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            let log = client.study_log(member.as_ref())?;
-            if json {
-                let out: Vec<_> = log
-                    .iter()
-                    .map(|(id, c)| json!({"record": id, "credit": c}))
-                    .collect();
-                println!("{}", serde_json::Value::Array(out));
-            } else {
-                print!("{}", render::study_log(&log, lang));
-            }
-        }
-        Command::Opinion(c) => run_kind(c, &client, lang)?,
-        Command::Problem(c) => run_kind(c, &client, lang)?,
-        Command::Rectification(c) => run_kind(c, &client, lang)?,
-        Command::Visit(VisitCmd::Kind(c)) => run_kind(c, &client, lang)?,
-        Command::Visit(VisitCmd::ToOpinion {
-            visit,
-            demand,
-            fields,
-        }) => {
-            let cx = cx(&client)?;
-            let record = fields::build(&fields, object(OpinionFields::defaults(&cx)), &cx)?;
-            let visit = client.resolve(&visit)?;
-            println!("{}", client.make_from_demand(&visit, &demand, record)?);
-        }
-        Command::Visit(VisitCmd::ToService {
-            visit,
-            demand,
-            fields,
-        }) => {
-            let cx = cx(&client)?;
-            let record = fields::build(&fields, object(ServiceFields::defaults(&cx)), &cx)?;
-            let visit = client.resolve(&visit)?;
-            println!("{}", client.make_from_demand(&visit, &demand, record)?);
-        }
-        Command::Service(c) => run_kind(c, &client, lang)?,
-        Command::Practical(c) => run_kind(c, &client, lang)?,
-        Command::Meeting(c) => run_kind(c, &client, lang)?,
-        Command::Notice(c) => run_kind(c, &client, lang)?,
         Command::Show(args) => show(&client, args, lang)?,
         Command::Withdraw(args) => withdraw(&client, args)?,
         Command::Warnings => print_warnings(&client)?,

@@ -3,10 +3,12 @@
 use std::fmt::Write;
 
 use chrono::DateTime;
+use massline_core::catalog::CodeList;
 use massline_core::record_doc::HistoryItem;
-use massline_core::records::{StudyCredit, code_label, field_label, field_position};
+use massline_core::records::field::{FieldSpec, Scalar, Shape};
+use massline_core::records::{StudyCredit, field_label};
 use massline_core::store::documents::RecordRow;
-use massline_core::{DocId, Lang, Link, LinkState, Record, RecordKind, Status, SyncReport};
+use massline_core::{DocId, Lang, Link, LinkState, RecordKind, Status, SyncReport};
 use serde_json::{Value, json};
 
 fn short(id: &DocId) -> String {
@@ -55,8 +57,8 @@ fn link_note(state: &LinkState, lang: Lang) -> Option<String> {
     })
 }
 
-/// One line per record: short id, kind, the fields that identify it, and a
-/// mark when it names a record that no longer stands.
+/// One line per record: short id, kind, the fields its kind shows in a
+/// line, and a mark when it names a record that no longer stands.
 pub fn line(row: &RecordRow, links: &[Link], lang: Lang) -> String {
     let id = short(&row.id);
     let Some(record) = &row.record else {
@@ -80,140 +82,100 @@ pub fn line(row: &RecordRow, links: &[Link], lang: Lang) -> String {
         (true, Lang::Zh) => "  [关联记录已撤回或已转他用]",
         (true, Lang::En) => "  [names a withdrawn or taken record]",
     };
-    let what = match record {
-        Record::Member(m) => format!(
-            "{}  {}  {}{}",
-            m.name,
-            m.birth_year,
-            m.education.label(lang),
-            if m.mobile {
-                format!("  {}: {}", field_label("mobile", lang), m.whereabouts)
-            } else {
-                String::new()
-            }
-        ),
-        Record::StudySession(x) => {
-            let (present, absent) = massline_core::records::roll_counts(&x.attendance);
-            format!(
-                "{}  {}  {}′  {present}/{}  {}",
-                x.date,
-                x.format.label(lang),
-                x.minutes,
-                present + absent,
-                clip(&x.topic, 30)
-            )
-        }
-        Record::StudyEntry(e) => format!(
-            "{}  {}  {}  {}′  {}",
-            e.date,
-            e.member,
-            e.mode.label(lang),
-            e.minutes,
-            clip(&e.topic, 30)
-        ),
-        Record::Opinion(o) => format!(
-            "{}  {}  {}  {}",
-            o.date,
-            o.channel.label(lang),
-            o.status.label(lang),
-            clip(&o.text, 30)
-        ),
-        Record::Problem(p) => format!(
-            "{}  {}  {}",
-            p.how_found.label(lang),
-            p.area.label(lang),
-            clip(&p.title, 30)
-        ),
-        Record::Rectification(r) => format!(
-            "{}  {}  {}",
-            r.deadline,
-            r.status().label(lang),
-            clip(&r.measure, 30)
-        ),
-        Record::Visit(v) => format!(
-            "{}  {}  {}  {}",
-            v.date,
-            v.cadre,
-            v.group.label(lang),
-            clip(&v.household, 20)
-        ),
-        Record::ServiceRequest(x) => format!(
-            "{}  {}  {}  {}",
-            x.applied_on,
-            x.matter.label(lang),
-            x.status.label(lang),
-            clip(&x.applicant, 20)
-        ),
-        Record::PracticalThing(t) => format!(
-            "{}  {}  {}",
-            t.target_date,
-            t.status.label(lang),
-            clip(&t.what, 30)
-        ),
-        Record::OrgLifeMeeting(m) => format!("{}  {}", m.date, clip(&m.topic, 30)),
-        Record::Notice(n) => format!(
-            "{}  {}  {}",
-            n.date,
-            n.category.label(lang),
-            clip(&n.title, 30)
-        ),
-    };
-    format!("{id}  {kind}  {what}{gone}{stale}")
+    let fields = record.fields();
+    let mut shown: Vec<&FieldSpec> = record
+        .kind()
+        .spec()
+        .fields
+        .iter()
+        .filter(|f| f.line.is_some())
+        .collect();
+    shown.sort_by_key(|f| f.line);
+    let what: Vec<String> = shown
+        .into_iter()
+        .filter_map(|f| fields.get(f.name).map(|v| brief(f, v, lang)))
+        .filter(|s| !s.is_empty())
+        .collect();
+    format!("{id}  {kind}  {}{gone}{stale}", what.join("  "))
 }
 
-/// A stored value in words: codes as labels, flags as yes/no.
-fn value_text(kind: RecordKind, field: &str, v: &Value, lang: Lang) -> String {
-    match v {
-        Value::String(s) => code_label(kind, field, s, lang)
-            .map(str::to_string)
-            .unwrap_or_else(|| s.clone()),
-        Value::Bool(true) => yes(lang).to_string(),
-        Value::Bool(false) => "-".to_string(),
-        other => other.to_string(),
+/// A field's value in a few words, for a record's line.
+fn brief(f: &FieldSpec, v: &Value, lang: Lang) -> String {
+    match (f.ty.shape, f.ty.value, v) {
+        // Attendance: present / marked.
+        (Shape::Map(_), Scalar::Struct(_), Value::Object(m)) => {
+            let present = m
+                .values()
+                .filter(|a| a.get("present") == Some(&Value::Bool(true)))
+                .count();
+            format!("{present}/{}", m.len())
+        }
+        // Steps: the furthest reached.
+        (Shape::Map(Scalar::Code(list)), _, Value::Object(m)) => {
+            furthest(list, m).map_or_else(String::new, |c| code_text(list, c, lang))
+        }
+        (_, _, Value::Bool(true)) => f.label(lang).to_string(),
+        (_, _, Value::Bool(false)) => String::new(),
+        (_, Scalar::Text, Value::String(s)) => clip(s, 30),
+        (_, scalar, v) => scalar_text(scalar, v, lang),
     }
 }
 
-/// A map's entries, fields in the order records declare them.
-fn in_order(m: &serde_json::Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut entries: Vec<_> = m.iter().collect();
-    entries.sort_by_key(|(k, _)| field_position(k));
-    entries
+/// The key of `m` that comes last in `list`'s order.
+fn furthest<'a>(list: &CodeList, m: &'a serde_json::Map<String, Value>) -> Option<&'a str> {
+    m.keys()
+        .max_by_key(|k| list.values.iter().position(|v| v.code == k.as_str()))
+        .map(String::as_str)
 }
 
-/// Writes `v` (the value of `field`) at `depth`, labelled, nested values indented.
-fn write_value(
-    out: &mut String,
-    kind: RecordKind,
-    field: &str,
-    label: &str,
-    v: &Value,
-    depth: usize,
-    lang: Lang,
-) {
+fn code_text(list: &CodeList, code: &str, lang: Lang) -> String {
+    list.value(code)
+        .map_or_else(|| code.to_string(), |v| v.label(lang).to_string())
+}
+
+/// A stored value in words: codes as labels, flags as yes/no.
+fn scalar_text(scalar: Scalar, v: &Value, lang: Lang) -> String {
+    match (scalar, v) {
+        (Scalar::Code(list), Value::String(s)) => code_text(list, s, lang),
+        (_, Value::String(s)) => s.clone(),
+        (_, Value::Bool(true)) => yes(lang).to_string(),
+        (_, Value::Bool(false)) => "-".to_string(),
+        (_, other) => other.to_string(),
+    }
+}
+
+/// Writes field `f`'s value `v` at `depth`, labelled; lists and maps an item a line.
+fn write_field(out: &mut String, f: &FieldSpec, v: &Value, depth: usize, lang: Lang) {
     let pad = "  ".repeat(depth);
-    match v {
-        Value::Object(m) => {
-            let _ = writeln!(out, "{pad}{label}:");
-            for (k, inner) in in_order(m) {
-                // A map keyed by person or step: the key is data, not a field.
-                let (name, sub) = match field_label(k, lang) {
-                    l if l != k => (l.to_string(), k.as_str()),
-                    _ => (
-                        code_label(kind, field, k, lang).map_or(k.clone(), str::to_string),
-                        field,
-                    ),
-                };
-                write_value(out, kind, sub, &name, inner, depth + 1, lang);
+    let label = f.label(lang);
+    match (f.ty.shape, v) {
+        (Shape::Map(_) | Shape::List, Value::Object(_) | Value::Array(_)) if is_empty(v) => {}
+        (Shape::Map(key), Value::Object(m)) => {
+            // Keys are data (people, steps), not fields; steps in their order,
+            // the furthest first in the heading.
+            let mut entries: Vec<_> = m.iter().collect();
+            match key {
+                Scalar::Code(list) => {
+                    entries.sort_by_key(|(k, _)| list.values.iter().position(|c| c.code == *k));
+                    let now =
+                        furthest(list, m).map_or_else(String::new, |c| code_text(list, c, lang));
+                    let _ = writeln!(out, "{pad}{label}: {now}");
+                }
+                _ => {
+                    let _ = writeln!(out, "{pad}{label}:");
+                }
+            }
+            for (k, inner) in entries {
+                let name = scalar_text(key, &Value::String(k.clone()), lang);
+                write_item(out, f.ty.value, &name, inner, depth + 1, lang);
             }
         }
-        Value::Array(items) if items.is_empty() => {}
-        Value::Array(items) => {
+        (Shape::List, Value::Array(items)) => {
             let _ = writeln!(out, "{pad}{label}:");
             for (i, item) in items.iter().enumerate() {
-                write_value(
+                write_item(
                     out,
-                    kind,
-                    field,
+                    f.ty.value,
                     &format!("{}", i + 1),
                     item,
                     depth + 1,
@@ -221,19 +183,39 @@ fn write_value(
                 );
             }
         }
-        Value::String(s) if s.is_empty() => {}
-        other => {
-            let _ = writeln!(
-                out,
-                "{pad}{label}: {}",
-                value_text(kind, field, other, lang)
-            );
+        (_, v) => write_item(out, f.ty.value, label, v, depth, lang),
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// Writes one value of type `value` at `depth`: a struct's fields indented below `label`.
+fn write_item(out: &mut String, value: Scalar, label: &str, v: &Value, depth: usize, lang: Lang) {
+    let pad = "  ".repeat(depth);
+    match (value, v) {
+        (Scalar::Struct(s), Value::Object(m)) => {
+            let _ = writeln!(out, "{pad}{label}:");
+            for sub in s.fields {
+                if let Some(x) = m.get(sub.name) {
+                    write_field(out, sub, x, depth + 1, lang);
+                }
+            }
+        }
+        (_, Value::String(s)) if s.is_empty() => {}
+        (scalar, v) => {
+            let _ = writeln!(out, "{pad}{label}: {}", scalar_text(scalar, v, lang));
         }
     }
 }
 
-/// Every field of a record, labelled, codes in words; then each record it
-/// names that no longer stands, and why.
+/// Every field of a record, labelled, codes in words, in the order its kind
+/// declares them; then each record it names that no longer stands, and why.
 pub fn detail(row: &RecordRow, links: &[Link], lang: Lang) -> String {
     let mut out = String::new();
     let kind = row.kind.parse::<RecordKind>().ok();
@@ -244,21 +226,16 @@ pub fn detail(row: &RecordRow, links: &[Link], lang: Lang) -> String {
         row.id
     );
     let _ = writeln!(out, "  scope: {}", row.scope);
-    match (&row.record, kind) {
-        (Some(record), Some(kind)) => {
-            if let Record::Rectification(r) = record {
-                let _ = writeln!(
-                    out,
-                    "  {}: {}",
-                    field_label("status", lang),
-                    r.status().label(lang)
-                );
-            }
-            for (field, v) in in_order(&record.fields()) {
-                write_value(&mut out, kind, field, field_label(field, lang), v, 1, lang);
+    match &row.record {
+        Some(record) => {
+            let fields = record.fields();
+            for f in record.kind().spec().fields {
+                if let Some(v) = fields.get(f.name) {
+                    write_field(&mut out, f, v, 1, lang);
+                }
             }
         }
-        _ => {
+        None => {
             let _ = writeln!(
                 out,
                 "  ({})",

@@ -3,16 +3,8 @@
 use massline_core::Lang;
 use massline_core::catalog;
 
-/// A language labels are shown in. Chinese comes first.
-#[uniffi::remote(Enum)]
-pub enum Lang {
-    /// 中文.
-    Zh,
-    /// English.
-    En,
-}
-
-/// One value of an enumeration: its stable code and its labels.
+/// One value of an enumeration: its stable code and its labels (the
+/// catalog's own, whose text is static, as owned strings).
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct CodeValue {
     /// The code stored and sent (`night_visit`).
@@ -41,7 +33,7 @@ pub fn code_lists() -> Vec<CodeList> {
             name: l.name.into(),
             values: l
                 .values
-                .into_iter()
+                .iter()
                 .map(|v| CodeValue {
                     code: v.code.into(),
                     zh: v.zh.into(),

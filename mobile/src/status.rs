@@ -1,18 +1,16 @@
-//! Who the device is, what it holds, and how sync went, as Kotlin sees them.
+//! What the device core reports that is not a record (who the device is,
+//! its stored rows, sync status and reports, a record's history), as Kotlin
+//! sees it. The records, withdrawals, study credits and warnings inside them
+//! are the model's own types.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chrono::NaiveDate;
+use massline_core::access::Role;
 use massline_core::record_doc::HistoryItem as CoreHistoryItem;
-use massline_core::records::{
-    StudyCredit as CoreStudyCredit, Warning as CoreWarning, Withdrawal as CoreWithdrawal,
-};
+use massline_core::records::{Record, StudyCredit, Withdrawal};
 use massline_core::store::documents::RecordRow as CoreRow;
 use massline_core::store::identity::Identity as CoreIdentity;
-use massline_core::{DocId, Status as CoreStatus, SyncReport as CoreReport};
-
-use crate::error::MasslineError;
-use crate::records::Record;
+use massline_core::{DocId, PersonId, Status as CoreStatus, SyncReport as CoreReport, VillageCode};
 
 fn instant(unix_seconds: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(u64::try_from(unix_seconds).unwrap_or(0))
@@ -22,13 +20,13 @@ fn instant(unix_seconds: i64) -> SystemTime {
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct Identity {
     /// The person's id.
-    pub person_id: String,
+    pub person_id: PersonId,
     /// The person's name.
     pub name: String,
-    /// Their role: a `role` code.
-    pub role: String,
+    /// Their role.
+    pub role: Role,
     /// Their village's code; `None` for a township officer.
-    pub village: Option<String>,
+    pub village: Option<VillageCode>,
     /// Their village's name.
     pub village_name: Option<String>,
     /// The township's name.
@@ -42,10 +40,10 @@ pub struct Identity {
 impl From<CoreIdentity> for Identity {
     fn from(i: CoreIdentity) -> Self {
         Identity {
-            person_id: i.principal.person.to_string(),
+            person_id: i.principal.person,
             name: i.name,
-            role: i.principal.role.code().into(),
-            village: i.principal.village.map(|v| v.to_string()),
+            role: i.principal.role,
+            village: i.principal.village,
             village_name: i.village_name,
             township: i.township,
             server_address: i.server.address,
@@ -57,8 +55,8 @@ impl From<CoreIdentity> for Identity {
 /// A record as stored on the device.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct RecordRow {
-    /// The record's id (32 hex characters).
-    pub id: String,
+    /// The record's id.
+    pub id: DocId,
     /// The scope its document is bound to (`v/dongcun/shared`).
     pub scope: String,
     /// Its kind: a `record_kind` code.
@@ -73,23 +71,16 @@ pub struct RecordRow {
     pub updated_at: SystemTime,
 }
 
-/// Who withdrew a record entered by mistake, when, and why.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct Withdrawal {
-    /// The person who withdrew it (person id).
-    pub by: String,
-    /// The day it was withdrawn.
-    pub on: NaiveDate,
-    /// Why, in plain words.
-    pub reason: String,
-}
-
-impl From<CoreWithdrawal> for Withdrawal {
-    fn from(w: CoreWithdrawal) -> Self {
-        Withdrawal {
-            by: w.by.to_string(),
-            on: w.on,
-            reason: w.reason,
+impl From<CoreRow> for RecordRow {
+    fn from(r: CoreRow) -> Self {
+        RecordRow {
+            id: r.id,
+            scope: r.scope,
+            kind: r.kind,
+            record: r.record,
+            problem: r.problem,
+            withdrawn: r.withdrawn,
+            updated_at: instant(r.updated_at),
         }
     }
 }
@@ -100,7 +91,7 @@ pub struct HistoryItem {
     /// The change's hash (hex).
     pub hash: String,
     /// The person it names as its author (checked by the server on receipt).
-    pub by: Option<String>,
+    pub by: Option<PersonId>,
     /// When it was made, by the author's clock.
     pub time: SystemTime,
     /// The fields it changed; empty for the change that created the record.
@@ -111,7 +102,7 @@ impl From<CoreHistoryItem> for HistoryItem {
     fn from(h: CoreHistoryItem) -> Self {
         HistoryItem {
             hash: h.hash.to_string(),
-            by: h.by.map(|p| p.to_string()),
+            by: h.by,
             time: instant(h.time),
             fields: h.fields,
         }
@@ -121,73 +112,18 @@ impl From<CoreHistoryItem> for HistoryItem {
 /// Study credited to a person by one record: their own entry, or a session
 /// they attended.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct StudyCredit {
+pub struct CreditedStudy {
     /// The record that credits it.
-    pub record_id: String,
-    /// Who studied (person id).
-    pub person: String,
-    /// The day.
-    pub date: NaiveDate,
-    /// How long, in minutes.
-    pub minutes: u32,
-    /// What was studied: a `study_material` code.
-    pub material: String,
-    /// How: a `study_mode` code.
-    pub mode: String,
-}
-
-impl From<(DocId, CoreStudyCredit)> for StudyCredit {
-    fn from((id, c): (DocId, CoreStudyCredit)) -> Self {
-        StudyCredit {
-            record_id: id.to_hex(),
-            person: c.person.to_string(),
-            date: c.date,
-            minutes: c.minutes,
-            material: c.material.code().into(),
-            mode: c.mode.code().into(),
-        }
-    }
-}
-
-/// Something the village is asked to keep but need not (3 to 5 practical things).
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
-pub struct Warning {
-    /// What it is about: a `record_kind` code such as `practical_thing`.
-    pub about: String,
-    /// What is wrong, in plain words.
-    pub text: String,
-}
-
-impl From<CoreWarning> for Warning {
-    fn from(w: CoreWarning) -> Self {
-        Warning {
-            about: w.about,
-            text: w.text,
-        }
-    }
-}
-
-impl TryFrom<CoreRow> for RecordRow {
-    type Error = MasslineError;
-
-    fn try_from(r: CoreRow) -> Result<Self, MasslineError> {
-        Ok(RecordRow {
-            id: r.id.to_hex(),
-            scope: r.scope,
-            kind: r.kind,
-            record: r.record.map(Record::try_from).transpose()?,
-            problem: r.problem,
-            withdrawn: r.withdrawn.map(Withdrawal::from),
-            updated_at: instant(r.updated_at),
-        })
-    }
+    pub record_id: DocId,
+    /// The study.
+    pub credit: StudyCredit,
 }
 
 /// A local change the server refused, kept for the person to see.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct RefusedChange {
     /// The record the change was for.
-    pub record_id: String,
+    pub record_id: DocId,
     /// The server's code for the reason.
     pub code: String,
     /// The server's reason, in plain words.
@@ -234,7 +170,7 @@ impl From<CoreStatus> for Status {
                 .refused
                 .into_iter()
                 .map(|r| RefusedChange {
-                    record_id: r.doc.to_hex(),
+                    record_id: r.doc,
                     code: r.code,
                     reason: r.reason,
                 })
@@ -260,8 +196,8 @@ pub struct SyncReport {
     pub refused: u64,
     /// Changes (or whole records) received from the server.
     pub pulled: u64,
-    /// Ids of the records that the received changes changed on this device.
-    pub changed: Vec<String>,
+    /// The records that the received changes changed on this device.
+    pub changed: Vec<DocId>,
     /// The server's sequence number the device now stands at.
     pub through: u64,
     /// gRPC calls made.
@@ -280,7 +216,7 @@ impl From<CoreReport> for SyncReport {
             pushed: r.pushed,
             refused: r.refused,
             pulled: r.pulled,
-            changed: r.changed.iter().map(|id| id.to_hex()).collect(),
+            changed: r.changed,
             through: r.through,
             calls: r.calls,
             link_sent: r.link_sent,

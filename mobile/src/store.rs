@@ -11,13 +11,13 @@
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
+use massline_core::records::{Record, Warning};
 use massline_core::{Client, DocId, PersonId, RecordKind, StoreKey, VillageCode};
 use tokio::runtime::Runtime;
 use zeroize::Zeroize;
 
 use crate::error::MasslineError;
-use crate::records::Record;
-use crate::status::{HistoryItem, Identity, RecordRow, Status, StudyCredit, SyncReport, Warning};
+use crate::status::{CreditedStudy, HistoryItem, Identity, RecordRow, Status, SyncReport};
 
 /// The runtime that carries enrollment and sync: two workers, made on first use.
 fn runtime() -> &'static Runtime {
@@ -46,17 +46,6 @@ async fn on_runtime<T: Send + 'static>(
 fn doc_id(id: &str) -> Result<DocId, MasslineError> {
     DocId::parse_hex(id).ok_or_else(|| MasslineError::NotFound {
         id: format!("{id} (a record id is 32 hex characters)"),
-    })
-}
-
-fn code<T: massline_core::Coded>(field: &str, code: &str) -> Result<T, MasslineError> {
-    T::from_code(code).ok_or_else(|| MasslineError::InvalidRecord {
-        field: field.into(),
-        reason: format!(
-            "`{code}` is not a {} code; expected one of: {}",
-            T::NAME,
-            T::codes_list()
-        ),
     })
 }
 
@@ -122,17 +111,14 @@ impl Store {
                 })
             })
             .transpose()?;
-        Ok(self.client.create(record.try_into()?, village)?.to_hex())
+        Ok(self.client.create(record, village)?.to_hex())
     }
 
     /// Saves an edit: `base` is the record as the person read it, `new` as
     /// they left it. Only what they changed is written, on top of whatever
     /// reached the record meanwhile. Returns the record as it now stands.
     pub fn update(&self, id: String, base: Record, new: Record) -> Result<Record, MasslineError> {
-        let merged = self
-            .client
-            .update(&doc_id(&id)?, &base.try_into()?, &new.try_into()?)?;
-        merged.try_into()
+        Ok(self.client.update(&doc_id(&id)?, &base, &new)?)
     }
 
     /// Withdraws a record entered by mistake, giving the reason. It leaves
@@ -151,7 +137,7 @@ impl Store {
     ) -> Result<String, MasslineError> {
         let id = self
             .client
-            .make_from_demand(&doc_id(&visit)?, &demand, record.try_into()?)?;
+            .make_from_demand(&doc_id(&visit)?, &demand, record)?;
         Ok(id.to_hex())
     }
 
@@ -163,31 +149,31 @@ impl Store {
 
     /// One record.
     pub fn get(&self, id: String) -> Result<RecordRow, MasslineError> {
-        self.client.get(&doc_id(&id)?)?.try_into()
+        Ok(self.client.get(&doc_id(&id)?)?.into())
     }
 
-    /// Records of one kind (a `record_kind` code), or all, most recently changed first.
-    pub fn list(&self, kind: Option<String>) -> Result<Vec<RecordRow>, MasslineError> {
-        let kind = kind.map(|k| code::<RecordKind>("kind", &k)).transpose()?;
-        self.client
+    /// Records of one kind, or all, most recently changed first.
+    pub fn list(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>, MasslineError> {
+        Ok(self
+            .client
             .list(kind)?
             .into_iter()
-            .map(RecordRow::try_from)
-            .collect()
+            .map(Into::into)
+            .collect())
     }
 
     /// As `list`, withdrawn records included.
-    pub fn list_all(&self, kind: Option<String>) -> Result<Vec<RecordRow>, MasslineError> {
-        let kind = kind.map(|k| code::<RecordKind>("kind", &k)).transpose()?;
-        self.client
+    pub fn list_all(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>, MasslineError> {
+        Ok(self
+            .client
             .list_all(kind)?
             .into_iter()
-            .map(RecordRow::try_from)
-            .collect()
+            .map(Into::into)
+            .collect())
     }
 
     /// The study credited to each person (or to `person`), newest first.
-    pub fn study_log(&self, person: Option<String>) -> Result<Vec<StudyCredit>, MasslineError> {
+    pub fn study_log(&self, person: Option<String>) -> Result<Vec<CreditedStudy>, MasslineError> {
         let person = person
             .map(|p| {
                 PersonId::new(p).map_err(|reason| MasslineError::InvalidRecord {
@@ -197,17 +183,15 @@ impl Store {
             })
             .transpose()?;
         let log = self.client.study_log(person.as_ref())?;
-        Ok(log.into_iter().map(StudyCredit::from).collect())
+        Ok(log
+            .into_iter()
+            .map(|(record_id, credit)| CreditedStudy { record_id, credit })
+            .collect())
     }
 
     /// What the village is asked to keep but need not (3 to 5 practical things).
     pub fn warnings(&self) -> Result<Vec<Warning>, MasslineError> {
-        Ok(self
-            .client
-            .warnings()?
-            .into_iter()
-            .map(Warning::from)
-            .collect())
+        Ok(self.client.warnings()?)
     }
 
     /// The id of the record whose id is, or starts with, `prefix`.

@@ -1,14 +1,12 @@
 //! Every coded enumeration in one list, for screens and tools that offer the
-//! choices of a field or show a stored code in words.
+//! choices of a field or show a stored code in words: the kinds, audiences
+//! and roles, then every enumeration a field of a record holds, in the order
+//! the kinds declare them.
 
 use crate::access::Role;
 use crate::codes::{Coded, Lang};
-use crate::records::{
-    AppraisalGrade, Audience, Education, FourWinds, HelperKind, HouseholdGroup, HowFound,
-    NoticeCategory, NoticeMedium, OpinionArea, OpinionChannel, OpinionStatus, PointKind,
-    ProblemArea, RecordKind, RectificationStatus, RectificationTerm, Satisfaction, ServiceMatter,
-    ServiceStatus, SessionFormat, SourceGroup, StudyMaterial, StudyMode, ThingStatus,
-};
+use crate::records::field::{FieldSpec, Scalar, Shape};
+use crate::records::{Audience, RecordKind};
 
 /// One value of an enumeration: its stable code and its labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,58 +30,46 @@ impl CodeValue {
 }
 
 /// An enumeration by name (e.g. `study_mode`) with its values in display order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CodeList {
     /// The enumeration's name.
     pub name: &'static str,
     /// Its values, in display order.
-    pub values: Vec<CodeValue>,
+    pub values: &'static [CodeValue],
 }
 
-fn list<T: Coded>() -> CodeList {
-    CodeList {
-        name: T::NAME,
-        values: T::all()
-            .iter()
-            .map(|v| CodeValue {
-                code: v.code(),
-                zh: v.label(Lang::Zh),
-                en: v.label(Lang::En),
-            })
-            .collect(),
+impl CodeList {
+    /// The value with this code.
+    pub fn value(&self, code: &str) -> Option<&'static CodeValue> {
+        self.values.iter().find(|v| v.code == code)
+    }
+}
+
+/// Adds the enumerations `fields` hold (in structs inside them too) to `out`,
+/// each once.
+fn collect(fields: &'static [FieldSpec], out: &mut Vec<CodeList>) {
+    for f in fields {
+        let key = match f.ty.shape {
+            Shape::Map(key) => Some(key),
+            _ => None,
+        };
+        for scalar in key.into_iter().chain([f.ty.value]) {
+            match scalar {
+                Scalar::Code(list) if !out.iter().any(|l| l.name == list.name) => out.push(*list),
+                Scalar::Struct(s) => collect(s.fields, out),
+                _ => {}
+            }
+        }
     }
 }
 
 /// Every coded enumeration of massline.
 pub fn code_lists() -> Vec<CodeList> {
-    vec![
-        list::<RecordKind>(),
-        list::<Audience>(),
-        list::<Role>(),
-        list::<Education>(),
-        list::<StudyMaterial>(),
-        list::<SessionFormat>(),
-        list::<StudyMode>(),
-        list::<HelperKind>(),
-        list::<OpinionChannel>(),
-        list::<SourceGroup>(),
-        list::<OpinionArea>(),
-        list::<FourWinds>(),
-        list::<OpinionStatus>(),
-        list::<HowFound>(),
-        list::<ProblemArea>(),
-        list::<RectificationTerm>(),
-        list::<RectificationStatus>(),
-        list::<HouseholdGroup>(),
-        list::<ServiceMatter>(),
-        list::<ServiceStatus>(),
-        list::<ThingStatus>(),
-        list::<Satisfaction>(),
-        list::<PointKind>(),
-        list::<AppraisalGrade>(),
-        list::<NoticeCategory>(),
-        list::<NoticeMedium>(),
-    ]
+    let mut out = vec![RecordKind::LIST, Audience::LIST, Role::LIST];
+    for kind in RecordKind::all() {
+        collect(kind.spec().fields, &mut out);
+    }
+    out
 }
 
 /// The label of `code` in enumeration `name`, if both exist.
@@ -91,9 +77,7 @@ pub fn label(name: &str, code: &str, lang: Lang) -> Option<&'static str> {
     code_lists()
         .into_iter()
         .find(|l| l.name == name)?
-        .values
-        .into_iter()
-        .find(|v| v.code == code)
+        .value(code)
         .map(|v| v.label(lang))
 }
 

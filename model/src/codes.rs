@@ -4,8 +4,11 @@
 //! is declared once with [`coded_enum!`]: the code is what goes on the wire and
 //! on disk and never changes; the labels are what people read.
 
+use crate::catalog::CodeList;
+
 /// A language labels can be shown in. Chinese comes first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Lang {
     /// 中文 (the default).
     #[default]
@@ -29,6 +32,8 @@ impl Lang {
 pub trait Coded: Sized + Copy + 'static {
     /// The enumeration's name as its code, e.g. `study_mode`.
     const NAME: &'static str;
+    /// Every value's code and labels, in display order.
+    const LIST: CodeList;
     /// Every value, in display order.
     fn all() -> &'static [Self];
     /// The stable code.
@@ -48,7 +53,9 @@ pub trait Coded: Sized + Copy + 'static {
 }
 
 /// Declares an enumeration with a stable code and a Chinese and an English
-/// label per value, and its serde, `FromStr` and `Display` forms (all by code).
+/// label per value, and its serde, `FromStr` and `Display` forms (all by
+/// code), its place in the field tables and typed rows (a coded field, a
+/// text column), and, with the `uniffi` feature, a Kotlin enum.
 #[macro_export]
 macro_rules! coded_enum {
     (
@@ -59,12 +66,17 @@ macro_rules! coded_enum {
     ) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
         $vis enum $name {
-            $( $(#[$vmeta])* #[doc = concat!($zh, " — ", $en)] $variant, )+
+            $( $(#[$vmeta])* #[doc = $zh] #[doc = $en] $variant, )+
         }
 
         impl $crate::codes::Coded for $name {
             const NAME: &'static str = $ename;
+            const LIST: $crate::catalog::CodeList = $crate::catalog::CodeList {
+                name: $ename,
+                values: &[$($crate::catalog::CodeValue { code: $code, zh: $zh, en: $en },)+],
+            };
             fn all() -> &'static [Self] {
                 &[$($name::$variant),+]
             }
@@ -82,6 +94,16 @@ macro_rules! coded_enum {
             }
         }
 
+        $crate::coded_traits!($name);
+    };
+}
+
+/// What every coded enumeration has besides its table (see [`coded_enum!`]):
+/// `code` and `label` methods, `Display`, `FromStr` and serde by code, a
+/// coded field's type and a text column.
+#[macro_export]
+macro_rules! coded_traits {
+    ($name:ident) => {
         impl $name {
             /// The stable code.
             pub fn code(self) -> &'static str {
@@ -106,7 +128,7 @@ macro_rules! coded_enum {
                     format!(
                         "`{}` is not a {} code; expected one of: {}",
                         s,
-                        $ename,
+                        <$name as $crate::codes::Coded>::NAME,
                         <$name as $crate::codes::Coded>::codes_list()
                     )
                 })
@@ -123,6 +145,25 @@ macro_rules! coded_enum {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
                 s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl $crate::records::field::FieldValue for $name {
+            const TYPE: $crate::records::field::ValueType = $crate::records::field::ValueType::one(
+                $crate::records::field::Scalar::Code(&<$name as $crate::codes::Coded>::LIST),
+            );
+        }
+
+        impl $crate::records::row::CellValue for $name {
+            const SQL: $crate::records::row::SqlType = $crate::records::row::SqlType::Text;
+            fn cell(&self) -> $crate::records::row::Cell<'_> {
+                $crate::records::row::Cell::Str(std::borrow::Cow::Borrowed(self.code()))
+            }
+        }
+
+        impl $crate::records::row::IntoCell<'_> for $name {
+            fn into_cell(self) -> $crate::records::row::Cell<'static> {
+                $crate::records::row::Cell::Str(std::borrow::Cow::Borrowed(self.code()))
             }
         }
     };

@@ -6,8 +6,9 @@
 //! - [`ids`], [`codes`], [`access`]: identifiers, stable codes with Chinese and
 //!   English labels, roles and scopes and who may use which.
 //! - [`catalog`]: every coded enumeration in one list, for choices and labels.
-//! - [`records`]: the record kinds as typed structs, their validation and the
-//!   one check of a change ([`records::rules`]).
+//! - [`records`]: the record kinds, each declared once as a typed struct
+//!   (its fields, labels, rules, references and typed row), and the one
+//!   check of a change ([`records::rules`]).
 //! - [`doc_json`], [`record_doc`]: a record as an Automerge document;
 //!   [`first_change`]: a new record read straight from its first change;
 //!   [`stored_doc`]: a document as both sides store it (a run of chunks,
@@ -17,7 +18,15 @@
 //! - [`protocol`]: the sync messages as plain Rust.
 //! - [`enrollment_code`]: the code a township officer hands out.
 //!
+//! - `ffi` (with the `uniffi` feature, for `massline-mobile` only): the
+//!   model's types in the Kotlin API.
+//!
 //! This crate does no I/O: no files, no network, no database.
+
+// The scaffolding UniFFI writes for the model's types in the Kotlin API is
+// `unsafe` by nature (buffers that cross into the JVM); it exists only with
+// the `uniffi` feature, which only the Android library turns on.
+#![cfg_attr(feature = "uniffi", allow(unsafe_code))]
 
 pub mod access;
 pub mod catalog;
@@ -25,6 +34,8 @@ pub mod change_limits;
 pub mod codes;
 pub mod doc_json;
 pub mod enrollment_code;
+#[cfg(feature = "uniffi")]
+mod ffi;
 pub mod first_change;
 pub mod ids;
 pub mod packing;
@@ -37,3 +48,6 @@ pub use access::{Principal, Role, Scope};
 pub use codes::{Coded, Lang};
 pub use ids::{DocId, PersonId, VillageCode};
 pub use records::{Record, RecordKind, ValidationError};
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("massline_model");

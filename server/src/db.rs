@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use massline_files as private_files;
 
 use crate::error::Error;
-use crate::schema;
+use crate::{rows, schema};
 
 /// Pooled read connections, for pulls and other reads of bounded size.
 pub const READERS: usize = 4;
@@ -34,7 +34,8 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 }
 
 impl Db {
-    /// Opens (creating if needed) `massline.db` in `dir` and upgrades it.
+    /// Opens (creating if needed) `massline.db` in `dir` and upgrades it,
+    /// its typed rows' tables made as the record kinds declare them.
     /// The directory, the database and its `-wal` and `-shm` files are made
     /// private to their owner, or tightened if found open to others.
     pub fn open(dir: &Path) -> Result<Db, Error> {
@@ -65,11 +66,12 @@ impl Db {
                 schema::VERSION
             )));
         }
+        let tx = writer.transaction_with_behavior(TransactionBehavior::Exclusive)?;
         if version < schema::VERSION {
-            let tx = writer.transaction_with_behavior(TransactionBehavior::Exclusive)?;
             schema::upgrade(&tx, version)?;
-            tx.commit()?;
         }
+        rows::follow_declarations(&tx)?;
+        tx.commit()?;
         let reader = || -> Result<Mutex<Connection>, Error> {
             let r = Connection::open_with_flags(
                 &path,

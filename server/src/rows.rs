@@ -3,84 +3,170 @@
 //! that the dashboard answers township questions from with SQL, never by
 //! loading documents.
 //!
-//! Rows are written in the same transaction as the change that made them, by
-//! [`put`]; [`rebuild`] makes them all again from the stored documents, and
-//! must give the same rows. Withdrawn records keep their rows, marked
-//! `withdrawn = 1`, so a count can leave them out or show them.
+//! The tables are the kinds' declarations (`massline_model::records::row`):
+//! each kind's own table, with the columns its fields declare, and the
+//! tables it fills besides (`attendance`, one row per person marked at a
+//! study session or an organizational-life meeting; `study_credits`, the
+//! study each record credits to each person; `problem_opinions`;
+//! `appraisals`). The server makes them from the declarations
+//! ([`follow_declarations`]): when the declarations change (a kind gains a
+//! column), the tables are made again and refilled from the stored
+//! documents, so a new column needs no hand-written SQL.
 //!
-//! Besides one table per kind: `attendance` (study sessions and
-//! organizational-life meetings, one row per person marked), `study_credits`
-//! (the study each record credits to each person: their own entries and the
-//! sessions they attended), `problem_opinions` and `appraisals`.
+//! Rows follow the records (see [`catch_up`]), each record's written by
+//! [`put`] in one loop over its kind's rows; [`rebuild`] makes them all
+//! again from the stored documents, and must give the same rows. Withdrawn
+//! records keep their rows, marked `withdrawn = 1`, so a count can leave them
+//! out or show them.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::OnceLock;
 
-use chrono::NaiveDate;
 use massline_model::DocId;
 use massline_model::record_doc::{self, StoredRecord};
-use massline_model::records::{PracticalThing, Record, RecordKind, Warning, roll_counts};
-use rusqlite::types::Value;
-use rusqlite::{Transaction, params};
+use massline_model::records::row::{Cell, RowOf, Table};
+use massline_model::records::{self, PracticalThing, Warning};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Transaction, params, params_from_iter};
+use sha2::{Digest, Sha256};
 
 use crate::documents;
 use crate::error::Error;
 use crate::registry;
 
-/// Every table of typed rows.
-pub const TABLES: &[&str] = &[
-    "members",
-    "study_sessions",
-    "study_entries",
-    "attendance",
-    "study_credits",
-    "opinions",
-    "problems",
-    "problem_opinions",
-    "rectifications",
-    "visits",
-    "service_requests",
-    "practical_things",
-    "org_life_meetings",
-    "appraisals",
-    "notices",
-];
+/// A table's statements, made once from its declaration.
+struct Statements {
+    table: &'static Table,
+    create: String,
+    insert: String,
+    delete: String,
+}
 
-/// The tables holding rows of one kind's records.
-fn tables_of(kind: RecordKind) -> &'static [&'static str] {
-    match kind {
-        RecordKind::Member => &["members"],
-        RecordKind::StudySession => &["study_sessions", "attendance", "study_credits"],
-        RecordKind::StudyEntry => &["study_entries", "study_credits"],
-        RecordKind::Opinion => &["opinions"],
-        RecordKind::Problem => &["problems", "problem_opinions"],
-        RecordKind::Rectification => &["rectifications"],
-        RecordKind::Visit => &["visits"],
-        RecordKind::ServiceRequest => &["service_requests"],
-        RecordKind::PracticalThing => &["practical_things"],
-        RecordKind::OrgLifeMeeting => &["org_life_meetings", "attendance", "appraisals"],
-        RecordKind::Notice => &["notices"],
+fn statements(t: &'static Table) -> Statements {
+    let single_key = t.key == ["doc_id"];
+    let mut create = format!("CREATE TABLE {} (\n", t.name);
+    for (i, c) in t.columns.iter().enumerate() {
+        let _ = write!(create, "    {} {}", c.name, c.sql.sql());
+        if single_key && c.name == "doc_id" {
+            create.push_str(" PRIMARY KEY");
+        } else if !c.nullable {
+            create.push_str(" NOT NULL");
+        }
+        if i + 1 < t.columns.len() || !single_key {
+            create.push(',');
+        }
+        create.push('\n');
+    }
+    if single_key {
+        create.push_str(");\n");
+    } else {
+        let _ = writeln!(
+            create,
+            "    PRIMARY KEY ({})\n) WITHOUT ROWID;",
+            t.key.join(", ")
+        );
+    }
+    if !t.index.is_empty() {
+        let _ = writeln!(
+            create,
+            "CREATE INDEX {0}_by_village ON {0} ({1});",
+            t.name,
+            t.index.join(", ")
+        );
+    }
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
+    let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+    // A table keyed by more than the record (a person's mark, a linked
+    // opinion) takes each key once, whatever the record holds.
+    let verb = if single_key {
+        "INSERT"
+    } else {
+        "INSERT OR IGNORE"
+    };
+    Statements {
+        table: t,
+        create,
+        insert: format!(
+            "{verb} INTO {} ({}) VALUES ({})",
+            t.name,
+            names.join(", "),
+            marks.join(", ")
+        ),
+        delete: format!("DELETE FROM {} WHERE doc_id = ?1", t.name),
     }
 }
 
-// Written by hand: chrono's `format` parses its pattern on every call, which
-// shows in a profile of taking in thousands of records.
-fn day(d: NaiveDate) -> String {
-    use chrono::Datelike;
-    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+/// Every table's statements, in the order of the kinds.
+fn all() -> &'static [Statements] {
+    static ALL: OnceLock<Vec<Statements>> = OnceLock::new();
+    ALL.get_or_init(|| records::tables().into_iter().map(statements).collect())
 }
 
-fn month(d: NaiveDate) -> String {
-    use chrono::Datelike;
-    format!("{:04}-{:02}", d.year(), d.month())
+fn of(table: &Table) -> &'static Statements {
+    all()
+        .iter()
+        .find(|s| s.table.name == table.name)
+        .unwrap_or_else(|| unreachable!("every table is declared by a kind"))
 }
 
-/// A count as SQLite stores it.
-fn n(count: usize) -> i64 {
-    i64::try_from(count).unwrap_or(i64::MAX)
+/// Every table of typed rows, by name.
+pub fn tables() -> Vec<&'static str> {
+    all().iter().map(|s| s.table.name).collect()
 }
 
-fn opt_day(d: Option<NaiveDate>) -> Option<String> {
-    d.map(day)
+/// The SQL that makes every typed-row table, from the declarations.
+pub fn ddl() -> String {
+    all().iter().map(|s| s.create.as_str()).collect()
+}
+
+/// The setting that holds the fingerprint of the tables the database has.
+const FINGERPRINT: &str = "rows_fingerprint";
+/// The setting that names the tables the database has.
+const MADE: &str = "rows_tables";
+
+/// Makes the typed-row tables follow the declarations: unless the database
+/// already has the tables of this version's declarations (by a fingerprint
+/// of their SQL), drops the ones it has, makes them from the declarations
+/// and fills them from the stored documents. Returns whether it did.
+pub fn follow_declarations(tx: &Transaction<'_>) -> Result<bool, Error> {
+    let ddl = ddl();
+    let fingerprint = massline_model::ids::hex_encode(&Sha256::digest(ddl.as_bytes()));
+    if registry::setting(tx, FINGERPRINT)?.as_deref() == Some(fingerprint.as_str()) {
+        return Ok(false);
+    }
+    // The tables made before: named in the settings, or (a database whose
+    // tables were made by a numbered upgrade) those of the same names.
+    let mut old: Vec<String> = registry::setting(tx, MADE)?
+        .map(|names| names.split(' ').map(str::to_string).collect())
+        .unwrap_or_default();
+    old.extend(tables().into_iter().map(str::to_string));
+    for table in &old {
+        tx.execute(&format!("DROP TABLE IF EXISTS {table}"), [])?;
+    }
+    tx.execute_batch(&ddl)?;
+    let rebuilt = rebuild(tx)?;
+    registry::set_setting(tx, FINGERPRINT, &fingerprint)?;
+    registry::set_setting(tx, MADE, &tables().join(" "))?;
+    tracing::info!(
+        records = rebuilt.records,
+        "typed-row tables made from the declarations and filled"
+    );
+    Ok(true)
+}
+
+/// A cell as SQLite takes it.
+struct Sql<'a, 'b>(&'a Cell<'b>);
+
+impl rusqlite::ToSql for Sql<'_, '_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            Cell::Null => ValueRef::Null,
+            Cell::Int(i) => ValueRef::Integer(*i),
+            Cell::Str(s) => ValueRef::Text(s.as_bytes()),
+            Cell::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
 }
 
 /// The setting that says how far the rows are current: every record whose
@@ -138,287 +224,23 @@ pub fn catch_up(tx: &Transaction<'_>) -> Result<u64, Error> {
 
 /// Writes the rows of one record, replacing those it had.
 pub fn put(tx: &Transaction<'_>, id: &DocId, s: &StoredRecord, new: bool) -> Result<(), Error> {
-    let key = &id.as_bytes()[..];
+    let kind = s.record.kind();
     // A new record has no rows yet; a changed one replaces its rows.
     if !new {
-        for table in tables_of(s.record.kind()) {
-            tx.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?
-                .execute(params![key])?;
+        for table in kind.tables() {
+            tx.prepare_cached(&of(table).delete)?
+                .execute(params![&id.as_bytes()[..]])?;
         }
     }
-    let village = s.scope.village().as_str();
-    let gone = s.withdrawn.is_some();
-    let exec = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<(), Error> {
-        tx.prepare_cached(sql)?.execute(p)?;
-        Ok(())
+    let row_of = RowOf {
+        id,
+        village: s.scope.village().as_str(),
+        kind: kind.code(),
+        withdrawn: s.withdrawn.is_some(),
     };
-    match &s.record {
-        Record::Member(m) => exec(
-            "INSERT INTO members (doc_id, village, person, name, birth_year, joined_on,
-                                  education, mobile, whereabouts, withdrawn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                key,
-                village,
-                m.person.as_ref().map(|p| p.as_str()),
-                m.name,
-                m.birth_year,
-                day(m.joined_on),
-                m.education.code(),
-                m.mobile,
-                m.whereabouts,
-                gone
-            ],
-        )?,
-        Record::StudySession(x) => {
-            let (present, absent) = roll_counts(&x.attendance);
-            exec(
-                "INSERT INTO study_sessions (doc_id, village, date, month, material, format,
-                                             organizer, minutes, present, absent, withdrawn)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
-                    key,
-                    village,
-                    day(x.date),
-                    month(x.date),
-                    x.material.code(),
-                    x.format.code(),
-                    x.organizer.as_str(),
-                    x.minutes,
-                    n(present),
-                    n(absent),
-                    gone
-                ],
-            )?;
-            put_attendance(tx, key, s, x.date, &x.attendance)?;
-        }
-        Record::StudyEntry(e) => exec(
-            "INSERT INTO study_entries (doc_id, village, member, date, month, material, mode,
-                                        helper_kind, minutes, comments, withdrawn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                key,
-                village,
-                e.member.as_str(),
-                day(e.date),
-                month(e.date),
-                e.material.code(),
-                e.mode.code(),
-                e.helper.as_ref().map(|h| h.kind.code()),
-                e.minutes,
-                n(e.comments.len()),
-                gone
-            ],
-        )?,
-        Record::Opinion(o) => exec(
-            "INSERT INTO opinions (doc_id, village, date, month, channel, source, area,
-                                   four_winds, anonymous, status, answered, from_visit, withdrawn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                key,
-                village,
-                day(o.date),
-                month(o.date),
-                o.channel.code(),
-                o.source.code(),
-                o.area.code(),
-                o.four_winds.code(),
-                o.anonymous,
-                o.status.code(),
-                o.answer.is_some(),
-                o.visit.as_ref().map(|l| l.visit.as_bytes().to_vec()),
-                gone
-            ],
-        )?,
-        Record::Problem(p) => {
-            exec(
-                "INSERT INTO problems (doc_id, village, title, how_found, area, opinions, withdrawn)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    key,
-                    village,
-                    p.title,
-                    p.how_found.code(),
-                    p.area.code(),
-                    n(p.opinions.len()),
-                    gone
-                ],
-            )?;
-            for o in &p.opinions {
-                exec(
-                    "INSERT OR IGNORE INTO problem_opinions (doc_id, opinion) VALUES (?1, ?2)",
-                    params![key, &o.as_bytes()[..]],
-                )?;
-            }
-        }
-        Record::Rectification(r) => {
-            use massline_model::records::RectificationStatus as S;
-            exec(
-                "INSERT INTO rectifications (doc_id, village, problem, term, status, deadline,
-                     planned_on, started_on, done_on, accepted_on, announced_on, filed_on,
-                     filed_by, responsible, notes, withdrawn)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                params![
-                    key,
-                    village,
-                    &r.problem.as_bytes()[..],
-                    r.term.code(),
-                    r.status().code(),
-                    day(r.deadline),
-                    opt_day(r.reached(S::Planned)),
-                    opt_day(r.reached(S::InProgress)),
-                    opt_day(r.reached(S::Done)),
-                    opt_day(r.reached(S::Accepted)),
-                    opt_day(r.announced_on),
-                    opt_day(r.filed.as_ref().map(|f| f.date)),
-                    r.filed.as_ref().map(|f| f.acknowledged_by.as_str()),
-                    n(r.responsible.len()),
-                    n(r.progress.len()),
-                    gone
-                ],
-            )?;
-        }
-        Record::Visit(v) => exec(
-            "INSERT INTO visits (doc_id, village, cadre, household_group, date, month, demands,
-                                 to_opinion, to_service, withdrawn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                key,
-                village,
-                v.cadre.as_str(),
-                v.group.code(),
-                day(v.date),
-                month(v.date),
-                n(v.demands.len()),
-                n(v.demands.iter().filter(|d| d.opinion.is_some()).count()),
-                n(v.demands
-                    .iter()
-                    .filter(|d| d.service_request.is_some())
-                    .count()),
-                gone
-            ],
-        )?,
-        Record::ServiceRequest(r) => exec(
-            "INSERT INTO service_requests (doc_id, village, matter, applied_on, agent, status,
-                                           checklist, closed_on, published_on, from_visit,
-                                           withdrawn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                key,
-                village,
-                r.matter.code(),
-                day(r.applied_on),
-                r.agent.as_str(),
-                r.status.code(),
-                n(r.checklist.len()),
-                opt_day(r.closed_on),
-                opt_day(r.published_on),
-                r.visit.as_ref().map(|l| l.visit.as_bytes().to_vec()),
-                gone
-            ],
-        )?,
-        Record::PracticalThing(t) => exec(
-            "INSERT INTO practical_things (doc_id, village, target_date, status, done_on,
-                                           satisfaction, withdrawn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                key,
-                village,
-                day(t.target_date),
-                t.status.code(),
-                opt_day(t.done_on),
-                t.satisfaction.map(|x| x.code()),
-                gone
-            ],
-        )?,
-        Record::OrgLifeMeeting(m) => {
-            let (present, absent) = roll_counts(&m.attendance);
-            exec(
-                "INSERT INTO org_life_meetings (doc_id, village, date, month, present, absent,
-                                                points, withdrawn)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    key,
-                    village,
-                    day(m.date),
-                    month(m.date),
-                    n(present),
-                    n(absent),
-                    n(m.points.len()),
-                    gone
-                ],
-            )?;
-            put_attendance(tx, key, s, m.date, &m.attendance)?;
-            for (person, grade) in &m.appraisal {
-                exec(
-                    "INSERT INTO appraisals (doc_id, village, person, grade, withdrawn)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![key, village, person.as_str(), grade.code(), gone],
-                )?;
-            }
-        }
-        Record::Notice(x) => exec(
-            "INSERT INTO notices (doc_id, village, date, month, category, medium, about,
-                                  withdrawn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                key,
-                village,
-                day(x.date),
-                month(x.date),
-                x.category.code(),
-                x.medium.code(),
-                n(x.about.len()),
-                gone
-            ],
-        )?,
-    }
-    for c in s.record.study_credits() {
-        exec(
-            "INSERT INTO study_credits (doc_id, village, person, date, month, minutes, material,
-                                        mode, kind, withdrawn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                key,
-                village,
-                c.person.as_str(),
-                day(c.date),
-                month(c.date),
-                c.minutes,
-                c.material.code(),
-                c.mode.code(),
-                s.record.kind().code(),
-                gone
-            ],
-        )?;
-    }
-    Ok(())
-}
-
-fn put_attendance(
-    tx: &Transaction<'_>,
-    key: &[u8],
-    s: &StoredRecord,
-    date: NaiveDate,
-    roll: &massline_model::records::Roll,
-) -> Result<(), Error> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO attendance (doc_id, kind, village, date, month, person, present, reason,
-                                 withdrawn)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
-    for (person, mark) in roll {
-        stmt.execute(params![
-            key,
-            s.record.kind().code(),
-            s.scope.village().as_str(),
-            day(date),
-            month(date),
-            person.as_str(),
-            mark.present,
-            mark.reason,
-            s.withdrawn.is_some()
-        ])?;
+    for row in s.record.rows(&row_of) {
+        tx.prepare_cached(&of(row.table).insert)?
+            .execute(params_from_iter(row.cells.iter().map(Sql)))?;
     }
     Ok(())
 }
@@ -435,7 +257,7 @@ pub struct Rebuilt {
 /// Makes every row again from the stored documents (their Automerge state,
 /// not their cached JSON).
 pub fn rebuild(tx: &Transaction<'_>) -> Result<Rebuilt, Error> {
-    for table in TABLES {
+    for table in tables() {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
     let through: i64 = tx.query_row(
@@ -474,7 +296,7 @@ pub fn rebuild(tx: &Transaction<'_>) -> Result<Rebuilt, Error> {
 /// Every row of every table, in a stable order, for comparing two states.
 pub fn snapshot(tx: &Transaction<'_>) -> Result<BTreeMap<&'static str, Vec<Vec<Value>>>, Error> {
     let mut out = BTreeMap::new();
-    for table in TABLES {
+    for table in tables() {
         let n = tx
             .prepare(&format!("SELECT * FROM {table}"))?
             .column_count();
@@ -484,7 +306,7 @@ pub fn snapshot(tx: &Transaction<'_>) -> Result<BTreeMap<&'static str, Vec<Vec<V
             order.join(", ")
         ))?;
         let rows = stmt.query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())?;
-        out.insert(*table, rows.collect::<Result<_, _>>()?);
+        out.insert(table, rows.collect::<Result<_, _>>()?);
     }
     Ok(out)
 }

@@ -1,9 +1,12 @@
 //! The server database: version, tables, and upgrades from older versions.
+//!
+//! The typed rows' tables are not here: they are made from the record kinds'
+//! declarations, and made again when those change (see
+//! [`crate::rows::follow_declarations`], run each time the database opens).
 
 use rusqlite::Transaction;
 
 use crate::error::Error;
-use crate::rows;
 
 /// The schema version this code writes (`PRAGMA user_version`).
 pub const VERSION: u32 = 3;
@@ -86,14 +89,121 @@ CREATE INDEX changes_by_scope ON changes (scope_id, seq);
 CREATE INDEX changes_by_doc ON changes (doc_id, seq);
 ";
 
-/// Version 2: every record's withdrawal beside its JSON, and a typed row for
-/// every record (see [`crate::rows`]), filled from the stored documents when
-/// an older database is upgraded. Dates are `YYYY-MM-DD`, months `YYYY-MM`,
-/// codes the stable codes of `massline_model::records`, flags 0 or 1; every
-/// table has the record's `doc_id`, its `village` and `withdrawn`.
+/// Version 2: every record's withdrawal beside its JSON. (Version 2 also
+/// made the typed rows' tables; they are now made from the record kinds'
+/// declarations, see [`crate::rows::follow_declarations`].)
 const V2: &str = "
 ALTER TABLE documents ADD COLUMN withdrawn TEXT;
+";
 
+/// Version 3: documents by the last change that touched them, so the typed
+/// rows catch up from their watermark without reading every record.
+const V3: &str = "
+CREATE INDEX documents_by_update ON documents (updated_seq);
+";
+
+/// Brings a database at `from` up to [`VERSION`], one step at a time.
+pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
+    for version in from..VERSION {
+        match version {
+            0 => tx.execute_batch(V1)?,
+            1 => tx.execute_batch(V2)?,
+            2 => tx.execute_batch(V3)?,
+            _ => {}
+        }
+    }
+    tx.pragma_update(None, "user_version", VERSION)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+    use crate::rows;
+    use automerge::ActorId;
+    use massline_model::record_doc::{self, Author};
+    use massline_model::records::{Notice, NoticeCategory, NoticeMedium, Record};
+    use massline_model::{PersonId, Scope, VillageCode};
+
+    #[test]
+    fn typed_rows_catch_up_through_an_index_not_a_scan_of_every_record() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(dir.path()).expect("open");
+        let plan: Vec<String> = db
+            .read(|tx| {
+                let mut stmt =
+                    tx.prepare(&format!("EXPLAIN QUERY PLAN {}", rows::CHANGED_SINCE))?;
+                let details = stmt
+                    .query_map([0], |r| r.get::<_, String>(3))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok::<_, Error>(details)
+            })
+            .expect("plan");
+        assert!(
+            plan.iter().any(|d| d.contains("documents_by_update")),
+            "catching up scans every record: {plan:?}"
+        );
+    }
+
+    #[test]
+    fn a_version_1_database_opens_upgraded_with_rows_for_its_records() {
+        let dir = tempfile::tempdir().expect("dir");
+        let notice = Record::Notice(Notice {
+            date: chrono::NaiveDate::from_ymd_opt(2024, 6, 1).expect("date"),
+            category: NoticeCategory::Finance,
+            medium: NoticeMedium::Board,
+            title: "上半年收支".into(),
+            content: String::new(),
+            about: Vec::new(),
+        });
+        let scope = Scope::VillageShared(VillageCode::new("dongcun").expect("code"));
+        let (actor, person) = (ActorId::from([7u8; 16]), PersonId::new("li").expect("id"));
+        let by = Author {
+            actor: &actor,
+            person: &person,
+            time: 1,
+        };
+        let (id, doc, _) = record_doc::create(&by, &scope, 1, &notice).expect("doc");
+        {
+            let conn = rusqlite::Connection::open(dir.path().join("massline.db")).expect("open");
+            conn.execute_batch(V1).expect("v1");
+            conn.execute_batch(
+                "INSERT INTO villages VALUES ('dongcun', '东村', 0);
+                 INSERT INTO scopes VALUES (1, 'v/dongcun/shared', 'dongcun');",
+            )
+            .expect("village");
+            conn.execute(
+                "INSERT INTO documents VALUES (?1, 1, 'notice', ?2, 1, ?3, 1, 1)",
+                rusqlite::params![
+                    &id.as_bytes()[..],
+                    doc.save(),
+                    serde_json::to_string(&notice).expect("json")
+                ],
+            )
+            .expect("document");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+        }
+        let db = Db::open(dir.path()).expect("upgrade");
+        let (version, month, withdrawn): (u32, String, Option<String>) = db
+            .read(|tx| {
+                Ok::<_, Error>((
+                    tx.pragma_query_value(None, "user_version", |r| r.get(0))?,
+                    tx.query_row("SELECT month FROM notices", [], |r| r.get(0))?,
+                    tx.query_row("SELECT withdrawn FROM documents", [], |r| r.get(0))?,
+                ))
+            })
+            .expect("read");
+        assert_eq!(
+            (version, month.as_str(), withdrawn),
+            (VERSION, "2024-06", None)
+        );
+    }
+
+    /// The typed rows' tables as version 2 made them by hand, before they
+    /// were made from the declarations.
+    const V2_TABLES: &str = "
 CREATE TABLE members (
     doc_id BLOB PRIMARY KEY,
     village TEXT NOT NULL,
@@ -300,60 +410,8 @@ CREATE TABLE notices (
 CREATE INDEX notices_by_village ON notices (village, month);
 ";
 
-/// Version 3: documents by the last change that touched them, so the typed
-/// rows catch up from their watermark without reading every record.
-const V3: &str = "
-CREATE INDEX documents_by_update ON documents (updated_seq);
-";
-
-/// Brings a database at `from` up to [`VERSION`], one step at a time.
-pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
-    for version in from..VERSION {
-        match version {
-            0 => tx.execute_batch(V1)?,
-            1 => {
-                tx.execute_batch(V2)?;
-                rows::rebuild(tx)?;
-            }
-            2 => tx.execute_batch(V3)?,
-            _ => {}
-        }
-    }
-    tx.pragma_update(None, "user_version", VERSION)?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::db::Db;
-    use automerge::ActorId;
-    use massline_model::record_doc::{self, Author};
-    use massline_model::records::{Notice, NoticeCategory, NoticeMedium, Record};
-    use massline_model::{PersonId, Scope, VillageCode};
-
     #[test]
-    fn typed_rows_catch_up_through_an_index_not_a_scan_of_every_record() {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = Db::open(dir.path()).expect("open");
-        let plan: Vec<String> = db
-            .read(|tx| {
-                let mut stmt =
-                    tx.prepare(&format!("EXPLAIN QUERY PLAN {}", rows::CHANGED_SINCE))?;
-                let details = stmt
-                    .query_map([0], |r| r.get::<_, String>(3))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok::<_, Error>(details)
-            })
-            .expect("plan");
-        assert!(
-            plan.iter().any(|d| d.contains("documents_by_update")),
-            "catching up scans every record: {plan:?}"
-        );
-    }
-
-    #[test]
-    fn a_version_1_database_opens_upgraded_with_rows_for_its_records() {
+    fn a_version_3_database_with_hand_made_tables_opens_with_the_declared_ones_filled() {
         let dir = tempfile::tempdir().expect("dir");
         let notice = Record::Notice(Notice {
             date: chrono::NaiveDate::from_ymd_opt(2024, 6, 1).expect("date"),
@@ -373,14 +431,19 @@ mod tests {
         let (id, doc, _) = record_doc::create(&by, &scope, 1, &notice).expect("doc");
         {
             let conn = rusqlite::Connection::open(dir.path().join("massline.db")).expect("open");
-            conn.execute_batch(V1).expect("v1");
+            for sql in [V1, V2, V2_TABLES, V3] {
+                conn.execute_batch(sql).expect("schema");
+            }
             conn.execute_batch(
                 "INSERT INTO villages VALUES ('dongcun', '东村', 0);
-                 INSERT INTO scopes VALUES (1, 'v/dongcun/shared', 'dongcun');",
+                 INSERT INTO scopes VALUES (1, 'v/dongcun/shared', 'dongcun');
+                 -- A stale row: the tables are made again, not trusted.
+                 INSERT INTO notices VALUES (x'00', 'dongcun', '2000-01-01', '2000-01',
+                                             'other', 'board', 0, 0);",
             )
             .expect("village");
             conn.execute(
-                "INSERT INTO documents VALUES (?1, 1, 'notice', ?2, 1, ?3, 1, 1)",
+                "INSERT INTO documents VALUES (?1, 1, 'notice', ?2, 1, ?3, 1, 1, NULL)",
                 rusqlite::params![
                     &id.as_bytes()[..],
                     doc.save(),
@@ -388,22 +451,34 @@ mod tests {
                 ],
             )
             .expect("document");
-            conn.pragma_update(None, "user_version", 1)
+            conn.pragma_update(None, "user_version", 3)
                 .expect("version");
         }
-        let db = Db::open(dir.path()).expect("upgrade");
-        let (version, month, withdrawn): (u32, String, Option<String>) = db
+        let db = Db::open(dir.path()).expect("open");
+        let (months, ddl): (Vec<String>, Vec<String>) = db
             .read(|tx| {
-                Ok::<_, Error>((
-                    tx.pragma_query_value(None, "user_version", |r| r.get(0))?,
-                    tx.query_row("SELECT month FROM notices", [], |r| r.get(0))?,
-                    tx.query_row("SELECT withdrawn FROM documents", [], |r| r.get(0))?,
-                ))
+                let months = tx
+                    .prepare("SELECT month FROM notices")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                let ddl = tx
+                    .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                Ok::<_, Error>((months, ddl))
             })
             .expect("read");
-        assert_eq!(
-            (version, month.as_str(), withdrawn),
-            (VERSION, "2024-06", None)
-        );
+        assert_eq!(months, ["2024-06"], "rows made again from the documents");
+        for statement in rows::ddl().split(";\n").filter(|s| !s.trim().is_empty()) {
+            assert!(
+                ddl.iter().any(|d| d.trim() == statement.trim()),
+                "not made from the declarations: {statement}"
+            );
+        }
+        // Opening again finds the tables as declared and leaves them be.
+        drop(db);
+        let db = Db::open(dir.path()).expect("open again");
+        let made_again = db.write(rows::follow_declarations).expect("follow");
+        assert!(!made_again);
     }
 }

@@ -20,13 +20,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use massline_core::records::{
-    Demand, Education, FourWinds, HouseholdGroup, HowFound, Member, Notice, NoticeCategory,
-    NoticeMedium, Opinion, OpinionArea, OpinionChannel, OpinionStatus, OrgLifeMeeting,
-    PracticalThing, Problem, ProblemArea, Rectification, RectificationStatus, RectificationTerm,
-    ServiceMatter, ServiceRequest, ServiceStatus, SessionFormat, SourceGroup, StudyEntry,
-    StudyMaterial, StudyMode, StudySession, ThingStatus, Visit,
+    Demand, Education, FourWinds, HouseholdGroup, Member, Notice, NoticeCategory, NoticeMedium,
+    Opinion, OpinionArea, OpinionChannel, OpinionStatus, OrgLifeMeeting, PracticalThing,
+    Rectification, RectificationStatus, RectificationTerm, ServiceMatter, ServiceRequest,
+    ServiceStatus, SessionFormat, SourceGroup, StudyEntry, StudyMaterial, StudyMode, StudySession,
+    ThingStatus, Visit,
 };
-use massline_core::{Client, DocId, PersonId, Record, Role, VillageCode};
+use massline_core::{Client, DocId, PersonId, Record, RecordKind, Role, VillageCode};
 use massline_server::connections::ConnectionLimits;
 use massline_server::service::enrollment::ENROLL_FAILURES;
 use massline_server::{ServeConfig, admin, feed::FeedOptions, limits::Limits, registry};
@@ -540,19 +540,14 @@ pub fn opinion(text: &str) -> Record {
     })
 }
 
-/// A problem the village found itself.
+/// A problem the village found itself (made from its fields, so that
+/// fields a problem gains later start as they would for any new record).
 pub fn problem(title: &str) -> Record {
-    Record::Problem(Problem {
-        title: title.to_string(),
-        how_found: HowFound::SelfSearch,
-        area: ProblemArea::MassService,
-        background: String::new(),
-        causes: String::new(),
-        manifestations: String::new(),
-        direction: String::new(),
-        solutions: String::new(),
-        opinions: Vec::new(),
-    })
+    Record::from_fields(
+        RecordKind::Problem,
+        serde_json::json!({"title": title, "how_found": "self_search", "area": "mass_service"}),
+    )
+    .unwrap()
 }
 
 /// A rectification measure of `problem`, planned on 1 May 2024, `li` and

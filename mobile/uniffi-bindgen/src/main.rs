@@ -1,6 +1,7 @@
 //! `uniffi-bindgen LIBRARY OUT_DIR`: writes the Kotlin bindings of the built
-//! `libmassline_mobile` (read in library mode, with `mobile/uniffi.toml`) into
-//! OUT_DIR. Run it from the massline workspace, where `cargo metadata` finds
+//! `libmassline_mobile` (read in library mode, with `mobile/uniffi.toml` and
+//! `model/uniffi.toml`: the library's own API and the model's types it uses)
+//! into OUT_DIR. Run it from the massline workspace, where `cargo metadata` finds
 //! the crate's configuration.
 
 use std::process::ExitCode;
@@ -15,7 +16,8 @@ fn main() -> ExitCode {
         languages: vec![uniffi::TargetLanguage::Kotlin],
         source: library.as_str().into(),
         out_dir: out_dir.as_str().into(),
-        crate_filter: Some("massline_mobile".into()),
+        // Both crates the library exports: massline_mobile and the model's types.
+        crate_filter: None,
         metadata_no_deps: true,
         ..Default::default()
     };

@@ -2,8 +2,10 @@
 //! says weaken village branches.
 
 use chrono::{Datelike, NaiveDate};
+use massline_model_derive::Kind;
 use serde::{Deserialize, Serialize};
 
+use super::kind::KindRules;
 use super::validation::{ValidationError, check};
 use crate::coded_enum;
 use crate::ids::PersonId;
@@ -19,39 +21,64 @@ coded_enum! {
     }
 }
 
-/// 党员档案: one Party member of the village.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Party members' files (党员档案): age, education, mobile members. Cadres only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Kind)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
+#[kind(
+    code = "member",
+    zh = "党员档案",
+    en = "Party member",
+    audience = cadre,
+    command = "member",
+    table = "members",
+    index = "village"
+)]
 pub struct Member {
     /// Their person id, if they are enrolled with the township.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "人员编号", en = "Person id", refs, column)]
     pub person: Option<PersonId>,
     /// Their name.
+    #[field(zh = "姓名", en = "Name", text = 50, required, line = 1, column)]
     pub name: String,
-    /// The year they were born.
+    /// The year they were born (1900 on, and 18 years before this one at most).
+    #[field(zh = "出生年份", en = "Year of birth", line = 2, column)]
     pub birth_year: u16,
     /// The day they joined the Party.
+    #[field(zh = "入党日期", en = "Joined the Party", column)]
     pub joined_on: NaiveDate,
     /// Highest schooling finished.
+    #[field(zh = "文化程度", en = "Education", line = 3, column)]
     pub education: Education,
-    /// A phone number to reach them.
+    /// A phone number to reach them (5 to 20 digits; spaces, + and - allowed).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "联系电话", en = "Phone")]
     pub phone: String,
     /// A mobile member (流动党员): working or living away from the village.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "流动党员", en = "Mobile member", line = 4, column)]
     pub mobile: bool,
     /// Where a mobile member is now.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "现在何处", en = "Whereabouts", text = 200, line = 5, column)]
     pub whereabouts: String,
 }
 
 impl Member {
     /// Youngest age at which one joins the Party.
     pub const JOINING_AGE: i64 = 18;
+}
 
-    /// The rules every member file keeps.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        check::required_text("name", &self.name, 50)?;
+impl KindRules for Member {
+    /// Born 1900 on and 18 or older, joined after the Party's founding and
+    /// at 18 or older, a phone number that reads as one, and a mobile
+    /// member's whereabouts.
+    fn check(&self) -> Result<(), ValidationError> {
         check::range(
             "birth_year",
             i64::from(self.birth_year),
@@ -83,12 +110,12 @@ impl Member {
                 "must be 5 to 20 digits (spaces, + and - allowed)",
             ));
         }
-        if self.mobile {
-            check::required_text("whereabouts", &self.whereabouts, 200).map_err(|_| {
-                ValidationError::new("whereabouts", "a mobile member's whereabouts are needed")
-            })
-        } else {
-            check::text("whereabouts", &self.whereabouts, 200)
+        if self.mobile && self.whereabouts.trim().is_empty() {
+            return Err(ValidationError::new(
+                "whereabouts",
+                "a mobile member's whereabouts are needed",
+            ));
         }
+        Ok(())
     }
 }

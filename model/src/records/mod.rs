@@ -1,12 +1,28 @@
 //! The record kinds, each a typed struct stored as its own Automerge document,
 //! validated the same way on the phone and on the server.
 //!
-//! - One file per kind: its struct, its coded enumerations, its field rules.
+//! # A kind is declared once
+//!
+//! Each kind is a struct in its own file with `#[derive(Kind)]`: its fields
+//! with their labels, rules, the people and records they name, and the
+//! typed-row columns they give (see `massline-model-derive`), and
+//! [`KindRules`], ordinary Rust for what a field cannot say (rules between
+//! fields, who may change what, the other tables its rows go to). The list in
+//! [`kinds!`] makes [`RecordKind`], [`Record`] and the dispatch of every
+//! operation to the kind; everything else (the labels, the catalog of codes,
+//! the server's typed rows, the Kotlin types, the command line's options) is
+//! read from the declarations. Adding a kind is its file and one line there.
+//!
+//! - [`field`]: the field tables and how a field's type takes part in them.
+//! - [`kind`]: what a kind is ([`Kind`], [`KindRules`]).
+//! - [`row`]: typed rows: tables, columns, values.
 //! - [`rules`]: the one check of a new or changed record, run by the phone
 //!   before saving and by the server on every change it receives.
 //! - [`labels`]: Chinese and English names of fields and of stored codes.
 
 mod attendance;
+pub mod field;
+pub mod kind;
 mod labels;
 mod member;
 mod note;
@@ -16,6 +32,7 @@ mod org_life_meeting;
 mod practical_thing;
 mod problem;
 mod rectification;
+pub mod row;
 pub mod rules;
 mod service_request;
 mod study_entry;
@@ -24,16 +41,19 @@ mod validation;
 mod visit;
 mod withdrawal;
 
-pub use attendance::{Attendance, Roll, roll_counts};
-pub use labels::{code_label, field_label, field_position};
+pub use attendance::{ATTENDANCE, Attendance, Roll, roll_counts};
+pub use kind::{Kind, KindOf, KindRules, KindSpec, Withdrawers};
+pub use labels::{all_fields, code_label, field_label};
 pub use member::{Education, Member};
 pub use note::{Note, ProgressNote};
 pub use notice::{Notice, NoticeCategory, NoticeMedium};
 pub use opinion::{FourWinds, Opinion, OpinionArea, OpinionChannel, OpinionStatus, SourceGroup};
-pub use org_life_meeting::{AppraisalGrade, MeetingPoint, OrgLifeMeeting, PointKind};
+pub use org_life_meeting::{
+    APPRAISALS, Appraisal, AppraisalGrade, MeetingPoint, OrgLifeMeeting, PointKind,
+};
 pub use practical_thing::{PracticalThing, Satisfaction, ThingStatus, Warning};
-pub use problem::{HowFound, Problem, ProblemArea};
-pub use rectification::{Filing, Rectification, RectificationStatus, RectificationTerm};
+pub use problem::{HowFound, PROBLEM_OPINIONS, Problem, ProblemArea};
+pub use rectification::{Filing, Rectification, RectificationStatus, RectificationTerm, Steps};
 pub use rules::{Broken, Change, Context, Lookup};
 pub use service_request::{ServiceMatter, ServiceRequest, ServiceStatus};
 pub use study_entry::{Helper, HelperKind, StudyEntry, StudyMaterial, StudyMode};
@@ -42,29 +62,18 @@ pub use validation::ValidationError;
 pub use visit::{Demand, DemandLink, HouseholdGroup, Visit};
 pub use withdrawal::Withdrawal;
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::access::Scope;
+use crate::access::{Principal, Scope};
+use crate::catalog::{CodeList, CodeValue};
 use crate::coded_enum;
+use crate::codes::{Coded, Lang};
 use crate::ids::{DocId, PersonId, VillageCode};
-
-coded_enum! {
-    /// The kinds of record.
-    pub enum RecordKind as "record_kind" {
-        Member = "member", "党员档案", "Party member";
-        StudySession = "study_session", "集中学习", "Study session";
-        StudyEntry = "study_entry", "个人学习", "Personal study";
-        Opinion = "opinion", "意见建议", "Opinion";
-        Problem = "problem", "问题", "Problem";
-        Rectification = "rectification", "整改措施", "Rectification measure";
-        Visit = "visit", "走访", "Household visit";
-        ServiceRequest = "service_request", "代办服务", "Service request";
-        PracticalThing = "practical_thing", "为民办实事", "Practical thing";
-        OrgLifeMeeting = "org_life_meeting", "专题组织生活会", "Organizational-life meeting";
-        Notice = "notice", "党务村务公开", "Public notice";
-    }
-}
+use crate::record_doc::StoredRecord;
+use row::{Cell, Column, IntoCell, Row, RowOf, SqlType, Table, month};
 
 coded_enum! {
     /// Who a kind of record is for: which of a village's scopes it lives in.
@@ -75,53 +84,248 @@ coded_enum! {
     }
 }
 
-impl RecordKind {
-    /// Where records of this kind live. Villagers' personal data (visits,
-    /// service requests, named opinions), member files and appraisal grades are
-    /// for cadres only; a member's study is in their own log; the rest is shared.
-    pub fn audience(self) -> Audience {
-        match self {
-            RecordKind::Member
-            | RecordKind::Opinion
-            | RecordKind::Visit
-            | RecordKind::ServiceRequest
-            | RecordKind::OrgLifeMeeting => Audience::Cadre,
-            RecordKind::StudyEntry => Audience::Member,
-            RecordKind::StudySession
-            | RecordKind::Problem
-            | RecordKind::Rectification
-            | RecordKind::PracticalThing
-            | RecordKind::Notice => Audience::Shared,
+/// Declares the record kinds, in the order they are listed and shown: for
+/// each, its struct (declared with `#[derive(Kind)]` in its own file). Makes
+/// [`RecordKind`], [`Record`], and the dispatch of every operation on a
+/// record to its kind.
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $kind:ident,)+) => {
+        /// The kinds of record.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+        pub enum RecordKind {
+            $($(#[$doc])* $kind,)+
         }
+
+        impl RecordKind {
+            /// The kind's declaration.
+            pub fn spec(self) -> &'static KindSpec {
+                match self {
+                    $(RecordKind::$kind => &<$kind as Kind>::SPEC,)+
+                }
+            }
+
+            /// The tables that hold rows of the kind's records: its own first.
+            pub fn tables(self) -> Vec<&'static Table> {
+                match self {
+                    $(RecordKind::$kind => std::iter::once(&<$kind as Kind>::SPEC.table)
+                        .chain(<$kind as KindRules>::OTHER_TABLES.iter().copied())
+                        .collect(),)+
+                }
+            }
+
+            /// Who may withdraw a record of the kind.
+            pub fn withdrawn_by(self) -> Withdrawers {
+                match self {
+                    $(RecordKind::$kind => <$kind as KindRules>::WITHDRAWN_BY,)+
+                }
+            }
+        }
+
+        impl Coded for RecordKind {
+            const NAME: &'static str = "record_kind";
+            const LIST: CodeList = CodeList {
+                name: Self::NAME,
+                values: &[$(CodeValue {
+                    code: <$kind as Kind>::SPEC.code,
+                    zh: <$kind as Kind>::SPEC.zh,
+                    en: <$kind as Kind>::SPEC.en,
+                },)+],
+            };
+            fn all() -> &'static [Self] {
+                &[$(RecordKind::$kind,)+]
+            }
+            fn code(self) -> &'static str {
+                self.spec().code
+            }
+            fn label(self, lang: Lang) -> &'static str {
+                match lang {
+                    Lang::Zh => self.spec().zh,
+                    Lang::En => self.spec().en,
+                }
+            }
+            fn from_code(code: &str) -> Option<Self> {
+                Self::all().iter().copied().find(|k| k.code() == code)
+            }
+        }
+
+        crate::coded_traits!(RecordKind);
+
+        /// Any record, tagged by its kind (`"kind": "study_entry"` in JSON and
+        /// in the document).
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        pub enum Record {
+            $($(#[$doc])* $kind($kind),)+
+        }
+
+        $(impl KindOf for $kind {
+            fn of(record: &Record) -> Option<&Self> {
+                match record {
+                    Record::$kind(r) => Some(r),
+                    #[allow(unreachable_patterns)]
+                    _ => None,
+                }
+            }
+        })+
+
+        impl Record {
+            /// The record's kind.
+            pub fn kind(&self) -> RecordKind {
+                match self {
+                    $(Record::$kind(_) => RecordKind::$kind,)+
+                }
+            }
+
+            fn read_fields<'de, D: serde::Deserializer<'de>>(
+                kind: RecordKind,
+                fields: D,
+            ) -> Result<Record, ValidationError> {
+                Ok(match kind {
+                    $(RecordKind::$kind => Record::$kind(de(fields)?),)+
+                })
+            }
+
+            /// Every rule of the record on its own: its fields' and its kind's.
+            pub fn validate(&self) -> Result<(), ValidationError> {
+                match self {
+                    $(Record::$kind(r) => Kind::validate(r),)+
+                }
+            }
+
+            /// The people and records the record names, each with the field naming it.
+            pub fn references(&self) -> Vec<(String, Reference)> {
+                let mut out = Vec::new();
+                match self {
+                    $(Record::$kind(r) => Kind::references(r, &mut out),)+
+                }
+                out
+            }
+
+            /// The study the record credits: a study entry to its member, a
+            /// study session to each attendee marked present.
+            pub fn study_credits(&self) -> Vec<StudyCredit> {
+                match self {
+                    $(Record::$kind(r) => KindRules::study_credits(r),)+
+                }
+            }
+
+            /// The record's typed rows, in its kind's tables.
+            pub fn rows<'a>(&'a self, of: &RowOf<'a>) -> Vec<Row<'a>> {
+                match self {
+                    $(Record::$kind(r) => Kind::rows(r, of),)+
+                }
+            }
+
+            /// The rules of an edit by `by` from `seen` (`None`: new; of the
+            /// same kind) to this record: those its fields declare, then its
+            /// kind's own.
+            pub(crate) fn check_edit(
+                &self,
+                seen: Option<&Record>,
+                by: &Principal,
+            ) -> Result<(), ValidationError> {
+                match self {
+                    $(Record::$kind(made) => {
+                        let seen = seen.and_then(<$kind as KindOf>::of);
+                        <$kind as Kind>::check_fields_edit(seen, made, by)?;
+                        <$kind as KindRules>::check_edit(seen, made, by)
+                    })+
+                }
+            }
+
+            /// Whether the township office may make this record in a village.
+            pub(crate) fn township_makes(&self) -> bool {
+                match self {
+                    $(Record::$kind(r) => KindRules::township_makes(r),)+
+                }
+            }
+
+            /// Whether the township office may change `seen` into this record
+            /// when it did not make it.
+            pub(crate) fn township_changes(&self, seen: &Record) -> bool {
+                match self {
+                    $(Record::$kind(made) => <$kind as KindOf>::of(seen)
+                        .is_some_and(|seen| <$kind as KindRules>::township_changes(seen, made)),)+
+                }
+            }
+
+            /// The kind's own rules of a record this one (`id`) newly names in
+            /// `field`.
+            pub(crate) fn check_named(
+                &self,
+                id: &DocId,
+                field: &str,
+                named_id: &DocId,
+                named: &StoredRecord,
+                authors_copy: bool,
+            ) -> Result<(), ValidationError> {
+                match self {
+                    $(Record::$kind(r) => r.check_named(id, field, named_id, named, authors_copy),)+
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    /// 党员档案.
+    Member,
+    /// 集中学习.
+    StudySession,
+    /// 个人学习.
+    StudyEntry,
+    /// 意见建议.
+    Opinion,
+    /// 问题.
+    Problem,
+    /// 整改措施.
+    Rectification,
+    /// 走访.
+    Visit,
+    /// 代办服务.
+    ServiceRequest,
+    /// 为民办实事.
+    PracticalThing,
+    /// 专题组织生活会.
+    OrgLifeMeeting,
+    /// 党务村务公开.
+    Notice,
+}
+
+impl RecordKind {
+    /// Where records of this kind live.
+    pub fn audience(self) -> Audience {
+        self.spec().audience
     }
 }
 
-/// Any record, tagged by its kind (`"kind": "study_entry"` in JSON and in the document).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Record {
-    /// 党员档案.
-    Member(Member),
-    /// 集中学习.
-    StudySession(StudySession),
-    /// 个人学习.
-    StudyEntry(StudyEntry),
-    /// 意见建议.
-    Opinion(Opinion),
-    /// 问题.
-    Problem(Problem),
-    /// 整改措施.
-    Rectification(Rectification),
-    /// 走访.
-    Visit(Visit),
-    /// 代办服务.
-    ServiceRequest(ServiceRequest),
-    /// 为民办实事.
-    PracticalThing(PracticalThing),
-    /// 专题组织生活会.
-    OrgLifeMeeting(OrgLifeMeeting),
-    /// 党务村务公开.
-    Notice(Notice),
+/// Every table of typed rows, each once: each kind's own and the others
+/// they fill, in the order of the kinds.
+pub fn tables() -> Vec<&'static Table> {
+    let mut out: Vec<&'static Table> = Vec::new();
+    for kind in RecordKind::all() {
+        for t in kind.tables() {
+            if !out.iter().any(|o| o.name == t.name) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// A record of a kind from its fields, naming the field at fault.
+fn de<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<T, ValidationError> {
+    serde_path_to_error::deserialize(d).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "record".to_string()
+        } else {
+            path
+        };
+        ValidationError::new(field, e.into_inner().to_string())
+    })
 }
 
 /// Something a record names that must exist in the record's village.
@@ -136,6 +340,7 @@ pub enum Reference {
 /// Study a record credits to one person: their own entry, or their attendance
 /// at a study session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StudyCredit {
     /// Who studied.
     pub person: PersonId,
@@ -149,24 +354,48 @@ pub struct StudyCredit {
     pub mode: StudyMode,
 }
 
-impl Record {
-    /// The record's kind.
-    pub fn kind(&self) -> RecordKind {
-        match self {
-            Record::Member(_) => RecordKind::Member,
-            Record::StudySession(_) => RecordKind::StudySession,
-            Record::StudyEntry(_) => RecordKind::StudyEntry,
-            Record::Opinion(_) => RecordKind::Opinion,
-            Record::Problem(_) => RecordKind::Problem,
-            Record::Rectification(_) => RecordKind::Rectification,
-            Record::Visit(_) => RecordKind::Visit,
-            Record::ServiceRequest(_) => RecordKind::ServiceRequest,
-            Record::PracticalThing(_) => RecordKind::PracticalThing,
-            Record::OrgLifeMeeting(_) => RecordKind::OrgLifeMeeting,
-            Record::Notice(_) => RecordKind::Notice,
-        }
-    }
+/// The study each record credits to each person: a member's own entry, and
+/// each attendee present at a study session (`kind` says which).
+pub static STUDY_CREDITS: Table = Table {
+    name: "study_credits",
+    columns: &[
+        Column::DOC_ID,
+        Column::VILLAGE,
+        Column::PERSON,
+        Column::DATE,
+        Column::MONTH,
+        Column::new("minutes", SqlType::Integer),
+        Column::new("material", SqlType::Text),
+        Column::new("mode", SqlType::Text),
+        Column::KIND,
+        Column::WITHDRAWN,
+    ],
+    key: &["doc_id", "person"],
+    index: &["village", "month", "person"],
+};
 
+/// The rows of the study a record credits.
+pub(crate) fn credit_rows<'a>(of: &RowOf<'a>, credits: Vec<StudyCredit>, rows: &mut Vec<Row<'a>>) {
+    for c in credits {
+        rows.push(Row {
+            table: &STUDY_CREDITS,
+            cells: vec![
+                of.doc_id(),
+                of.village(),
+                Cell::Str(Cow::Owned(c.person.to_string())),
+                c.date.into_cell(),
+                month(c.date),
+                c.minutes.into_cell(),
+                c.material.into_cell(),
+                c.mode.into_cell(),
+                Cell::Str(Cow::Borrowed(of.kind)),
+                of.withdrawn(),
+            ],
+        });
+    }
+}
+
+impl Record {
     /// A record of `kind` from its fields as JSON; an error names the field at fault.
     pub fn from_fields(
         kind: RecordKind,
@@ -183,38 +412,6 @@ impl Record {
         Self::read_fields(kind, fields)
     }
 
-    fn read_fields<'de, D: serde::Deserializer<'de>>(
-        kind: RecordKind,
-        fields: D,
-    ) -> Result<Record, ValidationError> {
-        fn de<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
-            d: D,
-        ) -> Result<T, ValidationError> {
-            serde_path_to_error::deserialize(d).map_err(|e| {
-                let path = e.path().to_string();
-                let field = if path == "." {
-                    "record".to_string()
-                } else {
-                    path
-                };
-                ValidationError::new(field, e.into_inner().to_string())
-            })
-        }
-        Ok(match kind {
-            RecordKind::Member => Record::Member(de(fields)?),
-            RecordKind::StudySession => Record::StudySession(de(fields)?),
-            RecordKind::StudyEntry => Record::StudyEntry(de(fields)?),
-            RecordKind::Opinion => Record::Opinion(de(fields)?),
-            RecordKind::Problem => Record::Problem(de(fields)?),
-            RecordKind::Rectification => Record::Rectification(de(fields)?),
-            RecordKind::Visit => Record::Visit(de(fields)?),
-            RecordKind::ServiceRequest => Record::ServiceRequest(de(fields)?),
-            RecordKind::PracticalThing => Record::PracticalThing(de(fields)?),
-            RecordKind::OrgLifeMeeting => Record::OrgLifeMeeting(de(fields)?),
-            RecordKind::Notice => Record::Notice(de(fields)?),
-        })
-    }
-
     /// The record's fields as JSON, without its kind.
     pub fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
         match serde_json::to_value(self) {
@@ -226,24 +423,8 @@ impl Record {
         }
     }
 
-    /// The field rules of the record's kind.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        match self {
-            Record::Member(r) => r.validate(),
-            Record::StudySession(r) => r.validate(),
-            Record::StudyEntry(r) => r.validate(),
-            Record::Opinion(r) => r.validate(),
-            Record::Problem(r) => r.validate(),
-            Record::Rectification(r) => r.validate(),
-            Record::Visit(r) => r.validate(),
-            Record::ServiceRequest(r) => r.validate(),
-            Record::PracticalThing(r) => r.validate(),
-            Record::OrgLifeMeeting(r) => r.validate(),
-            Record::Notice(r) => r.validate(),
-        }
-    }
-
-    /// The scope a new record of this kind lives in, in a village.
+    /// The scope a new record of this kind lives in, in a village: a
+    /// member's record in their own log (a study entry's member).
     pub fn home_scope(&self, village: &VillageCode) -> Scope {
         let village = village.clone();
         match (self.kind().audience(), self) {
@@ -256,143 +437,19 @@ impl Record {
         }
     }
 
-    /// The record belongs in `scope`: its kind's scope, and for a study entry the
-    /// log of the member it names.
+    /// The record belongs in `scope`: its kind's scope, and for a member's
+    /// record the log of the member it names.
     pub fn check_scope(&self, scope: &Scope) -> Result<(), ValidationError> {
         if self.home_scope(scope.village()) == *scope {
             Ok(())
         } else {
             Err(ValidationError::new(
-                match self {
-                    Record::StudyEntry(_) => "member",
+                match self.kind().audience() {
+                    Audience::Member => "member",
                     _ => "kind",
                 },
                 format!("a {} record does not belong in scope {scope}", self.kind()),
             ))
-        }
-    }
-
-    /// The people and records the record names, each with the field naming it.
-    pub fn references(&self) -> Vec<(String, Reference)> {
-        let person = |f: &str, p: &PersonId| (f.to_string(), Reference::Person(p.clone()));
-        let record = |f: String, id: &DocId, k: Option<RecordKind>| (f, Reference::Record(*id, k));
-        let people = |f: &str, ps: &[PersonId]| -> Vec<(String, Reference)> {
-            ps.iter()
-                .enumerate()
-                .map(|(i, p)| (format!("{f}[{i}]"), Reference::Person(p.clone())))
-                .collect()
-        };
-        let mut out = Vec::new();
-        match self {
-            Record::Member(m) => out.extend(m.person.iter().map(|p| person("person", p))),
-            Record::StudySession(s) => {
-                out.push(person("organizer", &s.organizer));
-                out.extend(
-                    s.attendance
-                        .keys()
-                        .map(|p| person(&format!("attendance.{p}"), p)),
-                );
-            }
-            Record::StudyEntry(e) => out.push(person("member", &e.member)),
-            Record::Opinion(o) => out.extend(
-                o.visit
-                    .iter()
-                    .map(|l| record("visit.visit".into(), &l.visit, Some(RecordKind::Visit))),
-            ),
-            Record::Problem(p) => out.extend(
-                p.opinions
-                    .iter()
-                    .enumerate()
-                    .map(|(i, id)| record(format!("opinions[{i}]"), id, Some(RecordKind::Opinion))),
-            ),
-            Record::Rectification(r) => {
-                out.push(record(
-                    "problem".into(),
-                    &r.problem,
-                    Some(RecordKind::Problem),
-                ));
-                out.extend(people("responsible", &r.responsible));
-            }
-            Record::Visit(v) => {
-                out.push(person("cadre", &v.cadre));
-                for (i, d) in v.demands.iter().enumerate() {
-                    if let Some(o) = &d.opinion {
-                        out.push(record(
-                            format!("demands[{i}].opinion"),
-                            o,
-                            Some(RecordKind::Opinion),
-                        ));
-                    }
-                    if let Some(s) = &d.service_request {
-                        out.push(record(
-                            format!("demands[{i}].service_request"),
-                            s,
-                            Some(RecordKind::ServiceRequest),
-                        ));
-                    }
-                }
-            }
-            Record::ServiceRequest(s) => {
-                out.push(person("agent", &s.agent));
-                out.extend(
-                    s.visit
-                        .iter()
-                        .map(|l| record("visit.visit".into(), &l.visit, Some(RecordKind::Visit))),
-                );
-            }
-            Record::PracticalThing(t) => out.extend(people("responsible", &t.responsible)),
-            Record::OrgLifeMeeting(m) => {
-                out.extend(
-                    m.attendance
-                        .keys()
-                        .map(|p| person(&format!("attendance.{p}"), p)),
-                );
-                out.extend(
-                    m.points
-                        .iter()
-                        .enumerate()
-                        .map(|(i, p)| person(&format!("points[{i}].member"), &p.member)),
-                );
-                out.extend(
-                    m.appraisal
-                        .keys()
-                        .map(|p| person(&format!("appraisal.{p}"), p)),
-                );
-            }
-            Record::Notice(n) => out.extend(
-                n.about
-                    .iter()
-                    .enumerate()
-                    .map(|(i, id)| record(format!("about[{i}]"), id, None)),
-            ),
-        }
-        out
-    }
-
-    /// The study the record credits: a study entry to its member, a study
-    /// session to each attendee marked present.
-    pub fn study_credits(&self) -> Vec<StudyCredit> {
-        match self {
-            Record::StudyEntry(e) => vec![StudyCredit {
-                person: e.member.clone(),
-                date: e.date,
-                minutes: e.minutes,
-                material: e.material,
-                mode: e.mode,
-            }],
-            Record::StudySession(s) => s
-                .attendance
-                .iter()
-                .filter(|(_, a)| a.present)
-                .map(|(p, _)| StudyCredit {
-                    person: p.clone(),
-                    date: s.date,
-                    minutes: s.minutes,
-                    material: s.material,
-                    mode: StudyMode::Centralized,
-                })
-                .collect(),
-            _ => Vec::new(),
         }
     }
 }

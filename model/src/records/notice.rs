@@ -1,9 +1,10 @@
 //! 党务村务公开 — what the village made public, when, and how.
 
 use chrono::NaiveDate;
+use massline_model_derive::Kind;
 use serde::{Deserialize, Serialize};
 
-use super::validation::{ValidationError, check};
+use super::kind::KindRules;
 use crate::coded_enum;
 use crate::ids::DocId;
 
@@ -29,32 +30,42 @@ coded_enum! {
     }
 }
 
-/// 党务村务公开: one notice.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What was made public (党务村务公开).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Kind)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
+#[kind(
+    code = "notice",
+    zh = "党务村务公开",
+    en = "Public notice",
+    audience = shared,
+    command = "notice",
+    table = "notices",
+    index = "village, month"
+)]
 pub struct Notice {
     /// The day it was made public.
+    #[field(zh = "日期", en = "Date", date, new = today, line = 1, column, month)]
     pub date: NaiveDate,
     /// What kind of matter.
+    #[field(zh = "公开类别", en = "Category", line = 2, column)]
     pub category: NoticeCategory,
     /// How.
+    #[field(zh = "公开方式", en = "Medium", new = "board", column)]
     pub medium: NoticeMedium,
     /// Its title.
+    #[field(zh = "标题", en = "Title", text = 200, required, line = 3)]
     pub title: String,
     /// What was made public.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "公开内容", en = "Content", text = 8000)]
     pub content: String,
     /// Records it makes public (a rectification list, a service's result, …).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "相关记录", en = "Related records", refs = any, unique, count)]
     pub about: Vec<DocId>,
 }
 
-impl Notice {
-    /// The rules every notice keeps.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        check::date("date", self.date)?;
-        check::required_text("title", &self.title, 200)?;
-        check::text("content", &self.content, 8000)?;
-        check::unique("about", &self.about)
-    }
-}
+impl KindRules for Notice {}

@@ -1,15 +1,20 @@
 //! 意见建议 — an opinion of the masses, heard at a meeting, a visit or a talk.
 //!
 //! Opinions are evidence: once filed, what was heard, where and from whom is
-//! kept as it was (see [`Opinion::EVIDENCE`]); village roles cannot withdraw
+//! kept as it was (the `evidence` fields); village roles cannot withdraw
 //! them. Their status and the answer to the masses move on.
 
 use chrono::NaiveDate;
+use massline_model_derive::Kind;
 use serde::{Deserialize, Serialize};
 
-use super::validation::{ValidationError, check};
-use super::visit::DemandLink;
+use super::kind::{KindRules, Withdrawers};
+use super::validation::ValidationError;
+use super::visit::{DemandLink, made_of_demand};
+use super::{Record, RecordKind};
 use crate::coded_enum;
+use crate::ids::DocId;
+use crate::record_doc::StoredRecord;
 
 coded_enum! {
     /// Where the opinion was heard.
@@ -72,71 +77,110 @@ coded_enum! {
     }
 }
 
-/// 意见建议: one opinion, as heard.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Opinions of the masses (意见建议). Kept as heard: the words never change. Cadres only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Kind)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
+#[kind(
+    code = "opinion",
+    zh = "意见建议",
+    en = "Opinion",
+    audience = cadre,
+    command = "opinion",
+    table = "opinions",
+    index = "village, month"
+)]
 pub struct Opinion {
     /// The day it was heard.
+    #[field(zh = "日期", en = "Date", date, evidence, new = today, line = 1, column, month)]
     pub date: NaiveDate,
     /// Where it was heard.
+    #[field(zh = "征求渠道", en = "Channel", evidence, line = 2, column)]
     pub channel: OpinionChannel,
     /// Whom it came from.
+    #[field(zh = "意见来源", en = "Source", evidence, column)]
     pub source: SourceGroup,
     /// What it is about.
+    #[field(zh = "方面", en = "Area", column)]
     pub area: OpinionArea,
     /// Which "four winds" it names.
+    #[field(zh = "“四风”问题", en = "\"Four winds\"", new = "none", column)]
     pub four_winds: FourWinds,
     /// The opinion in the words heard.
+    #[field(zh = "内容", en = "Text", text = 4000, required, evidence, line = 4)]
     pub text: String,
     /// The person asked not to be named.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "匿名", en = "Anonymous", evidence, column)]
     pub anonymous: bool,
     /// Who raised it, unless anonymous.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "提出人", en = "Raised by", text = 100, required, evidence)]
     pub raised_by: Option<String>,
     /// Where it stands.
+    #[field(zh = "状态", en = "Status", new = "received", line = 3, column)]
     pub status: OpinionStatus,
     /// The answer given to the masses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(
+        zh = "反馈答复",
+        en = "Answer",
+        text = 4000,
+        required,
+        columns(answered: int = self.answer.is_some())
+    )]
     pub answer: Option<String>,
     /// The visit demand it was made of, if it came from a visit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(
+        zh = "来源走访",
+        en = "From visit",
+        evidence,
+        columns(from_visit: blob? = self.visit.as_ref().map(|l| &l.visit))
+    )]
     pub visit: Option<DemandLink>,
 }
 
-impl Opinion {
-    /// The fields that are evidence: never changed once the opinion is filed.
-    pub const EVIDENCE: &[&str] = &[
-        "date",
-        "channel",
-        "source",
-        "text",
-        "anonymous",
-        "raised_by",
-        "visit",
-    ];
-
-    /// The rules every opinion keeps.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        check::date("date", self.date)?;
-        check::required_text("text", &self.text, 4000)?;
-        match (&self.raised_by, self.anonymous) {
-            (Some(_), true) => {
-                return Err(ValidationError::new(
-                    "raised_by",
-                    "an anonymous opinion names nobody",
-                ));
-            }
-            (Some(name), false) => check::required_text("raised_by", name, 100)?,
-            (None, _) => {}
+impl KindRules for Opinion {
+    /// An anonymous opinion names nobody; one answered has its answer.
+    fn check(&self) -> Result<(), ValidationError> {
+        if self.anonymous && self.raised_by.is_some() {
+            return Err(ValidationError::new(
+                "raised_by",
+                "an anonymous opinion names nobody",
+            ));
         }
-        match (&self.answer, self.status) {
-            (None, OpinionStatus::Answered) => Err(ValidationError::new(
+        if self.status == OpinionStatus::Answered && self.answer.is_none() {
+            return Err(ValidationError::new(
                 "answer",
                 "an opinion answered to the masses needs the answer",
-            )),
-            (Some(a), _) => check::required_text("answer", a, 4000),
-            (None, _) => Ok(()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Evidence the village keeps: no village role withdraws it.
+    const WITHDRAWN_BY: Withdrawers = Withdrawers::TownshipOnly;
+
+    fn check_named(
+        &self,
+        id: &DocId,
+        _field: &str,
+        _named_id: &DocId,
+        named: &StoredRecord,
+        authors_copy: bool,
+    ) -> Result<(), ValidationError> {
+        match &named.record {
+            Record::Visit(v) if authors_copy => {
+                made_of_demand(id, RecordKind::Opinion, self.visit.as_ref(), v, |d| {
+                    d.opinion
+                })
+            }
+            _ => Ok(()),
         }
     }
 }

@@ -5,9 +5,11 @@
 use std::ops::RangeInclusive;
 
 use chrono::NaiveDate;
+use massline_model_derive::Kind;
 use serde::{Deserialize, Serialize};
 
-use super::validation::{ValidationError, check};
+use super::kind::KindRules;
+use super::validation::ValidationError;
 use crate::coded_enum;
 use crate::ids::PersonId;
 
@@ -29,29 +31,49 @@ coded_enum! {
     }
 }
 
-/// 为民办实事: one practical thing promised to the masses.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The 3 to 5 practical things promised to the masses (为民办实事).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Kind)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
+#[kind(
+    code = "practical_thing",
+    zh = "为民办实事",
+    en = "Practical thing",
+    audience = shared,
+    command = "practical",
+    table = "practical_things",
+    index = "village"
+)]
 pub struct PracticalThing {
     /// What will be done.
+    #[field(zh = "实事内容", en = "What", text = 500, required, line = 3)]
     pub what: String,
     /// By when.
+    #[field(zh = "计划完成日期", en = "Target date", date = planned, line = 1, column)]
     pub target_date: NaiveDate,
     /// Who is responsible.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "责任人", en = "Responsible", refs, unique)]
     pub responsible: Vec<PersonId>,
     /// Where it stands.
+    #[field(zh = "状态", en = "Status", new = "promised", line = 2, column)]
     pub status: ThingStatus,
     /// The day it was done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "完成日期", en = "Done on", date, column)]
     pub done_on: Option<NaiveDate>,
     /// How satisfied the masses are, once it is done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "群众满意度", en = "Satisfaction", column)]
     pub satisfaction: Option<Satisfaction>,
 }
 
 /// A rule the village is asked to keep but may break, with what to say.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Warning {
     /// What it is about, e.g. `practical_thing`.
     pub about: String,
@@ -78,12 +100,12 @@ impl PracticalThing {
             ),
         })
     }
+}
 
-    /// The rules every practical thing keeps.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        check::required_text("what", &self.what, 500)?;
-        check::planned_date("target_date", self.target_date)?;
-        check::unique("responsible", &self.responsible)?;
+impl KindRules for PracticalThing {
+    /// Only a thing that is done has the day it was done (and must), and the
+    /// masses judge it once it is done.
+    fn check(&self) -> Result<(), ValidationError> {
         match (self.status, self.done_on) {
             (ThingStatus::Done, None) => {
                 return Err(ValidationError::new(
@@ -91,14 +113,13 @@ impl PracticalThing {
                     "a practical thing that is done needs the day it was done",
                 ));
             }
-            (ThingStatus::Done, Some(d)) => check::date("done_on", d)?,
+            (ThingStatus::Done, Some(_)) | (_, None) => {}
             (_, Some(_)) => {
                 return Err(ValidationError::new(
                     "done_on",
                     "only a practical thing that is done has a day it was done",
                 ));
             }
-            (_, None) => {}
         }
         if self.satisfaction.is_some() && self.status != ThingStatus::Done {
             return Err(ValidationError::new(

@@ -1,9 +1,11 @@
 //! 问题 — a problem on the village's list, how it was found, and the
 //! control-inspection table (对照检查) drawn up for it.
 
+use massline_model_derive::Kind;
 use serde::{Deserialize, Serialize};
 
-use super::validation::{ValidationError, check};
+use super::kind::KindRules;
+use super::row::{Column, IntoCell, Row, RowOf, Table};
 use crate::coded_enum;
 use crate::ids::DocId;
 
@@ -29,49 +31,86 @@ coded_enum! {
     }
 }
 
-/// 问题: one problem of the list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The village's problem list (问题) and its control-inspection table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Kind)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
+#[kind(
+    code = "problem",
+    zh = "问题",
+    en = "Problem",
+    audience = shared,
+    command = "problem",
+    table = "problems",
+    index = "village"
+)]
 pub struct Problem {
     /// The problem in a line.
+    #[field(zh = "标题", en = "Title", text = 200, required, line = 3, column)]
     pub title: String,
     /// How it was found.
+    #[field(zh = "查找方式", en = "How found", line = 1, column)]
     pub how_found: HowFound,
     /// Which part of the work it is in.
+    #[field(zh = "方面", en = "Area", line = 2, column)]
     pub area: ProblemArea,
     /// Control inspection: the background.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "背景", en = "Background", text = 4000)]
     pub background: String,
     /// Control inspection: its causes.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "原因", en = "Causes", text = 4000)]
     pub causes: String,
     /// Control inspection: how it shows.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "表现", en = "Manifestations", text = 4000)]
     pub manifestations: String,
     /// Control inspection: the direction to take.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "努力方向", en = "Direction", text = 4000)]
     pub direction: String,
     /// Control inspection: effective solutions.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "解决措施", en = "Solutions", text = 4000)]
     pub solutions: String,
     /// Opinions of the masses that raised it.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "相关意见", en = "Linked opinions", refs = Opinion, unique, cli = "opinion", count)]
     pub opinions: Vec<DocId>,
 }
 
-impl Problem {
-    /// The rules every problem keeps.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        check::required_text("title", &self.title, 200)?;
-        for (field, text) in [
-            ("background", &self.background),
-            ("causes", &self.causes),
-            ("manifestations", &self.manifestations),
-            ("direction", &self.direction),
-            ("solutions", &self.solutions),
-        ] {
-            check::text(field, text, 4000)?;
+/// The opinions each problem names, one row per link.
+pub static PROBLEM_OPINIONS: Table = Table {
+    name: "problem_opinions",
+    columns: &[
+        Column::DOC_ID,
+        Column::new("opinion", super::row::SqlType::Blob),
+    ],
+    key: &["doc_id", "opinion"],
+    index: &[],
+};
+
+impl KindRules for Problem {
+    /// The township office issues problems to a village.
+    fn township_makes(&self) -> bool {
+        self.how_found == HowFound::SuperiorIssued
+    }
+
+    const OTHER_TABLES: &'static [&'static Table] = &[&PROBLEM_OPINIONS];
+
+    fn other_rows<'a>(&'a self, of: &RowOf<'a>, rows: &mut Vec<Row<'a>>) {
+        for o in &self.opinions {
+            rows.push(Row {
+                table: &PROBLEM_OPINIONS,
+                cells: vec![of.doc_id(), o.into_cell()],
+            });
         }
-        check::unique("opinions", &self.opinions)
     }
 }

@@ -8,10 +8,13 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use massline_model_derive::{Fields, Kind};
 use serde::{Deserialize, Serialize};
 
+use super::kind::KindRules;
 use super::note::Note;
-use super::validation::{ValidationError, check};
+use super::validation::ValidationError;
+use crate::access::{Principal, Role};
 use crate::coded_enum;
 use crate::ids::{DocId, PersonId};
 
@@ -33,43 +36,94 @@ coded_enum! {
     }
 }
 
+/// The day each step of a measure was reached.
+pub type Steps = BTreeMap<RectificationStatus, NaiveDate>;
+
 /// The township office's acknowledgement that the measure was filed with it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Filing {
     /// The day it was filed.
+    #[field(zh = "日期", en = "Date", date, cli = "filed-on")]
     pub date: NaiveDate,
     /// The township officer who acknowledged it.
+    #[field(zh = "备案确认人", en = "Acknowledged by", new = me)]
     pub acknowledged_by: PersonId,
 }
 
-/// 整改措施: one measure of the rectification list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Rectification measures (整改措施), their steps, progress notes and filing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Kind)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
+#[kind(
+    code = "rectification",
+    zh = "整改措施",
+    en = "Rectification measure",
+    audience = shared,
+    command = "rectification",
+    table = "rectifications",
+    index = "village, status"
+)]
 pub struct Rectification {
     /// The problem (a record of the village's problem list) the measure addresses.
+    #[field(zh = "问题", en = "Problem", refs = Problem, column)]
     pub problem: DocId,
     /// What will be done.
+    #[field(zh = "整改措施", en = "Measure", text = 2000, required, line = 3)]
     pub measure: String,
     /// What counts as fixed.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "整改目标", en = "Objective", text = 2000)]
     pub objective: String,
     /// Who is responsible.
+    #[field(zh = "责任人", en = "Responsible", refs, unique, min_items = 1, count)]
     pub responsible: Vec<PersonId>,
     /// By when.
+    #[field(zh = "整改时限", en = "Deadline", date = planned, line = 1, column)]
     pub deadline: NaiveDate,
     /// Short or long term.
+    #[field(zh = "整改类型", en = "Term", column)]
     pub term: RectificationTerm,
     /// The day each step was reached; the furthest is where the measure stands.
-    pub steps: BTreeMap<RectificationStatus, NaiveDate>,
+    #[field(
+        zh = "整改进度",
+        en = "Steps reached",
+        date,
+        cli = "status",
+        new = "planned",
+        line = 2,
+        columns(
+            status: text = self.status(),
+            planned_on: text? = self.reached(RectificationStatus::Planned),
+            started_on: text? = self.reached(RectificationStatus::InProgress),
+            done_on: text? = self.reached(RectificationStatus::Done),
+            accepted_on: text? = self.reached(RectificationStatus::Accepted),
+        )
+    )]
+    pub steps: Steps,
     /// Dated notes of progress, oldest first.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "进展情况", en = "Progress", cli = "note", count = "notes")]
     pub progress: Vec<Note>,
     /// The day the measure was announced to the masses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "向群众公布日期", en = "Announced to the masses", date, column)]
     pub announced_on: Option<NaiveDate>,
     /// Filing with the township office, once acknowledged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(
+        zh = "报乡镇备案",
+        en = "Filed with the township",
+        columns(
+            filed_on: text? = self.filed.as_ref().map(|f| f.date),
+            filed_by: text? = self.filed.as_ref().map(|f| &f.acknowledged_by),
+        )
+    )]
     pub filed: Option<Filing>,
 }
 
@@ -97,31 +151,17 @@ impl Rectification {
     pub fn overdue(&self, today: NaiveDate) -> bool {
         self.status() < RectificationStatus::Done && self.deadline < today
     }
+}
 
-    /// The rules every rectification measure keeps.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        check::required_text("measure", &self.measure, 2000)?;
-        check::text("objective", &self.objective, 2000)?;
-        if self.responsible.is_empty() {
-            return Err(ValidationError::new(
-                "responsible",
-                "name at least one responsible person",
-            ));
-        }
-        check::unique("responsible", &self.responsible)?;
-        check::planned_date("deadline", self.deadline)?;
+impl KindRules for Rectification {
+    /// A measure has the day it was planned, and is accepted by the masses
+    /// only once announced to them.
+    fn check(&self) -> Result<(), ValidationError> {
         if !self.steps.contains_key(&RectificationStatus::Planned) {
             return Err(ValidationError::new(
                 "steps.planned",
                 "a measure needs the day it was planned",
             ));
-        }
-        for (step, day) in &self.steps {
-            check::date(&format!("steps.{step}"), *day)?;
-        }
-        Note::validate_all("progress", &self.progress)?;
-        if let Some(d) = self.announced_on {
-            check::date("announced_on", d)?;
         }
         if self.status() == RectificationStatus::Accepted && self.announced_on.is_none() {
             return Err(ValidationError::new(
@@ -129,9 +169,48 @@ impl Rectification {
                 "a measure is accepted by the masses only after it was announced to them",
             ));
         }
-        if let Some(f) = &self.filed {
-            check::date("filed.date", f.date)?;
+        Ok(())
+    }
+
+    /// Only the township office acknowledges a filing, in its officer's own
+    /// name; a step reached is never taken back.
+    fn check_edit(seen: Option<&Self>, made: &Self, by: &Principal) -> Result<(), ValidationError> {
+        if seen.and_then(|s| s.filed.as_ref()) != made.filed.as_ref() {
+            if by.role != Role::TownshipOfficer {
+                return Err(ValidationError::new(
+                    "filed",
+                    "only the township office acknowledges a filing",
+                ));
+            }
+            if let Some(f) = &made.filed
+                && f.acknowledged_by != by.person
+            {
+                return Err(ValidationError::new(
+                    "filed.acknowledged_by",
+                    "a filing is acknowledged by the officer who records it",
+                ));
+            }
+        }
+        let Some(seen) = seen else { return Ok(()) };
+        if let Some(step) = seen.steps.keys().find(|s| !made.steps.contains_key(s)) {
+            return Err(ValidationError::new(
+                format!("steps.{step}"),
+                format!(
+                    "a measure moves {} → {} → {} → {}; a step reached is not taken back",
+                    RectificationStatus::Planned,
+                    RectificationStatus::InProgress,
+                    RectificationStatus::Done,
+                    RectificationStatus::Accepted
+                ),
+            ));
         }
         Ok(())
+    }
+
+    /// The township office acknowledges filings in a village's measures.
+    fn township_changes(seen: &Self, made: &Self) -> bool {
+        let mut only_filed = made.clone();
+        only_filed.filed.clone_from(&seen.filed);
+        *seen == only_filed
     }
 }

@@ -8,14 +8,9 @@
 //! village. Judging the author's own edit, not the merge, means two phones that
 //! each made an allowed edit offline are never refused for having met.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use serde_json::Value;
-
-use super::{
-    Demand, DemandLink, HowFound, Note, Opinion, Record, RecordKind, RectificationStatus,
-    Reference, ValidationError, Visit, Withdrawal,
-};
+use super::{RecordKind, Reference, ValidationError, Withdrawal, Withdrawers};
 use crate::access::{Principal, Role};
 use crate::ids::{DocId, PersonId, VillageCode};
 use crate::record_doc::StoredRecord;
@@ -115,7 +110,8 @@ fn is_village_role(role: Role) -> bool {
     role != Role::TownshipOfficer
 }
 
-/// Who may change what.
+/// Who may change what: the rules of every record, then those each field
+/// declares (evidence, notes kept by their authors) and the kind's own.
 fn check_author(c: &Change<'_>) -> Result<(), ValidationError> {
     let by = c.by;
     let made = &c.made.record;
@@ -123,18 +119,13 @@ fn check_author(c: &Change<'_>) -> Result<(), ValidationError> {
         if c.made.withdrawn.is_some() {
             return not_allowed("withdrawn", "a new record cannot be made withdrawn");
         }
-        if by.role == Role::TownshipOfficer {
-            match made {
-                Record::Problem(p) if p.how_found == HowFound::SuperiorIssued => {}
-                _ => {
-                    return not_allowed(
-                        "kind",
-                        "the township office issues problems to a village; the village makes its other records",
-                    );
-                }
-            }
+        if by.role == Role::TownshipOfficer && !made.township_makes() {
+            return not_allowed(
+                "kind",
+                "the township office issues problems to a village; the village makes its other records",
+            );
         }
-        return check_fields(None, made, by);
+        return made.check_edit(None, by);
     };
     if seen.record.kind() != made.kind() {
         return not_allowed(
@@ -158,24 +149,16 @@ fn check_author(c: &Change<'_>) -> Result<(), ValidationError> {
     if let Some(w) = &c.made.withdrawn {
         return check_withdrawal(c, seen, w);
     }
-    if by.role == Role::TownshipOfficer {
-        let own = c.created_by == Some(&by.person);
-        let only_filing = match (&seen.record, made) {
-            (Record::Rectification(a), Record::Rectification(b)) => {
-                let mut b = b.clone();
-                b.filed = a.filed.clone();
-                *a == b
-            }
-            _ => false,
-        };
-        if !own && !only_filing {
-            return not_allowed(
-                "record",
-                "the township office acknowledges filings and withdraws records; it does not edit a village's records",
-            );
-        }
+    if by.role == Role::TownshipOfficer
+        && c.created_by != Some(&by.person)
+        && !made.township_changes(&seen.record)
+    {
+        return not_allowed(
+            "record",
+            "the township office acknowledges filings and withdraws records; it does not edit a village's records",
+        );
     }
-    check_fields(Some(&seen.record), made, by)
+    made.check_edit(Some(&seen.record), by)
 }
 
 fn check_withdrawal(
@@ -196,167 +179,27 @@ fn check_withdrawal(
             "withdrawing a record changes nothing else in it",
         );
     }
-    if seen.record.kind() == RecordKind::Opinion && is_village_role(by.role) {
+    let kind = seen.record.kind();
+    let township_only = kind.withdrawn_by() == Withdrawers::TownshipOnly;
+    if township_only && is_village_role(by.role) {
         return not_allowed(
             "withdrawn",
-            "an opinion of the masses is evidence: village roles cannot withdraw it",
+            format!(
+                "{} records are evidence: village roles cannot withdraw them",
+                kind.label(crate::codes::Lang::En)
+            ),
         );
     }
     let author = c.created_by == Some(&by.person);
     let allowed = match by.role {
         Role::Cadre | Role::Secretary => true,
-        Role::TownshipOfficer => author || seen.record.kind() == RecordKind::Opinion,
+        Role::TownshipOfficer => author || township_only,
         Role::Member => author,
     };
     if !allowed {
         return not_allowed(
             "withdrawn",
             "a record is withdrawn by its author or by a village cadre",
-        );
-    }
-    Ok(())
-}
-
-/// The value of one field of a record, as JSON (`None` when absent).
-fn field(r: &Record, name: &str) -> Option<Value> {
-    r.fields().remove(name)
-}
-
-/// Field rules of each kind about who may change what; `seen` is `None` for a new record.
-fn check_fields(
-    seen: Option<&Record>,
-    made: &Record,
-    by: &Principal,
-) -> Result<(), ValidationError> {
-    match (seen, made) {
-        (Some(s @ Record::Opinion(_)), Record::Opinion(_)) => {
-            for f in Opinion::EVIDENCE {
-                if field(s, f) != field(made, f) {
-                    return not_allowed(
-                        f,
-                        "an opinion is kept as it was heard: its date, channel, source, text, speaker and visit never change once filed",
-                    );
-                }
-            }
-            Ok(())
-        }
-        (s, Record::Rectification(a)) => {
-            let b = match s {
-                Some(Record::Rectification(b)) => Some(b),
-                _ => None,
-            };
-            if b.and_then(|b| b.filed.as_ref()) != a.filed.as_ref() {
-                if by.role != Role::TownshipOfficer {
-                    return not_allowed("filed", "only the township office acknowledges a filing");
-                }
-                if let Some(f) = &a.filed
-                    && f.acknowledged_by != by.person
-                {
-                    return not_allowed(
-                        "filed.acknowledged_by",
-                        "a filing is acknowledged by the officer who records it",
-                    );
-                }
-            }
-            if let Some(b) = b {
-                for step in b.steps.keys() {
-                    if !a.steps.contains_key(step) {
-                        return not_allowed(
-                            &format!("steps.{step}"),
-                            format!(
-                                "a measure moves {} → {} → {} → {}; a step reached is not taken back",
-                                RectificationStatus::Planned,
-                                RectificationStatus::InProgress,
-                                RectificationStatus::Done,
-                                RectificationStatus::Accepted
-                            ),
-                        );
-                    }
-                }
-            }
-            check_notes(
-                "progress",
-                b.map(|b| b.progress.as_slice()),
-                &a.progress,
-                by,
-            )
-        }
-        (s, Record::StudyEntry(a)) => {
-            let b = match s {
-                Some(Record::StudyEntry(b)) => Some(b.comments.as_slice()),
-                _ => None,
-            };
-            check_notes("comments", b, &a.comments, by)
-        }
-        (Some(Record::Visit(b)), Record::Visit(a)) => {
-            let by_id: HashMap<&str, &Demand> =
-                a.demands.iter().map(|d| (d.id.as_str(), d)).collect();
-            for (i, d) in b.demands.iter().enumerate() {
-                if d.opinion.is_none() && d.service_request.is_none() {
-                    continue;
-                }
-                let now = by_id.get(d.id.as_str()).copied();
-                let kept = now.is_some_and(|n| {
-                    n.text == d.text
-                        && (d.opinion.is_none() || n.opinion == d.opinion)
-                        && (d.service_request.is_none() || n.service_request == d.service_request)
-                });
-                if !kept {
-                    return not_allowed(
-                        &format!("demands[{i}]"),
-                        "a demand that became an opinion or a service request keeps its text and its link",
-                    );
-                }
-            }
-            Ok(())
-        }
-        (Some(Record::ServiceRequest(b)), Record::ServiceRequest(a)) if b.visit != a.visit => {
-            not_allowed(
-                "visit",
-                "the visit a service request was made of never changes",
-            )
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Notes (progress notes, comments) keep their authors: a person adds notes in
-/// their own name and changes or removes only their own.
-fn check_notes(
-    field: &str,
-    seen: Option<&[Note]>,
-    made: &[Note],
-    by: &Principal,
-) -> Result<(), ValidationError> {
-    let seen = seen.unwrap_or_default();
-    // How many of each note seen are not yet matched by one made (counted,
-    // not searched: a device may send long lists).
-    let mut unmatched: HashMap<&Note, usize> = HashMap::with_capacity(seen.len());
-    for n in seen {
-        *unmatched.entry(n).or_default() += 1;
-    }
-    for (i, n) in made.iter().enumerate() {
-        match unmatched.get_mut(n) {
-            Some(left) if *left > 0 => *left -= 1,
-            _ if n.author != by.person => {
-                return not_allowed(
-                    &format!("{field}[{i}].author"),
-                    format!("{} cannot write a note in {}'s name", by.person, n.author),
-                );
-            }
-            _ => {}
-        }
-    }
-    if let Some(gone) = seen
-        .iter()
-        .find(|n| n.author != by.person && unmatched.get(n).is_some_and(|left| *left > 0))
-    {
-        return not_allowed(
-            field,
-            format!(
-                "{}'s note of {} is theirs to change",
-                gone.author, gone.date
-            ),
         );
     }
     Ok(())
@@ -422,67 +265,10 @@ fn check_named_record(
     if r.withdrawn.is_some() && authors_copy {
         return bad(format!("record {id} was withdrawn"));
     }
-    match (&c.made.record, &r.record) {
-        // The visit's demands are its state now, which other phones change
-        // meanwhile (another cadre may take up the same demand offline): they
-        // are judged where the author saw them.
-        (Record::Opinion(o), Record::Visit(v)) if authors_copy => {
-            made_of_demand(c, o.visit.as_ref(), v, |d| d.opinion)
-        }
-        (Record::ServiceRequest(s), Record::Visit(v)) if authors_copy => {
-            made_of_demand(c, s.visit.as_ref(), v, |d| d.service_request)
-        }
-        (Record::Visit(v), named) => {
-            let Some(d) = v
-                .demands
-                .iter()
-                .find(|d| d.opinion == Some(*id) || d.service_request == Some(*id))
-            else {
-                return Ok(());
-            };
-            let link = match named {
-                Record::Opinion(o) => o.visit.as_ref(),
-                Record::ServiceRequest(s) => s.visit.as_ref(),
-                _ => None,
-            };
-            let back = DemandLink {
-                visit: c.id,
-                demand: d.id.clone(),
-            };
-            if link == Some(&back) {
-                Ok(())
-            } else {
-                bad(format!("record {id} was not made of demand {}", d.id))
-            }
-        }
-        _ => Ok(()),
-    }
-}
-
-/// A record made of a visit's demand: the demand exists and did not already
-/// become another record of the same kind.
-fn made_of_demand(
-    c: &Change<'_>,
-    link: Option<&DemandLink>,
-    visit: &Visit,
-    made_into: impl Fn(&Demand) -> Option<DocId>,
-) -> Result<(), ValidationError> {
-    let Some(link) = link else { return Ok(()) };
-    let Some(d) = visit.demand(&link.demand) else {
-        return Err(ValidationError::new(
-            "visit.demand",
-            format!("the visit has no demand {}", link.demand),
-        ));
-    };
-    if made_into(d).is_some_and(|t| t != c.id) {
-        return Err(ValidationError::new(
-            "visit.demand",
-            format!(
-                "demand {} already became another {}",
-                link.demand,
-                c.made.record.kind()
-            ),
-        ));
-    }
-    Ok(())
+    // What the kind says of the records it names: a record made of a visit's
+    // demand and the visit name each other. A visit's demands are its state
+    // now, which other phones change meanwhile (another cadre may take up
+    // the same demand offline): such rules are judged where the author saw
+    // them (`authors_copy`).
+    c.made.record.check_named(&c.id, field, id, r, authors_copy)
 }

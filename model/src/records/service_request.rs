@@ -3,12 +3,16 @@
 //! cadre carries it through, and the result is published.
 
 use chrono::NaiveDate;
+use massline_model_derive::Kind;
 use serde::{Deserialize, Serialize};
 
+use super::kind::KindRules;
 use super::validation::{ValidationError, check};
-use super::visit::DemandLink;
+use super::visit::{DemandLink, made_of_demand};
+use super::{Record, RecordKind};
 use crate::coded_enum;
-use crate::ids::PersonId;
+use crate::ids::{DocId, PersonId};
+use crate::record_doc::StoredRecord;
 
 coded_enum! {
     /// What the villager applies for (the seed's list).
@@ -41,56 +45,90 @@ impl ServiceStatus {
     }
 }
 
-/// 代办: one application handled by a cadre for a villager.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Services handled for villagers (代办, 一次性告知). Cadres only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Kind)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
+#[kind(
+    code = "service_request",
+    zh = "代办服务",
+    en = "Service request",
+    audience = cadre,
+    command = "service",
+    table = "service_requests",
+    index = "village, status"
+)]
 pub struct ServiceRequest {
     /// What is applied for.
+    #[field(zh = "代办事项", en = "Matter", line = 2, column)]
     pub matter: ServiceMatter,
     /// The villager who applies.
+    #[field(zh = "申请人", en = "Applicant", text = 100, required, line = 4)]
     pub applicant: String,
     /// The day they applied.
+    #[field(zh = "申请日期", en = "Applied on", date, new = today, line = 1, column)]
     pub applied_on: NaiveDate,
     /// What they need, in their words.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "具体诉求", en = "Details", text = 2000)]
     pub details: String,
     /// The one-time checklist: everything needed, told at once.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(
+        zh = "一次性告知清单",
+        en = "One-time checklist",
+        text = 200,
+        required,
+        max_items = Self::MAX_CHECKLIST,
+        cli = "need",
+        count
+    )]
     pub checklist: Vec<String>,
     /// The cadre who handles it (代办员).
+    #[field(zh = "代办员", en = "Agent", refs, new = me, column)]
     pub agent: PersonId,
     /// Where it stands.
+    #[field(zh = "状态", en = "Status", new = "accepted", line = 3, column)]
     pub status: ServiceStatus,
     /// What came of it.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "办理结果", en = "Result", text = 2000)]
     pub result: String,
     /// The day it was closed (done or declined).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "办结日期", en = "Closed on", date, column)]
     pub closed_on: Option<NaiveDate>,
     /// The day the result was published to the masses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "结果公开日期", en = "Result published on", date, column)]
     pub published_on: Option<NaiveDate>,
     /// The visit demand it was made of, if it came from a visit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(
+        zh = "来源走访",
+        en = "From visit",
+        evidence,
+        columns(from_visit: blob? = self.visit.as_ref().map(|l| &l.visit))
+    )]
     pub visit: Option<DemandLink>,
 }
 
 impl ServiceRequest {
-    /// The rules every service request keeps.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        check::required_text("applicant", &self.applicant, 100)?;
-        check::date("applied_on", self.applied_on)?;
-        check::text("details", &self.details, 2000)?;
-        if self.checklist.len() > 50 {
-            return Err(ValidationError::new(
-                "checklist",
-                "at most 50 items are allowed",
-            ));
-        }
-        for (i, item) in self.checklist.iter().enumerate() {
-            check::required_text(&format!("checklist[{i}]"), item, 200)?;
-        }
-        check::text("result", &self.result, 2000)?;
+    /// The most items of a one-time checklist.
+    pub const MAX_CHECKLIST: usize = 50;
+}
+
+impl KindRules for ServiceRequest {
+    /// A closed application has the day it closed (not before it was applied
+    /// for) and its result; only a closed one's result is published, not
+    /// before it closed.
+    fn check(&self) -> Result<(), ValidationError> {
         match (self.status.is_closed(), self.closed_on) {
             (true, None) => {
                 return Err(ValidationError::new(
@@ -105,11 +143,13 @@ impl ServiceRequest {
                 ));
             }
             (true, Some(d)) => {
-                check::date("closed_on", d)?;
                 check::not_before("closed_on", d, "applied_on", self.applied_on)?;
-                check::required_text("result", &self.result, 2000).map_err(|_| {
-                    ValidationError::new("result", "a closed application needs its result")
-                })?;
+                if self.result.trim().is_empty() {
+                    return Err(ValidationError::new(
+                        "result",
+                        "a closed application needs its result",
+                    ));
+                }
             }
             (false, None) => {}
         }
@@ -120,9 +160,28 @@ impl ServiceRequest {
                     "only the result of a closed application is published",
                 ));
             };
-            check::date("published_on", p)?;
             check::not_before("published_on", p, "closed_on", closed)?;
         }
         Ok(())
+    }
+
+    fn check_named(
+        &self,
+        id: &DocId,
+        _field: &str,
+        _named_id: &DocId,
+        named: &StoredRecord,
+        authors_copy: bool,
+    ) -> Result<(), ValidationError> {
+        match &named.record {
+            Record::Visit(v) if authors_copy => made_of_demand(
+                id,
+                RecordKind::ServiceRequest,
+                self.visit.as_ref(),
+                v,
+                |d| d.service_request,
+            ),
+            _ => Ok(()),
+        }
     }
 }

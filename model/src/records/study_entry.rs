@@ -1,10 +1,14 @@
 //! 个人学习 — one member's personal study, logged by the member (or a cadre for them).
 
 use chrono::NaiveDate;
+use massline_model_derive::{Fields, Kind};
 use serde::{Deserialize, Serialize};
 
+use super::kind::KindRules;
 use super::note::Note;
-use super::validation::{ValidationError, check};
+use super::row::{Row, RowOf, Table};
+use super::validation::ValidationError;
+use super::{STUDY_CREDITS, StudyCredit, credit_rows};
 use crate::coded_enum;
 use crate::ids::PersonId;
 
@@ -51,62 +55,102 @@ impl StudyMode {
 }
 
 /// Someone who helped a member study.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
 pub struct Helper {
     /// Which kind of helper.
+    #[field(zh = "类别", en = "Kind", cli = "helper-kind")]
     pub kind: HelperKind,
     /// Their name, or the person id of an enrolled helper.
+    #[field(zh = "姓名", en = "Name", text = 100, required, cli = "helper")]
     pub name: String,
 }
 
-/// 个人学习: one sitting of a member's personal study.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Personal study (个人学习), in each member's own log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Kind)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 #[serde(deny_unknown_fields)]
+#[kind(
+    code = "study_entry",
+    zh = "个人学习",
+    en = "Personal study",
+    audience = member,
+    command = "study",
+    table = "study_entries",
+    index = "village, month"
+)]
 pub struct StudyEntry {
     /// The member who studied.
+    #[field(zh = "党员", en = "Member", refs, new = me, line = 2, column)]
     pub member: PersonId,
     /// The day of study.
+    #[field(zh = "日期", en = "Date", date, new = today, line = 1, column, month)]
     pub date: NaiveDate,
     /// What was studied.
+    #[field(zh = "学习内容", en = "Material", column)]
     pub material: StudyMaterial,
     /// The title or subject, in the member's words.
+    #[field(zh = "主题", en = "Topic", text = 200, required, line = 5)]
     pub topic: String,
     /// How the member studied.
+    #[field(zh = "学习方式", en = "Mode", line = 3, column)]
     pub mode: StudyMode,
     /// Who helped, for pairing help, night visits and counselling.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(
+        zh = "帮学人",
+        en = "Helper",
+        columns(helper_kind: text? = self.helper.as_ref().map(|h| h.kind))
+    )]
     pub helper: Option<Helper>,
-    /// Minutes spent, 1 to 720.
+    /// Minutes spent.
+    #[field(zh = "时长(分钟)", en = "Minutes", min = 1, max = Self::MAX_MINUTES, line = 4, column)]
     pub minutes: u32,
     /// What the member took from it.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "学习体会", en = "Reflection", text = 4000)]
     pub reflection: String,
     /// Comments on the entry (a cadre's, or the member's reply), oldest first.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "点评", en = "Comments", cli = "comment", count)]
     pub comments: Vec<Note>,
 }
 
 impl StudyEntry {
     /// Longest study sitting that can be logged.
     pub const MAX_MINUTES: u32 = 720;
+}
 
-    /// The rules every study entry keeps.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        check::date("date", self.date)?;
-        check::required_text("topic", &self.topic, 200)?;
-        check::minutes("minutes", self.minutes, Self::MAX_MINUTES)?;
-        match &self.helper {
-            None if self.mode.needs_helper() => {
-                return Err(ValidationError::new(
-                    "helper",
-                    format!("study by {} needs the helper", self.mode.code()),
-                ));
-            }
-            Some(h) => check::required_text("helper.name", &h.name, 100)?,
-            None => {}
+impl KindRules for StudyEntry {
+    /// Pairing help, night visits and counselling name the helper.
+    fn check(&self) -> Result<(), ValidationError> {
+        if self.helper.is_none() && self.mode.needs_helper() {
+            return Err(ValidationError::new(
+                "helper",
+                format!("study by {} needs the helper", self.mode.code()),
+            ));
         }
-        check::text("reflection", &self.reflection, 4000)?;
-        Note::validate_all("comments", &self.comments)
+        Ok(())
+    }
+
+    /// The entry's own study, to its member.
+    fn study_credits(&self) -> Vec<StudyCredit> {
+        vec![StudyCredit {
+            person: self.member.clone(),
+            date: self.date,
+            minutes: self.minutes,
+            material: self.material,
+            mode: self.mode,
+        }]
+    }
+
+    const OTHER_TABLES: &'static [&'static Table] = &[&STUDY_CREDITS];
+
+    fn other_rows<'a>(&'a self, of: &RowOf<'a>, rows: &mut Vec<Row<'a>>) {
+        credit_rows(of, self.study_credits(), rows);
     }
 }

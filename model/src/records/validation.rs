@@ -1,4 +1,5 @@
-//! The error a refused record gives: which field, and why.
+//! The error a refused record gives: which field, and why; and the checks
+//! the field rules are made of.
 
 use std::fmt;
 
@@ -27,25 +28,36 @@ impl fmt::Display for ValidationError {
     }
 }
 
-/// Checks shared by the record kinds.
+/// Checks shared by the field rules and the kinds' own rules. Each takes the
+/// field's path as anything that writes it out, written only for an error.
 pub(crate) mod check {
+    use std::fmt::Display;
+
     use super::ValidationError;
     use chrono::{Datelike, NaiveDate};
 
     /// Text that must be present, up to `max` characters.
-    pub fn required_text(field: &str, value: &str, max: usize) -> Result<(), ValidationError> {
+    pub fn required_text(
+        field: impl Display,
+        value: &str,
+        max: usize,
+    ) -> Result<(), ValidationError> {
         if value.trim().is_empty() {
-            return Err(ValidationError::new(field, "must not be empty"));
+            return Err(ValidationError::new(field.to_string(), "must not be empty"));
         }
         text(field, value, max)
     }
 
     /// Text of at most `max` characters (counted as characters, not bytes).
-    pub fn text(field: &str, value: &str, max: usize) -> Result<(), ValidationError> {
+    pub fn text(field: impl Display, value: &str, max: usize) -> Result<(), ValidationError> {
+        // Most text is far shorter than its limit in bytes already.
+        if value.len() <= max {
+            return Ok(());
+        }
         let n = value.chars().count();
         if n > max {
             return Err(ValidationError::new(
-                field,
+                field.to_string(),
                 format!("is {n} characters long; at most {max} are allowed"),
             ));
         }
@@ -62,14 +74,14 @@ pub(crate) mod check {
     }
 
     fn between(
-        field: &str,
+        field: impl Display,
         value: NaiveDate,
         earliest: NaiveDate,
         latest: NaiveDate,
     ) -> Result<(), ValidationError> {
         if value < earliest || value > latest {
             return Err(ValidationError::new(
-                field,
+                field.to_string(),
                 format!("{value} is not between {earliest} and {latest}"),
             ));
         }
@@ -77,13 +89,13 @@ pub(crate) mod check {
     }
 
     /// A day that has happened: no earlier than 2000 and no later than tomorrow.
-    pub fn date(field: &str, value: NaiveDate) -> Result<(), ValidationError> {
+    pub fn date(field: impl Display, value: NaiveDate) -> Result<(), ValidationError> {
         between(field, value, ymd(2000, 1, 1), latest_past_day())
     }
 
     /// A day that has happened, from `earliest` on (for dates of a life, not of the campaign).
     pub fn date_since(
-        field: &str,
+        field: impl Display,
         value: NaiveDate,
         earliest: NaiveDate,
     ) -> Result<(), ValidationError> {
@@ -91,20 +103,20 @@ pub(crate) mod check {
     }
 
     /// A planned date (deadline): from 2000 to 2100.
-    pub fn planned_date(field: &str, value: NaiveDate) -> Result<(), ValidationError> {
+    pub fn planned_date(field: impl Display, value: NaiveDate) -> Result<(), ValidationError> {
         between(field, value, ymd(2000, 1, 1), ymd(2100, 12, 31))
     }
 
     /// A day that cannot come before another one of the same record.
     pub fn not_before(
-        field: &str,
+        field: impl Display,
         value: NaiveDate,
         other_field: &str,
         other: NaiveDate,
     ) -> Result<(), ValidationError> {
         if value < other {
             return Err(ValidationError::new(
-                field,
+                field.to_string(),
                 format!("{value} is before the {other_field} ({other})"),
             ));
         }
@@ -112,14 +124,21 @@ pub(crate) mod check {
     }
 
     /// A whole number within `min..=max`.
-    pub fn range(field: &str, value: i64, min: i64, max: i64) -> Result<(), ValidationError> {
-        if value < min || value > max {
-            return Err(ValidationError::new(
-                field,
-                format!("must be between {min} and {max} (got {value})"),
-            ));
+    pub fn range(
+        field: impl Display,
+        value: i64,
+        min: i64,
+        max: i64,
+    ) -> Result<(), ValidationError> {
+        if value >= min && value <= max {
+            return Ok(());
         }
-        Ok(())
+        let reason = match (min, max) {
+            (i64::MIN, max) => format!("must be at most {max} (got {value})"),
+            (min, i64::MAX) => format!("must be at least {min} (got {value})"),
+            (min, max) => format!("must be between {min} and {max} (got {value})"),
+        };
+        Err(ValidationError::new(field.to_string(), reason))
     }
 
     /// The current year, for ranges of years.
@@ -127,14 +146,32 @@ pub(crate) mod check {
         i64::from(chrono::Local::now().date_naive().year())
     }
 
-    /// Minutes of study or of a meeting: 1 to `max`.
-    pub fn minutes(field: &str, value: u32, max: u32) -> Result<(), ValidationError> {
-        range(field, i64::from(value), 1, i64::from(max))
+    /// A list of `len` items, from `min` to `max` of them.
+    pub fn items(
+        field: impl Display,
+        len: usize,
+        min: usize,
+        max: Option<usize>,
+    ) -> Result<(), ValidationError> {
+        if len < min {
+            let reason = match min {
+                1 => "name at least one".to_string(),
+                n => format!("name at least {n}"),
+            };
+            return Err(ValidationError::new(field.to_string(), reason));
+        }
+        match max {
+            Some(max) if len > max => Err(ValidationError::new(
+                field.to_string(),
+                format!("at most {max} items are allowed"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// A list with no item twice (in linear time: a device may send long lists).
-    pub fn unique<T: Eq + std::hash::Hash + std::fmt::Display>(
-        field: &str,
+    pub fn unique<T: Eq + std::hash::Hash + Display>(
+        field: impl Display,
         items: &[T],
     ) -> Result<(), ValidationError> {
         let mut seen = std::collections::HashSet::with_capacity(items.len());

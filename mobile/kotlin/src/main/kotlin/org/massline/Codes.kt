@@ -2,10 +2,10 @@ package org.massline
 
 import org.massline.ffi.CodeList
 import org.massline.ffi.CodeValue
-import org.massline.ffi.Lang
 import org.massline.ffi.codeLabel
 import org.massline.ffi.codeLists
 import org.massline.ffi.fieldLabel
+import org.massline.model.Lang
 
 /**
  * The codes of every coded record field (`study_mode`, `opinion_channel`, …)

@@ -7,16 +7,17 @@ import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.asSharedFlow
 import kotlinx.coroutines.withContext
+import org.massline.ffi.CreditedStudy
 import org.massline.ffi.HistoryItem
 import org.massline.ffi.Identity
 import org.massline.ffi.MasslineException
-import org.massline.ffi.Record
 import org.massline.ffi.RecordRow
 import org.massline.ffi.Status
 import org.massline.ffi.Store
-import org.massline.ffi.StudyCredit
 import org.massline.ffi.SyncReport
-import org.massline.ffi.Warning
+import org.massline.model.Record
+import org.massline.model.RecordKind
+import org.massline.model.Warning
 
 /**
  * Records that a sync brought to this device or changed on it.
@@ -118,14 +119,14 @@ class MasslineStore private constructor(
     /** One record. */
     suspend fun get(id: String): RecordRow = io { core.get(id) }
 
-    /** Records of one kind (a `record_kind` code such as `study_entry`), or all; newest first. */
-    suspend fun list(kind: String? = null): List<RecordRow> = io { core.list(kind) }
+    /** Records of one kind (such as [RecordKind.STUDY_ENTRY]), or all; newest first. */
+    suspend fun list(kind: RecordKind? = null): List<RecordRow> = io { core.list(kind) }
 
     /** As [list], withdrawn records included. */
-    suspend fun listAll(kind: String? = null): List<RecordRow> = io { core.listAll(kind) }
+    suspend fun listAll(kind: RecordKind? = null): List<RecordRow> = io { core.listAll(kind) }
 
     /** The study credited to each person, or to [person]: own entries and sessions attended. */
-    suspend fun studyLog(person: String? = null): List<StudyCredit> = io { core.studyLog(person) }
+    suspend fun studyLog(person: String? = null): List<CreditedStudy> = io { core.studyLog(person) }
 
     /** What the village is asked to keep but need not (3 to 5 practical things). */
     suspend fun warnings(): List<Warning> = io { core.warnings() }

@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import org.massline.ffi.MasslineException
-import org.massline.ffi.Record
+import org.massline.model.Record
+import org.massline.model.StudyMode
 
 class ErrorsTest {
     @TempDir
@@ -53,13 +54,13 @@ class ErrorsTest {
                 wang.create(Record.StudyEntry(study("wang", minutes = 0u)))
             }
             assertEquals("minutes", zero.field)
-            val mode = assertThrows<MasslineException.InvalidRecord> {
-                wang.create(Record.StudyEntry(study("wang").copy(mode = "sleeping")))
+            val topic = assertThrows<MasslineException.InvalidRecord> {
+                wang.create(Record.StudyEntry(study("wang").copy(topic = " ")))
             }
-            assertEquals("mode", mode.field)
-            assertTrue("self_study" in mode.reason, mode.reason)
+            assertEquals("topic", topic.field)
+            assertTrue("empty" in topic.reason, topic.reason)
             val helper = assertThrows<MasslineException.InvalidRecord> {
-                wang.create(Record.StudyEntry(study("wang").copy(mode = "night_visit")))
+                wang.create(Record.StudyEntry(study("wang").copy(mode = StudyMode.NIGHT_VISIT)))
             }
             assertEquals("helper", helper.field)
 

@@ -2,16 +2,33 @@ package org.massline
 
 import java.io.File
 import java.time.LocalDate
-import org.massline.ffi.Demand
-import org.massline.ffi.Notice
-import org.massline.ffi.Opinion
-import org.massline.ffi.PracticalThing
-import org.massline.ffi.Problem
-import org.massline.ffi.Record
-import org.massline.ffi.Rectification
-import org.massline.ffi.ServiceRequest
-import org.massline.ffi.StudyEntry
-import org.massline.ffi.Visit
+import org.massline.model.Demand
+import org.massline.model.FourWinds
+import org.massline.model.HouseholdGroup
+import org.massline.model.HowFound
+import org.massline.model.Notice
+import org.massline.model.NoticeCategory
+import org.massline.model.NoticeMedium
+import org.massline.model.Opinion
+import org.massline.model.OpinionArea
+import org.massline.model.OpinionChannel
+import org.massline.model.OpinionStatus
+import org.massline.model.PracticalThing
+import org.massline.model.Problem
+import org.massline.model.ProblemArea
+import org.massline.model.Record
+import org.massline.model.Rectification
+import org.massline.model.RectificationStatus
+import org.massline.model.RectificationTerm
+import org.massline.model.ServiceMatter
+import org.massline.model.ServiceRequest
+import org.massline.model.ServiceStatus
+import org.massline.model.SourceGroup
+import org.massline.model.StudyEntry
+import org.massline.model.StudyMaterial
+import org.massline.model.StudyMode
+import org.massline.model.ThingStatus
+import org.massline.model.Visit
 
 val today: LocalDate get() = LocalDate.now()
 
@@ -19,9 +36,9 @@ val today: LocalDate get() = LocalDate.now()
 fun study(member: String, minutes: UInt = 40u, topic: String = "党的群众路线学习读本") = StudyEntry(
     member = member,
     date = today,
-    material = "mass_line_reading",
+    material = StudyMaterial.MASS_LINE_READING,
     topic = topic,
-    mode = "self_study",
+    mode = StudyMode.SELF_STUDY,
     minutes = minutes,
     reflection = "要密切联系群众",
 )
@@ -29,16 +46,16 @@ fun study(member: String, minutes: UInt = 40u, topic: String = "党的群众路�
 /** An opinion heard on a household visit. */
 fun opinion(text: String) = Opinion(
     date = today,
-    channel = "household_visit",
-    source = "poor",
-    area = "village_affairs",
-    fourWinds = "formalism",
+    channel = OpinionChannel.HOUSEHOLD_VISIT,
+    source = SourceGroup.POOR,
+    area = OpinionArea.VILLAGE_AFFAIRS,
+    fourWinds = FourWinds.FORMALISM,
     text = text,
-    status = "received",
+    status = OpinionStatus.RECEIVED,
 )
 
 /** A problem raised by the masses. */
-fun problem(title: String) = Problem(title = title, howFound = "raised_by_masses", area = "livelihood")
+fun problem(title: String) = Problem(title = title, howFound = HowFound.RAISED_BY_MASSES, area = ProblemArea.LIVELIHOOD)
 
 /** A planned rectification measure of [problem], the secretary responsible. */
 fun rectification(problem: String, measure: String) = Rectification(
@@ -47,34 +64,34 @@ fun rectification(problem: String, measure: String) = Rectification(
     objective = "每月公开",
     responsible = listOf("zhang"),
     deadline = today.plusMonths(3),
-    term = "short",
-    steps = mapOf("planned" to today),
+    term = RectificationTerm.SHORT,
+    steps = mapOf(RectificationStatus.PLANNED to today),
 )
 
 /** A notice on the board. */
-fun notice(title: String) = Notice(date = today, category = "village_affairs", medium = "board", title = title)
+fun notice(title: String) = Notice(date = today, category = NoticeCategory.VILLAGE_AFFAIRS, medium = NoticeMedium.BOARD, title = title)
 
 /** A practical thing promised to the masses. */
 fun practicalThing(what: String) =
-    PracticalThing(what = what, targetDate = today.plusMonths(2), responsible = listOf("zhang"), status = "promised")
+    PracticalThing(what = what, targetDate = today.plusMonths(2), responsible = listOf("zhang"), status = ThingStatus.PROMISED)
 
 /** A visit to a poor household with one demand, `d1`. */
 fun visit(demand: String) = Visit(
     cadre = "zhang",
     household = "刘大爷",
-    group = "poor",
+    group = HouseholdGroup.POOR,
     date = today,
     demands = listOf(Demand(id = "d1", text = demand)),
 )
 
 /** A medical-assistance application handled by the secretary. */
 fun serviceRequest(applicant: String) = ServiceRequest(
-    matter = "medical_assistance",
+    matter = ServiceMatter.MEDICAL_ASSISTANCE,
     applicant = applicant,
     appliedOn = today,
     checklist = listOf("身份证", "医院发票"),
     agent = "zhang",
-    status = "accepted",
+    status = ServiceStatus.ACCEPTED,
 )
 
 /** The study entry inside a record, or a test failure. */

@@ -14,8 +14,12 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import org.massline.ffi.MasslineException
-import org.massline.ffi.Note
-import org.massline.ffi.Record
+import org.massline.model.Note
+import org.massline.model.OpinionStatus
+import org.massline.model.Record
+import org.massline.model.RecordKind
+import org.massline.model.RectificationStatus
+import org.massline.model.Role
 
 class SyncTest {
     @TempDir
@@ -28,7 +32,7 @@ class SyncTest {
             val wang = store(tmp, "wang")
             val zhang = store(tmp, "zhang")
             val me = wang.enroll(server.code("wang"), deviceName = "王党员的手机")
-            assertEquals("member", me.role)
+            assertEquals(Role.MEMBER, me.role)
             assertEquals("东村", me.villageName)
             zhang.enroll(server.code("zhang"), deviceName = "张书记的手机")
 
@@ -55,20 +59,20 @@ class SyncTest {
             val row = zhang.get(id)
             assertEquals("study_entry", row.kind)
             assertEquals(entry, row.record!!.studyEntry)
-            assertEquals(listOf(id), zhang.list("study_entry").map { it.id })
-            assertEquals(45u, zhang.studyLog("wang").single().minutes)
+            assertEquals(listOf(id), zhang.list(RecordKind.STUDY_ENTRY).map { it.id })
+            assertEquals(45u, zhang.studyLog("wang").single().credit.minutes)
 
             // A measure the secretary makes reaches the member, and so does its progress.
             val pb = zhang.create(Record.Problem(problem("村务公开不及时")))
             val measure = zhang.create(Record.Rectification(rectification(pb, "每月公开一次村务")))
             zhang.sync()
             wang.sync()
-            assertEquals(setOf("planned"), wang.get(measure).record!!.rectification.steps.keys)
+            assertEquals(setOf(RectificationStatus.PLANNED), wang.get(measure).record!!.rectification.steps.keys)
             zhang.edit(measure) {
                 val r = it.rectification
                 Record.Rectification(
                     r.copy(
-                        steps = r.steps + ("in_progress" to today),
+                        steps = r.steps + (RectificationStatus.IN_PROGRESS to today),
                         progress = r.progress + Note(today, "已公开一次", "zhang"),
                     ),
                 )
@@ -78,7 +82,7 @@ class SyncTest {
             wang.sync()
             assertEquals(listOf(measure), edited.await().ids)
             val now = wang.get(measure).record!!.rectification
-            assertEquals(setOf("planned", "in_progress"), now.steps.keys)
+            assertEquals(setOf(RectificationStatus.PLANNED, RectificationStatus.IN_PROGRESS), now.steps.keys)
             assertEquals("已公开一次", now.progress.single().text)
             assertEquals(2, zhang.history(measure).size, "made, then moved on")
 
@@ -112,7 +116,10 @@ class SyncTest {
                 assertEquals(record, zhang.get(id).record)
             }
             assertEquals(6, zhang.list().size)
-            for (kind in listOf("study_entry", "opinion", "problem", "rectification", "notice", "practical_thing")) {
+            for (kind in listOf(
+                RecordKind.STUDY_ENTRY, RecordKind.OPINION, RecordKind.PROBLEM,
+                RecordKind.RECTIFICATION, RecordKind.NOTICE, RecordKind.PRACTICAL_THING,
+            )) {
                 assertEquals(1, zhang.list(kind).size, kind)
             }
 
@@ -125,20 +132,20 @@ class SyncTest {
 
             // A three-way update: only what was changed from the base is written.
             val base = records[1]
-            val answered = Record.Opinion(base.opinion.copy(status = "answered", answer = "已在村务公开栏公布"))
+            val answered = Record.Opinion(base.opinion.copy(status = OpinionStatus.ANSWERED, answer = "已在村务公开栏公布"))
             assertEquals(answered, zhang.update(ids[1], base, answered))
             val longer = Record.StudyEntry(records[0].studyEntry.copy(minutes = 90u))
             assertEquals(90u, zhang.update(ids[0], records[0], longer).studyEntry.minutes)
             val done = zhang.edit(ids[2]) {
-                Record.Rectification(it.rectification.copy(steps = it.rectification.steps + ("in_progress" to today)))
+                Record.Rectification(it.rectification.copy(steps = it.rectification.steps + (RectificationStatus.IN_PROGRESS to today)))
             }
-            assertTrue("in_progress" in done.rectification.steps)
+            assertTrue(RectificationStatus.IN_PROGRESS in done.rectification.steps)
             assertEquals(ids[2], zhang.resolve(ids[2].take(12)))
             assertTrue(zhang.warnings().any { it.about == "practical_thing" }, "one practical thing is fewer than 3")
 
             zhang.withdraw(ids[3], "录入有误")
-            assertFalse(zhang.list("notice").any { it.id == ids[3] })
-            val withdrawn = zhang.listAll("notice").single()
+            assertFalse(zhang.list(RecordKind.NOTICE).any { it.id == ids[3] })
+            val withdrawn = zhang.listAll(RecordKind.NOTICE).single()
             assertEquals("录入有误", withdrawn.withdrawn!!.reason)
             assertEquals("zhang", withdrawn.withdrawn!!.by)
             zhang.close()

@@ -10,8 +10,9 @@ import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.io.TempDir
-import org.massline.ffi.Lang
-import org.massline.ffi.Record
+import org.massline.model.Lang
+import org.massline.model.Record
+import org.massline.model.RecordKind
 
 class ThreadsAndCodesTest {
     @TempDir
@@ -31,7 +32,7 @@ class ThreadsAndCodesTest {
             val fromCoroutines = (0 until 40).map { i ->
                 async(Dispatchers.Default) {
                     wang.create(Record.StudyEntry(study("wang", topic = "协程$i")))
-                    wang.list("study_entry").size
+                    wang.list(RecordKind.STUDY_ENTRY).size
                 }
             }
             val syncs = (0 until 3).map { async(Dispatchers.Default) { wang.sync() } }
@@ -39,7 +40,7 @@ class ThreadsAndCodesTest {
             val ids = fromThreads.map { it.get() }
             syncs.awaitAll()
             threads.shutdown()
-            assertEquals(80, wang.list("study_entry").size)
+            assertEquals(80, wang.list(RecordKind.STUDY_ENTRY).size)
             assertEquals(40, ids.toSet().size)
             wang.sync()
             assertEquals(0uL, wang.status().unsent)
