@@ -120,7 +120,7 @@ class SyncTest {
                 RecordKind.STUDY_ENTRY, RecordKind.OPINION, RecordKind.PROBLEM,
                 RecordKind.RECTIFICATION, RecordKind.NOTICE, RecordKind.PRACTICAL_THING,
             )) {
-                assertEquals(1, zhang.list(kind).size, kind)
+                assertEquals(1, zhang.list(kind).size, kind.toString())
             }
 
             // A visit's demand becomes a service request, and the two name each other.
