@@ -41,26 +41,26 @@ mod validation;
 mod visit;
 mod withdrawal;
 
-pub use attendance::{ATTENDANCE, Attendance, Roll, roll_counts};
+// Each kind's file is the one place its types are named: all it makes
+// public is public here.
+pub use attendance::*;
 pub use kind::{Kind, KindOf, KindRules, KindSpec, Withdrawers};
 pub use labels::{all_fields, code_label, field_label};
-pub use member::{Education, Member};
-pub use note::{Note, ProgressNote};
-pub use notice::{Notice, NoticeCategory, NoticeMedium};
-pub use opinion::{FourWinds, Opinion, OpinionArea, OpinionChannel, OpinionStatus, SourceGroup};
-pub use org_life_meeting::{
-    APPRAISALS, Appraisal, AppraisalGrade, MeetingPoint, OrgLifeMeeting, PointKind,
-};
-pub use practical_thing::{PracticalThing, Satisfaction, ThingStatus, Warning};
-pub use problem::{HowFound, PROBLEM_OPINIONS, Problem, ProblemArea};
-pub use rectification::{Filing, Rectification, RectificationStatus, RectificationTerm, Steps};
+pub use member::*;
+pub use note::*;
+pub use notice::*;
+pub use opinion::*;
+pub use org_life_meeting::*;
+pub use practical_thing::*;
+pub use problem::*;
+pub use rectification::*;
 pub use rules::{Broken, Change, Context, Lookup};
-pub use service_request::{ServiceMatter, ServiceRequest, ServiceStatus};
-pub use study_entry::{Helper, HelperKind, StudyEntry, StudyMaterial, StudyMode};
-pub use study_session::{SessionFormat, StudySession};
+pub use service_request::*;
+pub use study_entry::*;
+pub use study_session::*;
 pub use validation::ValidationError;
-pub use visit::{Demand, DemandLink, HouseholdGroup, Visit};
-pub use withdrawal::Withdrawal;
+pub use visit::*;
+pub use withdrawal::*;
 
 use std::borrow::Cow;
 
