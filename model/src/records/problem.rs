@@ -1,11 +1,18 @@
-//! 问题 — a problem on the village's list, how it was found, and the
-//! control-inspection table (对照检查) drawn up for it.
+//! 问题 — a problem on the village's list, how it was found, which of the
+//! "four winds" it shows, where it stands, and the control-inspection table
+//! (对照检查) drawn up for it.
 
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
 use massline_model_derive::Kind;
 use serde::{Deserialize, Serialize};
 
+use super::FourWinds;
 use super::kind::KindRules;
 use super::row::{Column, IntoCell, Row, RowOf, Table};
+use super::validation::ValidationError;
+use crate::access::Principal;
 use crate::coded_enum;
 use crate::ids::DocId;
 
@@ -31,6 +38,27 @@ coded_enum! {
     }
 }
 
+coded_enum! {
+    /// Where the problem stands, in the order it moves.
+    pub enum ProblemStatus as "problem_status" {
+        Open = "open", "待整改", "Open";
+        BeingRectified = "being_rectified", "整改中", "Being rectified";
+        Solved = "solved", "已解决", "Solved";
+        Accepted = "accepted", "群众认可", "Accepted by the masses";
+    }
+}
+
+/// The day each step of a problem was reached.
+pub type ProblemSteps = BTreeMap<ProblemStatus, NaiveDate>;
+
+// In Kotlin, a map of the steps.
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(ProblemSteps, std::collections::HashMap<ProblemStatus, NaiveDate>, {
+    remote,
+    lower: |m| m.into_iter().collect(),
+    try_lift: |m| Ok(m.into_iter().collect()),
+});
+
 /// The village's problem list (问题) and its control-inspection table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Kind)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -46,7 +74,7 @@ coded_enum! {
 )]
 pub struct Problem {
     /// The problem in a line.
-    #[field(zh = "标题", en = "Title", text = 200, required, line = 3, column)]
+    #[field(zh = "标题", en = "Title", text = 200, required, line = 4, column)]
     pub title: String,
     /// How it was found.
     #[field(zh = "查找方式", en = "How found", line = 1, column)]
@@ -54,6 +82,28 @@ pub struct Problem {
     /// Which part of the work it is in.
     #[field(zh = "方面", en = "Area", line = 2, column)]
     pub area: ProblemArea,
+    /// Which of the "four winds" it shows, once that is judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "“四风”问题", en = "\"Four winds\"", column)]
+    pub four_winds: Option<FourWinds>,
+    /// The day each step was reached; the furthest is where the problem
+    /// stands, and one with none reached is open.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(
+        zh = "问题状态",
+        en = "Status",
+        date,
+        cli = "status",
+        line = 3,
+        columns(
+            status: text = self.status(),
+            solved_on: text? = self.steps.get(&ProblemStatus::Solved),
+            accepted_on: text? = self.steps.get(&ProblemStatus::Accepted),
+        )
+    )]
+    pub steps: ProblemSteps,
     /// Control inspection: the background.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default))]
@@ -97,10 +147,56 @@ pub static PROBLEM_OPINIONS: Table = Table {
     index: &[],
 };
 
+impl Problem {
+    /// Where the problem stands: the furthest step reached, or open.
+    pub fn status(&self) -> ProblemStatus {
+        self.steps
+            .keys()
+            .next_back()
+            .copied()
+            .unwrap_or(ProblemStatus::Open)
+    }
+}
+
 impl KindRules for Problem {
     /// The township office issues problems to a village.
     fn township_makes(&self) -> bool {
         self.how_found == HowFound::SuperiorIssued
+    }
+
+    /// The masses accept a problem as solved only once it is.
+    fn check(&self) -> Result<(), ValidationError> {
+        if self.steps.contains_key(&ProblemStatus::Accepted)
+            && !self.steps.contains_key(&ProblemStatus::Solved)
+        {
+            return Err(ValidationError::new(
+                "steps.accepted",
+                "the masses accept a problem as solved only once it is solved",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A step reached is never taken back.
+    fn check_edit(
+        seen: Option<&Self>,
+        made: &Self,
+        _by: &Principal,
+    ) -> Result<(), ValidationError> {
+        let Some(seen) = seen else { return Ok(()) };
+        match seen.steps.keys().find(|s| !made.steps.contains_key(s)) {
+            Some(step) => Err(ValidationError::new(
+                format!("steps.{step}"),
+                format!(
+                    "a problem moves {} → {} → {} → {}; a step reached is not taken back",
+                    ProblemStatus::Open,
+                    ProblemStatus::BeingRectified,
+                    ProblemStatus::Solved,
+                    ProblemStatus::Accepted
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     const OTHER_TABLES: &'static [&'static Table] = &[&PROBLEM_OPINIONS];
