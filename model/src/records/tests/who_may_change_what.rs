@@ -146,6 +146,38 @@ fn a_step_reached_is_not_taken_back() {
 }
 
 #[test]
+fn a_problem_moves_on_and_is_accepted_only_once_solved() {
+    let open = stored(sample(RecordKind::Problem));
+    let Record::Problem(p) = &open.record else {
+        unreachable!()
+    };
+    assert_eq!(
+        p.status(),
+        ProblemStatus::Open,
+        "a problem with no step is open"
+    );
+    let solved = stored(with!(Problem, |x| {
+        x.four_winds = Some(FourWinds::Formalism);
+        x.steps
+            .insert(ProblemStatus::BeingRectified, day(2024, 5, 20));
+        x.steps.insert(ProblemStatus::Solved, day(2024, 6, 1));
+    }));
+    change(&cadre(), "li", &open, &solved).expect("labelled and moved on");
+    broken(
+        change(&cadre(), "li", &solved, &open),
+        true,
+        "steps.being_rectified",
+    );
+    let accepted_unsolved = with!(Problem, |x| {
+        x.steps.insert(ProblemStatus::Accepted, day(2024, 6, 1));
+    });
+    assert_eq!(
+        accepted_unsolved.validate().expect_err("not solved").field,
+        "steps.accepted"
+    );
+}
+
+#[test]
 fn the_township_issues_problems_and_makes_nothing_else() {
     let liu = who("liu", Role::TownshipOfficer);
     let issued = with!(Problem, |x| {
