@@ -6,6 +6,13 @@ use sha2::{Digest, Sha256};
 
 use crate::coded_enum;
 
+/// Largest gRPC message the device and the server take from each other or
+/// send: a packed message of at most [`crate::packing::MAX_MESSAGE_BYTES`]
+/// compressed (zstd adds a few bytes per 128 KiB block to data it cannot
+/// compress) in its protobuf envelope. Either side refuses a larger one
+/// before reading it.
+pub const MAX_GRPC_MESSAGE_BYTES: usize = crate::packing::MAX_MESSAGE_BYTES + (64 << 10);
+
 /// One message of a push: a flushed piece of the call's packed stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PushFrame {

@@ -73,13 +73,13 @@ pub struct ServeConfig {
 /// Largest gRPC message the server accepts: a push message's frame, which
 /// must decompress to at most `packing::MAX_MESSAGE_BYTES` (zstd adds a few
 /// bytes per 128 KiB block to data it cannot compress).
-pub const MAX_MESSAGE_BYTES: usize = massline_model::packing::MAX_MESSAGE_BYTES + (64 << 10);
+pub const MAX_MESSAGE_BYTES: usize = massline_model::protocol::MAX_GRPC_MESSAGE_BYTES;
 
 /// Largest gRPC message the server sends: a pull message (at most
 /// `packing::MAX_MESSAGE_BYTES` before compression) or the answer to a push
 /// message (at most `ingest::MAX_REFUSALS_PER_MESSAGE` reasons of at most
 /// `ingest::MAX_REASON_BYTES`).
-pub const MAX_ANSWER_BYTES: usize = massline_model::packing::MAX_MESSAGE_BYTES + (64 << 10);
+pub const MAX_ANSWER_BYTES: usize = massline_model::protocol::MAX_GRPC_MESSAGE_BYTES;
 const _: () =
     assert!(MAX_ANSWER_BYTES > ingest::MAX_REFUSALS_PER_MESSAGE * (ingest::MAX_REASON_BYTES + 16));
 

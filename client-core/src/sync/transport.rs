@@ -167,7 +167,10 @@ impl Connection {
                 Ok(req)
             },
         )
-        .max_decoding_message_size(64 << 20))
+        // A server's answers are bounded as a device's messages are: a
+        // larger one is refused before it is read.
+        .max_decoding_message_size(massline_model::protocol::MAX_GRPC_MESSAGE_BYTES)
+        .max_encoding_message_size(massline_model::protocol::MAX_GRPC_MESSAGE_BYTES))
     }
 
     /// Pushes the outbox, call after call, until it is empty or a call stores nothing.
