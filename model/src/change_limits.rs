@@ -698,7 +698,7 @@ mod tests {
     use crate::access::Scope;
     use crate::ids::PersonId;
     use crate::record_doc::{self, Author};
-    use crate::records::{Attendance, Record};
+    use crate::records::{Attendance, Record, RecordKind};
     use automerge::transaction::{CommitOptions, Transactable};
     use automerge::{ActorId, Automerge, ROOT};
 
@@ -870,7 +870,10 @@ mod tests {
 
     #[test]
     fn a_chunk_with_a_wrong_checksum_or_compressed_is_refused() {
-        let mut notice = every_kind().pop().expect("a notice");
+        let mut notice = every_kind()
+            .into_iter()
+            .find(|r| r.kind() == RecordKind::Notice)
+            .expect("a notice");
         if let Record::Notice(n) = &mut notice {
             n.content = "公开".repeat(200);
         }

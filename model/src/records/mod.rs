@@ -32,6 +32,7 @@ mod org_life_meeting;
 mod practical_thing;
 mod problem;
 mod rectification;
+mod regulation;
 pub mod row;
 pub mod rules;
 mod service_request;
@@ -54,6 +55,7 @@ pub use org_life_meeting::*;
 pub use practical_thing::*;
 pub use problem::*;
 pub use rectification::*;
+pub use regulation::*;
 pub use rules::{Broken, Change, Context, Lookup};
 pub use service_request::*;
 pub use study_entry::*;
@@ -292,6 +294,8 @@ kinds! {
     OrgLifeMeeting,
     /// 党务村务公开.
     Notice,
+    /// 建章立制.
+    Regulation,
 }
 
 impl RecordKind {

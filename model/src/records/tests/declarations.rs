@@ -162,6 +162,10 @@ const TODAYS_TABLES: &[(&str, &str)] = &[
         "notices",
         "doc_id village date month category medium about withdrawn",
     ),
+    (
+        "regulations",
+        "doc_id village title category adopted_on month announced_on withdrawn",
+    ),
 ];
 
 #[test]

@@ -34,6 +34,7 @@ fn each_kind_lives_in_its_scope() {
         RecordKind::Rectification,
         RecordKind::PracticalThing,
         RecordKind::Notice,
+        RecordKind::Regulation,
     ] {
         assert_eq!(scope(k), Scope::VillageShared(v.clone()), "{k}");
     }
@@ -439,6 +440,23 @@ fn org_life_meeting_rules() {
         with!(OrgLifeMeeting, |m| m.points[0].text = String::new()),
         "points[0].text",
     );
+}
+
+#[test]
+fn regulation_rules() {
+    invalid(with!(Regulation, |r| r.title = String::new()), "title");
+    invalid(
+        with!(Regulation, |r| r.adopted_on = day(1999, 1, 1)),
+        "adopted_on",
+    );
+    invalid(with!(Regulation, |r| r.text = "规".repeat(8001)), "text");
+    invalid(
+        with!(Regulation, |r| r.announced_on = Some(day(2024, 6, 9))),
+        "announced_on",
+    );
+    with!(Regulation, |r| r.announced_on = None)
+        .validate()
+        .expect("adopted, not yet announced");
 }
 
 #[test]

@@ -74,6 +74,11 @@ fn every_kind_merges_edits_of_different_fields() {
             ("content", json!("收支明细")),
             ("medium", json!("meeting")),
         ),
+        (
+            RecordKind::Regulation,
+            ("text", json!("每月五日前公开。")),
+            ("announced_on", json!("2024-06-15")),
+        ),
     ];
     assert_eq!(edits.len(), RecordKind::all().len());
     let li = p("li");
