@@ -193,6 +193,7 @@ fn opinion(v: &Value) -> anyhow::Result<Record> {
         status: opinion_status(s(v, "status")?),
         answer: None,
         visit: None,
+        meeting: None,
     }))
 }
 

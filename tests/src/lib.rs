@@ -537,6 +537,7 @@ pub fn opinion(text: &str) -> Record {
         status: OpinionStatus::Received,
         answer: None,
         visit: None,
+        meeting: None,
     })
 }
 

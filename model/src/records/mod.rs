@@ -24,6 +24,7 @@ mod attendance;
 pub mod field;
 pub mod kind;
 mod labels;
+mod listening_meeting;
 mod member;
 mod note;
 mod notice;
@@ -47,6 +48,7 @@ mod withdrawal;
 pub use attendance::*;
 pub use kind::{Kind, KindOf, KindRules, KindSpec, Withdrawers};
 pub use labels::{all_fields, code_label, field_label};
+pub use listening_meeting::*;
 pub use member::*;
 pub use note::*;
 pub use notice::*;
@@ -296,6 +298,8 @@ kinds! {
     Notice,
     /// 建章立制.
     Regulation,
+    /// 征求意见会.
+    ListeningMeeting,
 }
 
 impl RecordKind {

@@ -143,6 +143,18 @@ pub struct Opinion {
         columns(from_visit: blob? = self.visit.as_ref().map(|l| &l.visit))
     )]
     pub visit: Option<DemandLink>,
+    /// The listening meeting it was heard at, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(
+        zh = "征求意见会",
+        en = "Listening meeting",
+        evidence,
+        refs = ListeningMeeting,
+        cli = "meeting",
+        columns(meeting: blob? = self.meeting.as_ref())
+    )]
+    pub meeting: Option<DocId>,
 }
 
 impl KindRules for Opinion {

@@ -130,7 +130,7 @@ const TODAYS_TABLES: &[(&str, &str)] = &[
     ),
     (
         "opinions",
-        "doc_id village date month channel source area four_winds anonymous status answered from_visit withdrawn",
+        "doc_id village date month channel source area four_winds anonymous status answered from_visit meeting withdrawn",
     ),
     (
         "problems",
@@ -161,6 +161,10 @@ const TODAYS_TABLES: &[(&str, &str)] = &[
     (
         "notices",
         "doc_id village date month category medium about withdrawn",
+    ),
+    (
+        "listening_meetings",
+        "doc_id village date month format others members withdrawn",
     ),
     (
         "regulations",

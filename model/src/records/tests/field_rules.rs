@@ -25,6 +25,7 @@ fn each_kind_lives_in_its_scope() {
         RecordKind::Visit,
         RecordKind::ServiceRequest,
         RecordKind::OrgLifeMeeting,
+        RecordKind::ListeningMeeting,
     ] {
         assert_eq!(scope(k), Scope::VillageCadre(v.clone()), "{k}");
     }
@@ -439,6 +440,31 @@ fn org_life_meeting_rules() {
     invalid(
         with!(OrgLifeMeeting, |m| m.points[0].text = String::new()),
         "points[0].text",
+    );
+}
+
+#[test]
+fn listening_meeting_rules() {
+    invalid(
+        with!(ListeningMeeting, |m| m.place = String::new()),
+        "place",
+    );
+    invalid(
+        with!(ListeningMeeting, |m| m.topics = String::new()),
+        "topics",
+    );
+    invalid(
+        with!(ListeningMeeting, |m| m.date = day(1999, 1, 1)),
+        "date",
+    );
+    invalid(
+        with!(ListeningMeeting, |m| m.others =
+            ListeningMeeting::MAX_OTHERS + 1),
+        "others",
+    );
+    invalid(
+        with!(ListeningMeeting, |m| m.members = vec![p("wang"), p("wang")]),
+        "members[1]",
     );
 }
 

@@ -75,6 +75,11 @@ fn every_kind_merges_edits_of_different_fields() {
             ("medium", json!("meeting")),
         ),
         (
+            RecordKind::ListeningMeeting,
+            ("topics", json!("村务公开、低保评定")),
+            ("others", json!(30)),
+        ),
+        (
             RecordKind::Regulation,
             ("text", json!("每月五日前公开。")),
             ("announced_on", json!("2024-06-15")),

@@ -38,6 +38,7 @@ const VISIT: u8 = 3;
 const XICUN_PROBLEM: u8 = 4;
 const WITHDRAWN_PROBLEM: u8 = 5;
 const SERVICE: u8 = 6;
+const MEETING: u8 = 7;
 const NEW: u8 = 9;
 
 /// The record of `kind` pinned in the fixtures (`fixtures/records.jsonl`):
@@ -95,6 +96,10 @@ impl Town {
             (doc_id(PROBLEM), stored(sample(RecordKind::Problem))),
             (doc_id(VISIT), stored(sample(RecordKind::Visit))),
             (doc_id(SERVICE), stored(sample(RecordKind::ServiceRequest))),
+            (
+                doc_id(MEETING),
+                stored(sample(RecordKind::ListeningMeeting)),
+            ),
             (
                 doc_id(XICUN_PROBLEM),
                 stored_in("xicun", sample(RecordKind::Problem)),

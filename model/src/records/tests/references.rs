@@ -6,6 +6,20 @@ use super::*;
 #[test]
 fn references_must_be_people_and_records_of_the_village() {
     let li = cadre();
+    create(&li, with!(Opinion, |o| o.meeting = Some(doc_id(MEETING)))).expect("heard at a meeting");
+    broken(
+        create(&li, with!(Opinion, |o| o.meeting = Some(doc_id(PROBLEM)))),
+        false,
+        "meeting",
+    );
+    broken(
+        create(
+            &li,
+            with!(ListeningMeeting, |m| m.members = vec![p("chen")]),
+        ),
+        false,
+        "members[0]",
+    );
     broken(
         create(
             &li,

@@ -20,6 +20,7 @@ fn an_opinion_is_evidence_its_words_never_change() {
             "visit",
             json!({"visit": doc_id(VISIT).to_hex(), "demand": "d1"}),
         ),
+        ("meeting", json!(doc_id(MEETING).to_hex())),
     ] {
         let mut fields = before.record.fields();
         fields.insert(field.into(), edit);
