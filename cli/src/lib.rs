@@ -275,7 +275,7 @@ fn row_json(r: &RecordRow, links: &[Link]) -> serde_json::Value {
     json!({
         "id": r.id,
         "scope": r.scope,
-        "kind": r.kind,
+        "kind": r.kind.map(|k| k.code()),
         "record": r.record,
         "problem": r.problem,
         "withdrawn": r.withdrawn,
@@ -287,7 +287,7 @@ fn row_json(r: &RecordRow, links: &[Link]) -> serde_json::Value {
 /// Runs the command line given to this process and exits non-zero on error.
 pub fn main() {
     if let Err(e) = run(&command().get_matches()) {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", massline_core::report::report(e.as_ref()));
         std::process::exit(1);
     }
 }

@@ -8,7 +8,7 @@ use massline_core::record_doc::HistoryItem;
 use massline_core::records::field::{FieldSpec, Scalar, Shape};
 use massline_core::records::{StudyCredit, field_label};
 use massline_core::store::documents::RecordRow;
-use massline_core::{DocId, Lang, Link, LinkState, RecordKind, Status, SyncReport};
+use massline_core::{DocId, Lang, Link, LinkState, Status, SyncReport};
 use serde_json::{Value, json};
 
 fn short(id: &DocId) -> String {
@@ -64,7 +64,7 @@ pub fn line(row: &RecordRow, links: &[Link], lang: Lang) -> String {
     let Some(record) = &row.record else {
         return format!(
             "{id}  {}  ({})",
-            row.kind,
+            row.kind.map_or("?", |k| k.label(lang)),
             row.problem.as_deref().unwrap_or("?")
         );
     };
@@ -218,14 +218,14 @@ fn write_item(out: &mut String, value: Scalar, label: &str, v: &Value, depth: us
 /// declares them; then each record it names that no longer stands, and why.
 pub fn detail(row: &RecordRow, links: &[Link], lang: Lang) -> String {
     let mut out = String::new();
-    let kind = row.kind.parse::<RecordKind>().ok();
     let _ = writeln!(
         out,
         "{} {}",
-        kind.map_or(row.kind.clone(), |k| k.label(lang).to_string()),
+        row.kind.map_or("?", |k| k.label(lang)),
         row.id
     );
-    let _ = writeln!(out, "  scope: {}", row.scope);
+    let scope = row.scope.as_ref().map(ToString::to_string);
+    let _ = writeln!(out, "  scope: {}", scope.as_deref().unwrap_or("?"));
     match &row.record {
         Some(record) => {
             let fields = record.fields();

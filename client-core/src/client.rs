@@ -15,8 +15,10 @@ use crate::access::{Principal, Role, Scope};
 use crate::enrollment_code::EnrollmentCode;
 use crate::error::Error;
 use crate::ids::{DocId, PersonId, VillageCode};
+use crate::judge::{self, Edit, Standing};
+use crate::protocol::Seq;
 use crate::record_doc::{self, Author, HistoryItem, NewChange, StoredRecord};
-use crate::records::rules::{self, Change};
+use crate::records::rules;
 use crate::records::{
     DemandLink, PracticalThing, Record, RecordKind, Reference, StudyCredit, ValidationError,
     Warning, Withdrawal,
@@ -46,8 +48,8 @@ pub struct Status {
     pub last_success_at: Option<i64>,
     /// Why the last sync failed, if it did.
     pub last_error: Option<String>,
-    /// Each readable scope and the server sequence number the device stands at.
-    pub cursors: Vec<(String, u64)>,
+    /// Each readable scope and where the device stands in it.
+    pub cursors: Vec<(Scope, Seq)>,
 }
 
 /// A record that another record names, as this device holds it.
@@ -96,7 +98,8 @@ fn now() -> i64 {
 }
 
 fn role_from_pb(r: i32) -> Result<Role, Error> {
-    massline_proto::convert::role(r).ok_or_else(|| Error::Protocol(format!("unknown role {r}")))
+    massline_proto::convert::role(r)
+        .ok_or_else(|| Error::Protocol(format!("unknown role {r}").into()))
 }
 
 impl Client {
@@ -161,7 +164,8 @@ impl Client {
         let who = resp
             .identity
             .ok_or_else(|| Error::Protocol("enrollment answer without identity".into()))?;
-        let bad = |what: &str| Error::Protocol(format!("enrollment answer has a bad {what}"));
+        let bad =
+            |what: &str| Error::Protocol(format!("enrollment answer has a bad {what}").into());
         let identity = Identity {
             server: ServerPin {
                 address,
@@ -267,9 +271,9 @@ impl Client {
         record.validate()?;
         self.db.write(|tx| {
             let me = identity_of(tx)?;
-            let village = match documents::get(tx, visit)?.map(|r| Scope::parse(&r.scope)) {
-                Some(Ok(scope)) => scope.village().clone(),
-                _ => return Err(Error::NotFound(visit.to_hex())),
+            let village = match documents::get(tx, visit)?.and_then(|r| r.scope) {
+                Some(scope) => scope.village().clone(),
+                None => return Err(Error::NotFound(visit.to_hex())),
             };
             let is_opinion = matches!(record, Record::Opinion(_));
             let id = create_in(tx, &me, record, Some(village))?;
@@ -349,14 +353,12 @@ impl Client {
     /// Records of one kind, or all, most recently changed first; withdrawn
     /// records are left out.
     pub fn list(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>, Error> {
-        self.db
-            .read(|tx| documents::list(tx, kind.map(|k| k.code()), false))
+        self.db.read(|tx| documents::list(tx, kind, false))
     }
 
     /// As [`Client::list`], withdrawn records included.
     pub fn list_all(&self, kind: Option<RecordKind>) -> Result<Vec<RecordRow>, Error> {
-        self.db
-            .read(|tx| documents::list(tx, kind.map(|k| k.code()), true))
+        self.db.read(|tx| documents::list(tx, kind, true))
     }
 
     /// The study credited to each person (or to one), newest first: their own
@@ -388,7 +390,7 @@ impl Client {
             counts.insert(v.to_string(), 0);
         }
         for row in self.list(Some(RecordKind::PracticalThing))? {
-            if let Ok(scope) = Scope::parse(&row.scope) {
+            if let Some(scope) = &row.scope {
                 *counts.entry(scope.village().to_string()).or_default() += 1;
             }
         }
@@ -464,7 +466,7 @@ impl Client {
                 last_attempt_at,
                 last_success_at,
                 last_error,
-                cursors: cursors::all(tx)?.into_iter().collect(),
+                cursors: cursors::known(tx)?,
             })
         })
     }
@@ -529,27 +531,9 @@ fn create_in(
     let scope = record.home_scope(&village);
     me.check_can_write(&scope)?;
     let serial = identity::take_serial(tx)?;
-    let by = Author {
-        actor: &me.actor,
-        person: &me.principal.person,
-        time: now(),
-    };
-    let (id, doc, change) = record_doc::create(&by, &scope, serial, &record)?;
-    let made = StoredRecord {
-        scope,
-        record,
-        withdrawn: None,
-    };
-    let check = Change {
-        id,
-        seen: None,
-        made: &made,
-        merged: &made,
-        by: &me.principal,
-        created_by: Some(&me.principal.person),
-    };
-    rules::check(&check, &StoreContext::new(tx, me)?)
-        .map_err(|b| Error::InvalidRecord(b.into()))?;
+    let (id, mut doc, change) = record_doc::create(&author(me), &scope, serial, &record)?;
+    let edit = judged_here(&mut doc, &Standing::default())?;
+    check(tx, me, id, &edit)?;
     store_change(tx, &id, &doc, None, &change)?;
     Ok(id)
 }
@@ -568,27 +552,50 @@ fn change_in(
 ) -> Result<Record, Error> {
     let stored = documents::stored(tx, id)?.ok_or_else(|| Error::NotFound(id.to_hex()))?;
     let mut doc = documents::load(&stored)?;
-    let current = record_doc::read(&doc)?;
+    let standing = Standing::of(&doc)?;
+    let Some(current) = &standing.record else {
+        return Err(Error::NotFound(format!(
+            "{id} (it does not read as a record)"
+        )));
+    };
     me.check_can_write(&current.scope)?;
-    let created_by = record_doc::created_by(&doc);
-    let by = Author {
-        actor: &me.actor,
-        person: &me.principal.person,
-        time: now(),
+    let (_, change) = write(&mut doc, &author(me))?;
+    let edit = match &change {
+        Some(_) => judged_here(&mut doc, &standing)?,
+        None => Edit::unchanged(current.clone(), standing.creator.clone()),
     };
-    let (merged, change) = write(&mut doc, &by)?;
-    let check = Change {
-        id: *id,
-        seen: Some(&current),
-        made: &merged,
-        merged: &merged,
-        by: &me.principal,
-        created_by: created_by.as_ref(),
-    };
-    rules::check(&check, &StoreContext::new(tx, me)?)
-        .map_err(|b| Error::InvalidRecord(b.into()))?;
+    check(tx, me, *id, &edit)?;
     if let Some(change) = change {
         store_change(tx, id, &doc, Some(&stored), &change)?;
     }
-    Ok(merged.record)
+    Ok(edit.merged.record)
+}
+
+/// The device's person, writing now with the device's actor.
+fn author(me: &Identity) -> Author<'_> {
+    Author {
+        actor: &me.actor,
+        person: &me.principal.person,
+        time: now(),
+    }
+}
+
+/// The change just made on `doc` (which stood as `standing`), as the server
+/// will judge it.
+fn judged_here(doc: &mut automerge::Automerge, standing: &Standing) -> Result<Edit, Error> {
+    let change = doc
+        .get_last_local_change()
+        .ok_or_else(|| Error::Storage("the change just made is not in its document".into()))?;
+    Ok(judge::apply(doc, standing, change, Vec::new)?.edit?)
+}
+
+/// Holds an edit to the record rules, answered from the store and the roster.
+fn check(
+    tx: &rusqlite::Transaction<'_>,
+    me: &Identity,
+    id: DocId,
+    edit: &Edit,
+) -> Result<(), Error> {
+    rules::check(&edit.change(id, &me.principal), &StoreContext::new(tx, me)?)
+        .map_err(|b| Error::InvalidRecord(b.into()))
 }

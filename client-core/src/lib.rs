@@ -21,8 +21,8 @@ pub mod store;
 pub mod sync;
 
 pub use massline_model::{
-    access, catalog, change_limits, codes, doc_json, enrollment_code, first_change, ids, packing,
-    protocol, record_doc, records, stored_doc,
+    access, catalog, change_limits, codes, doc_json, enrollment_code, first_change, ids, judge,
+    packing, protocol, record_doc, records, report, stored_doc,
 };
 
 pub use access::{Principal, Role, Scope};

@@ -88,11 +88,17 @@ impl From<Error> for MasslineError {
             Error::AlreadyEnrolled(name) => MasslineError::AlreadyEnrolled { name },
             Error::Forbidden(reason) => MasslineError::Forbidden { reason },
             Error::NotFound(id) => MasslineError::NotFound { id },
-            Error::BadEnrollmentCode(reason) => MasslineError::BadEnrollmentCode { reason },
-            Error::Network(reason) => MasslineError::Network { reason },
+            Error::BadEnrollmentCode(e) => MasslineError::BadEnrollmentCode { reason: e.0 },
+            Error::Network(e) => MasslineError::Network {
+                reason: e.to_string(),
+            },
             Error::Refused(reason) => MasslineError::Refused { reason },
-            Error::Protocol(reason) => MasslineError::Protocol { reason },
-            Error::Storage(reason) => MasslineError::Storage { reason },
+            Error::Protocol(e) => MasslineError::Protocol {
+                reason: e.to_string(),
+            },
+            Error::Storage(e) => MasslineError::Storage {
+                reason: e.to_string(),
+            },
             Error::StoreKey(reason) => MasslineError::StoreKey { reason },
         }
     }

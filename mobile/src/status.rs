@@ -75,8 +75,8 @@ impl From<CoreRow> for RecordRow {
     fn from(r: CoreRow) -> Self {
         RecordRow {
             id: r.id,
-            scope: r.scope,
-            kind: r.kind,
+            scope: r.scope.map(|s| s.to_string()).unwrap_or_default(),
+            kind: r.kind.map(|k| k.code().to_string()).unwrap_or_default(),
             record: r.record,
             problem: r.problem,
             withdrawn: r.withdrawn,
@@ -181,7 +181,10 @@ impl From<CoreStatus> for Status {
             cursors: s
                 .cursors
                 .into_iter()
-                .map(|(scope, seq)| ScopeCursor { scope, seq })
+                .map(|(scope, seq)| ScopeCursor {
+                    scope: scope.to_string(),
+                    seq: seq.0,
+                })
                 .collect(),
         }
     }
@@ -217,7 +220,7 @@ impl From<CoreReport> for SyncReport {
             refused: r.refused,
             pulled: r.pulled,
             changed: r.changed,
-            through: r.through,
+            through: r.through.0,
             calls: r.calls,
             link_sent: r.link_sent,
             link_received: r.link_received,

@@ -12,11 +12,14 @@
 //! - [`doc_json`], [`record_doc`]: a record as an Automerge document;
 //!   [`first_change`]: a new record read straight from its first change;
 //!   [`stored_doc`]: a document as both sides store it (a run of chunks,
-//!   compacted now and then).
+//!   compacted now and then); [`judge`]: the one reading of a change (what
+//!   its author saw, made and left, and who created the record) that phone
+//!   and server hold to the rules.
 //! - [`packing`]: how changes travel (packed, one zstd stream per call);
 //!   [`change_limits`]: what one change from a device may hold.
 //! - [`protocol`]: the sync messages as plain Rust.
 //! - [`enrollment_code`]: the code a township officer hands out.
+//! - [`report`]: an error and its sources as one line.
 //!
 //! - `ffi` (with the `uniffi` feature, for `massline-mobile` only): the
 //!   model's types in the Kotlin API.
@@ -38,10 +41,12 @@ pub mod enrollment_code;
 mod ffi;
 pub mod first_change;
 pub mod ids;
+pub mod judge;
 pub mod packing;
 pub mod protocol;
 pub mod record_doc;
 pub mod records;
+pub mod report;
 pub mod stored_doc;
 
 pub use access::{Principal, Role, Scope};

@@ -69,11 +69,11 @@ pub const MAX_BACK_REFERENCE: u64 = 1 << 16;
 pub const MAX_WINDOW_LOG: u32 = 22;
 
 /// Why packed bytes could not be read.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum PackingError {
     /// The zstd stream is corrupt.
     #[error("compressed stream is corrupt: {0}")]
-    Compression(String),
+    Compression(#[source] std::io::Error),
     /// The message decompresses to more than [`MAX_MESSAGE_BYTES`].
     #[error("message decompresses to more than {MAX_MESSAGE_BYTES} bytes")]
     TooLarge,
@@ -359,7 +359,7 @@ impl Unpacker {
             let mut output = OutBuffer::around(&mut buf[..]);
             self.zstd
                 .run(&mut input, &mut output)
-                .map_err(|e| PackingError::Compression(e.to_string()))?;
+                .map_err(PackingError::Compression)?;
             let produced = output.pos();
             out.extend_from_slice(&buf[..produced]);
             if out.len() > MAX_MESSAGE_BYTES {

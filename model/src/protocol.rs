@@ -13,6 +13,19 @@ use crate::coded_enum;
 /// before reading it.
 pub const MAX_GRPC_MESSAGE_BYTES: usize = crate::packing::MAX_MESSAGE_BYTES + (64 << 10);
 
+/// A place in the server's numbering of accepted changes (every scope's
+/// changes are numbered in one sequence): a device standing at `Seq(n)` in
+/// a scope has received every change of it up to `n`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Seq(pub u64);
+
+impl std::fmt::Display for Seq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// One message of a push: a flushed piece of the call's packed stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PushFrame {

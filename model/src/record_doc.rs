@@ -95,14 +95,6 @@ pub fn author_of(change: &Change) -> Option<Result<PersonId, String>> {
     })
 }
 
-/// The person who created the record, as its first change names them.
-pub fn created_by(doc: &Automerge) -> Option<PersonId> {
-    doc.get_changes(&[])
-        .into_iter()
-        .find(|c| c.deps().is_empty())
-        .and_then(|c| author_of(&c)?.ok())
-}
-
 fn root_json(
     scope: &Scope,
     serial: u64,
@@ -218,18 +210,6 @@ pub fn root_at(doc: &Automerge, heads: &[ChangeHash]) -> Map<String, Value> {
         Value::Object(m) => m,
         _ => Map::new(),
     }
-}
-
-/// The record as it stood when `heads` were the document's latest changes
-/// (`None` for no heads: before the record existed).
-pub fn read_at(
-    doc: &Automerge,
-    heads: &[ChangeHash],
-) -> Result<Option<StoredRecord>, ValidationError> {
-    if heads.is_empty() {
-        return Ok(None);
-    }
-    parse_root(root_at(doc, heads)).map(Some)
 }
 
 /// A record's root taken apart: its scope, withdrawal (as written) and kind,
@@ -462,7 +442,7 @@ mod tests {
             create(&author(&actor, &p, 1_700_000_000), &scope(), 1, &entry(30)).expect("create");
         assert_eq!(id, DocId::of_first_change(&change.hash));
         assert_eq!(read(&doc).expect("read"), stored(30));
-        assert_eq!(created_by(&doc), Some(p));
+        assert_eq!(history(&doc)[0].by, Some(p));
     }
 
     #[test]
@@ -520,7 +500,7 @@ mod tests {
         assert!(h[0].fields.is_empty());
         assert_eq!(h[1].fields, ["minutes"]);
         assert_eq!(h[1].time, 9);
-        let before = read_at(&doc, &[h[0].hash]).expect("read").expect("some");
+        let before = parse_root(root_at(&doc, &[h[0].hash])).expect("read");
         assert_eq!(before.record, entry(30));
     }
 

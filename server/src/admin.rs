@@ -90,7 +90,7 @@ pub fn parse_validity(text: &str) -> Result<Duration, String> {
 /// The code as a QR code drawn with text characters, for a terminal.
 pub fn qr_text(code: &EnrollmentCode) -> Result<String, Error> {
     let qr = qrcode::QrCode::new(code.to_string().as_bytes())
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+        .map_err(|e| Error::internal("drawing the QR code", e))?;
     Ok(qr
         .render::<qrcode::render::unicode::Dense1x2>()
         .quiet_zone(true)

@@ -58,7 +58,7 @@ fn der_of(cert_pem: &str) -> Result<Vec<u8>, Error> {
         .collect();
     base64::engine::general_purpose::STANDARD
         .decode(body.trim())
-        .map_err(|e| Error::Certificate(format!("{FILE} is damaged: {e}")))
+        .map_err(|e| Error::certificate(format!("{FILE} is damaged"), e))
 }
 
 /// Loads the certificate from `dir`, making and saving one on first start.
@@ -71,9 +71,16 @@ pub fn load_or_create(dir: &Path) -> Result<ServerCert, Error> {
     massline_files::private_file(&path)
         .map_err(|e| Error::Io(format!("cannot make {} private", path.display()), e))?;
     let text = fs::read_to_string(&path).map_err(|e| Error::Io(path.display().to_string(), e))?;
-    let damaged = || Error::Certificate(format!("{} is damaged", path.display()));
-    let cert_pem = block(&text, "CERTIFICATE").ok_or_else(damaged)?.to_string();
-    let key_pem = block(&text, "PRIVATE KEY").ok_or_else(damaged)?.to_string();
+    let damaged = |label: &str| {
+        let what = format!("{} is damaged", path.display());
+        Error::certificate(what, format!("it holds no {label} block"))
+    };
+    let cert_pem = block(&text, "CERTIFICATE")
+        .ok_or_else(|| damaged("CERTIFICATE"))?
+        .to_string();
+    let key_pem = block(&text, "PRIVATE KEY")
+        .ok_or_else(|| damaged("PRIVATE KEY"))?
+        .to_string();
     let fingerprint = fingerprint(&der_of(&cert_pem)?);
     Ok(ServerCert {
         cert_pem,
@@ -88,7 +95,7 @@ fn create(dir: &Path) -> Result<(), Error> {
         "massline.local".to_string(),
         "localhost".to_string(),
     ])
-    .map_err(|e| Error::Certificate(e.to_string()))?;
+    .map_err(|e| Error::certificate("cannot make one", e))?;
     let text = format!("{}{}", made.cert.pem(), made.signing_key.serialize_pem());
     let tmp = dir.join(format!(
         "{FILE}.{}.{}",

@@ -188,7 +188,7 @@ async fn shutdown_signal() {
 /// Runs the command line; errors are printed and end the process with status 1.
 pub fn main() {
     if let Err(e) = run() {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", massline_model::report::report(e.as_ref()));
         std::process::exit(1);
     }
 }

@@ -10,17 +10,47 @@ use std::collections::HashMap;
 
 use rusqlite::Transaction;
 
+use crate::error::Error;
 use crate::{documents, registry};
 
 /// The registry and the documents, seen from one write transaction, plus the
 /// records changed earlier in the same push message and not yet written.
+///
+/// A lookup that fails is not an answer: the rules get "missing" (so nothing
+/// is waved through) and [`ServerContext::failure`] gives the error, which
+/// aborts the message rather than refuse the change.
 pub struct ServerContext<'a> {
-    /// The transaction the message is taken in.
-    pub tx: &'a Transaction<'a>,
-    /// A record as changed earlier in the message, if it was.
-    pub pending: &'a dyn Fn(&DocId) -> Option<StoredRecord>,
-    /// People already looked up in this message, and their village.
-    pub people: &'a RefCell<HashMap<PersonId, Option<VillageCode>>>,
+    tx: &'a Transaction<'a>,
+    pending: &'a dyn Fn(&DocId) -> Option<StoredRecord>,
+    people: &'a RefCell<HashMap<PersonId, Option<VillageCode>>>,
+    failed: RefCell<Option<Error>>,
+}
+
+impl<'a> ServerContext<'a> {
+    /// Answers from `tx`; `pending` gives a record as changed earlier in the
+    /// message, if it was; `people` keeps the people looked up in it.
+    pub fn new(
+        tx: &'a Transaction<'a>,
+        pending: &'a dyn Fn(&DocId) -> Option<StoredRecord>,
+        people: &'a RefCell<HashMap<PersonId, Option<VillageCode>>>,
+    ) -> Self {
+        ServerContext {
+            tx,
+            pending,
+            people,
+            failed: RefCell::new(None),
+        }
+    }
+
+    /// The first lookup that failed, if one did.
+    pub fn failure(&self) -> Result<(), Error> {
+        self.failed.borrow_mut().take().map_or(Ok(()), Err)
+    }
+
+    fn failed<T>(&self, e: Error) -> Lookup<T> {
+        self.failed.borrow_mut().get_or_insert(e);
+        Lookup::Missing
+    }
 }
 
 impl std::fmt::Debug for ServerContext<'_> {
@@ -34,7 +64,6 @@ impl Context for ServerContext<'_> {
         if let Some(v) = self.people.borrow().get(person) {
             return Lookup::Found(v.clone());
         }
-        // A storage failure refuses the change rather than wave it through.
         match registry::person(self.tx, person) {
             Ok(Some(p)) => {
                 self.people
@@ -42,7 +71,8 @@ impl Context for ServerContext<'_> {
                     .insert(person.clone(), p.village.clone());
                 Lookup::Found(p.village)
             }
-            _ => Lookup::Missing,
+            Ok(None) => Lookup::Missing,
+            Err(e) => self.failed(e),
         }
     }
 
@@ -52,7 +82,8 @@ impl Context for ServerContext<'_> {
         }
         match documents::lookup(self.tx, id) {
             Ok(Some(r)) => Lookup::Found(r),
-            _ => Lookup::Missing,
+            Ok(None) => Lookup::Missing,
+            Err(e) => self.failed(e),
         }
     }
 

@@ -42,7 +42,7 @@ pub fn exists(tx: &Transaction<'_>, id: &DocId) -> Result<bool, Error> {
 
 /// Loads a stored document.
 pub fn load(id: &DocId, state: &[u8]) -> Result<Automerge, Error> {
-    stored_doc::load(state).map_err(|e| Error::Corrupt(id.to_hex(), e.to_string()))
+    stored_doc::load(state).map_err(|e| Error::damaged(*id, e))
 }
 
 /// A record after changes were applied to it.
@@ -83,11 +83,11 @@ impl Current {
 pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error> {
     let (state, chunks) =
         stored_doc::next_run(u.current.map(Current::run), u.new_chunks, u.n_new, || {
-            u.doc.map(Automerge::save).ok_or_else(|| {
-                Error::Corrupt(id.to_hex(), "compacting a document never built".into())
-            })
+            u.doc
+                .map(Automerge::save)
+                .ok_or_else(|| Error::damaged(*id, "compacting a document never built"))
         })?;
-    let corrupt = |e: serde_json::Error| Error::Corrupt(id.to_hex(), e.to_string());
+    let corrupt = |e: serde_json::Error| Error::damaged(*id, e);
     let record = serde_json::to_string(&u.stored.record).map_err(corrupt)?;
     let withdrawn = u
         .stored
@@ -140,13 +140,13 @@ pub fn stored_record(
     withdrawn: Option<&str>,
     scope: &str,
 ) -> Result<StoredRecord, Error> {
-    let corrupt = |e: String| Error::Corrupt(id.to_hex(), e);
+    let corrupt = |e: serde_json::Error| Error::damaged(*id, e);
     Ok(StoredRecord {
-        scope: Scope::parse(scope).map_err(corrupt)?,
-        record: serde_json::from_str::<Record>(record).map_err(|e| corrupt(e.to_string()))?,
+        scope: Scope::parse(scope).map_err(|e| Error::damaged(*id, e))?,
+        record: serde_json::from_str::<Record>(record).map_err(corrupt)?,
         withdrawn: withdrawn
             .map(serde_json::from_str)
             .transpose()
-            .map_err(|e| corrupt(e.to_string()))?,
+            .map_err(corrupt)?,
     })
 }

@@ -148,7 +148,7 @@ pub fn start(
         .copied()
         .unwrap_or(answer.head);
     answer.scope_ids = serde_json::to_string(&answer.cursor_of.keys().collect::<Vec<_>>())
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+        .map_err(|e| Error::internal("listing the scopes of a pull", e))?;
     Ok(answer)
 }
 

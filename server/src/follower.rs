@@ -31,7 +31,7 @@ async fn catch_up(db: &Arc<Db>) -> Result<u64, Error> {
     let db = db.clone();
     tokio::task::spawn_blocking(move || db.write(rows::catch_up))
         .await
-        .map_err(|e| Error::Invalid(e.to_string()))?
+        .map_err(|e| Error::internal("bringing the typed rows up to date", e))?
 }
 
 /// Starts the follower: it catches up at once (after a stop that left rows

@@ -132,7 +132,7 @@ pub async fn run(
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(massline_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+        .map_err(|e| Error::internal("the reflection service", e))?;
 
     let limits = config.connections.clone();
     let (incoming, accepting) = connections::accept(listener, tls, limits.clone(), open_files);

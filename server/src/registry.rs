@@ -86,6 +86,10 @@ pub enum EnrollError {
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] rusqlite::Error),
+    /// The server failed to read what the device is told (its scopes, the
+    /// township, its village): the server's failure, not the attempt's.
+    #[error(transparent)]
+    Server(#[from] Error),
 }
 
 /// Unix seconds as a day and minute, UTC.

@@ -40,7 +40,7 @@ async fn a_member_cannot_read_another_members_log_or_another_village() {
     kinds.sort();
     assert_eq!(
         kinds,
-        ["problem", "rectification"],
+        [Some(RecordKind::Problem), Some(RecordKind::Rectification)],
         "a member sees only the shared lists"
     );
 

@@ -396,7 +396,7 @@ fn on_device(d: &Device) -> (BTreeMap<DocId, Compared>, BTreeSet<String>) {
             (
                 r.id,
                 (
-                    r.scope,
+                    r.scope.expect("every record has its scope").to_string(),
                     serde_json::to_value(r.record.expect("every record reads")).unwrap(),
                     serde_json::to_value(r.withdrawn).unwrap(),
                 ),

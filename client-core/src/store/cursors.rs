@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use rusqlite::{Transaction, params};
 
+use crate::access::Scope;
 use crate::error::Error;
+use crate::protocol::Seq;
 
 /// Every known scope and its cursor.
 pub fn all(tx: &Transaction<'_>) -> Result<BTreeMap<String, u64>, Error> {
@@ -13,6 +15,15 @@ pub fn all(tx: &Transaction<'_>) -> Result<BTreeMap<String, u64>, Error> {
         Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every known scope this version reads, and its cursor. (Scopes are kept
+/// as the server names them, so a device asks for every one it was given.)
+pub fn known(tx: &Transaction<'_>) -> Result<Vec<(Scope, Seq)>, Error> {
+    Ok(all(tx)?
+        .into_iter()
+        .filter_map(|(s, seq)| Some((Scope::parse(&s).ok()?, Seq(seq))))
+        .collect())
 }
 
 /// Makes the known scopes exactly `scopes`: new ones start at 0, ones no longer

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use super::key::{self, StoreKey};
 use super::schema;
-use crate::error::Error;
+use crate::error::{Because, Error};
 use massline_files as private_files;
 
 /// The device database. Writes go through one connection, one transaction at
@@ -42,18 +42,25 @@ impl Db {
     /// With `key` the store is encrypted (see [`key`]); the file and its
     /// companions are private to their owner either way.
     pub fn open(path: &Path, key: Option<&StoreKey>) -> Result<Db, Error> {
-        private_files::private_sqlite(path)
-            .map_err(|e| Error::Storage(format!("cannot make {} private: {e}", path.display())))?;
+        private_files::private_sqlite(path).map_err(|e| {
+            Error::Storage(Because::of(
+                format!("cannot make {} private", path.display()),
+                e,
+            ))
+        })?;
         let mut writer = Connection::open(path)?;
         key::unlock(&writer, path, key)?;
         configure(&writer)?;
         let version: u32 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > schema::VERSION {
-            return Err(Error::Storage(format!(
-                "{} was written by a newer massline (schema {version}, this one knows {})",
-                path.display(),
-                schema::VERSION
-            )));
+            return Err(Error::Storage(
+                format!(
+                    "{} was written by a newer massline (schema {version}, this one knows {})",
+                    path.display(),
+                    schema::VERSION
+                )
+                .into(),
+            ));
         }
         if version < schema::VERSION {
             let tx = writer.transaction_with_behavior(TransactionBehavior::Exclusive)?;

@@ -4,11 +4,12 @@ use automerge::{Automerge, ChangeHash};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::Value;
 
+use crate::access::Scope;
 use crate::doc_json;
-use crate::error::Error;
+use crate::error::{Because, Error};
 use crate::ids::DocId;
 use crate::record_doc;
-use crate::records::{Record, Withdrawal};
+use crate::records::{Record, RecordKind, Withdrawal};
 use crate::stored_doc;
 
 /// A document's stored form.
@@ -27,10 +28,12 @@ pub struct StoredDoc {
 pub struct RecordRow {
     /// The record's id.
     pub id: DocId,
-    /// The scope its document is bound to.
-    pub scope: String,
-    /// Its kind's code.
-    pub kind: String,
+    /// The scope its document is bound to (`None` if the document names
+    /// none that reads: see `problem`).
+    pub scope: Option<Scope>,
+    /// Its kind (`None` if the document names none this version knows: see
+    /// `problem`).
+    pub kind: Option<RecordKind>,
     /// The record, or `None` if the document does not read as a valid record.
     pub record: Option<Record>,
     /// Why the document does not read as a record.
@@ -67,8 +70,12 @@ impl StoredDoc {
 
 /// Loads a stored document.
 pub fn load(stored: &StoredDoc) -> Result<Automerge, Error> {
-    stored_doc::load(&stored.state)
-        .map_err(|e| Error::Storage(format!("record {} does not load: {e}", stored.id)))
+    stored_doc::load(&stored.state).map_err(|e| {
+        Error::Storage(Because::of(
+            format!("record {} does not load", stored.id),
+            e,
+        ))
+    })
 }
 
 /// Writes a document after changes were applied to it. `previous` is its
@@ -181,8 +188,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
             "doc_id".into(),
             rusqlite::types::Type::Blob,
         ))?,
-        scope: r.get(1)?,
-        kind: r.get(2)?,
+        scope: Scope::parse(&r.get::<_, String>(1)?).ok(),
+        kind: r.get::<_, String>(2)?.parse().ok(),
         record: record.and_then(|s| serde_json::from_str(&s).ok()),
         problem: r.get(4)?,
         updated_at: r.get(5)?,
@@ -199,14 +206,14 @@ const ROW: &str =
 /// only if asked for.
 pub fn list(
     tx: &Transaction<'_>,
-    kind: Option<&str>,
+    kind: Option<RecordKind>,
     with_withdrawn: bool,
 ) -> Result<Vec<RecordRow>, Error> {
     let mut stmt = tx.prepare_cached(&format!(
         "{ROW} WHERE (?1 IS NULL OR kind = ?1) AND (?2 OR withdrawn IS NULL)
          ORDER BY updated_at DESC, doc_id"
     ))?;
-    let rows = stmt.query_map(params![kind, with_withdrawn], row)?;
+    let rows = stmt.query_map(params![kind.map(|k| k.code()), with_withdrawn], row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -90,7 +90,7 @@ pub fn load(tx: &Transaction<'_>) -> Result<Option<Identity>, Error> {
     else {
         return Ok(None);
     };
-    let corrupt = |what: &str| Error::Storage(format!("stored identity has a bad {what}"));
+    let corrupt = |what: &str| Error::Storage(format!("stored identity has a bad {what}").into());
     Ok(Some(Identity {
         server: ServerPin {
             address,

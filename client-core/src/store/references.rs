@@ -27,10 +27,10 @@ pub struct StoreContext<'a> {
 impl<'a> StoreContext<'a> {
     /// Reads the roster from the scopes the phone knows.
     pub fn new(tx: &'a Transaction<'a>, me: &'a Identity) -> Result<Self, Error> {
-        let roster = cursors::all(tx)?
-            .keys()
-            .filter_map(|s| match Scope::parse(s) {
-                Ok(Scope::MemberStudy { village, member }) => Some((member, village)),
+        let roster = cursors::known(tx)?
+            .into_iter()
+            .filter_map(|(s, _)| match s {
+                Scope::MemberStudy { village, member } => Some((member, village)),
                 _ => None,
             })
             .collect();
@@ -60,8 +60,8 @@ impl Context for StoreContext<'_> {
             Ok(None) if self.knows_roster() => return Lookup::Missing,
             _ => return Lookup::Unknown,
         };
-        match (Scope::parse(&row.scope), row.record) {
-            (Ok(scope), Some(record)) => Lookup::Found(StoredRecord {
+        match (row.scope, row.record) {
+            (Some(scope), Some(record)) => Lookup::Found(StoredRecord {
                 scope,
                 record,
                 withdrawn: row.withdrawn,

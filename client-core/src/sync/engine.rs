@@ -10,7 +10,7 @@ use automerge::{Automerge, Change, ChangeHash};
 use rustc_hash::FxHashMap;
 
 use crate::doc_json;
-use crate::error::Error;
+use crate::error::{Because, Error};
 use crate::first_change;
 use crate::ids::DocId;
 use crate::packing::{Entry, Packer, Unpacker};
@@ -125,20 +125,25 @@ impl PushAcks {
     /// Records the answer to the oldest unanswered message, in one transaction:
     /// stored changes leave the outbox, refused ones are marked with the reason.
     pub fn record(&mut self, db: &Db, ack: PushAck) -> Result<(), Error> {
-        let hashes = self
-            .sent
-            .try_recv()
-            .map_err(|_| Error::Protocol("an answer came for a push message never sent".into()))?;
+        let hashes = self.sent.try_recv().map_err(|e| {
+            Error::Protocol(Because::of(
+                "an answer came for a push message never sent",
+                e,
+            ))
+        })?;
         let refused: HashMap<u32, _> = ack.refused.iter().map(|r| (r.index, r)).collect();
         if refused.keys().any(|&i| i as usize >= hashes.len())
             || ack.accepted as usize + refused.len() != hashes.len()
         {
-            return Err(Error::Protocol(format!(
-                "push answer covers {} accepted and {} refused of {} changes",
-                ack.accepted,
-                refused.len(),
-                hashes.len()
-            )));
+            return Err(Error::Protocol(
+                format!(
+                    "push answer covers {} accepted and {} refused of {} changes",
+                    ack.accepted,
+                    refused.len(),
+                    hashes.len()
+                )
+                .into(),
+            ));
         }
         db.write(|tx| {
             for (i, r) in &refused {
@@ -238,12 +243,12 @@ impl PullDecoder {
             for e in self
                 .unpacker
                 .unpack(&batch.frame, batch.entries)
-                .map_err(|e| Error::Protocol(e.to_string()))?
+                .map_err(|e| Error::Protocol(Box::new(e)))?
             {
                 entries.push(match e {
                     Entry::Change { hash, bytes } => {
                         let change = Change::try_from(&bytes[..]).map_err(|e| {
-                            Error::Protocol(format!("server sent a bad change: {e}"))
+                            Error::Protocol(Because::of("server sent a bad change", e))
                         })?;
                         let root = if change.deps().is_empty() {
                             first_change::root_of(&change)
@@ -314,7 +319,7 @@ impl Working {
                 None => Automerge::new(),
             };
             doc.load_incremental(&self.chunks)
-                .map_err(|e| Error::Storage(format!("a received record does not load: {e}")))?;
+                .map_err(|e| Error::Storage(Because::of("a received record does not load", e)))?;
             self.root = None;
             self.doc = Some(doc);
         }
@@ -412,9 +417,12 @@ fn apply_entries(
                         match batch_index.get(dep) {
                             Some(id) => *id,
                             None => documents::doc_of_change(tx, dep)?.ok_or_else(|| {
-                                Error::Protocol(format!(
-                                    "server sent change {hash} before its dependency {dep}"
-                                ))
+                                Error::Protocol(
+                                    format!(
+                                        "server sent change {hash} before its dependency {dep}"
+                                    )
+                                    .into(),
+                                )
                             })?,
                         }
                     }
@@ -429,12 +437,12 @@ fn apply_entries(
                 match w.doc.as_mut() {
                     Some(doc) => {
                         doc.apply_changes([*change]).map_err(|e| {
-                            Error::Protocol(format!("change {hash} does not apply: {e}"))
+                            Error::Protocol(Because::of(format!("change {hash} does not apply"), e))
                         })?;
                         if doc.get_change_meta_by_hash(&hash).is_none() {
-                            return Err(Error::Protocol(format!(
-                                "change {hash} of record {id} lacks a dependency"
-                            )));
+                            return Err(Error::Protocol(
+                                format!("change {hash} of record {id} lacks a dependency").into(),
+                            ));
                         }
                     }
                     // A plain first change of a new record reads without a document.
@@ -459,8 +467,9 @@ fn apply_entries(
                     .get_mut(&id)
                     .ok_or_else(|| Error::Protocol("lost document".into()))?;
                 let doc = w.doc()?;
-                doc.load_incremental(&bytes)
-                    .map_err(|e| Error::Protocol(format!("record {id} does not load: {e}")))?;
+                doc.load_incremental(&bytes).map_err(|e| {
+                    Error::Protocol(Because::of(format!("record {id} does not load"), e))
+                })?;
                 for c in doc.get_changes(&[]) {
                     batch_index.insert(c.hash(), id);
                     documents::index_change(tx, &c.hash(), &id)?;
@@ -487,9 +496,9 @@ fn apply_entries(
                     .iter()
                     .find(|h| doc.get_change_meta_by_hash(h).is_none())
                 {
-                    return Err(Error::Protocol(format!(
-                        "change {h} of record {id} lacks a dependency"
-                    )));
+                    return Err(Error::Protocol(
+                        format!("change {h} of record {id} lacks a dependency").into(),
+                    ));
                 }
                 doc_json::read_root(doc)
             }

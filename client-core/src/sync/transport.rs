@@ -19,9 +19,9 @@ use tonic::transport::{Channel, Endpoint};
 use super::engine::{self, PullDecoder, PullSession, PullStep, SyncOptions};
 use super::link::{Counted, LinkBytes, LinkStream};
 use super::tls;
-use crate::error::Error;
+use crate::error::{Because, Error};
 use crate::ids::DocId;
-use crate::protocol::{PullBatch, PullRequest, PushAck};
+use crate::protocol::{PullBatch, PullRequest, PushAck, Seq};
 use crate::store::Db;
 
 /// What one sync did, and what it cost on the wire.
@@ -35,8 +35,8 @@ pub struct SyncReport {
     pub pulled: u64,
     /// Records that the pulled changes changed on this device, each once.
     pub changed: Vec<DocId>,
-    /// The server's sequence number the device now stands at.
-    pub through: u64,
+    /// Where the device now stands in the server's numbering of changes.
+    pub through: Seq,
     /// gRPC calls made.
     pub calls: u64,
     /// gRPC message bytes sent (after compression, with 5-byte framing).
@@ -65,7 +65,7 @@ fn status_error(s: tonic::Status) -> Error {
     use tonic::Code;
     match s.code() {
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
-            Error::Network(s.message().to_string())
+            Error::Network(s.message().into())
         }
         Code::Unauthenticated | Code::PermissionDenied => Error::Refused(s.message().to_string()),
         _ => Error::Refused(format!("{:?}: {}", s.code(), s.message())),
@@ -83,9 +83,9 @@ impl Connection {
         let link = LinkBytes::default();
         // TLS, when used, is made inside the connector below, so tonic sees plain http.
         let endpoint = Endpoint::from_shared(format!("http://{address}"))
-            .map_err(|e| Error::Network(format!("bad server address {address}: {e}")))?
+            .map_err(|e| Error::Network(Because::of(format!("bad server address {address}"), e)))?
             .user_agent("massline")
-            .map_err(|e| Error::Network(e.to_string()))?
+            .map_err(|e| Error::Network(Box::new(e)))?
             .connect_timeout(Duration::from_secs(15));
         let addr = address.to_string();
         let counters = link.clone();
@@ -100,7 +100,7 @@ impl Connection {
                     Some(pin) => {
                         let connector = tokio_rustls::TlsConnector::from(tls::client_config(pin));
                         let name = ServerName::try_from("massline.local")
-                            .map_err(|e| std::io::Error::other(e.to_string()))?;
+                            .map_err(std::io::Error::other)?;
                         LinkStream::Tls(Box::new(connector.connect(name, counted).await?))
                     }
                     None => LinkStream::Plain(counted),
@@ -111,7 +111,9 @@ impl Connection {
         let channel = endpoint
             .connect_with_connector(connector)
             .await
-            .map_err(|e| Error::Network(format!("cannot reach {address}: {}", source_chain(&e))))?;
+            .map_err(|e| {
+                Error::Network(Because::of(format!("cannot reach {address}"), Chained(e)))
+            })?;
         Ok(Connection {
             channel,
             link,
@@ -159,7 +161,7 @@ impl Connection {
     > {
         let value: MetadataValue<_> = format!("Bearer {token}")
             .parse()
-            .map_err(|_| Error::Storage("the stored device token is damaged".into()))?;
+            .map_err(|e| Error::Storage(Because::of("the stored device token is damaged", e)))?;
         Ok(pb::sync_client::SyncClient::with_interceptor(
             self.channel.clone(),
             move |mut req: tonic::Request<()>| {
@@ -187,7 +189,7 @@ impl Connection {
             let o = *opts;
             let started = tokio::task::spawn_blocking(move || engine::start_push(&d, &o))
                 .await
-                .map_err(|e| Error::Storage(e.to_string()))??;
+                .map_err(|e| Error::Storage(Box::new(e)))??;
             let Some((frames, mut acks)) = started else {
                 return Ok((stored, refused));
             };
@@ -213,7 +215,7 @@ impl Connection {
                 let d = db.clone();
                 acks = tokio::task::spawn_blocking(move || acks.record(&d, ack).map(|()| acks))
                     .await
-                    .map_err(|e| Error::Storage(e.to_string()))??;
+                    .map_err(|e| Error::Storage(Box::new(e)))??;
             }
             if acks.accepted == 0 {
                 return Ok((stored, refused + acks.refused));
@@ -239,7 +241,7 @@ impl Connection {
             let d = db.clone();
             let req = tokio::task::spawn_blocking(move || engine::pull_request(&d))
                 .await
-                .map_err(|e| Error::Storage(e.to_string()))??;
+                .map_err(|e| Error::Storage(Box::new(e)))??;
             let req = pb::PullRequest::from(PullRequest { compression, ..req });
             self.count_sent(req.encoded_len());
             self.calls.fetch_add(1, Ordering::Relaxed);
@@ -293,7 +295,7 @@ impl Connection {
                         (session, step)
                     })
                     .await
-                    .map_err(|e| Error::Storage(e.to_string()))?;
+                    .map_err(|e| Error::Storage(Box::new(e)))?;
                     session = s;
                     match step? {
                         PullStep::More => {}
@@ -342,15 +344,22 @@ impl Connection {
     }
 }
 
-fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
+/// An error shown with its sources: tonic's transport error says only
+/// "transport error" and leaves the reason (refused, timed out, a
+/// certificate that does not match the pin) to them.
+#[derive(Debug)]
+struct Chained<E>(E);
+
+impl<E: std::error::Error + 'static> std::fmt::Display for Chained<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::report::report(&self.0))
     }
-    s
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for Chained<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
 }
 
 /// Runs a whole sync: push and pull at once on one connection.
@@ -382,7 +391,7 @@ pub async fn sync(
         refused,
         pulled,
         changed,
-        through,
+        through: Seq(through),
         calls,
         payload_sent,
         payload_received,

@@ -283,19 +283,20 @@ impl AsyncWrite for ServerIo {
 pub fn tls_acceptor(cert: &ServerCert) -> Result<TlsAcceptor, Error> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let bad = |e: &dyn std::fmt::Display| Error::Certificate(e.to_string());
+    const BAD: &str = "cannot serve it over TLS";
     let chain = CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| bad(&e))?;
-    let key = PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).map_err(|e| bad(&e))?;
+        .map_err(|e| Error::certificate(BAD, e))?;
+    let key = PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes())
+        .map_err(|e| Error::certificate(BAD, e))?;
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| bad(&e))?
+    .map_err(|e| Error::certificate(BAD, e))?
     .with_no_client_auth()
     .with_single_cert(chain, key)
-    .map_err(|e| bad(&e))?;
+    .map_err(|e| Error::certificate(BAD, e))?;
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

@@ -72,13 +72,10 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
             db.write(|tx| {
                 let (device, token) =
                     registry::enroll(tx, &req.code, &req.actor_id, &req.device_name)?;
-                let scopes = registry::readable_scopes(tx, &device.principal)
-                    .map_err(|e| EnrollError::BadActor(e.to_string()))?;
-                let township =
-                    registry::township(tx).map_err(|e| EnrollError::BadActor(e.to_string()))?;
+                let scopes = registry::readable_scopes(tx, &device.principal)?;
+                let township = registry::township(tx)?;
                 let village_name = match &device.principal.village {
-                    Some(v) => registry::villages(tx)
-                        .map_err(|e| EnrollError::BadActor(e.to_string()))?
+                    Some(v) => registry::villages(tx)?
                         .into_iter()
                         .find(|(c, _)| c == v)
                         .map(|(_, n)| n)
@@ -127,7 +124,9 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
                 | EnrollError::ExpiredCode(_)),
             ) => Err(Status::unauthenticated(e.to_string())),
             Err(EnrollError::BadActor(m)) => Err(Status::invalid_argument(m)),
-            Err(EnrollError::Storage(e)) => Err(Status::internal(e.to_string())),
+            Err(e @ (EnrollError::Storage(_) | EnrollError::Server(_))) => {
+                Err(Status::internal(e.to_string()))
+            }
         }
     }
 }
