@@ -30,7 +30,8 @@ uniffi::setup_scaffolding!("massline");
 
 #[cfg(test)]
 mod tests {
-    use massline_core::records::Record;
+    use massline_core::codes::Coded;
+    use massline_core::records::{Record, RecordKind};
     use uniffi::{Lift, Lower};
 
     /// One record of every kind, as pinned by the model's fixtures.
@@ -44,7 +45,11 @@ mod tests {
     #[test]
     fn every_kind_crosses_to_kotlin_and_back_unchanged() {
         let records = samples();
-        assert_eq!(records.len(), 11);
+        assert_eq!(
+            records.len(),
+            RecordKind::all().len(),
+            "one sample of every kind"
+        );
         for r in records {
             let lowered = <Record as Lower<crate::UniFfiTag>>::lower(r.clone());
             let back = <Record as Lift<crate::UniFfiTag>>::try_lift(lowered).unwrap();
