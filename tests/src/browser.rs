@@ -142,8 +142,15 @@ impl Browser {
             .unwrap();
     }
 
-    /// Clicks the element with this id.
+    /// Clicks the element with this id (a link or a form's button) and
+    /// waits for the page it leads to: WebDriver's click may return while a
+    /// form's answer is still on its way.
     pub async fn click(&self, id: &str) {
+        // A mark on the page that is left; the next page has none.
+        self.client
+            .execute("window.__leaving = true;", vec![])
+            .await
+            .unwrap();
         self.client
             .find(Locator::Id(id))
             .await
@@ -151,6 +158,24 @@ impl Browser {
             .click()
             .await
             .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let arrived = self
+                .client
+                .execute(
+                    "return !window.__leaving && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if arrived {
+                return;
+            }
+            assert!(Instant::now() < deadline, "clicking #{id} led to no page");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// The page's HTML.
