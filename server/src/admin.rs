@@ -13,6 +13,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::db::Db;
 use crate::error::Error;
+use crate::web::accounts;
 use crate::{documents, registry, rows};
 
 /// Opens the data directory's database, creating both if needed.
@@ -63,9 +64,9 @@ pub fn enrollment_code(
     })
 }
 
-/// A code's validity as typed: a number and a unit, `d` (days), `h`
-/// (hours), `m` (minutes) or `s` (seconds), e.g. `7d`, `12h`.
-pub fn parse_validity(text: &str) -> Result<Duration, String> {
+/// A duration as typed: a number and a unit, `d` (days), `h` (hours), `m`
+/// (minutes) or `s` (seconds), e.g. `7d`, `12h`; at least a second.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let bad = || format!("{text:?} is not a validity like 7d, 12h, 30m or 90s");
     let unit = text.chars().last().ok_or_else(bad)?;
@@ -77,11 +78,21 @@ pub fn parse_validity(text: &str) -> Result<Duration, String> {
         _ => return Err(bad()),
     };
     let n: u64 = text[..text.len() - 1].parse().map_err(|_| bad())?;
-    let valid_for = Duration::from_secs(n.saturating_mul(seconds));
-    if n == 0 || valid_for > registry::MAX_CODE_VALIDITY {
+    if n == 0 {
+        return Err(format!("{text:?} is no time at all"));
+    }
+    Ok(Duration::from_secs(n.saturating_mul(seconds)))
+}
+
+/// A code's validity as typed (see [`parse_duration`]), at most
+/// [`registry::MAX_CODE_VALIDITY`].
+pub fn parse_validity(text: &str) -> Result<Duration, String> {
+    let valid_for = parse_duration(text)?;
+    if valid_for > registry::MAX_CODE_VALIDITY {
         return Err(format!(
-            "a code is valid for 1 second to {} days, not {text}",
-            registry::MAX_CODE_VALIDITY.as_secs() / 86_400
+            "a code is valid for 1 second to {} days, not {}",
+            registry::MAX_CODE_VALIDITY.as_secs() / 86_400,
+            text.trim()
         ));
     }
     Ok(valid_for)
@@ -163,6 +174,66 @@ pub fn add_person(
     village: Option<&VillageCode>,
 ) -> Result<PersonId, Error> {
     db.write(|tx| registry::add_person(tx, id, name, role, village))
+}
+
+/// Sets a person's dashboard password (hashed with argon2id before the
+/// database is touched); their open sessions end.
+pub fn set_password(db: &Db, person: &PersonId, password: &str) -> Result<(), Error> {
+    let hash = accounts::hash_password(password)?;
+    db.write(|tx| accounts::set_password(tx, person, &hash))
+}
+
+/// A one-time login link to the dashboard for a person, valid for
+/// `valid_for`, at `address` or where the dashboard last served.
+pub fn login_link(
+    db: &Db,
+    person: &PersonId,
+    address: Option<String>,
+    valid_for: Duration,
+) -> Result<String, Error> {
+    let (secret, stored) = db.write(|tx| {
+        Ok::<_, Error>((
+            accounts::new_login_link(tx, person, valid_for)?,
+            registry::setting(tx, "web_address")?,
+        ))
+    })?;
+    let address = address.or(stored).ok_or_else(|| {
+        Error::Invalid(
+            "the dashboard has not run yet: start the server once, or give --address host:port"
+                .into(),
+        )
+    })?;
+    Ok(format!("https://{address}/login/link/{secret}"))
+}
+
+/// Revokes a person: their devices are refused from their next call on,
+/// their dashboard sessions end and their codes and links stop working.
+/// Returns a summary.
+pub fn revoke_person(db: &Db, person: &PersonId) -> Result<String, Error> {
+    let (devices, sessions) = db.write(|tx| {
+        Ok::<_, Error>((
+            registry::revoke_person(tx, person)?,
+            accounts::end_access(tx, person)?,
+        ))
+    })?;
+    Ok(format!(
+        "person {person} revoked: {devices} devices revoked, {sessions} dashboard sessions ended"
+    ))
+}
+
+/// Gives a person another role (and village); their dashboard sessions
+/// end, and their devices read and write as the new role from their next call.
+pub fn set_role(
+    db: &Db,
+    person: &PersonId,
+    role: Role,
+    village: Option<&VillageCode>,
+) -> Result<(), Error> {
+    db.write(|tx| {
+        registry::set_role(tx, person, role, village)?;
+        accounts::end_access(tx, person)?;
+        Ok(())
+    })
 }
 
 /// A record's history as printable lines: when, which device of whom, which

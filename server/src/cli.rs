@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::connections::{self, ConnectionLimits};
 use crate::service::enrollment::ENROLL_FAILURES;
-use crate::{ServeConfig, admin, feed::FeedOptions, limits, registry};
+use crate::{Listeners, ServeConfig, admin, demo, feed::FeedOptions, limits, registry, web};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use massline_model::{PersonId, Role, VillageCode};
@@ -52,6 +52,27 @@ enum Command {
         /// MiB of push messages one device may send per day (UTC).
         #[arg(long, default_value_t = limits::BYTES_PER_DAY >> 20)]
         daily_quota_mib: u64,
+        /// Address of the dashboard (HTTPS, the server's certificate);
+        /// default: the listen address's host, its port + 1 (7444).
+        #[arg(long)]
+        web: Option<String>,
+        /// Serve no dashboard.
+        #[arg(long, conflicts_with = "web")]
+        no_web: bool,
+        /// Fill an empty data directory with a demo township first, and print
+        /// a login link to its dashboard.
+        #[arg(long, conflicts_with = "no_web")]
+        demo: bool,
+    },
+    /// Fill an empty data directory with a demo township: villages, people,
+    /// a campaign's months of records, made through the server's own intake.
+    Demo {
+        /// Data directory to fill (made if missing; must have no villages).
+        #[arg(long, default_value = "massline-data")]
+        data: PathBuf,
+        /// Seed of the generator: the same seed makes the same township.
+        #[arg(long, default_value_t = demo::DEFAULT_SEED)]
+        seed: u64,
     },
     /// Township office commands on a data directory (they work while serving).
     Admin {
@@ -92,6 +113,26 @@ enum Admin {
         /// Print only the code, without the QR code.
         #[arg(long)]
         no_qr: bool,
+    },
+    /// Set a person's dashboard password (read from standard input, or
+    /// asked for without echo on a terminal). Ends their open sessions.
+    Password {
+        /// The person's id (a township officer, secretary or cadre).
+        #[arg(long)]
+        person: String,
+    },
+    /// Print a one-time login link to the dashboard for a person.
+    LoginLink {
+        /// The person's id (a township officer, secretary or cadre).
+        #[arg(long)]
+        person: String,
+        /// Dashboard address to put in the link (default: where it last served).
+        #[arg(long)]
+        address: Option<String>,
+        /// How long the link stays valid: 24h, 30m, 7d (at most 7 days).
+        // "24h" is `accounts::DEFAULT_LOGIN_LINK_VALIDITY`.
+        #[arg(long, default_value = "24h", value_parser = admin::parse_duration)]
+        valid_for: Duration,
     },
     /// Enrolled devices.
     #[command(subcommand)]
@@ -143,6 +184,23 @@ enum PersonCmd {
         #[arg(long)]
         village: Option<String>,
     },
+    /// Revoke a person: their devices, dashboard sessions, codes and links
+    /// stop working at once. Their records stay.
+    Revoke {
+        /// The person's id.
+        id: String,
+    },
+    /// Give a person another role (and village); their dashboard sessions end.
+    SetRole {
+        /// The person's id.
+        id: String,
+        /// member, cadre, secretary or township_officer.
+        #[arg(long)]
+        role: String,
+        /// Their village's code (not for township officers).
+        #[arg(long)]
+        village: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -185,6 +243,79 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing calls under way");
 }
 
+/// Fills the data directory with the demo township if it has no villages,
+/// and makes login links for its township officer and a secretary.
+fn demo_lines(data: &std::path::Path, web_address: &str) -> anyhow::Result<Vec<String>> {
+    let db = admin::open(data)?;
+    let mut lines = Vec::new();
+    if db.read(registry::villages)?.is_empty() {
+        let made = demo::fill(&db, demo::DEFAULT_SEED, chrono::Local::now().date_naive())?;
+        lines.push(format!(
+            "demo township made: {} villages, {} people, {} records",
+            made.villages, made.people, made.records
+        ));
+    }
+    let officer = PersonId::new(demo::OFFICER).map_err(anyhow::Error::msg)?;
+    let address = Some(web_address.to_string());
+    let validity = crate::web::accounts::DEFAULT_LOGIN_LINK_VALIDITY;
+    lines.push(format!(
+        "dashboard, as the township officer (one-time link, {} h): {}",
+        validity.as_secs() / 3600,
+        admin::login_link(&db, &officer, address.clone(), validity)?
+    ));
+    if let Some((v, _)) = demo::VILLAGES.first() {
+        let secretary = PersonId::new(format!("{v}-shuji")).map_err(anyhow::Error::msg)?;
+        if let Ok(link) = admin::login_link(&db, &secretary, address, validity) {
+            lines.push(format!("dashboard, as a village secretary: {link}"));
+        }
+    }
+    lines.push(format!(
+        "more links: massline-server admin --data {} login-link --person {}",
+        data.display(),
+        demo::OFFICER
+    ));
+    Ok(lines)
+}
+
+/// A password from standard input: asked for without echo on a terminal,
+/// else the first line.
+fn read_password(person: &PersonId) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    if stdin.is_terminal() {
+        eprint!("dashboard password for {person}: ");
+        std::io::stderr().flush()?;
+        #[cfg(unix)]
+        let echo_off = no_echo(&stdin);
+        let read = stdin.lock().read_line(&mut line);
+        #[cfg(unix)]
+        drop(echo_off);
+        eprintln!();
+        read?;
+    } else {
+        stdin.lock().read_line(&mut line)?;
+    }
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Turns a terminal's echo off until the returned guard drops.
+#[cfg(unix)]
+fn no_echo(stdin: &std::io::Stdin) -> Option<impl Drop + '_> {
+    use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
+    struct Restore<'a>(&'a std::io::Stdin, nix::sys::termios::Termios);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let _ = tcsetattr(self.0, SetArg::TCSANOW, &self.1);
+        }
+    }
+    let saved = tcgetattr(stdin).ok()?;
+    let mut quiet = saved.clone();
+    quiet.local_flags.remove(LocalFlags::ECHO);
+    tcsetattr(stdin, SetArg::TCSANOW, &quiet).ok()?;
+    Some(Restore(stdin, saved))
+}
+
 /// Runs the command line; errors are printed and end the process with status 1.
 pub fn main() {
     if let Err(e) = run() {
@@ -212,18 +343,55 @@ fn run() -> anyhow::Result<()> {
             max_connections_per_address,
             hourly_quota_mib,
             daily_quota_mib,
+            web: web_listen,
+            no_web,
+            demo: with_demo,
         } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
+                let local = listener.local_addr()?;
+                let web_listener = if no_web {
+                    None
+                } else {
+                    let web_listen = web_listen.unwrap_or_else(|| {
+                        let port = if local.port() == 0 {
+                            0
+                        } else {
+                            local.port() + 1
+                        };
+                        std::net::SocketAddr::new(local.ip(), port).to_string()
+                    });
+                    Some(
+                        tokio::net::TcpListener::bind(&web_listen)
+                            .await
+                            .with_context(|| {
+                                format!("cannot serve the dashboard on {web_listen}")
+                            })?,
+                    )
+                };
+                if with_demo {
+                    let web_local = web_listener
+                        .as_ref()
+                        .map(|l| l.local_addr())
+                        .transpose()?
+                        .context("--demo needs the dashboard")?;
+                    let address = web::public_address(public_address.as_deref(), web_local);
+                    for line in demo_lines(&data, &address)? {
+                        println!("{line}");
+                    }
+                }
                 if let Some(path) = ready_file {
-                    std::fs::write(&path, listener.local_addr()?.to_string())
+                    std::fs::write(&path, local.to_string())
                         .with_context(|| format!("cannot write {}", path.display()))?;
                 }
-                crate::run(
-                    listener,
+                crate::serve(
+                    Listeners {
+                        grpc: listener,
+                        web: web_listener,
+                    },
                     ServeConfig {
                         data_dir: data,
                         tls: !plaintext,
@@ -240,12 +408,32 @@ fn run() -> anyhow::Result<()> {
                             bytes_per_day: daily_quota_mib.saturating_mul(1 << 20),
                             ..limits::Limits::default()
                         },
+                        web: web::WebOptions::default(),
                     },
                     shutdown_signal(),
                 )
                 .await?;
                 Ok(())
             })
+        }
+        Command::Demo { data, seed } => {
+            let made = demo::fill_dir(&data, seed)?;
+            println!(
+                "{} villages, {} people, {} records ({} changes) made in {}",
+                made.villages,
+                made.people,
+                made.records,
+                made.changes,
+                data.display()
+            );
+            println!(
+                "start the server (`massline-server serve --data {}`), then log in with \
+                 `massline-server admin --data {} login-link --person {}`",
+                data.display(),
+                data.display(),
+                demo::OFFICER
+            );
+            Ok(())
         }
         Command::Admin { data, command } => {
             let db = admin::open(&data)?;
@@ -279,6 +467,34 @@ fn run() -> anyhow::Result<()> {
                     for line in admin::person_lines(&db, village(v)?.as_ref())? {
                         println!("{line}");
                     }
+                }
+                Admin::Person(PersonCmd::Revoke { id }) => {
+                    let id = PersonId::new(id).map_err(anyhow::Error::msg)?;
+                    println!("{}", admin::revoke_person(&db, &id)?);
+                }
+                Admin::Person(PersonCmd::SetRole {
+                    id,
+                    role,
+                    village: v,
+                }) => {
+                    let id = PersonId::new(id).map_err(anyhow::Error::msg)?;
+                    let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+                    admin::set_role(&db, &id, role, village(v)?.as_ref())?;
+                    println!("{id} is now {}", role.code());
+                }
+                Admin::Password { person } => {
+                    let person = PersonId::new(person).map_err(anyhow::Error::msg)?;
+                    let password = read_password(&person)?;
+                    admin::set_password(&db, &person, &password)?;
+                    println!("dashboard password of {person} set");
+                }
+                Admin::LoginLink {
+                    person,
+                    address,
+                    valid_for,
+                } => {
+                    let person = PersonId::new(person).map_err(anyhow::Error::msg)?;
+                    println!("{}", admin::login_link(&db, &person, address, valid_for)?);
                 }
                 Admin::EnrollCode {
                     person,

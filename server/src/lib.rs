@@ -16,10 +16,12 @@
 //! - [`connections`]: the accept loop, TLS handshakes and the limits on
 //!   connections; [`rate`]: attempts per address.
 //! - [`service`]: the gRPC edge (sync, enrollment).
-//! - [`admin`]: the township office's commands; [`cli`]: the command line.
+//! - [`web`]: the township's dashboard, on a port of its own.
+//! - [`admin`]: the township office's commands; [`cli`]: the command line;
+//!   [`demo`]: a believable township to look at.
 //!
-//! [`run`] takes its listener and its shutdown signal from outside, so tests
-//! bind port 0 and stop it cleanly.
+//! [`run`] and [`serve`] take their listeners and their shutdown signal from
+//! outside, so tests bind port 0 and stop them cleanly.
 
 pub mod admin;
 pub mod certs;
@@ -27,6 +29,7 @@ pub mod cli;
 pub mod connections;
 pub mod context;
 pub mod db;
+pub mod demo;
 pub mod documents;
 pub mod error;
 pub mod feed;
@@ -38,6 +41,7 @@ pub mod registry;
 pub mod rows;
 pub mod schema;
 pub mod service;
+pub mod web;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -68,6 +72,17 @@ pub struct ServeConfig {
     pub enroll_failures: rate::Rate,
     /// What each device may cost the server.
     pub limits: limits::Limits,
+    /// How the dashboard runs (when it has a listener, see [`Listeners`]).
+    pub web: web::WebOptions,
+}
+
+/// Where the server listens: devices' gRPC, and the dashboard if any.
+#[derive(Debug)]
+pub struct Listeners {
+    /// Devices' gRPC.
+    pub grpc: TcpListener,
+    /// The dashboard (HTTPS).
+    pub web: Option<TcpListener>,
 }
 
 /// Largest gRPC message the server accepts: a push message's frame, which
@@ -83,14 +98,34 @@ pub const MAX_ANSWER_BYTES: usize = massline_model::protocol::MAX_GRPC_MESSAGE_B
 const _: () =
     assert!(MAX_ANSWER_BYTES > ingest::MAX_REFUSALS_PER_MESSAGE * (ingest::MAX_REASON_BYTES + 16));
 
-/// Serves on `listener` until `shutdown` completes, then finishes the calls
-/// under way and returns. Plain text (`config.tls` off) is served only on a
-/// loopback address.
+/// Serves devices on `listener` until `shutdown` completes, then finishes
+/// the calls under way and returns. Plain text (`config.tls` off) is served
+/// only on a loopback address.
 pub async fn run(
     listener: TcpListener,
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
+    serve(
+        Listeners {
+            grpc: listener,
+            web: None,
+        },
+        config,
+        shutdown,
+    )
+    .await
+}
+
+/// Serves devices, and the dashboard if it has a listener, until `shutdown`
+/// completes; then finishes the calls and requests under way and returns.
+/// The dashboard is always HTTPS, with the server's certificate.
+pub async fn serve(
+    listeners: Listeners,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let listener = listeners.grpc;
     let local = listener
         .local_addr()
         .map_err(|e| Error::Io("listener".into(), e))?;
@@ -112,16 +147,49 @@ pub async fn run(
         registry::set_setting(tx, "tls", if config.tls { "on" } else { "off" })
     })?;
 
-    let tls = if config.tls {
+    let cert = if config.tls || listeners.web.is_some() {
         let cert = certs::load_or_create(&config.data_dir)?;
         tracing::info!(
             fingerprint = %massline_model::ids::hex_encode(&cert.fingerprint),
             "TLS certificate"
         );
-        Some(connections::tls_acceptor(&cert)?)
+        Some(cert)
     } else {
-        tracing::warn!("serving plain-text gRPC: for local development only");
         None
+    };
+    let tls = match (&cert, config.tls) {
+        (Some(cert), true) => Some(connections::tls_acceptor(cert)?),
+        _ => {
+            tracing::warn!("serving plain-text gRPC: for local development only");
+            None
+        }
+    };
+    let mut device_files = open_files;
+    let (stop_web, web_stopped) = tokio::sync::watch::channel(());
+    let dashboard = match (listeners.web, &cert) {
+        (Some(web_listener), Some(cert)) => {
+            let web_local = web_listener
+                .local_addr()
+                .map_err(|e| Error::Io("dashboard listener".into(), e))?;
+            let address = web::public_address(config.public_address.as_deref(), web_local);
+            db.write(|tx| registry::set_setting(tx, "web_address", &address))?;
+            device_files = web::devices_open_files(open_files, &config.web.connections);
+            let (incoming, accepting) = web::accept(
+                web_listener,
+                cert,
+                config.web.connections.clone(),
+                open_files,
+            )?;
+            let state = web::Web::new(db.clone(), config.web.clone());
+            let mut stopped = web_stopped;
+            let serving = tokio::spawn(web::serve(incoming, state, async move {
+                // Stops when told, or when the devices' server ends.
+                let _ = stopped.changed().await;
+            }));
+            tracing::info!("dashboard at https://{address}/");
+            Some((serving, accepting))
+        }
+        _ => None,
     };
 
     let (rows_follower, stop_follower, following) = follower::start(db.clone());
@@ -135,9 +203,9 @@ pub async fn run(
         .map_err(|e| Error::internal("the reflection service", e))?;
 
     let limits = config.connections.clone();
-    let (incoming, accepting) = connections::accept(listener, tls, limits.clone(), open_files);
+    let (incoming, accepting) = connections::accept(listener, tls, limits.clone(), device_files);
     tracing::info!(%local, %public, "massline-server listening");
-    Server::builder()
+    let served = Server::builder()
         .http2_keepalive_interval(Some(limits.keepalive_interval))
         .http2_keepalive_timeout(Some(limits.keepalive_timeout))
         .max_concurrent_streams(limits.streams_per_connection)
@@ -161,10 +229,18 @@ pub async fn run(
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_ANSWER_BYTES),
         )
-        .serve_with_incoming_shutdown(incoming, shutdown)
+        .serve_with_incoming_shutdown(incoming, async move {
+            shutdown.await;
+            let _ = stop_web.send(());
+        })
         .await
-        .map_err(|e| Error::Invalid(format!("server stopped: {e}")))?;
+        .map_err(|e| Error::Invalid(format!("server stopped: {e}")));
     let _ = accepting.await;
+    if let Some((serving, accepting)) = dashboard {
+        let _ = serving.await;
+        let _ = accepting.await;
+    }
+    served?;
     stop_follower.poke();
     let _ = following.await;
     tracing::info!("massline-server stopped");

@@ -1,5 +1,5 @@
-//! Attempts per address over time: a token bucket for each address, kept in
-//! memory (a restart forgets them, which costs an attacker one burst).
+//! Attempts per address (or per person) over time: a token bucket for each,
+//! kept in memory (a restart forgets them, which costs an attacker one burst).
 
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -9,10 +9,11 @@ use rustc_hash::FxHashMap;
 
 use crate::connections::address_key;
 
-/// Most addresses remembered at once. Addresses whose bucket has filled up
-/// again are forgotten first; past this, while every remembered address is
-/// still short of attempts, a new address waits like one that used up its
-/// own, so a crowd of addresses cannot grow the table without bound.
+/// Most addresses (or other keys) remembered at once by one limiter.
+/// Addresses whose bucket has filled up again are forgotten first; past
+/// this, while every remembered address is still short of attempts, a new
+/// address waits like one that used up its own, so a crowd of addresses
+/// cannot grow the table without bound.
 pub const MAX_TRACKED_ADDRESSES: usize = 16_384;
 
 /// A rate: `burst` attempts at once, then one more every `every`.
@@ -62,45 +63,45 @@ impl Bucket {
     }
 }
 
-/// Attempts per address (an IPv4 address or an IPv6 /64) at a [`Rate`].
+/// Attempts per key (an address, a person) at a [`Rate`].
 ///
-/// An attempt is let in while its address has attempts left ([`check`]),
-/// and only those that count use one up ([`charge`]); attempts let in at
-/// the same moment may take an address below zero, down to minus a burst,
-/// so a crowd of them costs as long to come back.
+/// An attempt is let in while its key has attempts left ([`check`]), and
+/// only those that count use one up ([`charge`]); attempts let in at the
+/// same moment may take a key below zero, down to minus a burst, so a crowd
+/// of them costs as long to come back.
 ///
-/// [`check`]: PerAddress::check
-/// [`charge`]: PerAddress::charge
+/// [`check`]: PerKey::check
+/// [`charge`]: PerKey::charge
 #[derive(Debug)]
-pub struct PerAddress {
+pub struct PerKey<K> {
     rate: Rate,
-    buckets: Mutex<FxHashMap<IpAddr, Bucket>>,
+    buckets: Mutex<FxHashMap<K, Bucket>>,
 }
 
-impl PerAddress {
+impl<K: std::hash::Hash + Eq> PerKey<K> {
     /// Counts attempts at `rate`.
-    pub fn new(rate: Rate) -> PerAddress {
-        PerAddress {
+    pub fn new(rate: Rate) -> PerKey<K> {
+        PerKey {
             rate,
             buckets: Mutex::default(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<IpAddr, Bucket>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<K, Bucket>> {
         self.buckets.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether `ip` has an attempt left; if not, how long until it has.
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+    /// Whether `key` has an attempt left; if not, how long until it has.
+    pub fn check(&self, key: &K) -> Result<(), Duration> {
         let (rate, now) = (self.rate, Instant::now());
         let mut buckets = self.lock();
-        if let Some(b) = buckets.get_mut(&address_key(ip)) {
+        if let Some(b) = buckets.get_mut(key) {
             b.refill(rate, now);
             if b.tokens <= 0 {
                 return Err(b.wait(rate, now));
             }
         } else if buckets.len() >= MAX_TRACKED_ADDRESSES {
-            // Only an address that is remembered can be charged: make room.
+            // Only a key that is remembered can be charged: make room.
             buckets.retain(|_, b| {
                 b.refill(rate, now);
                 b.tokens < i64::from(rate.burst)
@@ -112,16 +113,38 @@ impl PerAddress {
         Ok(())
     }
 
-    /// Uses up one attempt of `ip`.
-    pub fn charge(&self, ip: IpAddr) {
+    /// Uses up one attempt of `key`.
+    pub fn charge(&self, key: K) {
         let (rate, now) = (self.rate, Instant::now());
         let mut buckets = self.lock();
-        let b = buckets.entry(address_key(ip)).or_insert(Bucket {
+        let b = buckets.entry(key).or_insert(Bucket {
             tokens: i64::from(rate.burst),
             at: now,
         });
         b.refill(rate, now);
         b.tokens = (b.tokens - 1).max(-i64::from(rate.burst));
+    }
+}
+
+/// Attempts per address (an IPv4 address or an IPv6 /64) at a [`Rate`]:
+/// a [`PerKey`] keyed by [`address_key`].
+#[derive(Debug)]
+pub struct PerAddress(PerKey<IpAddr>);
+
+impl PerAddress {
+    /// Counts attempts at `rate`.
+    pub fn new(rate: Rate) -> PerAddress {
+        PerAddress(PerKey::new(rate))
+    }
+
+    /// Whether `ip` has an attempt left; if not, how long until it has.
+    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.0.check(&address_key(ip))
+    }
+
+    /// Uses up one attempt of `ip`.
+    pub fn charge(&self, ip: IpAddr) {
+        self.0.charge(address_key(ip));
     }
 }
 

@@ -93,14 +93,15 @@ pub enum EnrollError {
 }
 
 /// Unix seconds as a day and minute, UTC.
-fn when(unix: i64) -> String {
+pub(crate) fn when(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0).map_or_else(
         || unix.to_string(),
         |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
     )
 }
 
-fn hash(secret: &str) -> Vec<u8> {
+/// The hash kept of a secret (codes, tokens): SHA-256.
+pub(crate) fn hash(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
@@ -200,6 +201,71 @@ fn village_name(tx: &Transaction<'_>, code: &VillageCode) -> Result<Option<Strin
         .optional()?)
 }
 
+/// A township officer has no village; everyone else has an existing one.
+fn check_role_village(
+    tx: &Transaction<'_>,
+    role: Role,
+    village: Option<&VillageCode>,
+) -> Result<(), Error> {
+    match (role, village) {
+        (Role::TownshipOfficer, Some(_)) => Err(Error::Invalid(
+            "a township officer belongs to no village".into(),
+        )),
+        (Role::TownshipOfficer, None) => Ok(()),
+        (_, None) => Err(Error::Invalid(format!("a {} needs --village", role.code()))),
+        (_, Some(v)) => match village_name(tx, v)? {
+            Some(_) => Ok(()),
+            None => Err(Error::Invalid(format!("no village {v}: add it first"))),
+        },
+    }
+}
+
+/// Gives a person another role (and village). What they may read and
+/// write follows at once: devices and dashboard sessions are checked
+/// against the registry on every call.
+pub fn set_role(
+    tx: &Transaction<'_>,
+    id: &PersonId,
+    role: Role,
+    village: Option<&VillageCode>,
+) -> Result<(), Error> {
+    check_role_village(tx, role, village)?;
+    let n = tx.execute(
+        "UPDATE people SET role = ?2, village = ?3 WHERE id = ?1",
+        params![id.as_str(), role.code(), village.map(|v| v.as_str())],
+    )?;
+    if n == 0 {
+        return Err(Error::Invalid(format!("no person {id}")));
+    }
+    Ok(())
+}
+
+/// Revokes a person who left or must no longer act: their devices are
+/// revoked and their unused enrollment codes expire. Their records stay.
+/// Returns how many devices were revoked.
+pub fn revoke_person(tx: &Transaction<'_>, id: &PersonId) -> Result<usize, Error> {
+    let now = now();
+    let n = tx.execute(
+        "UPDATE people SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id.as_str(), now],
+    )?;
+    if n == 0 {
+        return Err(Error::Invalid(match person(tx, id)? {
+            Some(_) => format!("person {id} is already revoked"),
+            None => format!("no person {id}"),
+        }));
+    }
+    tx.execute(
+        "UPDATE enrollment_codes SET expires_at = min(expires_at, ?2)
+         WHERE person = ?1 AND used_at IS NULL",
+        params![id.as_str(), now],
+    )?;
+    Ok(tx.execute(
+        "UPDATE devices SET revoked_at = ?2 WHERE person = ?1 AND revoked_at IS NULL",
+        params![id.as_str(), now],
+    )?)
+}
+
 /// Adds a person; a township officer has no village, everyone else must have one.
 pub fn add_person(
     tx: &Transaction<'_>,
@@ -211,22 +277,7 @@ pub fn add_person(
     if name.trim().is_empty() {
         return Err(Error::Invalid("a person needs a name".into()));
     }
-    match (role, village) {
-        (Role::TownshipOfficer, Some(_)) => {
-            return Err(Error::Invalid(
-                "a township officer belongs to no village".into(),
-            ));
-        }
-        (Role::TownshipOfficer, None) => {}
-        (_, None) => {
-            return Err(Error::Invalid(format!("a {} needs --village", role.code())));
-        }
-        (_, Some(v)) => {
-            if village_name(tx, v)?.is_none() {
-                return Err(Error::Invalid(format!("no village {v}: add it first")));
-            }
-        }
-    }
+    check_role_village(tx, role, village)?;
     let id = match id {
         Some(id) => id,
         None => PersonId::new(base32(&rand::random::<[u8; 5]>()).to_ascii_lowercase())
@@ -288,6 +339,18 @@ pub fn person(tx: &Transaction<'_>, id: &PersonId) -> Result<Option<Person>, Err
     Ok(row.and_then(to_person))
 }
 
+/// Whether a person was revoked.
+pub fn revoked(tx: &Transaction<'_>, id: &PersonId) -> Result<bool, Error> {
+    Ok(tx
+        .query_row(
+            "SELECT revoked_at IS NOT NULL FROM people WHERE id = ?1",
+            params![id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(false))
+}
+
 /// Makes a one-time enrollment code for a person, valid for `valid_for`
 /// (at least a second, at most [`MAX_CODE_VALIDITY`]); returns its secret.
 pub fn new_enrollment_code(
@@ -303,6 +366,9 @@ pub fn new_enrollment_code(
     }
     if person(tx, person_id)?.is_none() {
         return Err(Error::Invalid(format!("no person {person_id}")));
+    }
+    if revoked(tx, person_id)? {
+        return Err(Error::Invalid(format!("person {person_id} is revoked")));
     }
     let raw = base32(&rand::random::<[u8; 10]>());
     let secret = raw

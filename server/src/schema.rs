@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -102,6 +102,42 @@ const V3: &str = "
 CREATE INDEX documents_by_update ON documents (updated_seq);
 ";
 
+/// Version 4: the dashboard's accounts. A person can be revoked (their
+/// devices with them); township officers, secretaries and cadres may have a
+/// dashboard password (an argon2id hash), one-time login links (only a hash
+/// of the secret is kept) and sessions (only a hash of the token is kept),
+/// each session noting the role and village it was opened with, so a person
+/// whose role changed is signed out.
+const V4: &str = "
+ALTER TABLE people ADD COLUMN revoked_at INTEGER;
+
+CREATE TABLE web_passwords (
+    person TEXT PRIMARY KEY REFERENCES people (id),
+    hash TEXT NOT NULL,
+    set_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE web_login_links (
+    secret_hash BLOB PRIMARY KEY,
+    person TEXT NOT NULL REFERENCES people (id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE web_sessions (
+    token_hash BLOB PRIMARY KEY,
+    person TEXT NOT NULL REFERENCES people (id),
+    role TEXT NOT NULL,
+    village TEXT,
+    csrf TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX web_sessions_by_person ON web_sessions (person);
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -109,6 +145,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             0 => tx.execute_batch(V1)?,
             1 => tx.execute_batch(V2)?,
             2 => tx.execute_batch(V3)?,
+            3 => tx.execute_batch(V4)?,
             _ => {}
         }
     }
@@ -480,5 +517,43 @@ CREATE INDEX notices_by_village ON notices (village, month);
         let db = Db::open(dir.path()).expect("open again");
         let made_again = db.write(rows::follow_declarations).expect("follow");
         assert!(!made_again);
+    }
+
+    #[test]
+    fn a_version_3_database_opens_upgraded_with_accounts_and_keeps_its_people() {
+        let dir = tempfile::tempdir().expect("dir");
+        {
+            let conn = rusqlite::Connection::open(dir.path().join("massline.db")).expect("open");
+            for v in [V1, V2, V3] {
+                conn.execute_batch(v).expect("schema");
+            }
+            conn.execute_batch(
+                "INSERT INTO villages VALUES ('dongcun', '东村', 0);
+                 INSERT INTO people VALUES ('zhang', '张书记', 'secretary', 'dongcun', 0);",
+            )
+            .expect("person");
+            conn.pragma_update(None, "user_version", 3)
+                .expect("version");
+        }
+        let db = Db::open(dir.path()).expect("upgrade");
+        let (version, revoked, sessions): (u32, Option<i64>, i64) = db
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO web_sessions VALUES (x'00', 'zhang', 'secretary', 'dongcun',
+                                                      'c', 1, 2, 1)",
+                    [],
+                )?;
+                Ok::<_, Error>((
+                    tx.pragma_query_value(None, "user_version", |r| r.get(0))?,
+                    tx.query_row(
+                        "SELECT revoked_at FROM people WHERE id = 'zhang'",
+                        [],
+                        |r| r.get(0),
+                    )?,
+                    tx.query_row("SELECT count(*) FROM web_sessions", [], |r| r.get(0))?,
+                ))
+            })
+            .expect("read");
+        assert_eq!((version, revoked, sessions), (VERSION, None, 1));
     }
 }

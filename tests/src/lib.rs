@@ -9,10 +9,13 @@
 //! - [`ServerProcess`]: the server binary as a child process.
 //! - [`Device`]: an enrolled device store.
 //! - [`raw`]: hand-made protocol messages, for inputs a real device never sends.
+//! - [`web`]: the dashboard over HTTPS without a browser; [`browser`]: with one.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+pub mod browser;
 pub mod raw;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,7 +32,8 @@ use massline_core::records::{
 use massline_core::{Client, DocId, PersonId, Record, RecordKind, Role, VillageCode};
 use massline_server::connections::ConnectionLimits;
 use massline_server::service::enrollment::ENROLL_FAILURES;
-use massline_server::{ServeConfig, admin, feed::FeedOptions, limits::Limits, registry};
+use massline_server::web::WebOptions;
+use massline_server::{Listeners, ServeConfig, admin, feed::FeedOptions, limits::Limits, registry};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -82,6 +86,14 @@ impl Township {
             .unwrap();
         }
         Township { _dir: dir, data }
+    }
+
+    /// The data directory at `data`, as it is (nothing added).
+    pub fn at(data: &Path) -> Township {
+        Township {
+            _dir: tempfile::tempdir().unwrap(),
+            data: data.to_path_buf(),
+        }
     }
 
     /// A one-time enrollment code for `person`, pointing at `addr`.
@@ -191,6 +203,7 @@ pub fn serve_config(township: &Township) -> ServeConfig {
         connections: ConnectionLimits::default(),
         enroll_failures: ENROLL_FAILURES,
         limits: Limits::default(),
+        web: WebOptions::default(),
     }
 }
 
@@ -199,6 +212,8 @@ pub fn serve_config(township: &Township) -> ServeConfig {
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where its dashboard listens, if it serves one.
+    pub web: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     handle: tokio::task::JoinHandle<Result<(), massline_server::Error>>,
 }
@@ -232,19 +247,53 @@ impl TestServer {
         listen: &str,
         tweak: impl FnOnce(&mut ServeConfig),
     ) -> TestServer {
+        Self::start_serving(township, listen, false, tweak).await
+    }
+
+    /// Starts serving `township` and its dashboard, each on a free port.
+    pub async fn start_with_dashboard(township: &Township) -> TestServer {
+        Self::start_serving(township, "127.0.0.1:0", true, |_| {}).await
+    }
+
+    /// Starts serving `township` and its dashboard, with the production
+    /// settings as `tweak` changes them.
+    pub async fn start_dashboard_configured(
+        township: &Township,
+        tweak: impl FnOnce(&mut ServeConfig),
+    ) -> TestServer {
+        Self::start_serving(township, "127.0.0.1:0", true, tweak).await
+    }
+
+    async fn start_serving(
+        township: &Township,
+        listen: &str,
+        dashboard: bool,
+        tweak: impl FnOnce(&mut ServeConfig),
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind(listen).await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let web_listener = if dashboard {
+            Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
+        } else {
+            None
+        };
+        let web = web_listener.as_ref().map(|l| l.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let mut config = ServeConfig {
             public_address: Some(addr.to_string()),
             ..serve_config(township)
         };
         tweak(&mut config);
-        let handle = tokio::spawn(massline_server::run(listener, config, async {
+        let listeners = Listeners {
+            grpc: listener,
+            web: web_listener,
+        };
+        let handle = tokio::spawn(massline_server::serve(listeners, config, async {
             let _ = stopped.await;
         }));
         TestServer {
             addr,
+            web,
             stop: Some(stop),
             handle,
         }

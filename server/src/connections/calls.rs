@@ -32,11 +32,13 @@ pub struct Tracked<S> {
     inner: S,
 }
 
-/// A call under way on a connection, until dropped.
-struct Call(Arc<Slot>);
+/// A call under way on a connection, until dropped: while one is, the
+/// connection is not idle.
+#[derive(Debug)]
+pub struct Call(Arc<Slot>);
 
 impl Call {
-    fn start(slot: &Arc<Slot>) -> Call {
+    pub(super) fn start(slot: &Arc<Slot>) -> Call {
         slot.call_started();
         Call(slot.clone())
     }

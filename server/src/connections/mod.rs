@@ -38,7 +38,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tonic::transport::server::Connected;
 
-pub use calls::TrackCalls;
+pub use calls::{Call, TrackCalls};
 use guarded::Guarded;
 use table::{Admission, Slot, Table};
 
@@ -191,6 +191,15 @@ pub struct Peer {
     slot: Arc<Slot>,
 }
 
+impl Peer {
+    /// Counts a call on this connection until the returned guard is
+    /// dropped, for servers that are not tonic's (the dashboard), which
+    /// [`TrackCalls`] does not wrap.
+    pub fn call(&self) -> Call {
+        Call::start(&self.slot)
+    }
+}
+
 /// An accepted connection, TLS or plain, as tonic serves it.
 #[derive(Debug)]
 pub enum ServerIo {
@@ -281,6 +290,12 @@ impl AsyncWrite for ServerIo {
 
 /// The TLS side of the server: its certificate, offering HTTP/2.
 pub fn tls_acceptor(cert: &ServerCert) -> Result<TlsAcceptor, Error> {
+    tls_acceptor_for(cert, &[b"h2"])
+}
+
+/// The server's certificate, offering the application protocols `alpn`
+/// (the dashboard offers HTTP/1.1 besides HTTP/2, for browsers).
+pub fn tls_acceptor_for(cert: &ServerCert, alpn: &[&[u8]]) -> Result<TlsAcceptor, Error> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     const BAD: &str = "cannot serve it over TLS";
@@ -297,7 +312,7 @@ pub fn tls_acceptor(cert: &ServerCert) -> Result<TlsAcceptor, Error> {
     .with_no_client_auth()
     .with_single_cert(chain, key)
     .map_err(|e| Error::certificate(BAD, e))?;
-    config.alpn_protocols = vec![b"h2".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 

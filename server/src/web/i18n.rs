@@ -1,0 +1,180 @@
+//! The dashboard's own words, in Chinese (the default) and English.
+//!
+//! Only words of the dashboard itself live here: names of figures, pages,
+//! buttons. Records' fields and codes are named by the model
+//! (`massline_model::records::field_label`, `Coded::label`), never again here.
+
+use massline_model::Lang;
+
+/// `(key, 中文, English)` for every word of the dashboard.
+const WORDS: &[(&str, &str, &str)] = &[
+    ("app", "群众路线教育实践活动", "Mass line campaign"),
+    ("overview", "全镇概览", "Township overview"),
+    ("village_page", "村情况", "Village"),
+    ("village", "村", "Village"),
+    ("all_villages", "全部村", "All villages"),
+    ("total", "合计", "Total"),
+    ("ledgers", "台账", "Ledgers"),
+    ("ledger_study", "党员学习台账", "Study ledger"),
+    (
+        "ledger_rectifications",
+        "整改措施台账",
+        "Rectification ledger",
+    ),
+    ("period", "统计期间", "Period"),
+    ("period_month", "本月", "This month"),
+    ("period_quarter", "本季度", "This quarter"),
+    ("period_campaign", "活动以来", "Campaign to date"),
+    ("status_filter", "筛选", "Show"),
+    ("all", "全部", "All"),
+    ("show", "查看", "Show"),
+    ("as_of", "数据截至", "As of"),
+    ("rows", "条", "rows"),
+    ("rows_cut", "仅显示前", "Only the first"),
+    ("export", "导出", "Export"),
+    ("print", "打印", "Print"),
+    ("logout", "退出", "Log out"),
+    ("login", "登录", "Log in"),
+    ("login_title", "工作台登录", "Dashboard login"),
+    ("password", "密码", "Password"),
+    ("login_link_title", "一次性登录链接", "One-time login link"),
+    (
+        "login_link_confirm",
+        "使用此链接登录。链接只能使用一次。",
+        "Log in with this link. It works only once.",
+    ),
+    (
+        "login_failed",
+        "编号或密码不正确。",
+        "Wrong id or password.",
+    ),
+    ("switch_lang", "English", "中文"),
+    (
+        "not_by_period",
+        "现状，不按期间",
+        "current state, not by period",
+    ),
+    // Figures of the overview.
+    ("f_members", "党员数", "Members"),
+    ("f_aged_60", "60岁以上", "Aged 60+"),
+    ("f_studied", "参学党员", "Members who studied"),
+    ("f_not_studied", "未参学党员", "Members who did not study"),
+    ("f_avg_hours", "人均学时", "Average hours per member"),
+    ("f_sessions", "集中学习次数", "Sessions held"),
+    ("f_attendance", "出勤率", "Attendance"),
+    ("f_opinions", "征求意见", "Opinions heard"),
+    ("f_taken_up", "已列为问题或反馈", "Taken up"),
+    ("f_answered", "已答复", "Answered"),
+    ("f_problems", "查摆问题", "Problems"),
+    ("f_measures", "整改措施", "Measures"),
+    ("f_done", "已完成", "Done"),
+    ("f_accepted", "群众认可", "Accepted"),
+    ("f_overdue", "逾期", "Overdue"),
+    ("f_unfiled", "未备案", "Not filed"),
+    ("f_practical", "为民办实事", "Practical things"),
+    ("f_practical_done", "已办结", "done"),
+    ("f_practical_range", "应为3至5件", "3 to 5 expected"),
+    ("f_org_life", "组织生活会", "Org-life meetings"),
+    ("f_notices", "公开次数", "Notices published"),
+    ("f_service_open", "代办未结", "Services open"),
+    ("f_service_age", "最久(天)", "oldest (days)"),
+    // Columns of ledgers the model has no field for.
+    ("c_hours", "学时", "Hours"),
+    ("c_last_study", "最近学习", "Last studied"),
+    ("c_sessions_attended", "参加集中学习", "Sessions attended"),
+    ("c_entries", "个人学习次数", "Own study entries"),
+    ("c_overdue_days", "逾期天数", "Days overdue"),
+    ("c_record", "记录编号", "Record"),
+    // Filters of ledgers the model has no code for.
+    ("s_studied", "已参学", "Studied"),
+    ("s_not_studied", "未参学", "Did not study"),
+    ("s_overdue", "逾期", "Overdue"),
+    ("s_unfiled", "未备案", "Not filed"),
+    ("s_done", "已完成(含群众认可)", "Done (and accepted)"),
+    // Charts.
+    (
+        "chart_study_weeks",
+        "各村每周学习时长(分钟)",
+        "Study minutes per village per week",
+    ),
+    ("chart_measures", "各村整改措施状态", "Measures by status"),
+    ("week_of", "周", "week of"),
+    // Errors.
+    ("e_forbidden", "无权查看", "Not allowed"),
+    ("e_not_found", "未找到", "Not found"),
+    ("e_bad_request", "请求有误", "Bad request"),
+    ("e_too_many", "尝试次数过多", "Too many attempts"),
+    ("e_server", "服务器错误", "Server error"),
+    ("e_gone", "链接已失效", "Link no longer valid"),
+    ("back_home", "返回首页", "Back to the start page"),
+    (
+        "e_no_dashboard",
+        "党员不使用工作台；请在手机上查看本人记录。",
+        "Party members have no dashboard; their own records are on their phones.",
+    ),
+    (
+        "e_csrf",
+        "表单已过期或来源不明，已拒绝。请刷新页面后重试。",
+        "The form was refused: its token is missing or wrong. Reload the page and try again.",
+    ),
+];
+
+/// The dashboard's words in one language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Words(pub Lang);
+
+impl Words {
+    /// The word for `key`; the key itself if there is none (shows at once
+    /// on the page, and the test of every template's keys catches it).
+    pub fn get<'a>(&self, key: &'a str) -> &'a str {
+        WORDS
+            .iter()
+            .find(|(k, ..)| *k == key)
+            .map_or(key, |(_, zh, en)| match self.0 {
+                Lang::Zh => zh,
+                Lang::En => en,
+            })
+    }
+
+    /// `zh` or `en`, for `<html lang>` and links.
+    pub fn code(&self) -> &'static str {
+        match self.0 {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// Whether `key` has words.
+    pub fn has(key: &str) -> bool {
+        WORDS.iter().any(|(k, ..)| *k == key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_every_template_key_has_words() {
+        let mut keys: Vec<_> = WORDS.iter().map(|(k, ..)| *k).collect();
+        keys.sort_unstable();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "a key is declared twice");
+        let templates = [
+            include_str!("../../templates/base.html"),
+            include_str!("../../templates/overview.html"),
+            include_str!("../../templates/village.html"),
+            include_str!("../../templates/ledger.html"),
+            include_str!("../../templates/login.html"),
+            include_str!("../../templates/message.html"),
+            include_str!("../../templates/table.html"),
+        ];
+        for t in templates {
+            for part in t.split("t.get(\"").skip(1) {
+                let key = part.split('"').next().unwrap_or_default();
+                assert!(Words::has(key), "no words for {key:?}");
+            }
+        }
+    }
+}

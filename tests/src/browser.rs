@@ -1,0 +1,266 @@
+//! A real browser for the dashboard's tests: headless Chromium, driven
+//! through chromedriver (WebDriver) by fantoccini, with a fresh profile.
+//!
+//! Without chromedriver the tests fail, saying what to install: a browser
+//! test that passes without a browser proves nothing.
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// What to install when the browser is missing.
+pub const INSTALL: &str = "the dashboard's browser tests need Chromium and its WebDriver: \
+    `apt-get install -y chromium chromium-driver` (Debian), or set MASSLINE_CHROMEDRIVER \
+    and MASSLINE_CHROMIUM to their paths";
+
+/// Chromium's flags: headless, and nothing that reaches for the network on
+/// its own (without them a closed network makes it hang).
+pub const FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-extensions",
+    "--window-size=1280,900",
+    // The server's certificate is its own, self-signed.
+    "--ignore-certificate-errors",
+];
+
+fn find(env: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A headless Chromium under chromedriver; stopped when dropped.
+#[derive(Debug)]
+pub struct Browser {
+    /// The WebDriver session.
+    pub client: Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and a browser with a fresh profile.
+    pub async fn start() -> Browser {
+        let driver_path =
+            find("MASSLINE_CHROMEDRIVER", &["chromedriver"]).unwrap_or_else(|| panic!("{INSTALL}"));
+        let chromium = find(
+            "MASSLINE_CHROMIUM",
+            &["chromium", "chromium-browser", "google-chrome"],
+        )
+        .unwrap_or_else(|| panic!("{INSTALL}"));
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // A process group of its own, so the browsers it starts go with it.
+        let driver = Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}; {INSTALL}", driver_path.display()));
+        let profile = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = FLAGS.iter().map(|f| f.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let mut caps = serde_json::Map::new();
+        caps.insert("acceptInsecureCerts".into(), json!(true));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "args": args, "binary": chromium }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("no browser session: {e}; {INSTALL}"),
+            }
+        };
+        Browser {
+            client,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    /// Opens `url` and waits for its page.
+    pub async fn open(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    /// The text of the element with this id.
+    pub async fn text_of(&self, id: &str) -> String {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no element #{id}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Types into the field with this id.
+    pub async fn type_into(&self, id: &str, text: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
+    /// Clicks the element with this id (a link or a form's button) and
+    /// waits for the page it leads to: WebDriver's click may return while a
+    /// form's answer is still on its way.
+    pub async fn click(&self, id: &str) {
+        // A mark on the page that is left; the next page has none.
+        self.client
+            .execute("window.__leaving = true;", vec![])
+            .await
+            .unwrap();
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no element #{id}: {e}"))
+            .click()
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let arrived = self
+                .client
+                .execute(
+                    "return !window.__leaving && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if arrived {
+                return;
+            }
+            assert!(Instant::now() < deadline, "clicking #{id} led to no page");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The page's HTML.
+    pub async fn source(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    /// The current address.
+    pub async fn url(&self) -> String {
+        self.client.current_url().await.unwrap().to_string()
+    }
+
+    /// Fetches `path` from the page's own origin, as the page would (with
+    /// its cookies): the status and the body's bytes.
+    pub async fn fetch(&self, path: &str) -> (u16, Vec<u8>) {
+        self.fetch_with(path, json!({ "credentials": "same-origin" }))
+            .await
+    }
+
+    /// Fetches `path` with these `fetch` options (method, body, headers).
+    pub async fn fetch_with(&self, path: &str, options: Value) -> (u16, Vec<u8>) {
+        let script = r#"
+            const [path, options, done] = arguments;
+            fetch(path, options)
+              .then(async r => {
+                const bytes = new Uint8Array(await r.arrayBuffer());
+                let s = '';
+                for (let i = 0; i < bytes.length; i += 0x8000) {
+                  s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+                }
+                done([r.status, btoa(s)]);
+              })
+              .catch(e => done([0, btoa(String(e))]));
+        "#;
+        let answer = self
+            .client
+            .execute_async(script, vec![json!(path), options])
+            .await
+            .unwrap();
+        let status = answer[0].as_u64().unwrap() as u16;
+        let body = base64::engine::general_purpose::STANDARD
+            .decode(answer[1].as_str().unwrap())
+            .unwrap();
+        // No status: the request itself failed; say why rather than compare 0.
+        assert_ne!(
+            status,
+            0,
+            "fetch {path}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        (status, body)
+    }
+
+    /// Saves a screenshot of the page as `<target>/screenshots/<name>.png`;
+    /// returns its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = target_dir().join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    /// Ends the session and the browser.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        use nix::sys::signal::{Signal, killpg};
+        use nix::unistd::Pid;
+        let _ = killpg(Pid::from_raw(self.driver.id() as i32), Signal::SIGKILL);
+        let _ = self.driver.wait();
+    }
+}
+
+/// The cargo target directory the tests were built in
+/// (`target/<profile>/deps/<test>` → `target/`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
