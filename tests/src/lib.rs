@@ -23,11 +23,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use massline_core::records::{
-    Demand, Education, FourWinds, HouseholdGroup, Member, Notice, NoticeCategory, NoticeMedium,
-    Opinion, OpinionArea, OpinionChannel, OpinionStatus, OrgLifeMeeting, PracticalThing,
-    Rectification, RectificationStatus, RectificationTerm, ServiceMatter, ServiceRequest,
-    ServiceStatus, SessionFormat, SourceGroup, StudyEntry, StudyMaterial, StudyMode, StudySession,
-    ThingStatus, Visit,
+    Demand, Education, FourWinds, HouseholdGroup, ListeningFormat, ListeningMeeting, Member,
+    Notice, NoticeCategory, NoticeMedium, Opinion, OpinionArea, OpinionChannel, OpinionStatus,
+    OrgLifeMeeting, PracticalThing, Rectification, RectificationStatus, RectificationTerm,
+    Regulation, RegulationCategory, ServiceMatter, ServiceRequest, ServiceStatus, SessionFormat,
+    SourceGroup, StudyEntry, StudyMaterial, StudyMode, StudySession, ThingStatus, Visit,
 };
 use massline_core::{Client, DocId, PersonId, Record, RecordKind, Role, VillageCode};
 use massline_server::connections::ConnectionLimits;
@@ -704,6 +704,33 @@ pub fn notice(title: &str) -> Record {
         title: title.to_string(),
         content: String::new(),
         about: Vec::new(),
+    })
+}
+
+/// A villagers' representatives meeting held to hear opinions, which wang
+/// and zhang attended.
+pub fn listening_meeting(topics: &str) -> Record {
+    Record::ListeningMeeting(ListeningMeeting {
+        date: day(4, 20),
+        format: ListeningFormat::RepresentativesMeeting,
+        place: "村委会议室".to_string(),
+        topics: topics.to_string(),
+        members: vec![
+            PersonId::new("wang").unwrap(),
+            PersonId::new("zhang").unwrap(),
+        ],
+        others: 23,
+    })
+}
+
+/// A rule on village affairs, adopted and announced.
+pub fn regulation(title: &str) -> Record {
+    Record::Regulation(Regulation {
+        title: title.to_string(),
+        category: RegulationCategory::VillageAffairs,
+        adopted_on: day(6, 10),
+        text: "每月五日前公开上月村务和财务收支。".to_string(),
+        announced_on: Some(day(6, 12)),
     })
 }
 

@@ -8,8 +8,8 @@ use massline_core::records::{Attendance, RectificationStatus};
 use massline_core::{PersonId, Record};
 use massline_server::{admin, rows};
 use massline_tests::{
-    Device, TestServer, Township, meeting, member_file, notice, opinion, practical, record_of,
-    rectification, service, session, study, visit,
+    Device, TestServer, Township, listening_meeting, meeting, member_file, notice, opinion,
+    practical, record_of, rectification, regulation, service, session, study, visit,
 };
 
 fn p(s: &str) -> PersonId {
@@ -79,6 +79,19 @@ async fn a_village_at_work(town: &Township, server: &TestServer) -> Vec<Device> 
         .unwrap();
     zhang.client.create(notice("五月村务公开"), None).unwrap();
     zhang.client.create(member_file("王党员"), None).unwrap();
+    let heard_at = zhang
+        .client
+        .create(listening_meeting("村务公开、道路修建"), None)
+        .unwrap();
+    let mut heard = opinion("村道年久失修");
+    if let Record::Opinion(o) = &mut heard {
+        o.meeting = Some(heard_at);
+    }
+    zhang.client.create(heard, None).unwrap();
+    zhang
+        .client
+        .create(regulation("村务公开制度"), None)
+        .unwrap();
     for d in [&zhang, &li, &wang, &zhang] {
         assert_eq!(d.client.sync().await.unwrap().refused, 0);
     }
@@ -132,6 +145,12 @@ async fn rows_follow_each_change_and_count_session_attendance_as_study() {
     );
     assert_eq!(q("SELECT count(*) FROM problem_opinions"), 1);
     assert_eq!(q("SELECT count(*) FROM members WHERE mobile = 1"), 1);
+    assert_eq!(
+        q(
+            "SELECT count(*) FROM opinions JOIN listening_meetings ON meeting = listening_meetings.doc_id"
+        ),
+        1
+    );
     for table in rows::tables() {
         if table != "appraisals" {
             let n = q(&format!("SELECT count(*) FROM {table}"));
@@ -156,7 +175,7 @@ async fn rebuilding_every_row_from_the_documents_gives_the_same_rows() {
         })
         .unwrap();
     assert!(rebuilt.unreadable.is_empty(), "{rebuilt:?}");
-    assert_eq!(rebuilt.records, 13, "every record of the village");
+    assert_eq!(rebuilt.records, 16, "every record of the village");
     let total: usize = before.values().map(Vec::len).sum();
     assert!(total > 20, "{before:?}");
     assert_eq!(before, after);
