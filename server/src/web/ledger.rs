@@ -305,10 +305,14 @@ pub const RECTIFICATIONS: LedgerDef = LedgerDef {
             .map(|f| format!("AND {}", measure_filter(f)))
             .unwrap_or_default();
         format!(
-            "SELECT r.village, p.title, r.term, r.status, r.deadline, r.planned_on, r.started_on,
+            // The problem's title by a subquery, not a join: the filters
+            // name the measure's columns unqualified, and a problem has a
+            // status of its own.
+            "SELECT r.village, (SELECT p.title FROM problems p WHERE p.doc_id = r.problem),
+                    r.term, r.status, r.deadline, r.planned_on, r.started_on,
                     r.done_on, r.accepted_on, r.announced_on, r.filed_on, r.filed_by,
                     r.responsible, r.notes, lower(hex(r.doc_id))
-             FROM rectifications r LEFT JOIN problems p ON p.doc_id = r.problem
+             FROM rectifications r
              WHERE {} AND r.withdrawn = 0 AND {MEASURES_IN_PERIOD} {only}
              ORDER BY r.village, r.deadline, r.doc_id
              LIMIT :limit",
