@@ -176,6 +176,12 @@ fn split_change(bytes: &[u8]) -> Option<SplitChange<'_>> {
     })
 }
 
+/// The changes a plain change chunk depends on, as its header lists them;
+/// `None` if it is not a plain change chunk.
+pub fn dependencies(chunk: &[u8]) -> Option<Vec<ChangeHash>> {
+    split_change(chunk).map(|s| s.deps)
+}
+
 /// Packs entries and compresses them as one stream; one [`Packer`] per call.
 pub struct Packer {
     zstd: zstd::stream::write::Encoder<'static, Vec<u8>>,

@@ -9,9 +9,12 @@
 //! - [`ServerProcess`]: the server binary as a child process.
 //! - [`Device`]: an enrolled device store.
 //! - [`raw`]: hand-made protocol messages, for inputs a real device never sends.
+//! - [`hostile`]: a server answering pulls with hand-made messages, for
+//!   inputs a real server never sends.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+pub mod hostile;
 pub mod raw;
 
 use std::net::SocketAddr;
