@@ -685,6 +685,13 @@ pub fn parse_within(bytes: &[u8], budget: &mut u64) -> Limited<Checked> {
         Change::try_from(bytes).map_err(|e| ChangeLimitError::Unreadable(e.to_string()))?;
     let expanded = change.decode();
     let shape = check_ops(&expanded)?;
+    // Saved and loaded again, a document holds each change as Automerge
+    // writes its operations; bytes in any other form (a column declaring
+    // more rows than the change has operations, a run that could be longer)
+    // would come back with another hash, and the record would never load.
+    if Change::from(expanded.clone()).hash() != change.hash() {
+        return malformed("it is not written as Automerge writes its operations");
+    }
     Ok(Checked {
         change,
         expanded,

@@ -101,6 +101,21 @@ impl Township {
         .to_string()
     }
 
+    /// Adds the village `code`, its secretary `secretary` and its members
+    /// `members` (each named as its id), as the shared workload has them.
+    pub fn add_village(&self, code: &str, secretary: &str, members: &[String]) {
+        let db = admin::open(&self.data).unwrap();
+        let code = VillageCode::new(code).unwrap();
+        db.write(|tx| registry::add_village(tx, &code, code.as_str()))
+            .unwrap();
+        let people = std::iter::once((secretary, Role::Secretary))
+            .chain(members.iter().map(|m| (m.as_str(), Role::Member)));
+        for (id, role) in people {
+            admin::add_person(&db, Some(PersonId::new(id).unwrap()), id, role, Some(&code))
+                .unwrap();
+        }
+    }
+
     /// Opens the server's database read-only, to check what it stored.
     pub fn server_db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(
