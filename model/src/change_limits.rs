@@ -15,7 +15,7 @@
 //! operations.
 
 use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
-use automerge::{Change, ExpandedChange, ObjType, ScalarValue};
+use automerge::{ActorId, Change, ExpandedChange, ObjType, ScalarValue};
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
@@ -100,6 +100,16 @@ pub enum ChangeLimitError {
     /// Automerge could not read it.
     #[error("not a readable Automerge change: {0}")]
     Unreadable(String),
+    /// Not the next change of its actor in the record: Automerge asserts
+    /// that each actor's changes to a document are numbered 1, 2, 3, …, and
+    /// panics on a gap.
+    #[error("it is change {seq} of its actor, but the record has {} of that actor's", next - 1)]
+    OutOfSequence {
+        /// The change's sequence number.
+        seq: u64,
+        /// The one the record expects of its actor.
+        next: u64,
+    },
     /// An operation is not one a record is made of.
     #[error("operation {index}: {why}")]
     Operation {
@@ -532,11 +542,13 @@ struct Made {
 /// only objects, list items and values that exist, in the right kind of
 /// object, and panics or builds a document that no longer loads when one
 /// does not (a list position in a map, an object that is a plain value, a
-/// value it replaces under another key); [`OpIndex::check`] refuses those
-/// first.
+/// value it replaces under another key) or is numbered out of its actor's
+/// sequence; [`OpIndex::check`] refuses those first.
 #[derive(Clone, Default)]
 pub struct OpIndex {
     ops: FxHashMap<OpId, Made>,
+    /// The last sequence number of each actor's changes to the record.
+    seqs: FxHashMap<ActorId, u64>,
 }
 
 impl std::fmt::Debug for OpIndex {
@@ -551,6 +563,8 @@ impl OpIndex {
     /// Takes in a change's operations (one that [`OpIndex::check`] passed,
     /// or that the record holds).
     pub fn add(&mut self, expanded: &ExpandedChange) {
+        let last = self.seqs.entry(expanded.actor_id.clone()).or_default();
+        *last = (*last).max(expanded.seq);
         let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
             let id = OpId(start.saturating_add(i as u64), expanded.actor_id.clone());
@@ -559,10 +573,20 @@ impl OpIndex {
         }
     }
 
-    /// Whether every object, list item and earlier value `change` names is
-    /// one the record has (or the change made before), of the right kind and
-    /// in the right place.
+    /// Whether `change` is the next of its actor in the record, and every
+    /// object, list item and earlier value it names is one the record has
+    /// (or the change made before), of the right kind and in the right place.
     pub fn check(&self, expanded: &ExpandedChange) -> Limited<()> {
+        let next = self
+            .seqs
+            .get(&expanded.actor_id)
+            .map_or(1, |last| last.saturating_add(1));
+        if expanded.seq != next {
+            return Err(ChangeLimitError::OutOfSequence {
+                seq: expanded.seq,
+                next,
+            });
+        }
         let start = expanded.start_op.get();
         let mut own: FxHashMap<OpId, Made> = FxHashMap::default();
         for (index, op) in expanded.operations.iter().enumerate() {
@@ -893,5 +917,33 @@ mod tests {
         let mut long = good.clone();
         long.extend(std::iter::repeat_n(0, MAX_CHANGE_BYTES));
         refused(&long, "bytes long");
+    }
+
+    #[test]
+    fn a_change_numbered_out_of_its_actors_sequence_is_refused() {
+        let mut doc = Automerge::new().with_actor(ActorId::from([7u8; 16]));
+        let mut edit = |v: i64| {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "a", v).expect("put");
+            tx.commit_with(CommitOptions::default());
+            doc.get_last_local_change().expect("a change").decode()
+        };
+        let (first, second) = (edit(1), edit(2));
+        let mut index = OpIndex::default();
+        index.check(&first).expect("the first");
+        index.add(&first);
+        index.check(&second).expect("the next");
+        for seq in [1, 3, u64::MAX] {
+            let mut skipping = second.clone();
+            skipping.seq = seq;
+            let e = index.check(&skipping).expect_err("out of sequence");
+            assert_eq!(e, ChangeLimitError::OutOfSequence { seq, next: 2 });
+        }
+        let mut late = first.clone();
+        late.seq = 2;
+        assert!(
+            OpIndex::default().check(&late).is_err(),
+            "a first change is 1"
+        );
     }
 }

@@ -2,12 +2,13 @@
 //! changes to, before Automerge sees it. A hostile or broken server (here a
 //! hand-made one) answering a pull with a change declaring four billion
 //! operations, maps nested 15,000 deep, an edit writing into an object its
-//! record lacks, a message declaring four billion entries, a whole saved
-//! record, more operations in one message than one may hold, or a chunk
-//! whose checksum is wrong fails the sync with an error naming the record
-//! and what is wrong; that message moves no cursor and leaves the store as
-//! it was, a good message before it in the same answer is kept, and the
-//! phone syncs as before once the server answers properly.
+//! record lacks, an edit numbered past its actor's next, a message declaring
+//! four billion entries, a whole saved record, more operations in one
+//! message than one may hold, or a chunk whose checksum is wrong fails the
+//! sync with an error naming the record and what is wrong; that message
+//! moves no cursor and leaves the store as it was, a good message before it
+//! in the same answer is kept, and the phone syncs as before once the server
+//! answers properly.
 
 use std::num::NonZeroU64;
 use std::path::Path;
@@ -72,22 +73,16 @@ fn null_fields(record: u64, n: i64) -> Vec<(u32, Vec<u8>)> {
     columns
 }
 
-/// A change by `actor` to the record whose first change is `first`, writing
-/// into an object nobody made: what no Automerge transaction makes.
-fn edit_of_a_ghost(actor: &ActorId, first: &[u8]) -> Vec<u8> {
+/// Change `seq` of `actor` to the record whose first change is `first`,
+/// holding `op`: what no Automerge transaction makes when `op` writes into an
+/// object nobody made or `seq` is not the actor's next.
+fn hand_edit(actor: &ActorId, first: &[u8], seq: u64, op: Op) -> Vec<u8> {
     let base = Change::try_from(first).unwrap();
-    let ghost = Op {
-        action: OpType::Put("x".into()),
-        obj: ObjectId::Id(OpId(999, actor.clone())),
-        key: Key::Map("k".into()),
-        pred: SortedVec::new(),
-        insert: false,
-    };
     Change::from(ExpandedChange {
-        operations: vec![ghost],
+        operations: vec![op],
         actor_id: actor.clone(),
         hash: None,
-        seq: 2,
+        seq,
         start_op: NonZeroU64::new(base.max_op() + 1).unwrap(),
         time: 1_700_000_000,
         message: Some(json!({"by": "zhang"}).to_string()),
@@ -97,6 +92,17 @@ fn edit_of_a_ghost(actor: &ActorId, first: &[u8]) -> Vec<u8> {
     })
     .raw_bytes()
     .to_vec()
+}
+
+/// A put of `key` into `obj`, replacing nothing.
+fn put(obj: ObjectId, key: &str) -> Op {
+    Op {
+        action: OpType::Put("x".into()),
+        obj,
+        key: Key::Map(key.into()),
+        pred: SortedVec::new(),
+        insert: false,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,7 +143,15 @@ async fn pulls_outside_the_limits_fail_naming_the_record_and_change_nothing() {
         }
         raw::commit_by("zhang")
     });
-    let ghost = edit_of_a_ghost(&zhang, &first);
+    let ghost = hand_edit(
+        &zhang,
+        &first,
+        2,
+        put(ObjectId::Id(OpId(999, zhang.clone())), "k"),
+    );
+    // Automerge asserts each actor's changes are numbered 1, 2, 3, … and
+    // panics on a gap.
+    let skipping = hand_edit(&zhang, &first, 5, put(ObjectId::Root, "note"));
     // Eleven records of 19,999 null fields each: each within the limit,
     // together over what one message may hold.
     let heavy: Vec<Vec<u8>> = (0..11).map(|i| hand(1, null_fields(i, 19_999))).collect();
@@ -192,6 +206,12 @@ async fn pulls_outside_the_limits_fail_naming_the_record_and_change_nothing() {
             "writes into an object the record does not have",
         ),
         (
+            "a change numbered past its actor's next",
+            pull_answer(&[vec![skipping]], 2),
+            Some(id),
+            "it is change 5 of its actor, but the record has 1 of that actor's",
+        ),
+        (
             "four billion entries declared",
             counted,
             None,
@@ -233,7 +253,7 @@ async fn pulls_outside_the_limits_fail_naming_the_record_and_change_nothing() {
     }
     // Every pull after the first asked from where the phone stood.
     let asked: Vec<u64> = server.pull_requests().iter().map(|r| r.common).collect();
-    assert_eq!(asked, [0, 1, 1, 1, 1, 1, 1, 1]);
+    assert_eq!(asked, [0, 1, 1, 1, 1, 1, 1, 1, 1]);
 
     // A good message, then a bad one: the first is kept, with its cursor.
     server.answer_next_pull(pull_answer(&[vec![second.clone()], vec![bomb]], 2));
