@@ -423,12 +423,18 @@ fn op_error<T>(index: usize, why: impl Into<String>) -> Limited<T> {
     })
 }
 
-/// Checks a parsed change's operations: only what records are made of (maps,
-/// lists, and string, integer, boolean or null values), strings within
-/// [`MAX_STRING_BYTES`], objects nested at most [`MAX_NESTING`] deep, and no
-/// operation overwriting or deleting another of the same change (what it
-/// wrote would leave nothing in the record).
+/// Checks a parsed change's operations: at least one, only what records are
+/// made of (maps, lists, and string, integer, boolean or null values),
+/// strings within [`MAX_STRING_BYTES`], objects nested at most
+/// [`MAX_NESTING`] deep, and no operation overwriting or deleting another of
+/// the same change (what it wrote would leave nothing in the record).
 pub fn check_ops(expanded: &ExpandedChange) -> Limited<Shape> {
+    // A device never makes a change of nothing (Automerge commits none), and
+    // a document holding one whose operation counter starts past the
+    // record's no longer loads.
+    if expanded.operations.is_empty() {
+        return malformed("it holds no operations");
+    }
     let actor = &expanded.actor_id;
     let start = expanded.start_op.get();
     let own = |counter: u64, a: &automerge::ActorId| a == actor && counter >= start;
@@ -945,5 +951,13 @@ mod tests {
             OpIndex::default().check(&late).is_err(),
             "a first change is 1"
         );
+    }
+
+    #[test]
+    fn a_change_of_nothing_is_refused() {
+        let mut doc = automerge::AutoCommit::new().with_actor(ActorId::from([7u8; 16]));
+        let hash = doc.empty_change(CommitOptions::default());
+        let empty = doc.get_change_by_hash(&hash).expect("the change");
+        refused(&empty.raw_bytes().to_vec(), "it holds no operations");
     }
 }
