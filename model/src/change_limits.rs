@@ -958,6 +958,6 @@ mod tests {
         let mut doc = automerge::AutoCommit::new().with_actor(ActorId::from([7u8; 16]));
         let hash = doc.empty_change(CommitOptions::default());
         let empty = doc.get_change_by_hash(&hash).expect("the change");
-        refused(&empty.raw_bytes().to_vec(), "it holds no operations");
+        refused(empty.raw_bytes(), "it holds no operations");
     }
 }

@@ -30,7 +30,7 @@ async fn a_change_not_written_as_automerge_writes_it_is_refused() {
     let secretary = Device::enrol(&town, server.addr, "v00-sec").await;
     let change = found_change_of(&secretary);
 
-    let answer = raw::push_changes(&secretary, &[change.clone()]).await;
+    let answer = raw::push_changes(&secretary, std::slice::from_ref(&change)).await;
     assert_eq!(answer.accepted, 0, "{answer:?}");
     let r = &answer.refused[0];
     assert_eq!(r.code(), pb::RefusalCode::Malformed, "{}", r.reason);

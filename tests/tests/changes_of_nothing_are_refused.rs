@@ -57,7 +57,7 @@ async fn a_change_of_nothing_is_refused() {
         found_change_of(&secretary),
         empty_edit_of(&secretary, &base),
     ] {
-        let answer = raw::push_changes(&secretary, &[change.clone()]).await;
+        let answer = raw::push_changes(&secretary, std::slice::from_ref(&change)).await;
         assert_eq!(answer.accepted, 0, "{answer:?}");
         let r = &answer.refused[0];
         assert_eq!(r.code(), pb::RefusalCode::Malformed, "{}", r.reason);

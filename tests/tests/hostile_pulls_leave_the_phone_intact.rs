@@ -225,7 +225,7 @@ async fn pulls_outside_the_limits_fail_naming_the_record_and_change_nothing() {
         ),
         (
             "operations of a message",
-            pull_answer(&[heavy.clone()], 2),
+            pull_answer(std::slice::from_ref(&heavy), 2),
             Some(record_of(&heavy[10])),
             "the operations of its message",
         ),
