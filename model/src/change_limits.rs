@@ -231,12 +231,17 @@ fn add_rows(rows: &mut u64, n: u64) -> Limited<()> {
     Ok(())
 }
 
-/// Reads one value of a run-length encoded column, checking it.
-fn rle_value(r: &mut Reader<'_>, kind: ColumnKind, actors: u64) -> Limited<()> {
+/// Most an operation counter (or any other number in a change's columns) may
+/// be: Automerge keeps counters as `u32` and panics on a larger one while
+/// parsing a change.
+pub const MAX_COUNTER: u64 = u32::MAX as u64;
+
+/// Reads one value of a run-length encoded column, checking it, and returns
+/// it as a delta (0 for a column of another kind).
+fn rle_value(r: &mut Reader<'_>, kind: ColumnKind, actors: u64) -> Limited<i64> {
     match kind {
         ColumnKind::Delta => {
-            r.sleb()
-                .ok_or(ChangeLimitError::Malformed("a delta value"))?;
+            return r.sleb().ok_or(ChangeLimitError::Malformed("a delta value"));
         }
         ColumnKind::String => {
             let len = r.uleb().ok_or(ChangeLimitError::Malformed("a string"))?;
@@ -256,10 +261,28 @@ fn rle_value(r: &mut Reader<'_>, kind: ColumnKind, actors: u64) -> Limited<()> {
             }
         }
         _ => {
-            r.uleb().ok_or(ChangeLimitError::Malformed("a number"))?;
+            // Counters (of the objects operations write into) are read as
+            // `u32`; no other number a change holds comes near.
+            let n = r.uleb().ok_or(ChangeLimitError::Malformed("a number"))?;
+            if n > MAX_COUNTER {
+                return malformed("a number is out of range");
+            }
         }
     }
-    Ok(())
+    Ok(0)
+}
+
+/// Adds `n` rows of `delta` to a delta column's running value (a counter),
+/// which must stay within `0..=MAX_COUNTER`.
+fn add_delta(value: &mut i64, n: u64, delta: i64) -> Limited<()> {
+    let sum = i128::from(*value) + i128::from(n) * i128::from(delta);
+    match i64::try_from(sum) {
+        Ok(v) if (0..=MAX_COUNTER as i64).contains(&v) => {
+            *value = v;
+            Ok(())
+        }
+        _ => malformed("a counter is out of range"),
+    }
 }
 
 /// Counts the rows of one column without expanding its runs.
@@ -277,18 +300,22 @@ fn column_rows(data: &[u8], kind: ColumnKind, actors: u64) -> Limited<u64> {
             }
         }
         _ => {
+            // A delta column's running value, each a counter Automerge reads.
+            let mut value = 0;
             while !r.done() {
                 let count = r
                     .sleb()
                     .ok_or(ChangeLimitError::Malformed("a run length"))?;
                 if count > 0 {
                     add_rows(&mut rows, count.unsigned_abs())?;
-                    rle_value(&mut r, kind, actors)?;
+                    let delta = rle_value(&mut r, kind, actors)?;
+                    add_delta(&mut value, count.unsigned_abs(), delta)?;
                 } else if count < 0 {
                     let n = count.unsigned_abs();
                     add_rows(&mut rows, n)?;
                     for _ in 0..n {
-                        rle_value(&mut r, kind, actors)?;
+                        let delta = rle_value(&mut r, kind, actors)?;
+                        add_delta(&mut value, 1, delta)?;
                     }
                 } else {
                     let n = r.uleb().ok_or(ChangeLimitError::Malformed("a null run"))?;

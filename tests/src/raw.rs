@@ -449,6 +449,35 @@ pub fn chunk(kind: u8, body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A found change chunk (a fuzz target's, say) made `actor`'s: the actor in
+/// its header replaced, its checksum made right again. Panics unless the
+/// chunk is a plain change naming a 16-byte actor.
+pub fn with_actor(found: &[u8], actor: &ActorId) -> Vec<u8> {
+    fn read_uleb(bytes: &[u8], pos: &mut usize) -> usize {
+        let (mut v, mut shift) = (0, 0);
+        loop {
+            let b = bytes[*pos];
+            *pos += 1;
+            v |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return v;
+            }
+            shift += 7;
+        }
+    }
+    assert_eq!(found[8], 1, "a plain change");
+    // Magic, checksum and type, then the body's length and the body.
+    let mut pos = 9;
+    read_uleb(found, &mut pos);
+    let mut body = found[pos..].to_vec();
+    let mut at = 0;
+    let deps = read_uleb(&body, &mut at);
+    at += 32 * deps;
+    assert_eq!(read_uleb(&body, &mut at), 16, "a 16-byte actor");
+    body[at..at + 16].copy_from_slice(&actor.to_bytes()[..16]);
+    chunk(1, &body)
+}
+
 /// A packed entry carrying `bytes` as a raw chunk (tag 3), as the packer
 /// sends a chunk that is not a plain change.
 pub fn raw_entry(bytes: &[u8]) -> Vec<u8> {

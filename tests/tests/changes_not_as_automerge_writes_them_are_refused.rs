@@ -9,18 +9,6 @@
 use massline_proto::pb;
 use massline_tests::{Device, TestServer, Township, problem, raw};
 
-/// The fuzz target's change, its actor made `device`'s, as a plain chunk
-/// with a correct checksum.
-fn found_change_of(device: &Device) -> Vec<u8> {
-    let found = include_bytes!("../data/fuzz/change-not-as-automerge-writes.chunk");
-    // Magic, checksum, type, the body's length (two bytes), then the body:
-    // no dependencies, an actor of 16 bytes.
-    let mut body = found[11..].to_vec();
-    assert_eq!(&body[..2], &[0, 16], "a first change of a 16-byte actor");
-    body[2..18].copy_from_slice(&raw::actor_of(device).to_bytes()[..16]);
-    raw::chunk(1, &body)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_not_written_as_automerge_writes_it_is_refused() {
     let town = Township::new();
@@ -28,7 +16,10 @@ async fn a_change_not_written_as_automerge_writes_it_is_refused() {
     town.add_village("v00", "v00-sec", &[]);
     let server = TestServer::start(&town).await;
     let secretary = Device::enrol(&town, server.addr, "v00-sec").await;
-    let change = found_change_of(&secretary);
+    let change = raw::with_actor(
+        include_bytes!("../data/fuzz/change-not-as-automerge-writes.chunk"),
+        &raw::actor_of(&secretary),
+    );
 
     let answer = raw::push_changes(&secretary, std::slice::from_ref(&change)).await;
     assert_eq!(answer.accepted, 0, "{answer:?}");

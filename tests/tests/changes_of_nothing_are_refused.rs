@@ -12,17 +12,6 @@ use massline_proto::pb;
 use massline_tests::{Device, TestServer, Township, problem, raw};
 use serde_json::json;
 
-/// The fuzz target's change of nothing, its actor made `device`'s.
-fn found_change_of(device: &Device) -> Vec<u8> {
-    let found = include_bytes!("../data/fuzz/change-of-nothing.chunk");
-    // Magic, checksum, type, the body's length (one byte), then the body: no
-    // dependencies, an actor of 16 bytes.
-    let mut body = found[10..].to_vec();
-    assert_eq!(&body[..2], &[0, 16], "a first change of a 16-byte actor");
-    body[2..18].copy_from_slice(&raw::actor_of(device).to_bytes()[..16]);
-    raw::chunk(1, &body)
-}
-
 /// A change of nothing by `device` after `base`, its counter starting one
 /// past where it should.
 fn empty_edit_of(device: &Device, base: &Change) -> Vec<u8> {
@@ -54,7 +43,10 @@ async fn a_change_of_nothing_is_refused() {
     let stored = town.stored_changes();
 
     for change in [
-        found_change_of(&secretary),
+        raw::with_actor(
+            include_bytes!("../data/fuzz/change-of-nothing.chunk"),
+            &raw::actor_of(&secretary),
+        ),
         empty_edit_of(&secretary, &base),
     ] {
         let answer = raw::push_changes(&secretary, std::slice::from_ref(&change)).await;
