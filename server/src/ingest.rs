@@ -441,7 +441,12 @@ impl Batch<'_> {
                     format!("change {hash} names {p} as its author, but this device is {me}'s"),
                 ));
             }
-            Some(Err(e)) => return Err(refuse(RefusalCode::Malformed, e)),
+            Some(Err(e)) => {
+                return Err(refuse(
+                    RefusalCode::Malformed,
+                    format!("change {hash}: {e}"),
+                ));
+            }
             Some(Ok(p)) if change.message() == Some(record_doc::message_of(&p).as_str()) => Some(p),
             Some(Ok(_)) => {
                 return Err(refuse(
