@@ -15,7 +15,7 @@
 //! operations.
 
 use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
-use automerge::{Change, ExpandedChange, ObjType, ScalarValue};
+use automerge::{ActorId, Change, ExpandedChange, ObjType, ScalarValue};
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
@@ -100,6 +100,16 @@ pub enum ChangeLimitError {
     /// Automerge could not read it.
     #[error("not a readable Automerge change: {0}")]
     Unreadable(#[source] automerge::LoadChangeError),
+    /// Not the next change of its actor in the record: Automerge asserts
+    /// that each actor's changes to a document are numbered 1, 2, 3, …, and
+    /// panics on a gap.
+    #[error("it is change {seq} of its actor, but the record has {} of that actor's", next - 1)]
+    OutOfSequence {
+        /// The change's sequence number.
+        seq: u64,
+        /// The one the record expects of its actor.
+        next: u64,
+    },
     /// An operation is not one a record is made of.
     #[error("operation {index}: {why}")]
     Operation {
@@ -221,12 +231,17 @@ fn add_rows(rows: &mut u64, n: u64) -> Limited<()> {
     Ok(())
 }
 
-/// Reads one value of a run-length encoded column, checking it.
-fn rle_value(r: &mut Reader<'_>, kind: ColumnKind, actors: u64) -> Limited<()> {
+/// Most an operation counter (or any other number in a change's columns) may
+/// be: Automerge keeps counters as `u32` and panics on a larger one while
+/// parsing a change.
+pub const MAX_COUNTER: u64 = u32::MAX as u64;
+
+/// Reads one value of a run-length encoded column, checking it, and returns
+/// it as a delta (0 for a column of another kind).
+fn rle_value(r: &mut Reader<'_>, kind: ColumnKind, actors: u64) -> Limited<i64> {
     match kind {
         ColumnKind::Delta => {
-            r.sleb()
-                .ok_or(ChangeLimitError::Malformed("a delta value"))?;
+            return r.sleb().ok_or(ChangeLimitError::Malformed("a delta value"));
         }
         ColumnKind::String => {
             let len = r.uleb().ok_or(ChangeLimitError::Malformed("a string"))?;
@@ -246,10 +261,28 @@ fn rle_value(r: &mut Reader<'_>, kind: ColumnKind, actors: u64) -> Limited<()> {
             }
         }
         _ => {
-            r.uleb().ok_or(ChangeLimitError::Malformed("a number"))?;
+            // Counters (of the objects operations write into) are read as
+            // `u32`; no other number a change holds comes near.
+            let n = r.uleb().ok_or(ChangeLimitError::Malformed("a number"))?;
+            if n > MAX_COUNTER {
+                return malformed("a number is out of range");
+            }
         }
     }
-    Ok(())
+    Ok(0)
+}
+
+/// Adds `n` rows of `delta` to a delta column's running value (a counter),
+/// which must stay within `0..=MAX_COUNTER`.
+fn add_delta(value: &mut i64, n: u64, delta: i64) -> Limited<()> {
+    let sum = i128::from(*value) + i128::from(n) * i128::from(delta);
+    match i64::try_from(sum) {
+        Ok(v) if (0..=MAX_COUNTER as i64).contains(&v) => {
+            *value = v;
+            Ok(())
+        }
+        _ => malformed("a counter is out of range"),
+    }
 }
 
 /// Counts the rows of one column without expanding its runs.
@@ -267,18 +300,22 @@ fn column_rows(data: &[u8], kind: ColumnKind, actors: u64) -> Limited<u64> {
             }
         }
         _ => {
+            // A delta column's running value, each a counter Automerge reads.
+            let mut value = 0;
             while !r.done() {
                 let count = r
                     .sleb()
                     .ok_or(ChangeLimitError::Malformed("a run length"))?;
                 if count > 0 {
                     add_rows(&mut rows, count.unsigned_abs())?;
-                    rle_value(&mut r, kind, actors)?;
+                    let delta = rle_value(&mut r, kind, actors)?;
+                    add_delta(&mut value, count.unsigned_abs(), delta)?;
                 } else if count < 0 {
                     let n = count.unsigned_abs();
                     add_rows(&mut rows, n)?;
                     for _ in 0..n {
-                        rle_value(&mut r, kind, actors)?;
+                        let delta = rle_value(&mut r, kind, actors)?;
+                        add_delta(&mut value, 1, delta)?;
                     }
                 } else {
                     let n = r.uleb().ok_or(ChangeLimitError::Malformed("a null run"))?;
@@ -413,12 +450,18 @@ fn op_error<T>(index: usize, why: impl Into<String>) -> Limited<T> {
     })
 }
 
-/// Checks a parsed change's operations: only what records are made of (maps,
-/// lists, and string, integer, boolean or null values), strings within
-/// [`MAX_STRING_BYTES`], objects nested at most [`MAX_NESTING`] deep, and no
-/// operation overwriting or deleting another of the same change (what it
-/// wrote would leave nothing in the record).
+/// Checks a parsed change's operations: at least one, only what records are
+/// made of (maps, lists, and string, integer, boolean or null values),
+/// strings within [`MAX_STRING_BYTES`], objects nested at most
+/// [`MAX_NESTING`] deep, and no operation overwriting or deleting another of
+/// the same change (what it wrote would leave nothing in the record).
 pub fn check_ops(expanded: &ExpandedChange) -> Limited<Shape> {
+    // A device never makes a change of nothing (Automerge commits none), and
+    // a document holding one whose operation counter starts past the
+    // record's no longer loads.
+    if expanded.operations.is_empty() {
+        return malformed("it holds no operations");
+    }
     let actor = &expanded.actor_id;
     let start = expanded.start_op.get();
     let own = |counter: u64, a: &automerge::ActorId| a == actor && counter >= start;
@@ -532,11 +575,13 @@ struct Made {
 /// only objects, list items and values that exist, in the right kind of
 /// object, and panics or builds a document that no longer loads when one
 /// does not (a list position in a map, an object that is a plain value, a
-/// value it replaces under another key); [`OpIndex::check`] refuses those
-/// first.
+/// value it replaces under another key) or is numbered out of its actor's
+/// sequence; [`OpIndex::check`] refuses those first.
 #[derive(Clone, Default)]
 pub struct OpIndex {
     ops: FxHashMap<OpId, Made>,
+    /// The last sequence number of each actor's changes to the record.
+    seqs: FxHashMap<ActorId, u64>,
 }
 
 impl std::fmt::Debug for OpIndex {
@@ -551,6 +596,8 @@ impl OpIndex {
     /// Takes in a change's operations (one that [`OpIndex::check`] passed,
     /// or that the record holds).
     pub fn add(&mut self, expanded: &ExpandedChange) {
+        let last = self.seqs.entry(expanded.actor_id.clone()).or_default();
+        *last = (*last).max(expanded.seq);
         let start = expanded.start_op.get();
         for (i, op) in expanded.operations.iter().enumerate() {
             let id = OpId(start.saturating_add(i as u64), expanded.actor_id.clone());
@@ -559,10 +606,20 @@ impl OpIndex {
         }
     }
 
-    /// Whether every object, list item and earlier value `change` names is
-    /// one the record has (or the change made before), of the right kind and
-    /// in the right place.
+    /// Whether `change` is the next of its actor in the record, and every
+    /// object, list item and earlier value it names is one the record has
+    /// (or the change made before), of the right kind and in the right place.
     pub fn check(&self, expanded: &ExpandedChange) -> Limited<()> {
+        let next = self
+            .seqs
+            .get(&expanded.actor_id)
+            .map_or(1, |last| last.saturating_add(1));
+        if expanded.seq != next {
+            return Err(ChangeLimitError::OutOfSequence {
+                seq: expanded.seq,
+                next,
+            });
+        }
         let start = expanded.start_op.get();
         let mut own: FxHashMap<OpId, Made> = FxHashMap::default();
         for (index, op) in expanded.operations.iter().enumerate() {
@@ -684,6 +741,13 @@ pub fn parse_within(bytes: &[u8], budget: &mut u64) -> Limited<Checked> {
     let change = Change::try_from(bytes).map_err(ChangeLimitError::Unreadable)?;
     let expanded = change.decode();
     let shape = check_ops(&expanded)?;
+    // Saved and loaded again, a document holds each change as Automerge
+    // writes its operations; bytes in any other form (a column declaring
+    // more rows than the change has operations, a run that could be longer)
+    // would come back with another hash, and the record would never load.
+    if Change::from(expanded.clone()).hash() != change.hash() {
+        return malformed("it is not written as Automerge writes its operations");
+    }
     Ok(Checked {
         change,
         expanded,
@@ -886,5 +950,44 @@ mod tests {
         let mut long = good.clone();
         long.extend(std::iter::repeat_n(0, MAX_CHANGE_BYTES));
         refused(&long, "bytes long");
+    }
+
+    #[test]
+    fn a_change_numbered_out_of_its_actors_sequence_is_refused() {
+        let mut doc = Automerge::new().with_actor(ActorId::from([7u8; 16]));
+        let mut edit = |v: i64| {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "a", v).expect("put");
+            tx.commit_with(CommitOptions::default());
+            doc.get_last_local_change().expect("a change").decode()
+        };
+        let (first, second) = (edit(1), edit(2));
+        let mut index = OpIndex::default();
+        index.check(&first).expect("the first");
+        index.add(&first);
+        index.check(&second).expect("the next");
+        for seq in [1, 3, u64::MAX] {
+            let mut skipping = second.clone();
+            skipping.seq = seq;
+            let e = index.check(&skipping).expect_err("out of sequence");
+            assert!(
+                matches!(e, ChangeLimitError::OutOfSequence { seq: s, next: 2 } if s == seq),
+                "{e:?}"
+            );
+        }
+        let mut late = first.clone();
+        late.seq = 2;
+        assert!(
+            OpIndex::default().check(&late).is_err(),
+            "a first change is 1"
+        );
+    }
+
+    #[test]
+    fn a_change_of_nothing_is_refused() {
+        let mut doc = automerge::AutoCommit::new().with_actor(ActorId::from([7u8; 16]));
+        let hash = doc.empty_change(CommitOptions::default());
+        let empty = doc.get_change_by_hash(&hash).expect("the change");
+        refused(empty.raw_bytes(), "it holds no operations");
     }
 }

@@ -176,6 +176,12 @@ fn split_change(bytes: &[u8]) -> Option<SplitChange<'_>> {
     })
 }
 
+/// The changes a plain change chunk depends on, as its header lists them;
+/// `None` if it is not a plain change chunk.
+pub fn dependencies(chunk: &[u8]) -> Option<Vec<ChangeHash>> {
+    split_change(chunk).map(|s| s.deps)
+}
+
 /// Packs entries and compresses them as one stream; one [`Packer`] per call.
 pub struct Packer {
     zstd: zstd::stream::write::Encoder<'static, Vec<u8>>,
@@ -352,6 +358,11 @@ impl Unpacker {
 
     fn decompress(&mut self, frame: &[u8]) -> Result<Vec<u8>, PackingError> {
         use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+        // An empty message holds nothing. zstd counts each call given no
+        // input as no progress, and fails the stream after a few in a row.
+        if frame.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut out = Vec::new();
         let mut input = InBuffer::around(frame);
         let mut buf = vec![0u8; 128 << 10];

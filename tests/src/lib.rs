@@ -10,10 +10,13 @@
 //! - [`Device`]: an enrolled device store.
 //! - [`raw`]: hand-made protocol messages, for inputs a real device never sends.
 //! - [`web`]: the dashboard over HTTPS without a browser; [`browser`]: with one.
+//! - [`hostile`]: a server answering pulls with hand-made messages, for
+//!   inputs a real server never sends.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 pub mod browser;
+pub mod hostile;
 pub mod raw;
 pub mod web;
 
@@ -108,6 +111,21 @@ impl Township {
         )
         .unwrap()
         .to_string()
+    }
+
+    /// Adds the village `code`, its secretary `secretary` and its members
+    /// `members` (each named as its id), as the shared workload has them.
+    pub fn add_village(&self, code: &str, secretary: &str, members: &[String]) {
+        let db = admin::open(&self.data).unwrap();
+        let code = VillageCode::new(code).unwrap();
+        db.write(|tx| registry::add_village(tx, &code, code.as_str()))
+            .unwrap();
+        let people = std::iter::once((secretary, Role::Secretary))
+            .chain(members.iter().map(|m| (m.as_str(), Role::Member)));
+        for (id, role) in people {
+            admin::add_person(&db, Some(PersonId::new(id).unwrap()), id, role, Some(&code))
+                .unwrap();
+        }
     }
 
     /// Opens the server's database read-only, to check what it stored.

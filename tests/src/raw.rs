@@ -350,6 +350,35 @@ pub fn null_run(count: u64) -> Vec<u8> {
     out
 }
 
+/// Column spec of a change's map keys (column id << 4 | encoding).
+pub const KEY_STR: u32 = 0x15;
+/// Column spec of the actors of the objects operations write into.
+pub const OBJ_ACTOR: u32 = 0x01;
+/// Column spec of the counters of the objects operations write into.
+pub const OBJ_COUNTER: u32 = 0x02;
+/// Column spec of whether an operation inserts a list item.
+pub const INSERT: u32 = 0x34;
+/// Column spec of operations' actions.
+pub const ACTION: u32 = 0x42;
+/// Column spec of operations' values' types and lengths.
+pub const VALUE_META: u32 = 0x56;
+/// Column spec of how many operations each operation replaces.
+pub const PRED_GROUP: u32 = 0x70;
+
+/// Columns of `n` operations setting root key `k` to null, run-length
+/// encoded, in Automerge's order: a few bytes whatever `n` is.
+pub fn puts_of_null(n: i64) -> Vec<(u32, Vec<u8>)> {
+    let mut insert = Vec::new();
+    uleb(&mut insert, n as u64);
+    vec![
+        (KEY_STR, run(n, &[1, b'k'])),
+        (INSERT, insert),
+        (ACTION, run(n, &[1])),
+        (VALUE_META, run(n, &[0])),
+        (PRED_GROUP, run(n, &[0])),
+    ]
+}
+
 /// The parts of a change chunk written by hand: the header as a device would
 /// write it, then columns as `(spec, data)` in Automerge's order, then
 /// whatever follows them.
@@ -418,6 +447,35 @@ pub fn chunk(kind: u8, body: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&head);
     out.extend_from_slice(body);
     out
+}
+
+/// A found change chunk (a fuzz target's, say) made `actor`'s: the actor in
+/// its header replaced, its checksum made right again. Panics unless the
+/// chunk is a plain change naming a 16-byte actor.
+pub fn with_actor(found: &[u8], actor: &ActorId) -> Vec<u8> {
+    fn read_uleb(bytes: &[u8], pos: &mut usize) -> usize {
+        let (mut v, mut shift) = (0, 0);
+        loop {
+            let b = bytes[*pos];
+            *pos += 1;
+            v |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return v;
+            }
+            shift += 7;
+        }
+    }
+    assert_eq!(found[8], 1, "a plain change");
+    // Magic, checksum and type, then the body's length and the body.
+    let mut pos = 9;
+    read_uleb(found, &mut pos);
+    let mut body = found[pos..].to_vec();
+    let mut at = 0;
+    let deps = read_uleb(&body, &mut at);
+    at += 32 * deps;
+    assert_eq!(read_uleb(&body, &mut at), 16, "a 16-byte actor");
+    body[at..at + 16].copy_from_slice(&actor.to_bytes()[..16]);
+    chunk(1, &body)
 }
 
 /// A packed entry carrying `bytes` as a raw chunk (tag 3), as the packer

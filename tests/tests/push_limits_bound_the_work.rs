@@ -12,7 +12,7 @@ use automerge::legacy::{ElementId, Key, ObjectId, Op, OpId, OpType, SortedVec};
 use automerge::{ROOT, ReadDoc, ScalarValue};
 
 use massline_proto::pb;
-use massline_tests::raw::{self, HandChange, null_run, run};
+use massline_tests::raw::{self, HandChange, OBJ_ACTOR, OBJ_COUNTER, null_run, puts_of_null, run};
 use massline_tests::{Device, TestServer, Township, problem, study};
 use serde_json::{Value, json};
 use tonic::transport::Channel;
@@ -103,29 +103,6 @@ async fn counts_sizes_and_windows_a_message_declares_are_refused_before_they_cos
         "only the ordinary device's records"
     );
     server.stop().await;
-}
-
-/// Column specs of a change (column id << 4 | encoding), in Automerge's order.
-const KEY_STR: u32 = 0x15;
-const OBJ_ACTOR: u32 = 0x01;
-const OBJ_COUNTER: u32 = 0x02;
-const INSERT: u32 = 0x34;
-const ACTION: u32 = 0x42;
-const VALUE_META: u32 = 0x56;
-const PRED_GROUP: u32 = 0x70;
-
-/// Columns of `n` operations setting root key `k` to null, run-length
-/// encoded: a few bytes whatever `n` is.
-fn puts_of_null(n: i64) -> Vec<(u32, Vec<u8>)> {
-    let mut insert = Vec::new();
-    raw::uleb(&mut insert, n as u64);
-    vec![
-        (KEY_STR, run(n, &[1, b'k'])),
-        (INSERT, insert),
-        (ACTION, run(n, &[1])),
-        (VALUE_META, run(n, &[0])),
-        (PRED_GROUP, run(n, &[0])),
-    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

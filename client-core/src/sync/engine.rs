@@ -1,19 +1,27 @@
 //! The device's side of sync, as plain code over the store: what to push, what
 //! to do with each answer, what to ask for, and how to take in what arrives.
 //!
+//! What arrives is held to the limits the server holds a device's changes to
+//! ([`crate::change_limits`], and [`OpIndex`] for what an edit names) before
+//! Automerge sees it, so a hostile or broken server cannot make Automerge
+//! panic, recurse or run away on the phone: a pull message holding a change
+//! outside them fails the sync, naming the record and what is wrong, and
+//! nothing of it is taken in.
+//!
 //! Nothing here touches the network; a transport moves the messages.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::mpsc;
 
-use automerge::{Automerge, Change, ChangeHash};
+use automerge::{Automerge, Change, ChangeHash, ExpandedChange};
 use rustc_hash::FxHashMap;
 
+use crate::change_limits::{self, OpIndex};
 use crate::doc_json;
 use crate::error::{Because, Error};
 use crate::first_change;
 use crate::ids::DocId;
-use crate::packing::{Entry, Packer, Unpacker};
+use crate::packing::{self, Entry, Packer, Unpacker};
 use crate::protocol::{PullBatch, PullRequest, PushAck, PushFrame, scopes_digest};
 use crate::store::documents::{self, StoredDoc};
 use crate::store::outbox::{self, Pending};
@@ -212,8 +220,10 @@ pub struct DecodedBatch {
     done: bool,
 }
 
-/// One entry of a pull message, parsed; a change without dependencies also
-/// carries the record root it makes when it is a plain first change.
+/// One change of a pull message, parsed within the change limits; a change
+/// without dependencies also carries the record root it makes when it is a
+/// plain first change, an edit its operations, to be checked against its
+/// record's.
 #[derive(Debug)]
 enum Decoded {
     Change {
@@ -221,11 +231,64 @@ enum Decoded {
         bytes: Vec<u8>,
         change: Box<Change>,
         root: Option<serde_json::Map<String, serde_json::Value>>,
+        ops: Option<Box<ExpandedChange>>,
     },
-    Document {
-        doc: DocId,
-        bytes: Vec<u8>,
+    /// A change outside the limits: the message fails once its record is
+    /// known, to name it.
+    Refused {
+        hash: ChangeHash,
+        /// What it depends on, as its header says (`None`: not even that reads).
+        deps: Option<Vec<ChangeHash>>,
+        why: String,
     },
+}
+
+/// Parses a change from the server within the change limits, reading it as a
+/// record when it is a plain first change; any other change without
+/// dependencies must name only what it makes itself.
+fn decode_change(hash: ChangeHash, bytes: Vec<u8>, budget: &mut u64) -> Decoded {
+    let refused = |deps, why: String| Decoded::Refused { hash, deps, why };
+    let checked = match change_limits::parse_within(&bytes, budget) {
+        Ok(c) => c,
+        Err(e) => return refused(packing::dependencies(&bytes), e.to_string()),
+    };
+    if !checked.change.deps().is_empty() {
+        return Decoded::Change {
+            hash,
+            bytes,
+            change: Box::new(checked.change),
+            root: None,
+            ops: Some(Box::new(checked.expanded)),
+        };
+    }
+    let root = first_change::root_of_expanded(checked.expanded);
+    if root.is_none()
+        && let Err(e) = OpIndex::default().check(&checked.change.decode())
+    {
+        return refused(Some(Vec::new()), e.to_string());
+    }
+    Decoded::Change {
+        hash,
+        bytes,
+        change: Box::new(checked.change),
+        root,
+        ops: None,
+    }
+}
+
+/// Why a pull message is not taken in: `change` of `record` (when known) is
+/// outside the limits.
+fn refused_change(record: Option<DocId>, change: &ChangeHash, why: &str) -> Error {
+    let record = record
+        .map(|id| format!("record {id}: "))
+        .unwrap_or_default();
+    Error::Protocol(
+        format!(
+            "{record}the server sent change {change}, which the phone does not take: {why}; \
+             nothing of its message was taken in"
+        )
+        .into(),
+    )
 }
 
 /// Unpacks and parses the messages of one pull call, in order, touching no
@@ -236,33 +299,31 @@ pub struct PullDecoder {
 }
 
 impl PullDecoder {
-    /// Unpacks and parses the next message.
+    /// Unpacks and parses the next message. Its changes are held to the
+    /// limits one message from a device is held to, its operations together
+    /// to [`change_limits::MAX_OPS_PER_MESSAGE`].
     pub fn decode(&mut self, batch: PullBatch) -> Result<DecodedBatch, Error> {
-        let mut entries = Vec::with_capacity(batch.entries as usize);
+        let mut entries = Vec::new();
         if batch.scopes.is_empty() {
-            for e in self
+            let unpacked = self
                 .unpacker
                 .unpack(&batch.frame, batch.entries)
-                .map_err(|e| Error::Protocol(Box::new(e)))?
-            {
+                .map_err(|e| Error::Protocol(Because::of("a pull message from the server", e)))?;
+            entries.reserve_exact(unpacked.len());
+            let mut budget = change_limits::MAX_OPS_PER_MESSAGE;
+            for e in unpacked {
                 entries.push(match e {
-                    Entry::Change { hash, bytes } => {
-                        let change = Change::try_from(&bytes[..]).map_err(|e| {
-                            Error::Protocol(Because::of("server sent a bad change", e))
-                        })?;
-                        let root = if change.deps().is_empty() {
-                            first_change::root_of(&change)
-                        } else {
-                            None
-                        };
-                        Decoded::Change {
-                            hash,
-                            bytes,
-                            change: Box::new(change),
-                            root,
-                        }
+                    Entry::Change { hash, bytes } => decode_change(hash, bytes, &mut budget),
+                    // A saved document is read whole by Automerge, past every limit.
+                    Entry::Document { doc, .. } => {
+                        return Err(Error::Protocol(
+                            format!(
+                                "record {doc}: the server sent the whole record; a pull carries \
+                                 changes, each checked before it is taken in"
+                            )
+                            .into(),
+                        ));
                     }
-                    Entry::Document { doc, bytes } => Decoded::Document { doc, bytes },
                 });
             }
         }
@@ -297,18 +358,62 @@ struct Working {
     /// Changes taken into `chunks` but not yet applied to a document: they are
     /// applied together (much cheaper than one by one) when the batch ends.
     deferred: Vec<ChangeHash>,
+    /// The operations of the record's changes (stored and taken), built when
+    /// the first edit arrives: what an edit may name.
+    index: Option<OpIndex>,
+    /// Changes taken before `index` was built.
+    taken: Vec<Change>,
 }
 
 impl Working {
     fn open(tx: &rusqlite::Transaction<'_>, id: DocId) -> Result<Working, Error> {
         Ok(Working {
-            doc: None,
-            root: None,
             previous: documents::stored(tx, &id)?,
+            ..Working::new(None)
+        })
+    }
+
+    /// A record new to the phone, whose first change reads as `root`.
+    fn new(root: Option<serde_json::Map<String, serde_json::Value>>) -> Working {
+        Working {
+            doc: None,
+            root,
+            previous: None,
             chunks: Vec::new(),
             n_new: 0,
             deferred: Vec::new(),
-        })
+            index: None,
+            taken: Vec::new(),
+        }
+    }
+
+    /// The operations of the record's changes so far, stored and taken.
+    fn index(&mut self) -> Result<&mut OpIndex, Error> {
+        if self.index.is_none() {
+            let mut index = OpIndex::default();
+            match (&self.doc, &self.previous) {
+                (Some(doc), _) => {
+                    for c in doc.get_changes(&[]) {
+                        index.add(&c.decode());
+                    }
+                }
+                (None, previous) => {
+                    if let Some(p) = previous {
+                        for c in documents::load(p)?.get_changes(&[]) {
+                            index.add(&c.decode());
+                        }
+                    }
+                    for c in &self.taken {
+                        index.add(&c.decode());
+                    }
+                }
+            }
+            self.taken.clear();
+            self.index = Some(index);
+        }
+        self.index
+            .as_mut()
+            .ok_or_else(|| Error::Storage("record index not built".into()))
     }
 
     /// The Automerge document, loaded from what is stored and taken so far.
@@ -381,11 +486,23 @@ fn apply_entries(
     let mut taken = 0;
     for entry in entries {
         match entry {
+            Decoded::Refused { hash, deps, why } => {
+                let record = match deps.as_deref() {
+                    Some([]) => Some(DocId::of_first_change(&hash)),
+                    Some([dep, ..]) => match batch_index.get(dep) {
+                        Some(id) => Some(*id),
+                        None => documents::doc_of_change(tx, dep)?,
+                    },
+                    None => None,
+                };
+                return Err(refused_change(record, &hash, &why));
+            }
             Decoded::Change {
                 hash,
                 bytes,
                 change,
                 root,
+                ops,
             } => {
                 let id = match change.deps().first() {
                     // A first change is new exactly when its record is.
@@ -394,17 +511,7 @@ fn apply_entries(
                         if work.contains_key(&id) || documents::stored(tx, &id)?.is_some() {
                             continue;
                         }
-                        work.insert(
-                            id,
-                            Working {
-                                doc: None,
-                                root,
-                                previous: None,
-                                chunks: Vec::new(),
-                                n_new: 0,
-                                deferred: Vec::new(),
-                            },
-                        );
+                        work.insert(id, Working::new(root));
                         order.push(id);
                         id
                     }
@@ -434,6 +541,15 @@ fn apply_entries(
                 let w = work
                     .get_mut(&id)
                     .ok_or_else(|| Error::Protocol("lost document".into()))?;
+                // Automerge trusts what it applies to name only what the
+                // record has: an edit is checked first, as on the server.
+                if let Some(ops) = &ops {
+                    let index = w.index()?;
+                    index
+                        .check(ops)
+                        .map_err(|e| refused_change(Some(id), &hash, &e.to_string()))?;
+                    index.add(ops);
+                }
                 match w.doc.as_mut() {
                     Some(doc) => {
                         doc.apply_changes([*change]).map_err(|e| {
@@ -445,37 +561,21 @@ fn apply_entries(
                             ));
                         }
                     }
-                    // A plain first change of a new record reads without a document.
-                    None if w.root.is_some() && w.n_new == 0 => {}
                     None => {
-                        w.root = None;
-                        w.deferred.push(hash);
+                        // A plain first change of a new record reads without a document.
+                        if w.root.is_none() || w.n_new > 0 {
+                            w.root = None;
+                            w.deferred.push(hash);
+                        }
+                        if w.index.is_none() {
+                            w.taken.push(*change);
+                        }
                     }
                 }
                 w.chunks.extend_from_slice(&bytes);
                 w.n_new += 1;
                 batch_index.insert(hash, id);
                 documents::index_change(tx, &hash, &id)?;
-                taken += 1;
-            }
-            Decoded::Document { doc: id, bytes } => {
-                if let std::collections::hash_map::Entry::Vacant(e) = work.entry(id) {
-                    e.insert(Working::open(tx, id)?);
-                    order.push(id);
-                }
-                let w = work
-                    .get_mut(&id)
-                    .ok_or_else(|| Error::Protocol("lost document".into()))?;
-                let doc = w.doc()?;
-                doc.load_incremental(&bytes).map_err(|e| {
-                    Error::Protocol(Because::of(format!("record {id} does not load"), e))
-                })?;
-                for c in doc.get_changes(&[]) {
-                    batch_index.insert(c.hash(), id);
-                    documents::index_change(tx, &c.hash(), &id)?;
-                }
-                w.chunks.extend_from_slice(&bytes);
-                w.n_new += 1;
                 taken += 1;
             }
         }

@@ -84,7 +84,10 @@ pub(super) fn author(device: &Device, hash: ChangeHash, change: &Change) -> Resu
             RefusalCode::WrongActor,
             format!("change {hash} names {p} as its author, but this device is {me}'s"),
         )),
-        Some(Err(e)) => Err(refuse(RefusalCode::Malformed, e)),
+        Some(Err(e)) => Err(refuse(
+            RefusalCode::Malformed,
+            format!("change {hash}: {e}"),
+        )),
         Some(Ok(p)) if change.message() == Some(record_doc::message_of(&p).as_str()) => Ok(()),
         Some(Ok(_)) => Err(refuse(
             RefusalCode::Malformed,
