@@ -15,7 +15,7 @@
 //! operations.
 
 use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
-use automerge::{ActorId, Change, ExpandedChange, ObjType, ScalarValue};
+use automerge::{ActorId, Change, ChangeHash, ExpandedChange, ObjType, ScalarValue};
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
@@ -109,6 +109,17 @@ pub enum ChangeLimitError {
         seq: u64,
         /// The one the record expects of its actor.
         next: u64,
+    },
+    /// Its operations are not numbered on from those of the changes it
+    /// depends on: Automerge applies such a change, but the document then
+    /// no longer loads (it reads each change's operation count from the
+    /// numbers).
+    #[error("its operations are numbered from {start}, but the changes it depends on end at {}", expected - 1)]
+    StartOp {
+        /// The number of its first operation.
+        start: u64,
+        /// The number it must have.
+        expected: u64,
     },
     /// An operation is not one a record is made of.
     #[error("operation {index}: {why}")]
@@ -580,6 +591,8 @@ struct Made {
 #[derive(Clone, Default)]
 pub struct OpIndex {
     ops: FxHashMap<OpId, Made>,
+    /// The number of the last operation of each change, by hash.
+    last_ops: FxHashMap<ChangeHash, u64>,
     /// The last sequence number of each actor's changes to the record.
     seqs: FxHashMap<ActorId, u64>,
 }
@@ -604,6 +617,12 @@ impl OpIndex {
             let made = made_by(&id, op);
             self.ops.insert(id, made);
         }
+        if let Some(hash) = expanded.hash {
+            let last = start
+                .saturating_add(expanded.operations.len() as u64)
+                .saturating_sub(1);
+            self.last_ops.insert(hash, last);
+        }
     }
 
     /// Whether `change` is the next of its actor in the record, and every
@@ -619,6 +638,23 @@ impl OpIndex {
                 seq: expanded.seq,
                 next,
             });
+        }
+        // Automerge numbers a change's operations on from the last of those
+        // it depends on. (A dependency this index does not hold is another
+        // check's to refuse.)
+        let known: Option<Vec<u64>> = expanded
+            .deps
+            .iter()
+            .map(|d| self.last_ops.get(d).copied())
+            .collect();
+        if let Some(known) = known {
+            let expected = known.into_iter().max().unwrap_or(0).saturating_add(1);
+            if expanded.start_op.get() != expected {
+                return Err(ChangeLimitError::StartOp {
+                    start: expanded.start_op.get(),
+                    expected,
+                });
+            }
         }
         let start = expanded.start_op.get();
         let mut own: FxHashMap<OpId, Made> = FxHashMap::default();
@@ -980,6 +1016,42 @@ mod tests {
         assert!(
             OpIndex::default().check(&late).is_err(),
             "a first change is 1"
+        );
+    }
+
+    #[test]
+    fn operations_not_numbered_on_from_their_dependencies_are_refused() {
+        let mut doc = Automerge::new().with_actor(ActorId::from([7u8; 16]));
+        let mut edit = |v: i64| {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "a", v).expect("put");
+            tx.put(ROOT, "b", v).expect("put");
+            tx.commit_with(CommitOptions::default());
+            doc.get_last_local_change().expect("a change").decode()
+        };
+        let (first, second) = (edit(1), edit(2));
+        let mut index = OpIndex::default();
+        index.add(&first);
+        index
+            .check(&second)
+            .expect("numbered on from the first's two");
+        for start in [1, 2, 4, u64::from(u32::MAX)] {
+            let mut apart = second.clone();
+            apart.start_op = std::num::NonZeroU64::new(start).expect("not 0");
+            let e = index.check(&apart).expect_err("numbered apart");
+            assert!(
+                matches!(e, ChangeLimitError::StartOp { start: s, expected: 3 } if s == start),
+                "{e:?}"
+            );
+        }
+        let mut late = first.clone();
+        late.start_op = std::num::NonZeroU64::new(2).expect("not 0");
+        assert!(
+            matches!(
+                OpIndex::default().check(&late),
+                Err(ChangeLimitError::StartOp { expected: 1, .. })
+            ),
+            "a first change's operations are numbered from 1"
         );
     }
 
