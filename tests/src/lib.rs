@@ -128,6 +128,20 @@ impl Township {
         }
     }
 
+    /// A setting of the server's database, once the database and the
+    /// setting exist.
+    pub fn setting(&self, key: &str) -> Option<String> {
+        let db = rusqlite::Connection::open_with_flags(
+            self.data.join("massline.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .ok()?;
+        db.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .ok()
+    }
+
     /// Opens the server's database read-only, to check what it stored.
     pub fn server_db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(
@@ -309,6 +323,15 @@ impl TestServer {
         let handle = tokio::spawn(massline_server::serve(listeners, config, async {
             let _ = stopped.await;
         }));
+        if web.is_some() {
+            // Serving writes down the dashboard's address (login links carry
+            // it) as it starts; wait for it.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while township.setting("web_address").is_none() {
+                assert!(Instant::now() < deadline, "the dashboard did not start");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
         TestServer {
             addr,
             web,
