@@ -117,7 +117,9 @@ pub enum Entry {
     },
 }
 
-fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
+/// Appends `v` as unsigned LEB128 (as Automerge's chunks and this format
+/// write numbers).
+pub fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let byte = (v & 0x7f) as u8;
         v >>= 7;
@@ -129,7 +131,9 @@ fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
     }
 }
 
-fn read_uleb(input: &[u8], pos: &mut usize) -> Option<u64> {
+/// Reads an unsigned LEB128 number at `pos`, moving past it; `None` when the
+/// input ends first or the number is longer than 64 bits.
+pub fn read_uleb(input: &[u8], pos: &mut usize) -> Option<u64> {
     let mut v: u64 = 0;
     for shift in (0..64).step_by(7) {
         let byte = *input.get(*pos)?;

@@ -308,18 +308,7 @@ pub fn first_ops(
     doc.get_last_local_change().unwrap().raw_bytes().to_vec()
 }
 
-/// Appends `v` as unsigned LEB128.
-pub fn uleb(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
+pub use massline_core::packing::write_uleb as uleb;
 
 /// Appends `v` as signed LEB128.
 pub fn sleb(out: &mut Vec<u8>, mut v: i64) {
@@ -453,18 +442,10 @@ pub fn chunk(kind: u8, body: &[u8]) -> Vec<u8> {
 /// its header replaced, its checksum made right again. Panics unless the
 /// chunk is a plain change naming a 16-byte actor.
 pub fn with_actor(found: &[u8], actor: &ActorId) -> Vec<u8> {
-    fn read_uleb(bytes: &[u8], pos: &mut usize) -> usize {
-        let (mut v, mut shift) = (0, 0);
-        loop {
-            let b = bytes[*pos];
-            *pos += 1;
-            v |= usize::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return v;
-            }
-            shift += 7;
-        }
-    }
+    let read_uleb = |bytes: &[u8], pos: &mut usize| {
+        let v = massline_core::packing::read_uleb(bytes, pos).expect("a number");
+        usize::try_from(v).expect("a length")
+    };
     assert_eq!(found[8], 1, "a plain change");
     // Magic, checksum and type, then the body's length and the body.
     let mut pos = 9;

@@ -37,31 +37,7 @@ pub fn join<T: AsRef<[u8]>>(parts: &[T]) -> Vec<u8> {
     out
 }
 
-/// Appends `v` as unsigned LEB128.
-pub fn uleb(out: &mut Vec<u8>, mut v: u64) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
-
-fn read_uleb(bytes: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let byte = *bytes.get(*pos)?;
-        *pos += 1;
-        v |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Some(v);
-        }
-    }
-    None
-}
+pub use massline_core::packing::{read_uleb, write_uleb as uleb};
 
 /// An Automerge chunk of `kind` (1: a change, 2: a compressed change) around
 /// `body`, with the checksum and length a real one has.
