@@ -358,14 +358,15 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `massline-server serve` on `listen` and waits until it listens.
+    /// Starts `massline-server serve` on `listen` (devices only, no
+    /// dashboard) and waits until it listens.
     pub fn spawn(township: &Township, listen: &str) -> ServerProcess {
         Self::spawn_limited(township, listen, None)
     }
 
-    /// Starts `massline-server serve` on `listen` with its open-file limit
-    /// set to `open_files` (soft, hard), if given, and waits until it
-    /// listens.
+    /// Starts `massline-server serve` on `listen`, without the dashboard,
+    /// with its open-file limit set to `open_files` (soft, hard), if given,
+    /// and waits until it listens.
     pub fn spawn_limited(
         township: &Township,
         listen: &str,
@@ -389,6 +390,9 @@ impl ServerProcess {
             .arg(&township.data)
             .args(["--listen", listen, "--ready-file"])
             .arg(&ready)
+            // The dashboard's port (the gRPC port + 1) could be any other
+            // test's ephemeral port: these tests need only the devices' port.
+            .arg("--no-web")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
