@@ -228,8 +228,16 @@ fn peak_rss() -> u64 {
 }
 
 /// Every refusal of an answered call carries a reason naming the record or
-/// the change; a call refused as a whole, one naming what was wrong.
-fn check_answer(m: &Mutation, result: &Result<Vec<pb::PushResponse>, tonic::Status>) -> Outcome {
+/// the change; a call refused as a whole, one naming what was wrong. An
+/// honest call is accepted whole, unless an earlier mutated call got
+/// changes stored (`mutants_stored`: a flipped byte in a change's time or
+/// message leaves a valid change, which then holds the honest one's place
+/// in its actor's sequence): then it is only answered.
+fn check_answer(
+    m: &Mutation,
+    result: &Result<Vec<pb::PushResponse>, tonic::Status>,
+    mutants_stored: bool,
+) -> Outcome {
     match result {
         Ok(answers) => {
             for r in answers.iter().flat_map(|a| &a.refused) {
@@ -246,7 +254,9 @@ fn check_answer(m: &Mutation, result: &Result<Vec<pb::PushResponse>, tonic::Stat
     }
     if matches!(m, Mutation::Honest) {
         let answers = result.as_ref().expect("an honest call is answered");
-        assert!(answers.iter().all(|a| a.refused.is_empty()), "{answers:?}");
+        if !mutants_stored {
+            assert!(answers.iter().all(|a| a.refused.is_empty()), "{answers:?}");
+        }
     }
     match result {
         Err(_) => Outcome::CallRefused,
@@ -308,6 +318,7 @@ fn mutated_pushes_leave_the_server_serving() {
         TestRng::from_seed(RngAlgorithm::ChaCha, &seeds.random::<[u8; 32]>()),
     );
     let serial = AtomicUsize::new(0);
+    let mutants_stored = std::sync::atomic::AtomicBool::new(false);
     let outcomes = std::sync::Mutex::new(HashMap::<Outcome, usize>::new());
     let result = runner.run(&mutation(), |m| {
         // A panic of the case before (a failed assertion, while shrinking)
@@ -323,7 +334,10 @@ fn mutated_pushes_leave_the_server_serving() {
             .expect("the server answers a push within 20 s")
         });
         assert_eq!(PANICS.load(Ordering::SeqCst), 0, "{m:?}: a panic");
-        let outcome = check_answer(&m, &answer);
+        let outcome = check_answer(&m, &answer, mutants_stored.load(Ordering::SeqCst));
+        if !matches!(m, Mutation::Honest) && outcome != Outcome::CallRefused {
+            mutants_stored.store(true, Ordering::SeqCst);
+        }
         *outcomes.lock().unwrap().entry(outcome).or_default() += 1;
         let n = serial.fetch_add(1, Ordering::Relaxed);
         rt.block_on(li.still_syncs(problem(&format!("村道坑洼 {n}"))));
