@@ -12,6 +12,7 @@ use massline_core::packing::Unpacker;
 use massline_core::protocol::PullBatch;
 use massline_core::store::Db;
 use massline_core::sync::engine::{self, PullSession, SyncOptions};
+use massline_core::sync::sizes::Adaptive;
 use massline_server::feed::{self, FeedOptions};
 use massline_server::{ingest, registry};
 
@@ -95,7 +96,12 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
         ..SyncOptions::default()
     };
     let start = Instant::now();
-    let (frames, mut acks) = engine::start_push(&phone_db, &opts)?.context("nothing to push")?;
+    let (frames, mut acks) = engine::start_push(
+        &phone_db,
+        &opts,
+        Arc::new(Adaptive::new(None, opts.push_message_bytes)),
+    )?
+    .context("nothing to push")?;
     let read_ms = ms(start);
     let start = Instant::now();
     let frames: Vec<_> = frames.collect();

@@ -79,6 +79,11 @@ pub struct PullRequest {
     pub cursors: Vec<(String, u64)>,
     /// zstd level asked for the answer (1 to 19; 0 leaves it to the server).
     pub compression: u32,
+    /// Most uncompressed bytes of changes per answer message the device asks
+    /// for (0 leaves it to the server; the server never sends more than its
+    /// own size, and always at least one change per message): smaller after
+    /// a link cut a pull short, so each message can get through.
+    pub message_bytes: u32,
 }
 
 /// One message of a pull.

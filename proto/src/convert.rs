@@ -96,6 +96,7 @@ impl From<PullRequest> for pb::PullRequest {
         pb::PullRequest {
             common: r.common,
             compression: r.compression,
+            message_bytes: r.message_bytes,
             scopes_digest: r.scopes_digest,
             cursors: r
                 .cursors
@@ -111,6 +112,7 @@ impl From<pb::PullRequest> for PullRequest {
         PullRequest {
             common: r.common,
             compression: r.compression,
+            message_bytes: r.message_bytes,
             scopes_digest: r.scopes_digest,
             cursors: r.cursors.into_iter().map(|c| (c.scope, c.seq)).collect(),
         }
@@ -164,6 +166,7 @@ mod tests {
             scopes_digest: 9,
             cursors: vec![("v/a/shared".into(), 3)],
             compression: 19,
+            message_bytes: 4096,
         };
         assert_eq!(PullRequest::from(pb::PullRequest::from(req.clone())), req);
         let batch = PullBatch {

@@ -114,7 +114,11 @@ pub fn start(
         found: VecDeque::new(),
         read: VecDeque::new(),
         packer: Packer::new(level),
-        message_bytes: opts.message_bytes.max(1),
+        message_bytes: match req.message_bytes {
+            0 => opts.message_bytes,
+            asked => opts.message_bytes.min(asked as usize),
+        }
+        .max(1),
         read_rows: i64::try_from(opts.read_rows.max(1)).unwrap_or(i64::MAX),
         flushed: false,
     };
@@ -342,6 +346,7 @@ mod tests {
             scopes_digest: scopes_digest(names.iter().map(String::as_str)),
             cursors: vec![(cadre.to_string(), 25)],
             compression: 0,
+            message_bytes: 0,
         };
         let expected: Vec<Vec<u8>> = changes
             .iter()

@@ -63,7 +63,7 @@ async fn a_member_cannot_read_another_members_log_or_another_village() {
                 scope: "v/dongcun/m/wang".into(),
                 seq: 0,
             }],
-            compression: 0,
+            ..pb::PullRequest::default()
         },
     )
     .await
@@ -81,7 +81,7 @@ async fn a_member_cannot_read_another_members_log_or_another_village() {
             common: 0,
             scopes_digest: scopes_digest(["v/dongcun/m/wang", "v/dongcun/shared"]),
             cursors: vec![],
-            compression: 0,
+            ..pb::PullRequest::default()
         },
     )
     .await

@@ -6,7 +6,7 @@
 use rusqlite::Transaction;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 const V1: &str = "
 CREATE TABLE identity (
@@ -81,12 +81,21 @@ const V2: &str = "
 ALTER TABLE documents ADD COLUMN withdrawn TEXT;
 ";
 
+/// Version 3: the message sizes the last syncs left for the link (NULL: the
+/// largest), so a sync after a cut link starts as small as the cut taught,
+/// in this process or the next.
+const V3: &str = "
+ALTER TABLE sync_log ADD COLUMN push_message_bytes INTEGER;
+ALTER TABLE sync_log ADD COLUMN pull_message_bytes INTEGER;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
     for version in from..VERSION {
         match version {
             0 => tx.execute_batch(V1)?,
             1 => tx.execute_batch(V2)?,
+            2 => tx.execute_batch(V3)?,
             _ => unreachable_version(version),
         }
     }

@@ -11,11 +11,12 @@
 //! Nothing here touches the network; a transport moves the messages.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use automerge::{Automerge, Change, ChangeHash, ExpandedChange};
 use rustc_hash::FxHashMap;
 
+use super::sizes::Adaptive;
 use crate::change_limits::{self, OpIndex};
 use crate::doc_json;
 use crate::error::{Because, Error};
@@ -38,7 +39,8 @@ pub struct SyncOptions {
     /// A link whose connection (TCP and TLS handshakes) takes longer than this
     /// is taken to be slow.
     pub slow_link_connect: std::time::Duration,
-    /// Uncompressed bytes of changes per push message.
+    /// Most uncompressed bytes of changes per push message; after a cut
+    /// link, fewer ([`sizes`](super::sizes)).
     pub push_message_bytes: usize,
     /// Uncompressed bytes of changes per push message on a slow link: the
     /// server answers each message once it is stored, so a cut link loses
@@ -46,6 +48,11 @@ pub struct SyncOptions {
     pub slow_link_push_message_bytes: usize,
     /// Uncompressed bytes of changes per push call; more waits for the next call.
     pub push_call_bytes: usize,
+    /// Most uncompressed bytes of changes per pull answer message asked of
+    /// the server; after a cut link, fewer.
+    pub pull_message_bytes: usize,
+    /// The same on a slow link.
+    pub slow_link_pull_message_bytes: usize,
 }
 
 impl Default for SyncOptions {
@@ -57,6 +64,8 @@ impl Default for SyncOptions {
             push_message_bytes: 256 << 10,
             slow_link_push_message_bytes: 32 << 10,
             push_call_bytes: 32 << 20,
+            pull_message_bytes: 256 << 10,
+            slow_link_pull_message_bytes: 32 << 10,
         }
     }
 }
@@ -66,22 +75,31 @@ impl Default for SyncOptions {
 pub struct PushFrames {
     packer: Packer,
     queue: VecDeque<Pending>,
-    message_bytes: usize,
-    sent: mpsc::Sender<Vec<(i64, ChangeHash)>>,
+    message_bytes: Arc<Adaptive>,
+    sent: mpsc::Sender<Sent>,
 }
+
+/// One message sent: its changes (outbox id, hash) and their uncompressed bytes.
+type Sent = (Vec<(i64, ChangeHash)>, usize);
 
 /// Pairs the server's answers with the messages they answer, and records them.
 #[derive(Debug)]
 pub struct PushAcks {
-    sent: mpsc::Receiver<Vec<(i64, ChangeHash)>>,
+    sent: mpsc::Receiver<Sent>,
+    message_bytes: Arc<Adaptive>,
     /// Changes the server stored in this call.
     pub accepted: u64,
     /// Changes the server refused in this call.
     pub refused: u64,
 }
 
-/// Starts a push call; `None` when nothing waits to be pushed.
-pub fn start_push(db: &Db, opts: &SyncOptions) -> Result<Option<(PushFrames, PushAcks)>, Error> {
+/// Starts a push call whose messages hold up to `message_bytes` of changes
+/// each (read as each message is made); `None` when nothing waits to be pushed.
+pub fn start_push(
+    db: &Db,
+    opts: &SyncOptions,
+    message_bytes: Arc<Adaptive>,
+) -> Result<Option<(PushFrames, PushAcks)>, Error> {
     let pending = db.read(|tx| outbox::pending(tx, opts.push_call_bytes))?;
     if pending.is_empty() {
         return Ok(None);
@@ -93,11 +111,12 @@ pub fn start_push(db: &Db, opts: &SyncOptions) -> Result<Option<(PushFrames, Pus
         PushFrames {
             packer,
             queue: pending.into(),
-            message_bytes: opts.push_message_bytes,
+            message_bytes: message_bytes.clone(),
             sent: tx,
         },
         PushAcks {
             sent: rx,
+            message_bytes,
             accepted: 0,
             refused: 0,
         },
@@ -109,10 +128,9 @@ impl Iterator for PushFrames {
 
     fn next(&mut self) -> Option<PushFrame> {
         let mut hashes = Vec::new();
+        let most = self.message_bytes.get();
         while let Some(p) = self.queue.front() {
-            if !hashes.is_empty()
-                && self.packer.pending_bytes() + p.bytes.len() > self.message_bytes
-            {
+            if !hashes.is_empty() && self.packer.pending_bytes() + p.bytes.len() > most {
                 break;
             }
             self.packer.push_change(&p.bytes);
@@ -122,9 +140,10 @@ impl Iterator for PushFrames {
         if hashes.is_empty() {
             return None;
         }
+        let bytes = self.packer.pending_bytes();
         let (frame, changes) = self.packer.flush();
         // The receiver lives as long as the call; if it is gone, the call is over.
-        let _ = self.sent.send(hashes);
+        let _ = self.sent.send((hashes, bytes));
         Some(PushFrame { frame, changes })
     }
 }
@@ -133,7 +152,7 @@ impl PushAcks {
     /// Records the answer to the oldest unanswered message, in one transaction:
     /// stored changes leave the outbox, refused ones are marked with the reason.
     pub fn record(&mut self, db: &Db, ack: PushAck) -> Result<(), Error> {
-        let hashes = self.sent.try_recv().map_err(|e| {
+        let (hashes, _) = self.sent.try_recv().map_err(|e| {
             Error::Protocol(Because::of(
                 "an answer came for a push message never sent",
                 e,
@@ -165,7 +184,16 @@ impl PushAcks {
         })?;
         self.accepted += u64::from(ack.accepted);
         self.refused += refused.len() as u64;
+        self.message_bytes.answered();
         Ok(())
+    }
+
+    /// The call ended early (a cut link): if a message went unanswered, the
+    /// next ones are smaller than it.
+    pub fn cut_short(&self) {
+        if let Ok((_, bytes)) = self.sent.try_recv() {
+            self.message_bytes.cut(bytes);
+        }
     }
 }
 
@@ -188,6 +216,7 @@ fn request_for(known: &BTreeMap<String, u64>) -> PullRequest {
     PullRequest {
         common,
         compression: 0,
+        message_bytes: 0,
         scopes_digest: scopes_digest(known.keys().map(String::as_str)),
         cursors: known
             .iter()

@@ -3,5 +3,6 @@
 
 pub mod engine;
 pub mod link;
+pub mod sizes;
 pub mod tls;
 pub mod transport;

@@ -16,8 +16,9 @@ use tokio::net::TcpStream;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
-use super::engine::{self, PullDecoder, PullSession, PullStep, SyncOptions};
+use super::engine::{self, PullDecoder, PullSession, PullStep, PushAcks, SyncOptions};
 use super::link::{Counted, LinkBytes, LinkStream};
+use super::sizes::{Adaptive, LinkSizes};
 use super::tls;
 use crate::error::{Because, Error};
 use crate::ids::DocId;
@@ -69,6 +70,48 @@ fn status_error(s: tonic::Status) -> Error {
         }
         Code::Unauthenticated | Code::PermissionDenied => Error::Refused(s.message().to_string()),
         _ => Error::Refused(format!("{:?}: {}", s.code(), s.message())),
+    }
+}
+
+/// The push messages of a call sent and not yet answered: their frames'
+/// bytes, oldest first.
+#[derive(Debug, Default)]
+struct Window {
+    unanswered: std::sync::Mutex<std::collections::VecDeque<usize>>,
+    answered: tokio::sync::Notify,
+}
+
+impl Window {
+    /// Waits until the unanswered messages hold fewer than `bytes` (or none).
+    async fn room(&self, bytes: usize) {
+        loop {
+            let answer = self.answered.notified();
+            if self.in_flight().is_none_or(|b| b < bytes) {
+                return;
+            }
+            answer.await;
+        }
+    }
+
+    /// Bytes unanswered, `None` when nothing is.
+    fn in_flight(&self) -> Option<usize> {
+        let q = self.unanswered.lock().unwrap_or_else(|p| p.into_inner());
+        (!q.is_empty()).then(|| q.iter().sum())
+    }
+
+    fn sent(&self, bytes: usize) {
+        self.unanswered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(bytes);
+    }
+
+    fn answered(&self) {
+        self.unanswered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front();
+        self.answered.notify_waiters();
     }
 }
 
@@ -182,41 +225,49 @@ impl Connection {
         db: &Arc<Db>,
         token: &str,
         opts: &SyncOptions,
+        message_bytes: &Arc<Adaptive>,
     ) -> Result<(u64, u64), Error> {
         let (mut stored, mut refused) = (0, 0);
         loop {
             let d = db.clone();
             let o = *opts;
-            let started = tokio::task::spawn_blocking(move || engine::start_push(&d, &o))
+            let size = message_bytes.clone();
+            let started = tokio::task::spawn_blocking(move || engine::start_push(&d, &o, size))
                 .await
                 .map_err(|e| Error::Storage(Box::new(e)))??;
-            let Some((frames, mut acks)) = started else {
+            let Some((frames, acks)) = started else {
                 return Ok((stored, refused));
             };
             let sent = self.payload_sent.clone();
-            let requests = futures::stream::iter(frames.map(move |f| {
-                let m = pb::PushRequest {
-                    frame: f.frame,
-                    changes: f.changes,
-                };
-                sent.fetch_add(framed(m.encoded_len()), Ordering::Relaxed);
-                m
-            }));
+            let window = Arc::new(Window::default());
+            let state = (frames, window.clone(), message_bytes.clone());
+            // A message leaves only once the unanswered ones hold less than
+            // a message's worth: on a link cut every few kilobytes, bytes
+            // queued behind an unanswered message would be lost with it.
+            let requests = futures::stream::unfold(state, move |(mut frames, window, size)| {
+                let sent = sent.clone();
+                async move {
+                    window.room(size.get()).await;
+                    let f = frames.next()?;
+                    window.sent(f.frame.len());
+                    let m = pb::PushRequest {
+                        frame: f.frame,
+                        changes: f.changes,
+                    };
+                    sent.fetch_add(framed(m.encoded_len()), Ordering::Relaxed);
+                    Some((m, (frames, window, size)))
+                }
+            });
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let mut answers = self
-                .sync_client(token)?
-                .push(requests)
-                .await
-                .map_err(status_error)?
-                .into_inner();
-            while let Some(a) = answers.message().await.map_err(status_error)? {
-                self.count_received(a.encoded_len());
-                let ack = PushAck::from(a);
-                let d = db.clone();
-                acks = tokio::task::spawn_blocking(move || acks.record(&d, ack).map(|()| acks))
-                    .await
-                    .map_err(|e| Error::Storage(Box::new(e)))??;
-            }
+            let acks = match self.answers(db, token, requests, acks, &window).await {
+                Ok(acks) => acks,
+                Err((e, acks)) => {
+                    if let (Error::Network(_), Some(acks)) = (&e, acks) {
+                        acks.cut_short();
+                    }
+                    return Err(e);
+                }
+            };
             if acks.accepted == 0 {
                 return Ok((stored, refused + acks.refused));
             }
@@ -225,14 +276,75 @@ impl Connection {
         }
     }
 
+    /// Makes one push call of `requests` and records its answers; the acks
+    /// come back however the call ends (unless recording one panicked).
+    async fn answers(
+        &self,
+        db: &Arc<Db>,
+        token: &str,
+        requests: impl futures::Stream<Item = pb::PushRequest> + Send + 'static,
+        mut acks: PushAcks,
+        window: &Window,
+    ) -> Result<PushAcks, (Error, Option<PushAcks>)> {
+        let mut answers = match self.sync_client(token) {
+            Ok(mut client) => match client.push(requests).await {
+                Ok(a) => a.into_inner(),
+                Err(s) => return Err((status_error(s), Some(acks))),
+            },
+            Err(e) => return Err((e, Some(acks))),
+        };
+        loop {
+            let a = match answers.message().await {
+                Ok(Some(a)) => a,
+                Ok(None) => return Ok(acks),
+                Err(s) => return Err((status_error(s), Some(acks))),
+            };
+            self.count_received(a.encoded_len());
+            let ack = PushAck::from(a);
+            let d = db.clone();
+            let recorded = tokio::task::spawn_blocking(move || {
+                let r = acks.record(&d, ack);
+                (r, acks)
+            })
+            .await;
+            match recorded {
+                Ok((Ok(()), back)) => {
+                    acks = back;
+                    window.answered();
+                }
+                Ok((Err(e), back)) => return Err((e, Some(back))),
+                Err(e) => return Err((Error::Storage(Box::new(e)), None)),
+            }
+        }
+    }
+
     /// Pulls everything new in every readable scope. Returns (received,
     /// through, the records changed).
-    /// `compression` is the zstd level asked of the server (0: its own choice).
+    /// `compression` is the zstd level asked of the server (0: its own choice);
+    /// `message_bytes` the size of its messages, smaller after a cut.
     pub async fn pull(
         &self,
         db: &Arc<Db>,
         token: &str,
         compression: u32,
+        message_bytes: &Adaptive,
+    ) -> Result<(u64, u64, Vec<DocId>), Error> {
+        let pulled = self
+            .pull_rounds(db, token, compression, message_bytes)
+            .await;
+        if let Err(Error::Network(_)) = &pulled {
+            // A cut: the message under way did not get through.
+            message_bytes.cut(message_bytes.get());
+        }
+        pulled
+    }
+
+    async fn pull_rounds(
+        &self,
+        db: &Arc<Db>,
+        token: &str,
+        compression: u32,
+        message_bytes: &Adaptive,
     ) -> Result<(u64, u64, Vec<DocId>), Error> {
         let mut received = 0;
         let mut changed = BTreeSet::new();
@@ -242,7 +354,11 @@ impl Connection {
             let req = tokio::task::spawn_blocking(move || engine::pull_request(&d))
                 .await
                 .map_err(|e| Error::Storage(Box::new(e)))??;
-            let req = pb::PullRequest::from(PullRequest { compression, ..req });
+            let req = pb::PullRequest::from(PullRequest {
+                compression,
+                message_bytes: u32::try_from(message_bytes.get()).unwrap_or(u32::MAX),
+                ..req
+            });
             self.count_sent(req.encoded_len());
             self.calls.fetch_add(1, Ordering::Relaxed);
             let mut stream = self
@@ -270,6 +386,7 @@ impl Connection {
                         }
                     };
                     self.count_received(m.encoded_len());
+                    message_bytes.answered();
                     let batch = PullBatch::from(m);
                     let out = tokio::task::spawn_blocking(move || {
                         let d = decoder.decode(batch);
@@ -377,12 +494,21 @@ pub async fn sync(
     if start.elapsed() > opts.slow_link_connect {
         opts.compression_level = opts.slow_link_compression_level;
         opts.push_message_bytes = opts.slow_link_push_message_bytes;
+        opts.pull_message_bytes = opts.slow_link_pull_message_bytes;
         answer_level = opts.slow_link_compression_level as u32;
     }
+    let d = db.clone();
+    let sizes = tokio::task::spawn_blocking(move || LinkSizes::load(&d, &opts))
+        .await
+        .map_err(|e| Error::Storage(Box::new(e)))??;
     let (push, pull) = tokio::join!(
-        conn.push(db, token, &opts),
-        conn.pull(db, token, answer_level)
+        conn.push(db, token, &opts, &sizes.push),
+        conn.pull(db, token, answer_level, &sizes.pull)
     );
+    let d = db.clone();
+    tokio::task::spawn_blocking(move || sizes.save(&d))
+        .await
+        .map_err(|e| Error::Storage(Box::new(e)))??;
     let (pushed, refused) = push?;
     let (pulled, through, changed) = pull?;
     let (calls, payload_sent, payload_received, link_sent, link_received) = conn.counts();

@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use automerge::{ActorId, Automerge, Change};
@@ -25,6 +26,7 @@ use massline_core::store::identity::{self, Identity, ServerPin};
 use massline_core::store::outbox::{self, Pending};
 use massline_core::store::{Db, cursors};
 use massline_core::sync::engine::{self, SyncOptions};
+use massline_core::sync::sizes::Adaptive;
 use massline_core::{Client, DocId, PersonId, Role, VillageCode, doc_json, first_change};
 use massline_fuzz_seeds::{body, join, without_dependencies};
 use massline_proto::pb;
@@ -299,7 +301,11 @@ fn push_seeds(seeds: &mut Seeds, db: &Db) -> anyhow::Result<()> {
         ..SyncOptions::default()
     };
     let mut calls = Vec::new();
-    while let Some((frames, mut acks)) = engine::start_push(db, &opts)? {
+    while let Some((frames, mut acks)) = engine::start_push(
+        db,
+        &opts,
+        Arc::new(Adaptive::new(None, opts.push_message_bytes)),
+    )? {
         let frames: Vec<_> = frames.collect();
         for f in &frames {
             acks.record(
