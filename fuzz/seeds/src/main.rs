@@ -272,6 +272,7 @@ fn request_seeds(seeds: &mut Seeds, db: &Db) -> anyhow::Result<()> {
         compression: 19,
         scopes_digest: r.scopes_digest,
         cursors: Vec::new(),
+        message_bytes: 4096,
     };
     seeds.put("requests", &req.encode_to_vec())?;
     req.cursors = r
