@@ -6,6 +6,7 @@
 //! mid-sync) run the same code.
 
 mod fields;
+mod progress;
 mod render;
 
 use std::path::{Path, PathBuf};
@@ -91,7 +92,12 @@ enum Command {
     Warnings,
     /// Send local changes to the township server and fetch others' (needs the server).
     #[command(display_order = 104)]
-    Sync,
+    Sync {
+        /// Attempts in all when the link is cut (each after a longer wait,
+        /// up to 30 s; the messages of the next are smaller).
+        #[arg(long, default_value_t = 1)]
+        attempts: u32,
+    },
     /// Unsent and refused changes, last sync, cursors.
     #[command(display_order = 105)]
     Status {
@@ -519,9 +525,9 @@ fn run(m: &ArgMatches) -> anyhow::Result<()> {
             };
             print_rows(&client, &rows, json, lang)?;
         }
-        Command::Sync => {
+        Command::Sync { attempts } => {
             let rt = tokio::runtime::Runtime::new()?;
-            let report = rt.block_on(client.sync())?;
+            let report = rt.block_on(progress::sync(&client, attempts))?;
             println!("{}", render::report(&report));
             if report.refused > 0 {
                 bail!(
@@ -545,6 +551,7 @@ fn run(m: &ArgMatches) -> anyhow::Result<()> {
                         })),
                         "records": s.records,
                         "unsent": s.unsent,
+                        "unsent_bytes": s.unsent_bytes,
                         "refused": s.refused.iter().map(|r| json!({
                             "record": r.doc, "code": r.code, "reason": r.reason,
                         })).collect::<Vec<_>>(),

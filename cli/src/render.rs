@@ -380,7 +380,11 @@ pub fn status(s: &Status, lang: Lang) -> String {
         }
     }
     let _ = writeln!(out, "records: {}", s.records);
-    let _ = writeln!(out, "unsent changes: {}", s.unsent);
+    let _ = writeln!(
+        out,
+        "unsent changes: {} ({} bytes)",
+        s.unsent, s.unsent_bytes
+    );
     let _ = writeln!(out, "refused changes: {}", s.refused.len());
     for r in &s.refused {
         let _ = writeln!(out, "  {} {}: {}", short(&r.doc), r.code, r.reason);

@@ -29,6 +29,7 @@ use crate::store::outbox::{self, Refused};
 use crate::store::references::StoreContext;
 use crate::store::{Db, StoreKey, cursors};
 use crate::sync::engine::SyncOptions;
+use crate::sync::progress::{Progress, SyncProgress};
 use crate::sync::transport::{self, Connection, SyncReport};
 
 /// Where the device stands.
@@ -40,6 +41,8 @@ pub struct Status {
     pub records: u64,
     /// Local changes not yet acknowledged by the server.
     pub unsent: u64,
+    /// Their bytes, before compression.
+    pub unsent_bytes: u64,
     /// Local changes the server refused, with reasons.
     pub refused: Vec<Refused>,
     /// When a sync was last tried (unix seconds).
@@ -91,6 +94,8 @@ pub struct Client {
     /// One sync at a time from a store: the server allows a device only a
     /// few calls at once, and two syncs would push the same changes twice.
     syncing: tokio::sync::Mutex<()>,
+    /// How far the running (or last) sync is.
+    progress: Arc<Progress>,
 }
 
 fn now() -> i64 {
@@ -121,6 +126,7 @@ impl Client {
             db: Arc::new(Db::open(path, key)?),
             options: SyncOptions::default(),
             syncing: tokio::sync::Mutex::new(()),
+            progress: Arc::default(),
         })
     }
 
@@ -423,14 +429,18 @@ impl Client {
         let me = self.enrolled()?;
         let pin = (me.server.cert_sha256 != [0; 32]).then_some(me.server.cert_sha256);
         let attempt = now();
+        let waiting = self.db.read(outbox::counts)?.unsent;
+        self.progress.begin(waiting);
         let result = transport::sync(
             &self.db,
             &me.server.address,
             pin,
             &me.device_token,
             &self.options,
+            &self.progress,
         )
         .await;
+        self.progress.end();
         let error = result.as_ref().err().map(ToString::to_string);
         self.db.write(|tx| {
             tx.execute(
@@ -446,10 +456,20 @@ impl Client {
         result
     }
 
+    /// How far the running sync is (or the last one got), readable at any
+    /// time from any thread while it runs.
+    pub fn progress(&self) -> SyncProgress {
+        self.progress.now()
+    }
+
     /// What is on the device and where sync stands.
     pub fn status(&self) -> Result<Status, Error> {
         self.db.read(|tx| {
-            let (unsent, _) = outbox::counts(tx)?;
+            let outbox::Counts {
+                unsent,
+                unsent_bytes,
+                ..
+            } = outbox::counts(tx)?;
             let log: Option<(Option<i64>, Option<i64>, Option<String>)> = tx
                 .query_row(
                     "SELECT last_attempt_at, last_success_at, last_error FROM sync_log WHERE id = 1",
@@ -462,6 +482,7 @@ impl Client {
                 identity: identity::load(tx)?,
                 records: documents::count(tx)?,
                 unsent,
+                unsent_bytes,
                 refused: outbox::refused(tx)?,
                 last_attempt_at,
                 last_success_at,

@@ -32,4 +32,5 @@ pub use error::Error;
 pub use ids::{DocId, PersonId, VillageCode};
 pub use records::{Record, RecordKind, ValidationError};
 pub use store::StoreKey;
+pub use sync::progress::SyncProgress;
 pub use sync::transport::SyncReport;

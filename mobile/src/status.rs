@@ -10,7 +10,10 @@ use massline_core::record_doc::HistoryItem as CoreHistoryItem;
 use massline_core::records::{Record, StudyCredit, Withdrawal};
 use massline_core::store::documents::RecordRow as CoreRow;
 use massline_core::store::identity::Identity as CoreIdentity;
-use massline_core::{DocId, PersonId, Status as CoreStatus, SyncReport as CoreReport, VillageCode};
+use massline_core::{
+    DocId, PersonId, Status as CoreStatus, SyncProgress as CoreProgress, SyncReport as CoreReport,
+    VillageCode,
+};
 
 fn instant(unix_seconds: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(u64::try_from(unix_seconds).unwrap_or(0))
@@ -139,6 +142,36 @@ pub struct ScopeCursor {
     pub seq: u64,
 }
 
+/// How far the running sync is (or the last one got), for a progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct SyncProgress {
+    /// Whether a sync is running.
+    pub running: bool,
+    /// Local changes waiting to be sent when it started.
+    pub to_send: u64,
+    /// Of those, answered by the server so far.
+    pub sent: u64,
+    /// Changes taken in from the server so far.
+    pub received: u64,
+    /// Bytes sent over the link so far.
+    pub bytes_sent: u64,
+    /// Bytes received over the link so far.
+    pub bytes_received: u64,
+}
+
+impl From<CoreProgress> for SyncProgress {
+    fn from(p: CoreProgress) -> Self {
+        SyncProgress {
+            running: p.running,
+            to_send: p.to_send,
+            sent: p.sent,
+            received: p.received,
+            bytes_sent: p.bytes_sent,
+            bytes_received: p.bytes_received,
+        }
+    }
+}
+
 /// What is on the device and where sync stands.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct Status {
@@ -148,6 +181,8 @@ pub struct Status {
     pub records: u64,
     /// Local changes not yet acknowledged by the server.
     pub unsent: u64,
+    /// Their bytes, before compression.
+    pub unsent_bytes: u64,
     /// Local changes the server refused, with reasons.
     pub refused: Vec<RefusedChange>,
     /// When a sync was last tried.
@@ -166,6 +201,7 @@ impl From<CoreStatus> for Status {
             identity: s.identity.map(Identity::from),
             records: s.records,
             unsent: s.unsent,
+            unsent_bytes: s.unsent_bytes,
             refused: s
                 .refused
                 .into_iter()

@@ -17,7 +17,9 @@ use tokio::runtime::Runtime;
 use zeroize::Zeroize;
 
 use crate::error::MasslineError;
-use crate::status::{CreditedStudy, HistoryItem, Identity, RecordRow, Status, SyncReport};
+use crate::status::{
+    CreditedStudy, HistoryItem, Identity, RecordRow, Status, SyncProgress, SyncReport,
+};
 
 /// The runtime that carries enrollment and sync: two workers, made on first use.
 fn runtime() -> &'static Runtime {
@@ -209,5 +211,11 @@ impl Store {
     /// What is on the device and where sync stands.
     pub fn status(&self) -> Result<Status, MasslineError> {
         Ok(self.client.status()?.into())
+    }
+
+    /// How far the running sync is (or the last one got); cheap, callable
+    /// from any thread while a sync runs.
+    pub fn progress(&self) -> SyncProgress {
+        self.client.progress().into()
     }
 }

@@ -197,9 +197,23 @@ pub async fn serve(
     health
         .set_serving::<pb::sync_server::SyncServer<service::sync::SyncService>>()
         .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(massline_proto::FILE_DESCRIPTOR_SET)
+    // Reflection in both versions (many clients still ask for v1alpha),
+    // each listing every service served, health and reflection included.
+    let described = || {
+        tonic_reflection::server::Builder::configure()
+            .include_reflection_service(false)
+            .register_encoded_file_descriptor_set(massline_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
+    };
+    let reflection = described()
         .build_v1()
+        .map_err(|e| Error::internal("the reflection service", e))?;
+    let reflection_alpha = described()
+        .build_v1alpha()
         .map_err(|e| Error::internal("the reflection service", e))?;
 
     let limits = config.connections.clone();
@@ -216,6 +230,7 @@ pub async fn serve(
         .layer(connections::TrackCalls)
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_alpha)
         .add_service(pb::enrollment_server::EnrollmentServer::new(
             service::enrollment::EnrollmentService::new(db.clone(), config.enroll_failures),
         ))

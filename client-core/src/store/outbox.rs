@@ -106,13 +106,31 @@ pub fn refuse(
     Ok(())
 }
 
-/// How many changes wait to be pushed, and how many were refused.
-pub fn counts(tx: &Transaction<'_>) -> Result<(u64, u64), Error> {
+/// What waits in the outbox.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Changes waiting to be pushed.
+    pub unsent: u64,
+    /// Their bytes (before compression).
+    pub unsent_bytes: u64,
+    /// Changes the server refused.
+    pub refused: u64,
+}
+
+/// How many changes wait to be pushed (and their bytes), and how many were refused.
+pub fn counts(tx: &Transaction<'_>) -> Result<Counts, Error> {
     Ok(tx.query_row(
         "SELECT count(*) FILTER (WHERE refused_code IS NULL),
+                coalesce(sum(length(bytes)) FILTER (WHERE refused_code IS NULL), 0),
                 count(*) FILTER (WHERE refused_code IS NOT NULL) FROM outbox",
         [],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        |r| {
+            Ok(Counts {
+                unsent: r.get::<_, i64>(0)? as u64,
+                unsent_bytes: r.get::<_, i64>(1)? as u64,
+                refused: r.get::<_, i64>(2)? as u64,
+            })
+        },
     )?)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod link;
+pub mod progress;
 pub mod sizes;
 pub mod tls;
 pub mod transport;

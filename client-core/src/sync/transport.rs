@@ -18,6 +18,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::engine::{self, PullDecoder, PullSession, PullStep, PushAcks, SyncOptions};
 use super::link::{Counted, LinkBytes, LinkStream};
+use super::progress::Progress;
 use super::sizes::{Adaptive, LinkSizes};
 use super::tls;
 use crate::error::{Because, Error};
@@ -226,6 +227,7 @@ impl Connection {
         token: &str,
         opts: &SyncOptions,
         message_bytes: &Arc<Adaptive>,
+        progress: &Progress,
     ) -> Result<(u64, u64), Error> {
         let (mut stored, mut refused) = (0, 0);
         loop {
@@ -259,7 +261,10 @@ impl Connection {
                 }
             });
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let acks = match self.answers(db, token, requests, acks, &window).await {
+            let acks = match self
+                .answers(db, token, requests, acks, &window, progress)
+                .await
+            {
                 Ok(acks) => acks,
                 Err((e, acks)) => {
                     if let (Error::Network(_), Some(acks)) = (&e, acks) {
@@ -285,6 +290,7 @@ impl Connection {
         requests: impl futures::Stream<Item = pb::PushRequest> + Send + 'static,
         mut acks: PushAcks,
         window: &Window,
+        progress: &Progress,
     ) -> Result<PushAcks, (Error, Option<PushAcks>)> {
         let mut answers = match self.sync_client(token) {
             Ok(mut client) => match client.push(requests).await {
@@ -301,6 +307,7 @@ impl Connection {
             };
             self.count_received(a.encoded_len());
             let ack = PushAck::from(a);
+            let answered = u64::from(ack.accepted) + ack.refused.len() as u64;
             let d = db.clone();
             let recorded = tokio::task::spawn_blocking(move || {
                 let r = acks.record(&d, ack);
@@ -311,6 +318,7 @@ impl Connection {
                 Ok((Ok(()), back)) => {
                     acks = back;
                     window.answered();
+                    progress.answered(answered);
                 }
                 Ok((Err(e), back)) => return Err((e, Some(back))),
                 Err(e) => return Err((Error::Storage(Box::new(e)), None)),
@@ -328,9 +336,10 @@ impl Connection {
         token: &str,
         compression: u32,
         message_bytes: &Adaptive,
+        progress: &Progress,
     ) -> Result<(u64, u64, Vec<DocId>), Error> {
         let pulled = self
-            .pull_rounds(db, token, compression, message_bytes)
+            .pull_rounds(db, token, compression, message_bytes, progress)
             .await;
         if let Err(Error::Network(_)) = &pulled {
             // A cut: the message under way did not get through.
@@ -345,6 +354,7 @@ impl Connection {
         token: &str,
         compression: u32,
         message_bytes: &Adaptive,
+        progress: &Progress,
     ) -> Result<(u64, u64, Vec<DocId>), Error> {
         let mut received = 0;
         let mut changed = BTreeSet::new();
@@ -407,6 +417,7 @@ impl Connection {
                     let d = d?;
                     let db = db.clone();
                     let now = chrono::Utc::now().timestamp();
+                    let before = session.received;
                     let (s, step) = tokio::task::spawn_blocking(move || {
                         let step = session.commit(&db, d, now);
                         (session, step)
@@ -414,6 +425,7 @@ impl Connection {
                     .await
                     .map_err(|e| Error::Storage(Box::new(e)))?;
                     session = s;
+                    progress.took_in(session.received - before);
                     match step? {
                         PullStep::More => {}
                         done => return Ok((Some(done), session)),
@@ -486,9 +498,11 @@ pub async fn sync(
     pin: Option<[u8; 32]>,
     token: &str,
     opts: &SyncOptions,
+    progress: &Progress,
 ) -> Result<SyncReport, Error> {
     let start = Instant::now();
     let conn = Connection::open(address, pin).await?;
+    progress.connected(conn.link.clone());
     let mut opts = *opts;
     let mut answer_level = 0;
     if start.elapsed() > opts.slow_link_connect {
@@ -502,8 +516,8 @@ pub async fn sync(
         .await
         .map_err(|e| Error::Storage(Box::new(e)))??;
     let (push, pull) = tokio::join!(
-        conn.push(db, token, &opts, &sizes.push),
-        conn.pull(db, token, answer_level, &sizes.pull)
+        conn.push(db, token, &opts, &sizes.push, progress),
+        conn.pull(db, token, answer_level, &sizes.pull, progress)
     );
     let d = db.clone();
     tokio::task::spawn_blocking(move || sizes.save(&d))

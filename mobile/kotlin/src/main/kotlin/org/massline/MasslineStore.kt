@@ -3,9 +3,13 @@ package org.massline
 import java.io.File
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.asSharedFlow
+import kotlinx.coroutines.flow.distinctUntilChanged
+import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.withContext
 import org.massline.ffi.CreditedStudy
 import org.massline.ffi.HistoryItem
@@ -14,6 +18,7 @@ import org.massline.ffi.MasslineException
 import org.massline.ffi.RecordRow
 import org.massline.ffi.Status
 import org.massline.ffi.Store
+import org.massline.ffi.SyncProgress
 import org.massline.ffi.SyncReport
 import org.massline.model.Record
 import org.massline.model.RecordKind
@@ -150,6 +155,19 @@ class MasslineStore private constructor(
 
     /** What is on the device and where sync stands (unsent changes, last error, …). */
     suspend fun status(): Status = io { core.status() }
+
+    /**
+     * How far the running sync is (changes sent of those waiting, changes
+     * received, bytes both ways), looked at every [periodMillis] for as long
+     * as it is collected, for a progress bar; a figure that did not move is
+     * not emitted again. `running` turns false when the sync is over.
+     */
+    fun syncProgress(periodMillis: Long = 250): Flow<SyncProgress> = flow {
+        while (true) {
+            emit(core.progress())
+            delay(periodMillis)
+        }
+    }.distinctUntilChanged()
 
     /** Releases the native store. */
     override fun close() = core.close()

@@ -151,4 +151,28 @@ class SyncTest {
             zhang.close()
         }
     }
+
+    @Test
+    fun `sync progress counts the changes sent of those waiting, and the bytes`() = runBlocking<Unit> {
+        TownshipServer().use { server ->
+            server.start()
+            val zhang = store(tmp, "zhang")
+            zhang.enroll(server.code("zhang"), deviceName = "张书记的手机")
+            repeat(40) { zhang.create(Record.Opinion(opinion("第${it}条：路灯不亮"))) }
+            val waiting = zhang.status()
+            assertEquals(40uL, waiting.unsent)
+            assertTrue(waiting.unsentBytes > 40uL * 100uL, "${waiting.unsentBytes}")
+            val before = zhang.syncProgress().first()
+            assertFalse(before.running)
+            assertEquals(0uL, before.sent)
+
+            assertEquals(40uL, zhang.sync().pushed)
+            val after = zhang.syncProgress().first()
+            assertFalse(after.running)
+            assertEquals(40uL, after.toSend)
+            assertEquals(40uL, after.sent)
+            assertTrue(after.bytesSent > 1_000uL && after.bytesReceived > 0uL, "$after")
+            zhang.close()
+        }
+    }
 }

@@ -7,7 +7,8 @@ import java.util.concurrent.TimeUnit
 /**
  * A real `massline-server` process serving a township made with its admin
  * commands: village 东村 (`dongcun`) with the secretary `zhang` and the
- * members `wang` and `zhao`.
+ * members `wang` and `zhao`; devices only (no dashboard, whose port, the
+ * gRPC port + 1, may be another process's).
  */
 class TownshipServer : AutoCloseable {
     private val binary = File(
@@ -47,7 +48,7 @@ class TownshipServer : AutoCloseable {
     fun start(listen: String = "127.0.0.1:0"): TownshipServer {
         val ready = File(dir, "ready-${System.nanoTime()}")
         process = ProcessBuilder(
-            binary.path, "serve", "--data", data.path, "--listen", listen, "--ready-file", ready.path,
+            binary.path, "serve", "--data", data.path, "--listen", listen, "--ready-file", ready.path, "--no-web",
         ).redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .redirectError(ProcessBuilder.Redirect.INHERIT)
             .start()
