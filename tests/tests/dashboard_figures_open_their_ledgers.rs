@@ -38,7 +38,8 @@ fn csv_rows(bytes: &[u8]) -> (Vec<String>, usize) {
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "no byte-order mark");
     let mut r = csv::Reader::from_reader(&bytes[3..]);
     let headers = r.headers().unwrap().iter().map(str::to_string).collect();
-    (headers, r.records().map(|x| x.unwrap()).count())
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    (headers, rows.len())
 }
 
 fn xlsx_rows(bytes: Vec<u8>) -> Vec<Vec<Data>> {

@@ -12,7 +12,7 @@ fn ids_where(csv: &[u8], col: usize, value: &str) -> Vec<String> {
         .records()
         .map(|r| r.unwrap())
         .filter(|r| &r[col] == value)
-        .map(|r| r.iter().last().unwrap().to_string())
+        .map(|r| r.iter().next_back().unwrap().to_string())
         .collect()
 }
 

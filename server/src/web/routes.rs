@@ -130,6 +130,22 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
+/// The dashboard's router: every route of [`ROUTES`], wrapped in
+/// [`session::around`].
+pub fn router(state: State) -> Router {
+    ROUTES
+        .iter()
+        .fold(Router::new(), |r, route| {
+            r.route(route.path, (route.handler)())
+        })
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::around,
+        ))
+        .with_state(state)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,20 +180,4 @@ mod tests {
             );
         }
     }
-}
-
-/// The dashboard's router: every route of [`ROUTES`], wrapped in
-/// [`session::around`].
-pub fn router(state: State) -> Router {
-    ROUTES
-        .iter()
-        .fold(Router::new(), |r, route| {
-            r.route(route.path, (route.handler)())
-        })
-        .fallback(pages::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            session::around,
-        ))
-        .with_state(state)
 }
