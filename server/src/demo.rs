@@ -503,6 +503,7 @@ impl Maker<'_> {
                     how_found,
                     area,
                     four_winds,
+                    found_on: Some(day),
                     steps: Default::default(),
                     background: String::new(),
                     causes: String::new(),

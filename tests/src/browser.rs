@@ -264,3 +264,72 @@ pub fn target_dir() -> PathBuf {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("target"))
 }
+
+impl Browser {
+    /// Prints the page to PDF as Chromium does on A4 paper, saves it as
+    /// `<target>/screenshots/<name>.pdf`, and returns its path and bytes.
+    pub async fn print_pdf(&self, name: &str) -> (PathBuf, Vec<u8>) {
+        let pdf = self
+            .client
+            .print(fantoccini::wd::PrintConfiguration::default())
+            .await
+            .unwrap();
+        let dir = target_dir().join("screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.pdf"));
+        std::fs::write(&path, &pdf).unwrap();
+        (path, pdf)
+    }
+}
+
+/// The characters a PDF's text is made of: every Unicode character its
+/// fonts' `ToUnicode` maps give a glyph (the text a reader can search and
+/// copy), read from its deflated streams.
+pub fn pdf_characters(pdf: &[u8]) -> std::collections::BTreeSet<char> {
+    use std::io::Read;
+    let mut out = std::collections::BTreeSet::new();
+    let mut rest = pdf;
+    while let Some(at) = find_bytes(rest, b"stream") {
+        let mut body = &rest[at + 6..];
+        body = body.strip_prefix(b"\r").unwrap_or(body);
+        body = body.strip_prefix(b"\n").unwrap_or(body);
+        let end = find_bytes(body, b"endstream").unwrap_or(body.len());
+        let mut text = Vec::new();
+        if flate2::read::ZlibDecoder::new(&body[..end])
+            .read_to_end(&mut text)
+            .is_ok()
+        {
+            let text = String::from_utf8_lossy(&text);
+            if text.contains("beginbfchar") || text.contains("beginbfrange") {
+                out.extend(cmap_characters(&text));
+            }
+        }
+        // On past the `endstream`, which holds the word `stream` too.
+        rest = &body[(end + b"endstream".len()).min(body.len())..];
+    }
+    out
+}
+
+fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The Unicode characters of a ToUnicode CMap: the last `<hex>` of each
+/// `bfchar` line, and each range of `bfrange` lines.
+fn cmap_characters(cmap: &str) -> Vec<char> {
+    let hex = |s: &str| u32::from_str_radix(s.trim_matches(|c| c == '<' || c == '>'), 16).ok();
+    let mut out = Vec::new();
+    for line in cmap.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        match parts.as_slice() {
+            [_, to] => out.extend(hex(to).and_then(char::from_u32)),
+            [from, to, first] => {
+                if let (Some(a), Some(b), Some(c)) = (hex(from), hex(to), hex(first)) {
+                    out.extend((0..=b.saturating_sub(a)).filter_map(|i| char::from_u32(c + i)));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}

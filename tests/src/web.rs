@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use chrono::{Datelike, NaiveDate};
 use massline_core::records::{
-    Attendance, Education, Filing, HowFound, Member, Opinion, OpinionStatus, Rectification,
-    RectificationStatus, ThingStatus,
+    AppraisalGrade, Attendance, Education, Filing, FourWinds, HowFound, Member, Opinion,
+    OpinionChannel, OpinionStatus, Rectification, RectificationStatus, ServiceStatus, ThingStatus,
 };
 use massline_core::{PersonId, Record};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -280,6 +280,8 @@ pub struct Made {
     pub expected: BTreeMap<String, BTreeMap<&'static str, i64>>,
     /// Every member file's name, by village.
     pub members: BTreeMap<String, Vec<String>>,
+    /// Every record made, as it stands, with its village.
+    pub records: Vec<(String, Record)>,
 }
 
 impl Made {
@@ -338,6 +340,19 @@ pub async fn populate(town: &Township, addr: SocketAddr) -> Made {
         }
         o
     };
+    let mut appraised = crate::meeting("专题组织生活会");
+    if let Record::OrgLifeMeeting(m) = &mut appraised {
+        m.appraisal = [
+            (PersonId::new("wang").unwrap(), AppraisalGrade::Excellent),
+            (PersonId::new("zhao").unwrap(), AppraisalGrade::Qualified),
+        ]
+        .into();
+    }
+    let mut by_letter = opinion_with(OpinionStatus::Answered);
+    if let Record::Opinion(o) = &mut by_letter {
+        o.channel = OpinionChannel::LetterOrPetition;
+        o.four_winds = FourWinds::Bureaucratism;
+    }
     let mut practical_done = crate::practical("修路");
     if let Record::PracticalThing(t) = &mut practical_done {
         t.status = ThingStatus::Done;
@@ -357,6 +372,11 @@ pub async fn populate(town: &Township, addr: SocketAddr) -> Made {
         ("zhang", "dongcun", practical_done),
         ("zhang", "dongcun", crate::practical("装路灯")),
         ("zhang", "dongcun", crate::notice("财务公开")),
+        ("zhang", "dongcun", crate::service("张大爷")),
+        ("zhang", "dongcun", appraised),
+        ("zhang", "dongcun", crate::regulation("村务公开制度")),
+        ("zhang", "dongcun", crate::listening_meeting("村务公开")),
+        ("zhang", "dongcun", by_letter),
         ("chen", "xicun", member("sun", "孙党员", 1980, false)),
         ("chen", "xicun", member("chen", "陈委员", 1975, true)),
         ("sun", "xicun", crate::study("sun", 60, "自学")),
@@ -458,7 +478,13 @@ pub async fn populate(town: &Township, addr: SocketAddr) -> Made {
 
 /// The figures of the records in `plan`, counted here in plain Rust.
 fn expectations(plan: &[(&str, &str, Record)], today: NaiveDate) -> Made {
-    let mut made = Made::default();
+    let mut made = Made {
+        records: plan
+            .iter()
+            .map(|(_, v, r)| (v.to_string(), r.clone()))
+            .collect(),
+        ..Made::default()
+    };
     for village in ["dongcun", "xicun"] {
         let records: Vec<&Record> = plan
             .iter()
@@ -549,6 +575,17 @@ fn expectations(plan: &[(&str, &str, Record)], today: NaiveDate) -> Made {
                 count(&|r| matches!(r, Record::PracticalThing(t) if t.status == ThingStatus::Done)),
             ),
             ("notices", count(&|r| matches!(r, Record::Notice(_)))),
+            (
+                "org_life",
+                count(&|r| matches!(r, Record::OrgLifeMeeting(_))),
+            ),
+            (
+                "service_open",
+                count(&|r| {
+                    matches!(r, Record::ServiceRequest(q)
+                        if !matches!(q.status, ServiceStatus::Done | ServiceStatus::Declined))
+                }),
+            ),
         ]
         .into();
         made.expected.insert(village.to_string(), figures);

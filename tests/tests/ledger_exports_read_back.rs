@@ -105,7 +105,7 @@ async fn ledgers_download_as_csv_and_xlsx_with_the_rows_the_records_make() {
         .await;
     let sheet = xlsx_rows(xlsx, "整改措施台账");
     assert_eq!(sheet.len() as i64, overdue + 1);
-    assert_eq!(sheet[0][4], Data::String("整改时限".into()));
+    assert_eq!(sheet[0][5], Data::String("整改时限".into()));
     browser.close().await;
     server.stop().await;
 }

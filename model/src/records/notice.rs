@@ -54,7 +54,7 @@ pub struct Notice {
     #[field(zh = "公开方式", en = "Medium", new = "board", column)]
     pub medium: NoticeMedium,
     /// Its title.
-    #[field(zh = "标题", en = "Title", text = 200, required, line = 3)]
+    #[field(zh = "标题", en = "Title", text = 200, required, line = 3, column)]
     pub title: String,
     /// What was made public.
     #[serde(default)]

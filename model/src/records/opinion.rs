@@ -107,7 +107,15 @@ pub struct Opinion {
     #[field(zh = "“四风”问题", en = "\"Four winds\"", new = "none", column)]
     pub four_winds: FourWinds,
     /// The opinion in the words heard.
-    #[field(zh = "内容", en = "Text", text = 4000, required, evidence, line = 4)]
+    #[field(
+        zh = "内容",
+        en = "Text",
+        text = 4000,
+        required,
+        evidence,
+        line = 4,
+        column
+    )]
     pub text: String,
     /// The person asked not to be named.
     #[serde(default)]
@@ -130,7 +138,7 @@ pub struct Opinion {
         en = "Answer",
         text = 4000,
         required,
-        columns(answered: int = self.answer.is_some())
+        columns(answered: int = self.answer.is_some(), answer: text? = self.answer.as_ref())
     )]
     pub answer: Option<String>,
     /// The visit demand it was made of, if it came from a visit.

@@ -70,7 +70,7 @@ pub struct OrgLifeMeeting {
     #[field(zh = "日期", en = "Date", date, new = today, line = 1, column, month)]
     pub date: NaiveDate,
     /// Its theme.
-    #[field(zh = "主题", en = "Topic", text = 200, required, line = 2)]
+    #[field(zh = "主题", en = "Topic", text = 200, required, line = 2, column)]
     pub topic: String,
     /// Who attended, and the absentees with their reasons, by person.
     #[serde(default)]

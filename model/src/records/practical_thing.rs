@@ -46,7 +46,7 @@ coded_enum! {
 )]
 pub struct PracticalThing {
     /// What will be done.
-    #[field(zh = "实事内容", en = "What", text = 500, required, line = 3)]
+    #[field(zh = "实事内容", en = "What", text = 500, required, line = 3, column)]
     pub what: String,
     /// By when.
     #[field(zh = "计划完成日期", en = "Target date", date = planned, line = 1, column)]

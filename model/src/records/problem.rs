@@ -87,6 +87,12 @@ pub struct Problem {
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[field(zh = "“四风”问题", en = "\"Four winds\"", column)]
     pub four_winds: Option<FourWinds>,
+    /// The day it was found (put on the list); records made before this
+    /// field existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(zh = "查摆日期", en = "Found on", date, new = today, column)]
+    pub found_on: Option<NaiveDate>,
     /// The day each step was reached; the furthest is where the problem
     /// stands, and one with none reached is open.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

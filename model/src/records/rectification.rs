@@ -70,7 +70,14 @@ pub struct Rectification {
     #[field(zh = "问题", en = "Problem", refs = Problem, column)]
     pub problem: DocId,
     /// What will be done.
-    #[field(zh = "整改措施", en = "Measure", text = 2000, required, line = 3)]
+    #[field(
+        zh = "整改措施",
+        en = "Measure",
+        text = 2000,
+        required,
+        line = 3,
+        column
+    )]
     pub measure: String,
     /// What counts as fixed.
     #[serde(default)]
@@ -78,7 +85,15 @@ pub struct Rectification {
     #[field(zh = "整改目标", en = "Objective", text = 2000)]
     pub objective: String,
     /// Who is responsible.
-    #[field(zh = "责任人", en = "Responsible", refs, unique, min_items = 1, count)]
+    #[field(
+        zh = "责任人",
+        en = "Responsible",
+        refs,
+        unique,
+        min_items = 1,
+        count,
+        columns(responsible_ids: text = super::row::person_list(&self.responsible))
+    )]
     pub responsible: Vec<PersonId>,
     /// By when.
     #[field(zh = "整改时限", en = "Deadline", date = planned, line = 1, column)]

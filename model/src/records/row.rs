@@ -219,6 +219,12 @@ macro_rules! int_cell {
 }
 int_cell!(u16, u32, bool);
 
+impl<'a> IntoCell<'a> for Cell<'a> {
+    fn into_cell(self) -> Cell<'a> {
+        self
+    }
+}
+
 impl IntoCell<'_> for usize {
     fn into_cell(self) -> Cell<'static> {
         count(self)
@@ -229,6 +235,15 @@ impl IntoCell<'_> for NaiveDate {
     fn into_cell(self) -> Cell<'static> {
         Cell::Str(Cow::Owned(day(self)))
     }
+}
+
+/// People as one text column: a JSON array of their ids, which SQL reads
+/// with `json_each` (to show their names from the registry).
+pub fn person_list(people: &[PersonId]) -> Cell<'static> {
+    let ids: Vec<&str> = people.iter().map(PersonId::as_str).collect();
+    Cell::Str(Cow::Owned(
+        serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()),
+    ))
 }
 
 /// A day as the rows keep it, `YYYY-MM-DD`. Written by hand: chrono's

@@ -63,7 +63,14 @@ pub struct ServiceRequest {
     #[field(zh = "代办事项", en = "Matter", line = 2, column)]
     pub matter: ServiceMatter,
     /// The villager who applies.
-    #[field(zh = "申请人", en = "Applicant", text = 100, required, line = 4)]
+    #[field(
+        zh = "申请人",
+        en = "Applicant",
+        text = 100,
+        required,
+        line = 4,
+        column
+    )]
     pub applicant: String,
     /// The day they applied.
     #[field(zh = "申请日期", en = "Applied on", date, new = today, line = 1, column)]

@@ -143,8 +143,8 @@ pub fn heatmap(data: &Weekly, week_word: &str) -> String {
 /// Horizontal stacked bars: a bar per label, a segment per part, with a
 /// legend of the parts' names.
 pub fn stacked_bars(parts: &[&str], rows: &[(String, Vec<i64>)]) -> String {
-    const COLOURS: [&str; 6] = [
-        "#c9d1d9", "#f2b84b", "#4f9d69", "#2f6f9f", "#b3261e", "#8250df",
+    const COLOURS: [&str; 8] = [
+        "#c9d1d9", "#f2b84b", "#4f9d69", "#2f6f9f", "#b3261e", "#8250df", "#1b7c83", "#9a6700",
     ];
     const LABEL: usize = 90;
     const BAR: usize = 300;

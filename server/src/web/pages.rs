@@ -9,8 +9,12 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use massline_model::records::{PracticalThing, RectificationStatus, field_label};
-use massline_model::{Lang, PersonId, Role, VillageCode};
+use massline_model::record_doc;
+use massline_model::records::{
+    FourWinds, OpinionChannel, PracticalThing, RecordKind, RectificationStatus, code_label,
+    field_label,
+};
+use massline_model::{Coded, DocId, Lang, PersonId, Role, VillageCode};
 use serde::Deserialize;
 
 use super::accounts::{self, LinkError, Session};
@@ -22,7 +26,7 @@ use super::session::{
 };
 use super::stats::{self, Counting, Figures, Period};
 use super::{State, access, export};
-use crate::registry;
+use crate::{documents, registry};
 
 /// What every page shows around its content.
 #[derive(Clone, Debug)]
@@ -157,6 +161,22 @@ struct LedgerPage {
     cut: bool,
     csv_href: String,
     xlsx_href: String,
+    print_href: String,
+    groups: Vec<ledger::Group>,
+}
+
+/// A ledger to print on A4: the township's and village's names, the
+/// ledger's title and the day on top.
+#[derive(Template)]
+#[template(path = "print.html")]
+struct PrintPage {
+    c: Chrome,
+    heading: String,
+    title: String,
+    date: String,
+    period: String,
+    table: Table,
+    cut: bool,
 }
 
 fn html(page: impl Template) -> Result<Response, WebError> {
@@ -261,6 +281,7 @@ fn figure_columns() -> Vec<FigureColumn> {
     }
     let study = Some(("study", None));
     let measures = |s| Some(("rectifications", Some(s)));
+    let opinions = |s| Some(("opinions", s));
     vec![
         col(
             "members",
@@ -273,7 +294,7 @@ fn figure_columns() -> Vec<FigureColumn> {
             "mobile",
             |t| field_label("mobile", t.0).to_string(),
             |f, _, _| Value::Int(f.mobile),
-            None,
+            Some(("mobile", None)),
             true,
         ),
         col(
@@ -328,28 +349,28 @@ fn figure_columns() -> Vec<FigureColumn> {
             "opinions",
             |t| word("f_opinions")(t),
             |f, _, _| Value::Int(f.opinions),
-            None,
+            opinions(None),
             false,
         ),
         col(
             "taken_up",
             |t| word("f_taken_up")(t),
             |f, _, _| Value::Int(f.taken_up),
-            None,
+            opinions(Some("taken_up")),
             false,
         ),
         col(
             "answered",
             |t| word("f_answered")(t),
             |f, _, _| Value::Int(f.answered),
-            None,
+            opinions(Some("answered")),
             false,
         ),
         col(
             "problems",
             |t| word("f_problems")(t),
             |f, _, _| Value::Int(f.problems_total()),
-            None,
+            Some(("problems", None)),
             true,
         ),
         col(
@@ -417,35 +438,35 @@ fn figure_columns() -> Vec<FigureColumn> {
                     None => Value::Int(f.practical),
                 }
             },
-            None,
+            Some(("practical", None)),
             true,
         ),
         col(
             "practical_done",
             |t| word("f_practical_done")(t),
             |f, _, _| Value::Int(f.practical_done),
-            None,
+            Some(("practical", Some("done"))),
             true,
         ),
         col(
             "org_life",
             |t| word("f_org_life")(t),
             |f, _, _| Value::Int(f.org_life),
-            None,
+            Some(("org_life", None)),
             false,
         ),
         col(
             "notices",
             |t| word("f_notices")(t),
             |f, _, _| Value::Int(f.notices),
-            None,
+            Some(("notices", None)),
             false,
         ),
         col(
             "service_open",
             |t| word("f_service_open")(t),
             |f, _, _| Value::Int(f.service_open),
-            None,
+            Some(("services", Some("open"))),
             true,
         ),
         col(
@@ -455,7 +476,7 @@ fn figure_columns() -> Vec<FigureColumn> {
                 Some(d) => Value::Int((today - d).num_days()),
                 None => Value::Empty,
             },
-            None,
+            Some(("services", Some("open"))),
             true,
         ),
     ]
@@ -492,6 +513,9 @@ fn figures_table(
         for c in &cols {
             let mut cell = Cell::new((c.value)(f, today, t.0)).with_id(format!("{code}-{}", c.key));
             if let Some((ledger, status)) = c.ledger {
+                // A figure of things as they stand counts them all, so its
+                // ledger lists them over the whole campaign.
+                let period = if c.current { Period::Campaign } else { period };
                 cell = cell.link(ledger_href(ledger, code, period, status));
             }
             row.push(cell);
@@ -508,14 +532,35 @@ fn figures_table(
     Table { columns, rows }
 }
 
-/// The charts of a set of villages.
-fn charts(
-    t: Words,
+/// Opinions per village by the codes of `C` as stacked bars, a part per code.
+fn opinions_chart<C: Coded>(
+    lang: Lang,
     villages: &[(VillageCode, String)],
-    figures: &[Figures],
-    per_day: &[(String, NaiveDate, i64)],
-    today: NaiveDate,
-) -> Vec<(String, String)> {
+    counts: &[(String, String, i64)],
+) -> String {
+    let parts: Vec<&str> = C::all().iter().map(|c| c.label(lang)).collect();
+    let bars: Vec<(String, Vec<i64>)> = villages
+        .iter()
+        .map(|(code, name)| {
+            let values = C::all()
+                .iter()
+                .map(|c| {
+                    counts
+                        .iter()
+                        .filter(|(v, k, _)| v == code.as_str() && k == c.code())
+                        .map(|(_, _, n)| n)
+                        .sum()
+                })
+                .collect();
+            (name.clone(), values)
+        })
+        .collect();
+    chart::stacked_bars(&parts, &bars)
+}
+
+/// The charts of a set of villages.
+fn charts(t: Words, counted: &Counted, today: NaiveDate) -> Vec<(String, String)> {
+    let (villages, figures, per_day) = (&counted.villages, &counted.figures, &counted.per_day);
     let labels: Vec<(String, String)> = villages
         .iter()
         .map(|(c, n)| (c.as_str().to_string(), n.clone()))
@@ -549,6 +594,14 @@ fn charts(
             t.get("chart_measures").to_string(),
             chart::stacked_bars(&parts, &bars),
         ),
+        (
+            t.get("chart_channels").to_string(),
+            opinions_chart::<OpinionChannel>(t.0, villages, &counted.by_channel),
+        ),
+        (
+            t.get("chart_four_winds").to_string(),
+            opinions_chart::<FourWinds>(t.0, villages, &counted.by_winds),
+        ),
     ]
 }
 
@@ -558,6 +611,8 @@ struct Counted {
     villages: Vec<(VillageCode, String)>,
     figures: Vec<Figures>,
     per_day: Vec<(String, NaiveDate, i64)>,
+    by_channel: Vec<(String, String, i64)>,
+    by_winds: Vec<(String, String, i64)>,
 }
 
 async fn count(
@@ -586,6 +641,8 @@ async fn count(
                     township: registry::township(tx)?,
                     figures: stats::figures(tx, &c)?,
                     per_day: stats::study_by_day(tx, &c)?,
+                    by_channel: stats::opinions_by_code(tx, &c, "channel")?,
+                    by_winds: stats::opinions_by_code(tx, &c, "four_winds")?,
                     villages,
                 })
             })
@@ -635,13 +692,7 @@ pub async fn overview(
         span_text: span_text(period, today),
         table: figures_table(t, &counted.villages, &counted.figures, period, today, true),
         ledger_links: ledger_links(t, None, period),
-        charts: charts(
-            t,
-            &counted.villages,
-            &counted.figures,
-            &counted.per_day,
-            today,
-        ),
+        charts: charts(t, &counted, today),
     })
 }
 
@@ -695,13 +746,7 @@ pub async fn village(
                 .collect()
         },
         ledger_links: ledger_links(t, Some(&v), period),
-        charts: charts(
-            t,
-            &counted.villages,
-            &counted.figures,
-            &counted.per_day,
-            today,
-        ),
+        charts: charts(t, &counted, today),
     })
 }
 
@@ -720,30 +765,29 @@ pub async fn ledger_page(
         None | Some("") => s.who.village.clone(),
         Some(code) => Some(seen_village(s, code)?),
     };
-    let statuses = (def.statuses)(t.0);
+    let statuses = def.statuses(t.0);
     let status = match q.status.as_deref() {
-        None | Some("") => None,
+        None | Some("") => def.filter_of(None).map(|f| f.code),
         Some(code) => Some(
-            statuses
-                .iter()
-                .map(|(c, _)| *c)
-                .find(|c| *c == code)
+            def.filter_of(Some(code))
                 .ok_or_else(|| {
                     WebError::BadRequest(format!("ledger {name} has no filter `{code}`"))
-                })?,
+                })?
+                .code,
         ),
     };
     let format = q.format.as_deref().unwrap_or("html");
-    if !matches!(format, "html" | "csv" | "xlsx") {
+    if !matches!(format, "html" | "csv" | "xlsx" | "print") {
         return Err(WebError::BadRequest(format!(
-            "no format `{format}`: html, csv or xlsx"
+            "no format `{format}`: html, csv, xlsx or print"
         )));
     }
     let today = today();
     let who = s.who.clone();
     let lang = t.0;
     let village = only.clone();
-    let (township, visible, table, cut) = web
+    let wants_groups = format == "html";
+    let (township, visible, table, cut, groups) = web
         .blocking(move |db| {
             db.read(|tx| {
                 let visible = access::visible_villages(tx, &who)?;
@@ -764,7 +808,12 @@ pub async fn ledger_page(
                     names: &visible,
                 };
                 let (table, cut) = ledger::fetch(tx, def, &c, status, &reading)?;
-                Ok((registry::township(tx)?, visible, table, cut))
+                let groups = if wants_groups {
+                    ledger::groups(tx, def, &c, status, lang)?
+                } else {
+                    Vec::new()
+                };
+                Ok((registry::township(tx)?, visible, table, cut, groups))
             })
         })
         .await?;
@@ -778,6 +827,23 @@ pub async fn ledger_page(
         .and_then(|v| visible.iter().find(|(c, _)| c == v))
         .map_or_else(|| t.get("all_villages").to_string(), |(_, n)| n.clone());
     let title = t.get(def.title).to_string();
+    if format == "print" {
+        return html(PrintPage {
+            c: Chrome::new(
+                t,
+                format!("{title} · {village_name}"),
+                township.clone(),
+                Some(s),
+                &ctx.path,
+            ),
+            heading: format!("{township} {village_name}"),
+            title,
+            date: today.to_string(),
+            period: format!("{} {}", t.get(period.word()), span_text(period, today)),
+            table,
+            cut,
+        });
+    }
     if format != "html" {
         let stem = format!(
             "{}-{}-{}-{today}",
@@ -828,7 +894,10 @@ pub async fn ledger_page(
             .iter()
             .map(|(c, n)| (c.as_str().to_string(), n.clone(), only.as_ref() == Some(c))),
     );
-    let mut status_options = vec![(String::new(), t.get("all").to_string(), status.is_none())];
+    let mut status_options = Vec::new();
+    if def.default_filter.is_none() {
+        status_options.push((String::new(), t.get("all").to_string(), status.is_none()));
+    }
     status_options.extend(
         statuses
             .into_iter()
@@ -852,6 +921,178 @@ pub async fn ledger_page(
         cut,
         csv_href: base("csv"),
         xlsx_href: base("xlsx"),
+        print_href: base("print"),
+        groups,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "record.html")]
+struct RecordPage {
+    c: Chrome,
+    id: String,
+    village: String,
+    withdrawn: Option<String>,
+    /// Its fields: label and value.
+    table: Table,
+    /// Its changes: when, by whom, which fields.
+    history: Table,
+}
+
+/// A field's value as shown: codes by their labels, lists joined, and
+/// nested values (a note, a step's day) as written.
+fn shown(kind: RecordKind, field: &str, v: &serde_json::Value, lang: Lang) -> String {
+    use serde_json::Value as J;
+    match v {
+        J::Null => String::new(),
+        J::String(s) => code_label(kind, field, s, lang).map_or_else(|| s.clone(), str::to_string),
+        J::Bool(b) => if *b { "✓" } else { "" }.to_string(),
+        J::Number(n) => n.to_string(),
+        J::Array(items) => items
+            .iter()
+            .map(|i| shown(kind, field, i, lang))
+            .collect::<Vec<_>>()
+            .join("、"),
+        J::Object(map) => map
+            .iter()
+            .map(|(k, x)| {
+                let k = code_label(kind, field, k, lang).unwrap_or(k);
+                format!("{k}: {}", shown(kind, field, x, lang))
+            })
+            .collect::<Vec<_>>()
+            .join("；"),
+    }
+}
+
+/// `GET /r/{id}`: one record's fields and its history. It loads the one
+/// document it shows; who may not read the record's scope (by the sync's
+/// rules) is told it does not exist.
+pub async fn record(
+    axum::extract::State(web): axum::extract::State<State>,
+    ctx: Ctx,
+    Path(hex): Path<String>,
+) -> Result<Response, WebError> {
+    let s = ctx.viewer()?;
+    let id = DocId::parse_hex(&hex).ok_or(WebError::NotFound)?;
+    let t = ctx.words();
+    let who = s.who.clone();
+    let found = web
+        .blocking(move |db| {
+            db.read(|tx| {
+                let Some(stored) = documents::lookup(tx, &id)? else {
+                    return Ok(None);
+                };
+                let village = stored.scope.village().clone();
+                if !who.can_read(&stored.scope) || !access::may_see(&who, &village) {
+                    return Ok(None);
+                }
+                let Some(current) = documents::current(tx, &id)? else {
+                    return Ok(None);
+                };
+                let history = record_doc::history(&documents::load(&id, &current.state)?);
+                let mut names = std::collections::BTreeMap::new();
+                for item in &history {
+                    if let Some(p) = &item.by
+                        && !names.contains_key(p)
+                        && let Some(person) = registry::person(tx, p)?
+                    {
+                        names.insert(p.clone(), person.name);
+                    }
+                }
+                let village_name = registry::villages(tx)?
+                    .into_iter()
+                    .find(|(v, _)| *v == village)
+                    .map_or_else(|| village.to_string(), |(_, n)| n);
+                Ok(Some((
+                    stored,
+                    village_name,
+                    history,
+                    names,
+                    registry::township(tx)?,
+                )))
+            })
+        })
+        .await?;
+    let Some((stored, village, history, names, township)) = found else {
+        return Err(WebError::NotFound);
+    };
+    let kind = stored.record.kind();
+    let lang = t.0;
+    let fields = stored.record.fields();
+    let text = |label: String| Column {
+        label,
+        numeric: false,
+    };
+    let mut table = Table {
+        columns: vec![text(t.get("kind").into()), text(kind.label(lang).into())],
+        rows: Vec::new(),
+    };
+    for spec in kind.spec().fields {
+        let value = fields
+            .get(spec.name)
+            .map(|v| shown(kind, spec.name, v, lang))
+            .unwrap_or_default();
+        table.rows.push(vec![
+            Cell::text_of(spec.label(lang)),
+            Cell::text_of(value).with_id(format!("field-{}", spec.name)),
+        ]);
+    }
+    let label_of = |f: &str| {
+        kind.spec().field(f).map_or_else(
+            || field_label(f, lang).to_string(),
+            |s| s.label(lang).to_string(),
+        )
+    };
+    let history = Table {
+        columns: vec![
+            text(t.get("h_when").into()),
+            text(t.get("h_who").into()),
+            text(t.get("h_what").into()),
+        ],
+        rows: history
+            .iter()
+            .map(|h| {
+                let when = chrono::DateTime::from_timestamp(h.time, 0)
+                    .map(|d| {
+                        d.with_timezone(&chrono::Local)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                let who = h.by.as_ref().map_or_else(String::new, |p| {
+                    names
+                        .get(p)
+                        .map_or_else(|| p.to_string(), |n| format!("{n} ({p})"))
+                });
+                let what = if h.fields.is_empty() {
+                    t.get("h_created").to_string()
+                } else {
+                    h.fields
+                        .iter()
+                        .map(|f| label_of(f))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                };
+                vec![Cell::text_of(when), Cell::text_of(who), Cell::text_of(what)]
+            })
+            .collect(),
+    };
+    html(RecordPage {
+        c: Chrome::new(
+            t,
+            format!("{} · {}", kind.label(lang), t.get("record_title")),
+            township,
+            Some(s),
+            &ctx.path,
+        ),
+        id: id.to_hex(),
+        village,
+        withdrawn: stored
+            .withdrawn
+            .as_ref()
+            .map(|_| field_label("withdrawn", lang).to_string()),
+        table,
+        history,
     })
 }
 

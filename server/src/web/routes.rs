@@ -49,8 +49,42 @@ pub const ROUTES: &[Route] = &[
             "/ledgers/rectifications?village={village}&period=campaign",
             "/ledgers/rectifications?village={village}&status=overdue&format=csv",
             "/ledgers/rectifications?village={village}&format=xlsx",
+            "/ledgers/rectifications?village={village}&format=print",
+            "/ledgers/idle?village={village}",
+            "/ledgers/idle?village={village}&status=90&format=csv",
+            "/ledgers/mobile?village={village}&period=campaign",
+            "/ledgers/mobile?village={village}&format=xlsx",
+            "/ledgers/opinions?village={village}&period=campaign",
+            "/ledgers/opinions?village={village}&status=answered&format=csv",
+            "/ledgers/opinions?village={village}&format=print",
+            "/ledgers/problems?village={village}&period=campaign",
+            "/ledgers/problems?village={village}&format=xlsx",
+            "/ledgers/announce?village={village}&period=campaign&format=print",
+            "/ledgers/announce?village={village}&format=csv",
+            "/ledgers/practical?village={village}&period=campaign",
+            "/ledgers/practical?village={village}&period=campaign&format=print",
+            "/ledgers/practical?village={village}&format=xlsx",
+            "/ledgers/services?village={village}&status=open",
+            "/ledgers/services?village={village}&format=csv",
+            "/ledgers/org_life?village={village}&period=campaign",
+            "/ledgers/org_life?village={village}&format=xlsx",
+            "/ledgers/notices?village={village}&period=campaign",
+            "/ledgers/notices?village={village}&format=csv",
+            "/ledgers/regulations?village={village}&period=campaign",
+            "/ledgers/regulations?village={village}&format=xlsx",
+            "/ledgers/listening?village={village}&period=campaign",
+            "/ledgers/listening?village={village}&format=csv",
         ],
         handler: || get(pages::ledger_page),
+    },
+    Route {
+        method: "GET",
+        path: "/r/{id}",
+        // Scoped by the record's own scope, not a village in the path:
+        // `dashboard_records_follow_sync_rules.rs` tries other villages' records.
+        village_scoped: false,
+        samples: &["/r/00000000000000000000000000000000", "/r/not-an-id"],
+        handler: || get(pages::record),
     },
     Route {
         method: "GET",
@@ -110,4 +144,40 @@ pub fn router(state: State) -> Router {
             session::around,
         ))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every ledger, in every format, is among the samples the access
+    /// test walks: a new ledger cannot escape it.
+    #[test]
+    fn every_ledger_and_format_is_sampled() {
+        let ledgers = ROUTES
+            .iter()
+            .find(|r| r.path == "/ledgers/{ledger}")
+            .map(|r| r.samples)
+            .unwrap_or_default();
+        for l in super::super::ledger::LEDGERS {
+            let of: Vec<&&str> = ledgers
+                .iter()
+                .filter(|s| s.starts_with(&format!("/ledgers/{}?", l.name)))
+                .collect();
+            assert!(!of.is_empty(), "{} is not sampled", l.name);
+            assert!(
+                of.iter().all(|s| s.contains("village={village}")),
+                "{}: a sample without a village",
+                l.name
+            );
+        }
+        for format in ["csv", "xlsx", "print"] {
+            assert!(
+                ledgers
+                    .iter()
+                    .any(|s| s.contains(&format!("format={format}"))),
+                "no {format} sampled"
+            );
+        }
+    }
 }

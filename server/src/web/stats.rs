@@ -10,10 +10,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use massline_model::VillageCode;
 use massline_model::records::{
-    HowFound, OpinionStatus, RecordKind, RectificationStatus, ServiceStatus, ThingStatus,
+    AppraisalGrade, HowFound, OpinionStatus, RecordKind, RectificationStatus, ServiceStatus,
+    ThingStatus,
 };
+use massline_model::{Coded, VillageCode};
 use rusqlite::types::Value;
 use rusqlite::{Statement, Transaction};
 
@@ -116,7 +117,7 @@ impl Counting<'_> {
         let villages =
             serde_json::to_string(&self.villages.iter().map(|v| v.as_str()).collect::<Vec<_>>())
                 .unwrap_or_else(|_| "[]".into());
-        vec![
+        let mut out = vec![
             (":villages", Value::Text(villages)),
             (":from_month", text(&self.span.from_month)),
             (":to_month", text(&self.span.to_month)),
@@ -140,7 +141,19 @@ impl Counting<'_> {
             (":thing_done", text(ThingStatus::Done.code())),
             (":service_done", text(ServiceStatus::Done.code())),
             (":service_declined", text(ServiceStatus::Declined.code())),
-        ]
+        ];
+        out.extend(AppraisalGrade::all().iter().map(|g| {
+            (
+                match g {
+                    AppraisalGrade::Excellent => ":grade_excellent",
+                    AppraisalGrade::Qualified => ":grade_qualified",
+                    AppraisalGrade::BasicallyQualified => ":grade_basically_qualified",
+                    AppraisalGrade::Unqualified => ":grade_unqualified",
+                },
+                text(g.code()),
+            )
+        }));
+        out
     }
 
     /// Binds the parameters `stmt` names (and only those), plus `extra`.
@@ -168,17 +181,32 @@ pub(super) use villages_in;
 
 /// Study credited to each person in the period, per village: minutes,
 /// own entries, sessions attended, last day. A member "studied" when they
-/// have a row here.
-pub(super) const PER_MEMBER_STUDY: &str = concat!(
-    "SELECT village, person, sum(minutes) AS minutes,
-            sum(kind = :entry_kind) AS entries, sum(kind = :session_kind) AS sessions,
-            max(date) AS last
-     FROM study_credits
-     WHERE ",
-    villages_in!("village"),
-    " AND month BETWEEN :from_month AND :to_month AND withdrawn = 0
-     GROUP BY village, person"
-);
+/// have a row here. (A macro, so the ledgers' SQL can be made of it at
+/// compile time.)
+macro_rules! per_member_study {
+    () => {
+        concat!(
+            "SELECT village, person, sum(minutes) AS minutes,
+                    sum(kind = :entry_kind) AS entries, sum(kind = :session_kind) AS sessions,
+                    max(date) AS last
+             FROM study_credits
+             WHERE ",
+            villages_in!("village"),
+            " AND month BETWEEN :from_month AND :to_month AND withdrawn = 0
+             GROUP BY village, person"
+        )
+    };
+}
+pub(super) use per_member_study;
+
+/// Opinions taken up: any status past received.
+pub(super) const OPINION_TAKEN_UP: &str = "status <> :received";
+
+/// Opinions answered to the masses.
+pub(super) const OPINION_ANSWERED: &str = "answered = 1";
+
+/// Service requests still open: neither done nor declined.
+pub(super) const SERVICE_OPEN: &str = "status NOT IN (:service_done, :service_declined)";
 
 /// A filter of rectification measures, as the overview counts them and the
 /// ledger lists them.
@@ -230,7 +258,7 @@ impl MeasureFilter {
 }
 
 /// The SQL condition of a measure filter on the `rectifications` table.
-pub fn measure_filter(f: MeasureFilter) -> &'static str {
+pub const fn measure_filter(f: MeasureFilter) -> &'static str {
     match f {
         MeasureFilter::At(RectificationStatus::Planned) => "status = :planned",
         MeasureFilter::At(RectificationStatus::InProgress) => "status = :in_progress",
@@ -389,9 +417,10 @@ pub fn overview_queries() -> Vec<FigureQuery> {
             "study",
             format!(
                 "SELECT m.village, count(s.person), coalesce(sum(s.minutes), 0)
-                 FROM members m JOIN ({PER_MEMBER_STUDY}) s
+                 FROM members m JOIN ({}) s
                    ON s.village = m.village AND s.person = m.person
                  WHERE {} AND m.withdrawn = 0 GROUP BY m.village",
+                per_member_study!(),
                 villages_in!("m.village")
             ),
             |r, f| {
@@ -415,14 +444,12 @@ pub fn overview_queries() -> Vec<FigureQuery> {
         ),
         q(
             "opinions",
-            concat!(
-                "SELECT village, count(*), sum(status <> :received), sum(answered)
-                 FROM opinions WHERE ",
+            format!(
+                "SELECT village, count(*), sum({OPINION_TAKEN_UP}), sum({OPINION_ANSWERED})
+                 FROM opinions WHERE {} AND month BETWEEN :from_month AND :to_month
+                 AND withdrawn = 0 GROUP BY village",
                 villages_in!("village"),
-                " AND month BETWEEN :from_month AND :to_month AND withdrawn = 0
-                 GROUP BY village"
-            )
-            .into(),
+            ),
             |r, f| {
                 (f.opinions, f.taken_up, f.answered) = (r.get(1)?, r.get(2)?, r.get(3)?);
                 Ok(())
@@ -508,13 +535,11 @@ pub fn overview_queries() -> Vec<FigureQuery> {
         ),
         q(
             "service_requests",
-            concat!(
-                "SELECT village, count(*), min(applied_on) FROM service_requests WHERE ",
+            format!(
+                "SELECT village, count(*), min(applied_on) FROM service_requests WHERE {}
+                 AND {SERVICE_OPEN} AND withdrawn = 0 GROUP BY village",
                 villages_in!("village"),
-                " AND status NOT IN (:service_done, :service_declined) AND withdrawn = 0
-                 GROUP BY village"
-            )
-            .into(),
+            ),
             |r, f| {
                 f.service_open = r.get(1)?;
                 f.service_oldest = r.get::<_, Option<String>>(2)?.and_then(|d| d.parse().ok());
@@ -546,6 +571,34 @@ pub fn figures(tx: &Transaction<'_>, c: &Counting<'_>) -> Result<Vec<Figures>, E
         .iter()
         .map(|v| by_village.remove(v.as_str()).unwrap_or_default())
         .collect())
+}
+
+/// The query of [`opinions_by`]: opinions heard in the period per village
+/// and code of `field` (a column of `opinions`).
+pub fn opinions_by(field: &str) -> String {
+    format!(
+        "SELECT village, {field}, count(*) FROM opinions WHERE {}
+         AND month BETWEEN :from_month AND :to_month AND withdrawn = 0
+         GROUP BY village, {field}",
+        villages_in!("village")
+    )
+}
+
+/// Opinions heard in the period per village and code of `field`
+/// (`channel` or `four_winds`), for the charts.
+pub fn opinions_by_code(
+    tx: &Transaction<'_>,
+    c: &Counting<'_>,
+    field: &str,
+) -> Result<Vec<(String, String, i64)>, Error> {
+    let mut stmt = tx.prepare_cached(&opinions_by(field))?;
+    c.bind(&mut stmt, &[])?;
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push((r.get(0)?, r.get(1)?, r.get(2)?));
+    }
+    Ok(out)
 }
 
 /// The query of [`study_by_day`].
@@ -622,14 +675,30 @@ mod tests {
             .map(|q| (q.name.to_string(), q.sql))
             .collect();
         queries.push(("study by day".into(), STUDY_BY_DAY.into()));
+        queries.push(("opinions by code".into(), opinions_by("channel")));
         for ledger in super::super::ledger::LEDGERS {
-            queries.push((ledger.name.into(), (ledger.sql)(None)));
+            queries.push((ledger.name.into(), ledger.sql(None)));
+            for f in ledger.filters {
+                queries.push((
+                    format!("{} {}", ledger.name, f.code),
+                    ledger.sql(Some(f.code)),
+                ));
+            }
+            for g in ledger.groups {
+                queries.push((format!("{} by {g}", ledger.name), ledger.group_sql(g, None)));
+            }
         }
         for (name, sql) in queries {
             let plan: Vec<String> = db
                 .read(|tx| {
                     let mut stmt = tx.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-                    c.bind(&mut stmt, &[(":limit", Value::Integer(10))])?;
+                    c.bind(
+                        &mut stmt,
+                        &[
+                            (":limit", Value::Integer(10)),
+                            (":code", Value::Text("x".into())),
+                        ],
+                    )?;
                     let mut rows = stmt.raw_query();
                     let mut out = Vec::new();
                     while let Some(r) = rows.next()? {
