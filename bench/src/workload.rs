@@ -216,6 +216,7 @@ fn rectification(v: &Value) -> anyhow::Result<Record> {
         steps,
         progress: Vec::new(),
         announced_on: None,
+        submitted: None,
         filed: None,
     }))
 }

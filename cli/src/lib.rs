@@ -90,6 +90,14 @@ enum Command {
     /// What the village is asked to keep but may not have (3 to 5 practical things).
     #[command(display_order = 103)]
     Warnings,
+    /// Your to-do list today, from the records on this device: why each item
+    /// is listed and its record.
+    #[command(display_order = 104)]
+    Todo {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Send local changes to the township server and fetch others' (needs the server).
     #[command(display_order = 104)]
     Sync {
@@ -513,6 +521,32 @@ fn run(m: &ArgMatches) -> anyhow::Result<()> {
         Command::Show(args) => show(&client, args, lang)?,
         Command::Withdraw(args) => withdraw(&client, args)?,
         Command::Warnings => print_warnings(&client)?,
+        Command::Todo { json } => {
+            let items = client.todo(today(), lang)?;
+            if json {
+                let items: Vec<_> = items
+                    .iter()
+                    .map(|i| {
+                        json!({
+                            "id": i.id,
+                            "reason": i.reason.code(),
+                            "record": i.record.map(|r| r.to_hex()),
+                            "kind": i.kind.map(|k| k.code()),
+                            "day": i.day,
+                            "why": i.why,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(items));
+            } else {
+                for i in &items {
+                    match i.record {
+                        Some(r) => println!("{}  {}", i.why, r),
+                        None => println!("{}", i.why),
+                    }
+                }
+            }
+        }
         Command::List { kind, all, json } => {
             let kind = kind
                 .map(|k| k.parse::<RecordKind>())

@@ -11,7 +11,10 @@ use automerge::ActorId;
 use massline_proto::pb;
 use rusqlite::{OptionalExtension, params};
 
+use chrono::NaiveDate;
+
 use crate::access::{Principal, Role, Scope};
+use crate::codes::Lang;
 use crate::enrollment_code::EnrollmentCode;
 use crate::error::Error;
 use crate::ids::{DocId, PersonId, VillageCode};
@@ -31,6 +34,7 @@ use crate::store::{Db, StoreKey, cursors};
 use crate::sync::engine::SyncOptions;
 use crate::sync::progress::{Progress, SyncProgress};
 use crate::sync::transport::{self, Connection, SyncReport};
+use crate::todo::{self, TodoItem};
 
 /// Where the device stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -406,6 +410,18 @@ impl Client {
             .collect())
     }
 
+    /// This person's to-do list on `today`, from the records on this
+    /// device (no server needed), labels in `lang`: see [`todo::todo`].
+    pub fn todo(&self, today: NaiveDate, lang: Lang) -> Result<Vec<TodoItem>, Error> {
+        let me = self.enrolled()?;
+        let records: Vec<(DocId, Record)> = self
+            .list(None)?
+            .into_iter()
+            .filter_map(|row| row.record.map(|r| (row.id, r)))
+            .collect();
+        Ok(todo::todo(&me.principal, &records, today, lang))
+    }
+
     /// The record whose id is, or starts with, `text`.
     pub fn resolve(&self, text: &str) -> Result<DocId, Error> {
         if let Some(id) = DocId::parse_hex(text) {
@@ -556,6 +572,7 @@ fn create_in(
     let edit = judged_here(&mut doc, &Standing::default())?;
     check(tx, me, id, &edit)?;
     store_change(tx, &id, &doc, None, &change)?;
+    take_up_opinions(tx, me, None, &edit.made.record)?;
     Ok(id)
 }
 
@@ -588,8 +605,50 @@ fn change_in(
     check(tx, me, *id, &edit)?;
     if let Some(change) = change {
         store_change(tx, id, &doc, Some(&stored), &change)?;
+        take_up_opinions(tx, me, Some(&current.record), &edit.made.record)?;
     }
     Ok(edit.merged.record)
+}
+
+/// Marks the opinions a problem newly names taken up
+/// ([`Problem::takes_up`](crate::records::Problem::takes_up)), in the same
+/// transaction; those this person may not write (a township officer's, in
+/// the village's cadre-only records) or that are not here stay as they are.
+fn take_up_opinions(
+    tx: &rusqlite::Transaction<'_>,
+    me: &Identity,
+    seen: Option<&Record>,
+    made: &Record,
+) -> Result<(), Error> {
+    let Record::Problem(problem) = made else {
+        return Ok(());
+    };
+    let seen = match seen {
+        Some(Record::Problem(s)) => Some(s),
+        _ => None,
+    };
+    for id in problem.takes_up(seen) {
+        let Some(row) = documents::get(tx, &id)? else {
+            continue;
+        };
+        let (Some(scope), Some(Record::Opinion(opinion)), None) =
+            (&row.scope, &row.record, &row.withdrawn)
+        else {
+            continue;
+        };
+        if me.check_can_write(scope).is_err() {
+            continue;
+        }
+        let mut taken = opinion.clone();
+        taken.take_up();
+        if taken != *opinion {
+            let (base, new) = (Record::Opinion(opinion.clone()), Record::Opinion(taken));
+            change_in(tx, me, &id, |doc, by| {
+                record_doc::update(doc, by, &base, &new)
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// The device's person, writing now with the device's actor.

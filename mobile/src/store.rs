@@ -12,7 +12,8 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 
 use massline_core::records::{Record, Warning};
-use massline_core::{Client, DocId, PersonId, RecordKind, StoreKey, VillageCode};
+use massline_core::todo::TodoItem;
+use massline_core::{Client, DocId, Lang, PersonId, RecordKind, StoreKey, VillageCode};
 use tokio::runtime::Runtime;
 use zeroize::Zeroize;
 
@@ -194,6 +195,13 @@ impl Store {
     /// What the village is asked to keep but need not (3 to 5 practical things).
     pub fn warnings(&self) -> Result<Vec<Warning>, MasslineError> {
         Ok(self.client.warnings()?)
+    }
+
+    /// This person's to-do list today, from the records on this device (no
+    /// server needed), in `lang`: each item says why it is listed, names its
+    /// record and has an id that stays the same while it stands.
+    pub fn todo(&self, lang: Lang) -> Result<Vec<TodoItem>, MasslineError> {
+        Ok(self.client.todo(chrono::Local::now().date_naive(), lang)?)
     }
 
     /// The id of the record whose id is, or starts with, `prefix`.

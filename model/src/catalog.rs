@@ -6,7 +6,8 @@
 use crate::access::Role;
 use crate::codes::{Coded, Lang};
 use crate::records::field::{FieldSpec, Scalar, Shape};
-use crate::records::{Audience, RecordKind};
+use crate::records::{Audience, FilingState, RecordKind};
+use crate::todo::TodoReason;
 
 /// One value of an enumeration: its stable code and its labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +70,10 @@ pub fn code_lists() -> Vec<CodeList> {
     for kind in RecordKind::all() {
         collect(kind.spec().fields, &mut out);
     }
+    // Codes no field holds: a measure's filing state (a typed-row column)
+    // and why a to-do item is listed.
+    out.push(FilingState::LIST);
+    out.push(TodoReason::LIST);
     out
 }
 

@@ -20,6 +20,7 @@
 //! - [`protocol`]: the sync messages as plain Rust.
 //! - [`enrollment_code`]: the code a township officer hands out.
 //! - [`report`]: an error and its sources as one line.
+//! - [`todo`]: each person's to-do list, from the records a phone holds.
 //!
 //! - `ffi` (with the `uniffi` feature, for `massline-mobile` only): the
 //!   model's types in the Kotlin API.
@@ -48,6 +49,7 @@ pub mod record_doc;
 pub mod records;
 pub mod report;
 pub mod stored_doc;
+pub mod todo;
 
 pub use access::{Principal, Role, Scope};
 pub use codes::{Coded, Lang};

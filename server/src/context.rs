@@ -3,7 +3,7 @@
 //! taken in.
 
 use massline_model::record_doc::StoredRecord;
-use massline_model::records::{Context, Lookup};
+use massline_model::records::{Context, Lookup, RecordKind};
 use massline_model::{DocId, PersonId, VillageCode};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -85,6 +85,12 @@ impl Context for ServerContext<'_> {
             Ok(None) => Lookup::Missing,
             Err(e) => self.failed(e),
         }
+    }
+
+    /// Never asked of the server: what names a record changes on other
+    /// phones meanwhile, and nothing shows what the author had seen of it.
+    fn naming(&self, _id: &DocId, _kind: RecordKind) -> Lookup<Vec<StoredRecord>> {
+        Lookup::Unknown
     }
 
     fn is_authors_copy(&self) -> bool {

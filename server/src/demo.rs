@@ -367,6 +367,8 @@ impl Maker<'_> {
                 } else {
                     String::new()
                 },
+                contact_cadre: None,
+                pairing: None,
             });
             let day = self.start;
             self.create(&secretary, code, day, record)?;
@@ -549,6 +551,7 @@ impl Maker<'_> {
                     steps,
                     progress: Vec::new(),
                     announced_on,
+                    submitted: None,
                     filed: None,
                 });
                 let id = self.create(&secretary, code, planned, record)?;

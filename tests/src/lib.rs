@@ -665,6 +665,7 @@ pub fn rectification(problem: DocId, measure: &str) -> Record {
         .into(),
         progress: Vec::new(),
         announced_on: None,
+        submitted: None,
         filed: None,
     })
 }
@@ -790,6 +791,8 @@ pub fn member_file(name: &str) -> Record {
         phone: String::new(),
         mobile: true,
         whereabouts: "广东东莞".to_string(),
+        contact_cadre: None,
+        pairing: None,
     })
 }
 

@@ -305,6 +305,8 @@ fn member(person: &str, name: &str, born: u16, mobile: bool) -> Record {
         } else {
             String::new()
         },
+        contact_cadre: None,
+        pairing: None,
     })
 }
 

@@ -159,6 +159,7 @@ fn create(p: &Phone, kind: Kind, made: &mut Made) {
                     steps: [(RectificationStatus::Planned, day(5, 1))].into(),
                     progress: Vec::new(),
                     announced_on: None,
+                    submitted: None,
                     filed: None,
                 }),
             }

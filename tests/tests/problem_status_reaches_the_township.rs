@@ -58,6 +58,28 @@ fn a_problems_label_and_status_reach_the_typed_rows() {
         "{shown}"
     );
 
+    // Solved once its one measure is done (`problems_are_solved_by_their_measures.rs`).
+    massline(
+        &store,
+        &[
+            "rectification",
+            "add",
+            "--problem",
+            id,
+            "--measure",
+            "每月五日前公开",
+            "--responsible",
+            "li",
+            "--deadline",
+            "2024-12-31",
+            "--term",
+            "short",
+            "--status",
+            "done",
+            "--status-on",
+            "2024-05-30",
+        ],
+    );
     massline(
         &store,
         &[

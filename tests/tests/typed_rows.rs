@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 use massline_core::records::{Attendance, RectificationStatus};
-use massline_core::{PersonId, Record};
+use massline_core::{PersonId, Record, RecordKind};
 use massline_server::{admin, rows};
 use massline_tests::{
     Device, TestServer, Township, listening_meeting, meeting, member_file, notice, opinion,
@@ -78,7 +78,29 @@ async fn a_village_at_work(town: &Township, server: &TestServer) -> Vec<Device> 
         .create(meeting("对照“四风”查摆问题"), None)
         .unwrap();
     zhang.client.create(notice("五月村务公开"), None).unwrap();
-    zhang.client.create(member_file("王党员"), None).unwrap();
+    let away = zhang.client.create(member_file("王党员"), None).unwrap();
+    let contact = serde_json::json!({
+        "member": away.to_hex(), "date": "2024-06-03", "cadre": "zhang", "how": "phone",
+        "said": "督促按时学习", "materials_sent": true,
+    });
+    zhang
+        .client
+        .create(
+            Record::from_fields(RecordKind::MobileContact, contact).unwrap(),
+            None,
+        )
+        .unwrap();
+    let material = serde_json::json!({
+        "author": "zhang", "date": "2024-06-05",
+        "points": [{"wind": "formalism", "text": "开会多、落实少"}],
+    });
+    zhang
+        .client
+        .create(
+            Record::from_fields(RecordKind::ComparisonMaterial, material).unwrap(),
+            None,
+        )
+        .unwrap();
     let heard_at = zhang
         .client
         .create(listening_meeting("村务公开、道路修建"), None)
@@ -175,7 +197,7 @@ async fn rebuilding_every_row_from_the_documents_gives_the_same_rows() {
         })
         .unwrap();
     assert!(rebuilt.unreadable.is_empty(), "{rebuilt:?}");
-    assert_eq!(rebuilt.records, 16, "every record of the village");
+    assert_eq!(rebuilt.records, 18, "every record of the village");
     let total: usize = before.values().map(Vec::len).sum();
     assert!(total > 20, "{before:?}");
     assert_eq!(before, after);

@@ -8,7 +8,7 @@ use crate::access::{Role, Scope};
 use crate::error::Error;
 use crate::ids::{DocId, PersonId, VillageCode};
 use crate::record_doc::StoredRecord;
-use crate::records::{Context, Lookup};
+use crate::records::{Context, Lookup, Record, RecordKind, Reference};
 use crate::store::identity::Identity;
 
 /// The phone's answers to the rules' questions, from one transaction.
@@ -68,6 +68,29 @@ impl Context for StoreContext<'_> {
             }),
             _ => Lookup::Unknown,
         }
+    }
+
+    fn naming(&self, id: &DocId, kind: RecordKind) -> Lookup<Vec<StoredRecord>> {
+        let Ok(rows) = documents::list(self.tx, Some(kind), false) else {
+            return Lookup::Unknown;
+        };
+        let names = |r: &Record| {
+            r.references()
+                .iter()
+                .any(|(_, x)| matches!(x, Reference::Record(n, _) if n == id))
+        };
+        Lookup::Found(
+            rows.into_iter()
+                .filter_map(|row| match (row.scope, row.record) {
+                    (Some(scope), Some(record)) if names(&record) => Some(StoredRecord {
+                        scope,
+                        record,
+                        withdrawn: row.withdrawn,
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        )
     }
 
     fn is_authors_copy(&self) -> bool {

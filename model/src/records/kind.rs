@@ -4,6 +4,7 @@
 
 use super::field::{FieldSpec, find};
 use super::row::{Cell, Row, RowOf, Table};
+use super::rules::Context;
 use super::validation::ValidationError;
 use super::{Audience, Record, RecordKind, Reference, StudyCredit};
 use crate::access::Principal;
@@ -135,6 +136,19 @@ pub trait KindRules {
         _named_id: &DocId,
         _named: &StoredRecord,
         _authors_copy: bool,
+    ) -> Result<(), ValidationError> {
+        Ok(())
+    }
+
+    /// The kind's own rules about the records that name this one (`id`),
+    /// of an edit from `seen` (`None`: new) to `made`, looked up through
+    /// `ctx`. Judged on the author's copy only: other phones change those
+    /// records meanwhile, and only the author's copy shows what they saw.
+    fn check_named_by(
+        _seen: Option<&Self>,
+        _made: &Self,
+        _id: &DocId,
+        _ctx: &dyn Context,
     ) -> Result<(), ValidationError> {
         Ok(())
     }

@@ -5,6 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use massline_model_derive::Kind;
 use serde::{Deserialize, Serialize};
 
+use super::Helper;
 use super::kind::KindRules;
 use super::validation::{ValidationError, check};
 use crate::coded_enum;
@@ -67,6 +68,30 @@ pub struct Member {
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[field(zh = "现在何处", en = "Whereabouts", text = 200, line = 5, column)]
     pub whereabouts: String,
+    /// The village cadre responsible for contacting them to study (the
+    /// seed: members of the village Party organization are "mainly
+    /// responsible for contacting party members to study").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(
+        zh = "联系干部",
+        en = "Contact cadre",
+        refs,
+        cli = "contact-cadre",
+        column
+    )]
+    pub contact_cadre: Option<PersonId>,
+    /// Who helps them study in pairs, for the old, the weak and those with
+    /// little schooling: a college-graduate official, a "synchronized
+    /// well-off" cadre or a backbone member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(
+        zh = "结对帮学",
+        en = "Pairing helper",
+        columns(pairing_helper_kind: text? = self.pairing.as_ref().map(|h| h.kind))
+    )]
+    pub pairing: Option<Helper>,
 }
 
 impl Member {
@@ -108,6 +133,12 @@ impl KindRules for Member {
             return Err(ValidationError::new(
                 "phone",
                 "must be 5 to 20 digits (spaces, + and - allowed)",
+            ));
+        }
+        if self.person.is_some() && self.contact_cadre == self.person {
+            return Err(ValidationError::new(
+                "contact_cadre",
+                "a member's contact cadre is someone else",
             ));
         }
         if self.mobile && self.whereabouts.trim().is_empty() {

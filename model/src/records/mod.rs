@@ -21,11 +21,13 @@
 //! - [`labels`]: Chinese and English names of fields and of stored codes.
 
 mod attendance;
+mod comparison_material;
 pub mod field;
 pub mod kind;
 mod labels;
 mod listening_meeting;
 mod member;
+mod mobile_contact;
 mod note;
 mod notice;
 mod opinion;
@@ -46,10 +48,12 @@ mod withdrawal;
 // Each kind's file is the one place its types are named: all it makes
 // public is public here.
 pub use attendance::*;
+pub use comparison_material::*;
 pub use kind::{Kind, KindOf, KindRules, KindSpec, Withdrawers};
 pub use labels::{all_fields, code_label, field_label};
 pub use listening_meeting::*;
 pub use member::*;
+pub use mobile_contact::*;
 pub use note::*;
 pub use notice::*;
 pub use opinion::*;
@@ -239,6 +243,22 @@ macro_rules! kinds {
                 }
             }
 
+            /// The kind's own rules about the records naming this one (`id`),
+            /// of an edit from `seen` (`None`: new; of the same kind).
+            pub(crate) fn check_named_by(
+                &self,
+                seen: Option<&Record>,
+                id: &DocId,
+                ctx: &dyn Context,
+            ) -> Result<(), ValidationError> {
+                match self {
+                    $(Record::$kind(made) => {
+                        let seen = seen.and_then(<$kind as KindOf>::of);
+                        <$kind as KindRules>::check_named_by(seen, made, id, ctx)
+                    })+
+                }
+            }
+
             /// Whether the township office may make this record in a village.
             pub(crate) fn township_makes(&self) -> bool {
                 match self {
@@ -300,6 +320,10 @@ kinds! {
     Regulation,
     /// 征求意见会.
     ListeningMeeting,
+    /// 对照检查材料.
+    ComparisonMaterial,
+    /// 流动党员联系记录.
+    MobileContact,
 }
 
 impl RecordKind {

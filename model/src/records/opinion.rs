@@ -165,6 +165,16 @@ pub struct Opinion {
     pub meeting: Option<DocId>,
 }
 
+impl Opinion {
+    /// Marks a received opinion taken up into a problem; one answered
+    /// already stays answered.
+    pub fn take_up(&mut self) {
+        if self.status == OpinionStatus::Received {
+            self.status = OpinionStatus::TakenUp;
+        }
+    }
+}
+
 impl KindRules for Opinion {
     /// An anonymous opinion names nobody; one answered has its answer.
     fn check(&self) -> Result<(), ValidationError> {

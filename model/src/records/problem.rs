@@ -8,10 +8,11 @@ use chrono::NaiveDate;
 use massline_model_derive::Kind;
 use serde::{Deserialize, Serialize};
 
-use super::FourWinds;
-use super::kind::KindRules;
+use super::kind::{KindOf, KindRules};
 use super::row::{Column, IntoCell, Row, RowOf, Table};
+use super::rules::{Context, Lookup};
 use super::validation::ValidationError;
+use super::{FourWinds, Notice, RecordKind, Rectification, RectificationStatus};
 use crate::access::Principal;
 use crate::coded_enum;
 use crate::ids::DocId;
@@ -164,6 +165,18 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// The opinions this problem names that it did not as `seen`: taking
+    /// them up into it marks them taken up.
+    pub fn takes_up(&self, seen: Option<&Problem>) -> Vec<DocId> {
+        self.opinions
+            .iter()
+            .filter(|o| !seen.is_some_and(|s| s.opinions.contains(o)))
+            .copied()
+            .collect()
+    }
+}
+
 impl KindRules for Problem {
     /// The township office issues problems to a village.
     fn township_makes(&self) -> bool {
@@ -203,6 +216,68 @@ impl KindRules for Problem {
             )),
             None => Ok(()),
         }
+    }
+
+    /// Solved only when its measures (one at least) are all done; accepted
+    /// by the masses only once announced to them, by a notice that names it
+    /// or by announcing each of its measures. Judged when the author's edit
+    /// reaches the step, against the records their phone holds.
+    fn check_named_by(
+        seen: Option<&Self>,
+        made: &Self,
+        id: &DocId,
+        ctx: &dyn Context,
+    ) -> Result<(), ValidationError> {
+        let reaches = |step| {
+            made.steps.contains_key(&step) && !seen.is_some_and(|s| s.steps.contains_key(&step))
+        };
+        let (solves, accepts) = (
+            reaches(ProblemStatus::Solved),
+            reaches(ProblemStatus::Accepted),
+        );
+        if !solves && !accepts {
+            return Ok(());
+        }
+        let Lookup::Found(measures) = ctx.naming(id, RecordKind::Rectification) else {
+            return Ok(());
+        };
+        let measures: Vec<&Rectification> = measures
+            .iter()
+            .filter(|m| m.withdrawn.is_none())
+            .filter_map(|m| Rectification::of(&m.record))
+            .collect();
+        if solves {
+            let undone = measures
+                .iter()
+                .filter(|m| m.status() < RectificationStatus::Done)
+                .count();
+            if measures.is_empty() || undone > 0 {
+                return Err(ValidationError::new(
+                    "steps.solved",
+                    format!(
+                        "a problem is solved only when its rectification measures are all done: \
+                         {undone} of its {} are not",
+                        measures.len()
+                    ),
+                ));
+            }
+        }
+        if accepts {
+            let by_measures =
+                !measures.is_empty() && measures.iter().all(|m| m.announced_on.is_some());
+            let by_notice = matches!(
+                ctx.naming(id, RecordKind::Notice),
+                Lookup::Found(n) if n.iter().any(|n| n.withdrawn.is_none() && Notice::of(&n.record).is_some())
+            );
+            if !by_measures && !by_notice {
+                return Err(ValidationError::new(
+                    "steps.accepted",
+                    "a problem is accepted by the masses only once announced to them: \
+                     by a notice that names it, or by announcing each of its measures",
+                ));
+            }
+        }
+        Ok(())
     }
 
     const OTHER_TABLES: &'static [&'static Table] = &[&PROBLEM_OPINIONS];

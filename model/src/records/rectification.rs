@@ -52,6 +52,28 @@ pub struct Filing {
     pub acknowledged_by: PersonId,
 }
 
+/// The secretary's submission of a measure to the township for filing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Fields)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    /// The day it was submitted.
+    #[field(zh = "日期", en = "Date", date, cli = "submitted-on")]
+    pub date: NaiveDate,
+    /// The village Party secretary who submitted it.
+    #[field(zh = "报送人", en = "Submitted by", new = me)]
+    pub by: PersonId,
+}
+
+coded_enum! {
+    /// Where a measure stands with the township's filing.
+    pub enum FilingState as "filing_state" {
+        NotSubmitted = "not_submitted", "未报备", "Not submitted";
+        Submitted = "submitted", "已报送待确认", "Submitted, not acknowledged";
+        Filed = "filed", "已备案", "Filed";
+    }
+}
+
 /// Rectification measures (整改措施), their steps, progress notes and filing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Kind)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -128,6 +150,19 @@ pub struct Rectification {
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     #[field(zh = "向群众公布日期", en = "Announced to the masses", date, column)]
     pub announced_on: Option<NaiveDate>,
+    /// The secretary's submission for filing with the township office.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    #[field(
+        zh = "报送备案",
+        en = "Submitted for filing",
+        columns(
+            submitted_on: text? = self.submitted.as_ref().map(|s| s.date),
+            submitted_by: text? = self.submitted.as_ref().map(|s| &s.by),
+            filing: text = self.filing_state(),
+        )
+    )]
+    pub submitted: Option<Submission>,
     /// Filing with the township office, once acknowledged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "uniffi", uniffi(default))]
@@ -162,6 +197,15 @@ impl Rectification {
         self.steps.entry(step).or_insert(day);
     }
 
+    /// Where the measure stands with the township's filing.
+    pub fn filing_state(&self) -> FilingState {
+        match (&self.submitted, &self.filed) {
+            (_, Some(_)) => FilingState::Filed,
+            (Some(_), None) => FilingState::Submitted,
+            (None, None) => FilingState::NotSubmitted,
+        }
+    }
+
     /// Not done by its deadline, as of `today`.
     pub fn overdue(&self, today: NaiveDate) -> bool {
         self.status() < RectificationStatus::Done && self.deadline < today
@@ -184,11 +228,20 @@ impl KindRules for Rectification {
                 "a measure is accepted by the masses only after it was announced to them",
             ));
         }
+        if self.submitted.is_some()
+            && (self.status() < RectificationStatus::Done || self.announced_on.is_none())
+        {
+            return Err(ValidationError::new(
+                "submitted",
+                "a measure is submitted for filing once it is done and announced to the masses",
+            ));
+        }
         Ok(())
     }
 
     /// Only the township office acknowledges a filing, in its officer's own
-    /// name; a step reached is never taken back.
+    /// name; only the secretary submits one, in their own name, once; a step
+    /// reached is never taken back.
     fn check_edit(seen: Option<&Self>, made: &Self, by: &Principal) -> Result<(), ValidationError> {
         if seen.and_then(|s| s.filed.as_ref()) != made.filed.as_ref() {
             if by.role != Role::TownshipOfficer {
@@ -203,6 +256,29 @@ impl KindRules for Rectification {
                 return Err(ValidationError::new(
                     "filed.acknowledged_by",
                     "a filing is acknowledged by the officer who records it",
+                ));
+            }
+        }
+        let seen_submitted = seen.and_then(|s| s.submitted.as_ref());
+        if seen_submitted != made.submitted.as_ref() {
+            if seen_submitted.is_some() {
+                return Err(ValidationError::new(
+                    "submitted",
+                    "a submission for filing stays as it was made",
+                ));
+            }
+            if by.role != Role::Secretary {
+                return Err(ValidationError::new(
+                    "submitted",
+                    "only the village Party secretary submits a measure for filing",
+                ));
+            }
+            if let Some(s) = &made.submitted
+                && s.by != by.person
+            {
+                return Err(ValidationError::new(
+                    "submitted.by",
+                    "the secretary submits a measure for filing in their own name",
                 ));
             }
         }

@@ -34,6 +34,10 @@ pub trait Context {
     fn person_village(&self, person: &PersonId) -> Lookup<Option<VillageCode>>;
     /// Another record, with its scope and withdrawal.
     fn record(&self, id: &DocId) -> Lookup<StoredRecord>;
+    /// The records of `kind` in the village that name `id` in any field,
+    /// withdrawn ones left out. Asked only on the author's copy (see
+    /// [`KindRules::check_named_by`](super::KindRules::check_named_by)).
+    fn naming(&self, id: &DocId, kind: RecordKind) -> Lookup<Vec<StoredRecord>>;
     /// Whether this copy shows what the change's author saw when making it
     /// (the author's own phone). What other phones may change meanwhile in a
     /// named record (its withdrawal, a visit's demands) is judged only there:
@@ -92,7 +96,18 @@ pub struct Change<'a> {
 pub fn check(c: &Change<'_>, ctx: &dyn Context) -> Result<(), Broken> {
     check_record(c.merged).map_err(Broken::Invalid)?;
     check_author(c).map_err(Broken::NotAllowed)?;
-    check_references(c, ctx).map_err(Broken::Invalid)
+    check_references(c, ctx).map_err(Broken::Invalid)?;
+    // What the records naming this one say of it (a problem's measures, the
+    // notices announcing it) changes on other phones meanwhile: judged where
+    // the author saw them, like a visit's demands.
+    if ctx.is_authors_copy() {
+        let seen = c.seen.map(|s| &s.record);
+        c.made
+            .record
+            .check_named_by(seen, &c.id, ctx)
+            .map_err(Broken::Invalid)?;
+    }
+    Ok(())
 }
 
 /// The rules a stored record keeps on its own: its scope, its fields, its withdrawal.

@@ -110,7 +110,7 @@ fn a_records_tag_is_its_kinds_code() {
 const TODAYS_TABLES: &[(&str, &str)] = &[
     (
         "members",
-        "doc_id village person name birth_year joined_on education mobile whereabouts withdrawn",
+        "doc_id village person name birth_year joined_on education mobile whereabouts contact_cadre pairing_helper_kind withdrawn",
     ),
     (
         "study_sessions",
@@ -139,7 +139,7 @@ const TODAYS_TABLES: &[(&str, &str)] = &[
     ("problem_opinions", "doc_id opinion"),
     (
         "rectifications",
-        "doc_id village problem term status deadline planned_on started_on done_on accepted_on announced_on filed_on filed_by responsible notes withdrawn",
+        "doc_id village problem term status deadline planned_on started_on done_on accepted_on announced_on submitted_on submitted_by filing filed_on filed_by responsible notes withdrawn",
     ),
     (
         "visits",
@@ -169,6 +169,14 @@ const TODAYS_TABLES: &[(&str, &str)] = &[
     (
         "regulations",
         "doc_id village title category adopted_on month announced_on withdrawn",
+    ),
+    (
+        "comparison_materials",
+        "doc_id village author date month points withdrawn",
+    ),
+    (
+        "mobile_contacts",
+        "doc_id village member date month cadre how materials_sent withdrawn",
     ),
 ];
 
@@ -201,9 +209,21 @@ fn typed_rows_are_of_their_tables_columns() {
     let mut records: Vec<Record> = RecordKind::all().iter().map(|k| sample(*k)).collect();
     records.push(with!(Rectification, |r| {
         r.announced_on = Some(day(2024, 5, 20));
+        r.advance(RectificationStatus::Done, day(2024, 5, 19));
+        r.submitted = Some(Submission {
+            date: day(2024, 5, 20),
+            by: p("zhang"),
+        });
         r.filed = Some(Filing {
             date: day(2024, 5, 21),
             acknowledged_by: p("liu"),
+        });
+    }));
+    records.push(with!(Member, |m| {
+        m.contact_cadre = Some(p("li"));
+        m.pairing = Some(Helper {
+            kind: HelperKind::WellOffCadre,
+            name: "小王".into(),
         });
     }));
     records.push(with!(StudyEntry, |e| {

@@ -8,7 +8,6 @@ use super::*;
 /// merge, both edits are there, for every kind.
 #[test]
 fn every_kind_merges_edits_of_different_fields() {
-    type Edit = (&'static str, Value);
     let edits: Vec<(RecordKind, Edit, Edit)> = vec![
         (
             RecordKind::Member,
@@ -84,43 +83,93 @@ fn every_kind_merges_edits_of_different_fields() {
             ("text", json!("每月五日前公开。")),
             ("announced_on", json!("2024-06-15")),
         ),
+        (
+            RecordKind::ComparisonMaterial,
+            ("causes", json!("理论学习不深")),
+            (
+                "points",
+                json!([
+                    {"wind": "formalism", "text": "开会多、落实少"},
+                    {"wind": "bureaucratism", "text": "下访少"}
+                ]),
+            ),
+        ),
+        (
+            RecordKind::MobileContact,
+            ("materials_sent", json!(false)),
+            ("how", json!("message")),
+        ),
     ];
     assert_eq!(edits.len(), RecordKind::all().len());
+    for (kind, a, b) in edits {
+        both_stand(sample(kind), a, b);
+    }
+}
+
+/// The campaign's fields added to older kinds merge like the rest: a
+/// member's contact cadre and pairing helper, a measure's submission for
+/// filing beside a progress note.
+#[test]
+fn campaign_fields_merge_with_other_edits() {
+    both_stand(
+        sample(RecordKind::Member),
+        ("contact_cadre", json!("li")),
+        (
+            "pairing",
+            json!({"kind": "graduate_official", "name": "小刘"}),
+        ),
+    );
+    both_stand(
+        with!(Rectification, |r| {
+            r.advance(RectificationStatus::Done, day(2024, 6, 1));
+            r.announced_on = Some(day(2024, 6, 2));
+        }),
+        ("submitted", json!({"date": "2024-06-03", "by": "zhang"})),
+        (
+            "progress",
+            json!([{"date": "2024-06-04", "text": "群众满意", "author": "li"}]),
+        ),
+    );
+}
+
+type Edit = (&'static str, Value);
+
+/// Two phones edit `base` offline, one field each; after they merge, both
+/// edits are there, on both.
+fn both_stand(base: Record, (fa, va): Edit, (fb, vb): Edit) {
+    let kind = base.kind();
     let li = p("li");
     let zhang = p("zhang");
-    for (kind, (fa, va), (fb, vb)) in edits {
-        let base = sample(kind);
-        let edited = |f: &str, v: &Value| {
-            let mut m = base.fields();
-            m.insert(f.into(), v.clone());
-            Record::from_fields(kind, Value::Object(m)).expect("valid edit")
-        };
-        let (a1, a2) = (ActorId::from([1u8; 16]), ActorId::from([2u8; 16]));
-        let by1 = Author {
-            actor: &a1,
-            person: &li,
-            time: 1,
-        };
-        let by2 = Author {
-            actor: &a2,
-            person: &zhang,
-            time: 2,
-        };
-        let scope = base.home_scope(&village("dongcun"));
-        let (_, mut one, _) = record_doc::create(&by1, &scope, 1, &base).expect("create");
-        let mut two = one.fork().with_actor(a2.clone());
-        record_doc::update(&mut one, &by1, &base, &edited(fa, &va)).expect("edit a");
-        record_doc::update(&mut two, &by2, &base, &edited(fb, &vb)).expect("edit b");
-        one.merge(&mut two).expect("merge");
-        two.merge(&mut one).expect("merge");
-        let merged = record_doc::read(&one).expect("read").record.fields();
-        assert_eq!(merged.get(fa), Some(&va), "{kind}: {fa}");
-        assert_eq!(merged.get(fb), Some(&vb), "{kind}: {fb}");
-        assert_eq!(
-            record_doc::read(&two).expect("read").record.fields(),
-            merged
-        );
-    }
+    let edited = |f: &str, v: &Value| {
+        let mut m = base.fields();
+        m.insert(f.into(), v.clone());
+        Record::from_fields(kind, Value::Object(m)).expect("valid edit")
+    };
+    let (a1, a2) = (ActorId::from([1u8; 16]), ActorId::from([2u8; 16]));
+    let by1 = Author {
+        actor: &a1,
+        person: &li,
+        time: 1,
+    };
+    let by2 = Author {
+        actor: &a2,
+        person: &zhang,
+        time: 2,
+    };
+    let scope = base.home_scope(&village("dongcun"));
+    let (_, mut one, _) = record_doc::create(&by1, &scope, 1, &base).expect("create");
+    let mut two = one.fork().with_actor(a2.clone());
+    record_doc::update(&mut one, &by1, &base, &edited(fa, &va)).expect("edit a");
+    record_doc::update(&mut two, &by2, &base, &edited(fb, &vb)).expect("edit b");
+    one.merge(&mut two).expect("merge");
+    two.merge(&mut one).expect("merge");
+    let merged = record_doc::read(&one).expect("read").record.fields();
+    assert_eq!(merged.get(fa), Some(&va), "{kind}: {fa}");
+    assert_eq!(merged.get(fb), Some(&vb), "{kind}: {fb}");
+    assert_eq!(
+        record_doc::read(&two).expect("read").record.fields(),
+        merged
+    );
 }
 
 #[test]

@@ -39,6 +39,8 @@ const XICUN_PROBLEM: u8 = 4;
 const WITHDRAWN_PROBLEM: u8 = 5;
 const SERVICE: u8 = 6;
 const MEETING: u8 = 7;
+/// A mobile member's file.
+const MOBILE_MEMBER: u8 = 8;
 const NEW: u8 = 9;
 
 /// The record of `kind` pinned in the fixtures (`fixtures/records.jsonl`):
@@ -91,7 +93,13 @@ impl Town {
             on: day(2024, 5, 6),
             reason: "重复录入".into(),
         });
+        let mut mobile = sample(RecordKind::Member);
+        if let Record::Member(m) = &mut mobile {
+            m.mobile = true;
+            m.whereabouts = "广东东莞".into();
+        }
         let records = HashMap::from([
+            (doc_id(MOBILE_MEMBER), stored(mobile)),
             (doc_id(OPINION), stored(sample(RecordKind::Opinion))),
             (doc_id(PROBLEM), stored(sample(RecordKind::Problem))),
             (doc_id(VISIT), stored(sample(RecordKind::Visit))),
@@ -128,6 +136,21 @@ impl Context for Town {
             .get(id)
             .cloned()
             .map_or(Lookup::Missing, Lookup::Found)
+    }
+    fn naming(&self, id: &DocId, kind: RecordKind) -> Lookup<Vec<StoredRecord>> {
+        let names = |r: &StoredRecord| {
+            r.record
+                .references()
+                .iter()
+                .any(|(_, x)| matches!(x, Reference::Record(n, _) if n == id))
+        };
+        Lookup::Found(
+            self.records
+                .values()
+                .filter(|r| r.record.kind() == kind && r.withdrawn.is_none() && names(r))
+                .cloned()
+                .collect(),
+        )
     }
     fn is_authors_copy(&self) -> bool {
         !self.server
@@ -224,6 +247,7 @@ macro_rules! with {
 }
 
 // After `with!`, which they use.
+mod campaign;
 mod declarations;
 mod field_rules;
 mod merging;

@@ -163,7 +163,23 @@ fn a_problem_moves_on_and_is_accepted_only_once_solved() {
             .insert(ProblemStatus::BeingRectified, day(2024, 5, 20));
         x.steps.insert(ProblemStatus::Solved, day(2024, 6, 1));
     }));
-    change(&cadre(), "li", &open, &solved).expect("labelled and moved on");
+    // On the server's copy: a problem's measures are judged on the
+    // author's phone (`campaign.rs`).
+    let mut server = Town::new();
+    server.server = true;
+    let li = PersonId::new("li").expect("person");
+    rules::check(
+        &Change {
+            id: doc_id(NEW),
+            seen: Some(&open),
+            made: &solved,
+            merged: &solved,
+            by: &cadre(),
+            created_by: Some(&li),
+        },
+        &server,
+    )
+    .expect("labelled and moved on");
     broken(
         change(&cadre(), "li", &solved, &open),
         true,

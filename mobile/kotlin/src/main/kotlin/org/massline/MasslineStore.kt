@@ -20,8 +20,10 @@ import org.massline.ffi.Status
 import org.massline.ffi.Store
 import org.massline.ffi.SyncProgress
 import org.massline.ffi.SyncReport
+import org.massline.model.Lang
 import org.massline.model.Record
 import org.massline.model.RecordKind
+import org.massline.model.TodoItem
 import org.massline.model.Warning
 
 /**
@@ -74,7 +76,36 @@ class MasslineStore private constructor(
      */
     val changes: SharedFlow<SyncChanges> = changesFlow.asSharedFlow()
 
+    private val todoFlow = MutableSharedFlow<TodoItem>(extraBufferCapacity = 256)
+
+    /**
+     * Each to-do item once, when it first shows after a sync or an edit made
+     * through this object (in Chinese; see [todo] for the whole list in either
+     * language). An item keeps its [TodoItem.id] while it stands for the same
+     * reason, so an app can post it as a notification and not repeat it; ids
+     * raised are remembered while this object lives, and an app that keeps
+     * them across restarts compares them itself.
+     */
+    val newTodos: SharedFlow<TodoItem> = todoFlow.asSharedFlow()
+
+    private val raised = HashSet<String>()
+
+    private suspend fun raiseTodos() {
+        val items = try {
+            io { core.todo(Lang.ZH) }
+        } catch (e: MasslineException.NotEnrolled) {
+            return
+        }
+        for (item in items) {
+            if (synchronized(raised) { raised.add(item.id) }) {
+                todoFlow.emit(item)
+            }
+        }
+    }
+
     private suspend fun <T> io(block: () -> T): T = withContext(dispatcher) { block() }
+
+    private suspend fun <T> edits(block: () -> T): T = io(block).also { raiseTodos() }
 
     /** Who this device is enrolled as, or `null` before enrollment. */
     suspend fun identity(): Identity? = io { core.identity() }
@@ -90,17 +121,17 @@ class MasslineStore private constructor(
      * Saves a new record and queues it for sync; returns its id. A township
      * officer names the [village]; everyone else records for their own.
      */
-    suspend fun create(record: Record, village: String? = null): String = io { core.create(record, village) }
+    suspend fun create(record: Record, village: String? = null): String = edits { core.create(record, village) }
 
     /**
      * Saves an edit: [base] is the record as the person read it, [edited] as
      * they left it. Only what they changed is written, on top of whatever
      * sync brought meanwhile. Returns the record as it now stands.
      */
-    suspend fun update(id: String, base: Record, edited: Record): Record = io { core.update(id, base, edited) }
+    suspend fun update(id: String, base: Record, edited: Record): Record = edits { core.update(id, base, edited) }
 
     /** Edits the record as it stands now: [change] gets it and returns it changed. */
-    suspend fun edit(id: String, change: (Record) -> Record): Record = io {
+    suspend fun edit(id: String, change: (Record) -> Record): Record = edits {
         val current = core.get(id).record ?: throw MasslineException.NotFound("$id (it does not read as a record)")
         core.update(id, current, change(current))
     }
@@ -109,14 +140,14 @@ class MasslineStore private constructor(
      * Withdraws a record entered by mistake, giving the [reason]. It leaves
      * [list] (not [listAll]) and keeps its history; the withdrawal syncs.
      */
-    suspend fun withdraw(id: String, reason: String) = io { core.withdraw(id, reason) }
+    suspend fun withdraw(id: String, reason: String) = edits { core.withdraw(id, reason) }
 
     /**
      * Makes an opinion or a service request ([record]) of the demand [demand]
      * of the visit [visit], and links the two. Returns the new record's id.
      */
     suspend fun makeFromDemand(visit: String, demand: String, record: Record): String =
-        io { core.makeFromDemand(visit, demand, record) }
+        edits { core.makeFromDemand(visit, demand, record) }
 
     /** Every change of a record, oldest first: who, when, which fields. */
     suspend fun history(id: String): List<HistoryItem> = io { core.history(id) }
@@ -136,6 +167,13 @@ class MasslineStore private constructor(
     /** What the village is asked to keep but need not (3 to 5 practical things). */
     suspend fun warnings(): List<Warning> = io { core.warnings() }
 
+    /**
+     * This person's to-do list today, from the records on this device (no
+     * server needed): why each item is listed, in [lang], the record it is
+     * about, and an id that stays the same while it stands.
+     */
+    suspend fun todo(lang: Lang = Lang.ZH): List<TodoItem> = io { core.todo(lang) }
+
     /** The full id of the record whose id starts with [prefix]. */
     suspend fun resolve(prefix: String): String = io { core.resolve(prefix) }
 
@@ -143,13 +181,14 @@ class MasslineStore private constructor(
      * Syncs with the township server: pushes what this device recorded and
      * pulls what others did. Nothing recorded is lost if it fails
      * ([MasslineException.Network]); call it again later. Emits on [changes]
-     * when records changed.
+     * when records changed, and on [newTodos] for each new to-do item.
      */
     suspend fun sync(): SyncReport {
         val report = withContext(dispatcher) { core.sync() }
         if (report.changed.isNotEmpty()) {
             changesFlow.emit(SyncChanges(report.changed, report))
         }
+        raiseTodos()
         return report
     }
 
