@@ -102,6 +102,7 @@ impl From<PullRequest> for pb::PullRequest {
                 .into_iter()
                 .map(|(scope, seq)| pb::ScopeCursor { scope, seq })
                 .collect(),
+            server: r.server.map(Vec::from).unwrap_or_default(),
         }
     }
 }
@@ -113,6 +114,8 @@ impl From<pb::PullRequest> for PullRequest {
             compression: r.compression,
             scopes_digest: r.scopes_digest,
             cursors: r.cursors.into_iter().map(|c| (c.scope, c.seq)).collect(),
+            // Any other length names no server this one could have been.
+            server: r.server.try_into().ok(),
         }
     }
 }
@@ -125,6 +128,8 @@ impl From<PullBatch> for pb::PullResponse {
             through: b.through,
             scopes: b.scopes,
             done: b.done,
+            server: b.server.map(Vec::from).unwrap_or_default(),
+            reset: b.reset,
         }
     }
 }
@@ -137,6 +142,8 @@ impl From<pb::PullResponse> for PullBatch {
             through: m.through,
             scopes: m.scopes,
             done: m.done,
+            server: m.server.try_into().ok(),
+            reset: m.reset,
         }
     }
 }
@@ -164,6 +171,7 @@ mod tests {
             scopes_digest: 9,
             cursors: vec![("v/a/shared".into(), 3)],
             compression: 19,
+            server: Some([4; 16]),
         };
         assert_eq!(PullRequest::from(pb::PullRequest::from(req.clone())), req);
         let batch = PullBatch {
@@ -172,6 +180,8 @@ mod tests {
             through: 5,
             scopes: vec!["v/a/cadre".into()],
             done: true,
+            server: Some([5; 16]),
+            reset: true,
         };
         assert_eq!(
             PullBatch::from(pb::PullResponse::from(batch.clone())),

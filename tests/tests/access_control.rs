@@ -64,6 +64,7 @@ async fn a_member_cannot_read_another_members_log_or_another_village() {
                 seq: 0,
             }],
             compression: 0,
+            server: Vec::new(),
         },
     )
     .await
@@ -82,6 +83,7 @@ async fn a_member_cannot_read_another_members_log_or_another_village() {
             scopes_digest: scopes_digest(["v/dongcun/m/wang", "v/dongcun/shared"]),
             cursors: vec![],
             compression: 0,
+            server: Vec::new(),
         },
     )
     .await

@@ -6,7 +6,7 @@
 use rusqlite::Transaction;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 const V1: &str = "
 CREATE TABLE identity (
@@ -81,12 +81,20 @@ const V2: &str = "
 ALTER TABLE documents ADD COLUMN withdrawn TEXT;
 ";
 
+/// Version 3: the identity of the server the cursors were given by, and
+/// whether the device is sending again what a restored server lacks.
+const V3: &str = "
+ALTER TABLE identity ADD COLUMN server_id BLOB;
+ALTER TABLE identity ADD COLUMN recovering INTEGER NOT NULL DEFAULT 0;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
     for version in from..VERSION {
         match version {
             0 => tx.execute_batch(V1)?,
             1 => tx.execute_batch(V2)?,
+            2 => tx.execute_batch(V3)?,
             _ => unreachable_version(version),
         }
     }
