@@ -16,13 +16,7 @@ fuzz_target!(|data: &[u8]| {
         let Ok(m) = pb::PullResponse::decode(piece) else {
             return;
         };
-        let batch = PullBatch {
-            frame: m.frame,
-            entries: m.entries,
-            through: m.through,
-            scopes: m.scopes,
-            done: m.done,
-        };
+        let batch = PullBatch::from(m);
         if decoder.decode(batch).is_err() {
             return;
         }

@@ -79,12 +79,21 @@ pub struct PullRequest {
     pub cursors: Vec<(String, u64)>,
     /// zstd level asked for the answer (1 to 19; 0 leaves it to the server).
     pub compression: u32,
+    /// The identity of the server that gave the device its cursors, if known.
+    pub server: Option<ServerId>,
     /// Most uncompressed bytes of changes per answer message the device asks
     /// for (0 leaves it to the server; the server never sends more than its
     /// own size, and always at least one change per message): smaller after
     /// a link cut a pull short, so each message can get through.
     pub message_bytes: u32,
 }
+
+/// A server's identity: random, made anew when it is restored from a backup.
+pub type ServerId = [u8; 16];
+
+/// Most changes one `Missing` call may name: 4,096 hashes are 128 KiB, and
+/// as many indexed lookups on the server.
+pub const MAX_MISSING_PER_CALL: usize = 4096;
 
 /// One message of a pull.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -100,6 +109,12 @@ pub struct PullBatch {
     pub scopes: Vec<String>,
     /// The last message of the call.
     pub done: bool,
+    /// The server's identity, when the device named another or none.
+    pub server: Option<ServerId>,
+    /// The server lacks changes the device's cursors say it sent: the device
+    /// lowers its cursors to `through`, asks again and sends its own changes
+    /// the server lacks.
+    pub reset: bool,
 }
 
 /// A short digest of a set of scope names, so an idle pull need not list them.

@@ -103,6 +103,7 @@ impl From<PullRequest> for pb::PullRequest {
                 .into_iter()
                 .map(|(scope, seq)| pb::ScopeCursor { scope, seq })
                 .collect(),
+            server: r.server.map(Vec::from).unwrap_or_default(),
         }
     }
 }
@@ -115,6 +116,8 @@ impl From<pb::PullRequest> for PullRequest {
             message_bytes: r.message_bytes,
             scopes_digest: r.scopes_digest,
             cursors: r.cursors.into_iter().map(|c| (c.scope, c.seq)).collect(),
+            // Any other length names no server this one could have been.
+            server: r.server.try_into().ok(),
         }
     }
 }
@@ -127,6 +130,8 @@ impl From<PullBatch> for pb::PullResponse {
             through: b.through,
             scopes: b.scopes,
             done: b.done,
+            server: b.server.map(Vec::from).unwrap_or_default(),
+            reset: b.reset,
         }
     }
 }
@@ -139,6 +144,8 @@ impl From<pb::PullResponse> for PullBatch {
             through: m.through,
             scopes: m.scopes,
             done: m.done,
+            server: m.server.try_into().ok(),
+            reset: m.reset,
         }
     }
 }
@@ -167,6 +174,7 @@ mod tests {
             cursors: vec![("v/a/shared".into(), 3)],
             compression: 19,
             message_bytes: 4096,
+            server: Some([4; 16]),
         };
         assert_eq!(PullRequest::from(pb::PullRequest::from(req.clone())), req);
         let batch = PullBatch {
@@ -175,6 +183,8 @@ mod tests {
             through: 5,
             scopes: vec!["v/a/cadre".into()],
             done: true,
+            server: Some([5; 16]),
+            reset: true,
         };
         assert_eq!(
             PullBatch::from(pb::PullResponse::from(batch.clone())),

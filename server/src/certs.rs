@@ -14,7 +14,8 @@ use massline_model::enrollment_code::fingerprint;
 
 use crate::error::Error;
 
-const FILE: &str = "tls.pem";
+/// The file in the data directory holding certificate and key.
+pub const FILE: &str = "tls.pem";
 
 /// The certificate and key the server presents.
 #[derive(Clone)]

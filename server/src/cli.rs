@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::connections::{self, ConnectionLimits};
+use crate::logs::LogFormat;
 use crate::service::enrollment::ENROLL_FAILURES;
 use crate::{Listeners, ServeConfig, admin, demo, feed::FeedOptions, limits, registry, web};
 use anyhow::Context;
@@ -14,6 +15,10 @@ use massline_model::{PersonId, Role, VillageCode};
 #[derive(Parser)]
 #[command(name = "massline-server", version)]
 struct Cli {
+    /// How log lines are written on standard error: text (coloured only on
+    /// a terminal) or json (one object per line, for log collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,6 +68,17 @@ enum Command {
         /// a login link to its dashboard.
         #[arg(long, conflicts_with = "no_web")]
         demo: bool,
+        /// Make a backup this often while serving (24h, 12h, 30m…) into
+        /// --backup-dir; the first one a period after starting.
+        #[arg(long, requires = "backup_dir", value_parser = admin::parse_duration)]
+        backup_every: Option<Duration>,
+        /// How many scheduled backups to keep; older ones are removed.
+        #[arg(long, default_value_t = crate::backup::DEFAULT_KEEP as u64,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        backup_keep: u64,
+        /// Directory of scheduled backups (made 0700).
+        #[arg(long, requires = "backup_every")]
+        backup_dir: Option<PathBuf>,
     },
     /// Fill an empty data directory with a demo township: villages, people,
     /// a campaign's months of records, made through the server's own intake.
@@ -146,6 +162,25 @@ enum Admin {
     Warnings,
     /// Make every typed row (the dashboard's tables) again from the stored records.
     RebuildRows,
+    /// Copy the data directory, while the server runs, into one file (0600):
+    /// a consistent snapshot of the database, the certificate and its key.
+    Backup {
+        /// The backup file to write (replaced once the copy is whole).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup in place as the data directory (`--data`), which must be
+    /// missing or empty unless --replace. The restored server gets a new
+    /// identity: devices send again what it lacks when they next sync.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace the server's files in a data directory that has them
+        /// (stop the server first).
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -325,14 +360,9 @@ pub fn main() {
 }
 
 fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    crate::logs::init(cli.log_format);
+    match cli.command {
         Command::Serve {
             data,
             listen,
@@ -346,9 +376,16 @@ fn run() -> anyhow::Result<()> {
             web: web_listen,
             no_web,
             demo: with_demo,
+            backup_every,
+            backup_keep,
+            backup_dir,
         } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
+                if let (Some(every), Some(dir)) = (backup_every, backup_dir) {
+                    let keep = usize::try_from(backup_keep).unwrap_or(usize::MAX);
+                    tokio::spawn(crate::backup::every(data.clone(), dir, every, keep));
+                }
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
@@ -432,6 +469,26 @@ fn run() -> anyhow::Result<()> {
                 data.display(),
                 data.display(),
                 demo::OFFICER
+            );
+            Ok(())
+        }
+        Command::Admin {
+            data,
+            command: Admin::Backup { to },
+        } => {
+            let summary = crate::backup::backup(&data, &to)?;
+            println!("{} written: {summary}", to.display());
+            Ok(())
+        }
+        Command::Admin {
+            data,
+            command: Admin::Restore { from, replace },
+        } => {
+            let summary = crate::backup::restore(&from, &data, replace)?;
+            println!(
+                "{} restored into {} ({summary}); the server has a new identity",
+                from.display(),
+                data.display()
             );
             Ok(())
         }
@@ -529,6 +586,9 @@ fn run() -> anyhow::Result<()> {
                     }
                 }
                 Admin::RebuildRows => println!("{}", admin::rebuild_rows(&db)?),
+                Admin::Backup { .. } | Admin::Restore { .. } => {
+                    unreachable!("handled before the database is opened")
+                }
             }
             Ok(())
         }

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use massline_files as private_files;
 
 use crate::error::Error;
-use crate::{rows, schema};
+use crate::{registry, rows, schema};
 
 /// Pooled read connections, for pulls and other reads of bounded size.
 pub const READERS: usize = 4;
@@ -71,6 +71,7 @@ impl Db {
             schema::upgrade(&tx, version)?;
         }
         rows::follow_declarations(&tx)?;
+        registry::server_id(&tx)?;
         tx.commit()?;
         let reader = || -> Result<Mutex<Connection>, Error> {
             let r = Connection::open_with_flags(

@@ -12,7 +12,9 @@
 use std::collections::{HashMap, VecDeque};
 
 use massline_model::packing::Packer;
-use massline_model::protocol::{PullBatch, PullRequest, scopes_digest};
+use massline_model::protocol::{
+    MAX_MISSING_PER_CALL, PullBatch, PullRequest, ServerId, scopes_digest,
+};
 use rusqlite::{OptionalExtension, params};
 
 use crate::db::Db;
@@ -52,6 +54,9 @@ impl Default for FeedOptions {
 /// Where an answer stands.
 #[derive(Debug)]
 enum Stage {
+    /// The server lacks changes the device's cursors say it was sent: the
+    /// answer tells it to lower them to this number and ask again.
+    Reset(u64),
     /// The device's scopes are out of date: the answer is the scope list.
     Scopes(Vec<String>),
     /// Changes to read and send.
@@ -90,6 +95,8 @@ pub struct Answer {
     read_rows: i64,
     /// Whether a message of changes went out before the last.
     flushed: bool,
+    /// This server's identity, for a device that named another or none.
+    server: Option<ServerId>,
 }
 
 /// Starts the answer to `req` from `device`: which scopes it reads, and where
@@ -121,17 +128,28 @@ pub fn start(
         .max(1),
         read_rows: i64::try_from(opts.read_rows.max(1)).unwrap_or(i64::MAX),
         flushed: false,
+        server: None,
     };
     db.read(|tx| {
+        let own = registry::server_id(tx)?;
+        let head: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+            r.get(0)
+        })?;
+        if let Some(keep) = reset(tx, req, own, head)? {
+            answer.stage = Stage::Reset(keep);
+            answer.server = Some(own);
+            return Ok(());
+        }
+        if req.server != Some(own) {
+            answer.server = Some(own);
+        }
         let readable = registry::readable_scopes(tx, &device.principal)?;
         let names: Vec<String> = readable.iter().map(ToString::to_string).collect();
         if scopes_digest(names.iter().map(String::as_str)) != req.scopes_digest {
             answer.stage = Stage::Scopes(names);
             return Ok::<_, Error>(());
         }
-        answer.head = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
-            r.get(0)
-        })?;
+        answer.head = head;
         let asked: HashMap<&str, u64> = req.cursors.iter().map(|(s, c)| (s.as_str(), *c)).collect();
         let mut id_of = tx.prepare_cached("SELECT id FROM scopes WHERE name = ?1")?;
         for name in &names {
@@ -156,6 +174,29 @@ pub fn start(
     Ok(answer)
 }
 
+/// Whether a device asking `req` must lower its cursors, and to what: when
+/// this server has another identity than the one that gave them (it was
+/// restored from a backup), or its numbering does not reach them (its files
+/// were put back by hand). A device that last met the server the backup was
+/// made of keeps what that backup held; any other, nothing.
+fn reset(
+    tx: &rusqlite::Transaction<'_>,
+    req: &PullRequest,
+    own: ServerId,
+    head: i64,
+) -> Result<Option<u64>, Error> {
+    let head = u64::try_from(head).unwrap_or(0);
+    let behind = req.common > head || req.cursors.iter().any(|(_, c)| *c > head);
+    Ok(match req.server {
+        Some(id) if id != own => match registry::restored_from(tx)? {
+            Some((from, through)) if from == id => Some(through),
+            _ => Some(0),
+        },
+        _ if behind => Some(0),
+        _ => None,
+    })
+}
+
 impl Answer {
     /// The next message of the answer, `None` after the last. Reads what it
     /// needs in bounded batches; holds no connection when it returns. A
@@ -163,6 +204,15 @@ impl Answer {
     pub fn next_message(&mut self, db: &Db) -> Result<Option<PullBatch>, Error> {
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::Done => return Ok(None),
+            Stage::Reset(keep) => {
+                return Ok(Some(PullBatch {
+                    through: keep,
+                    server: self.server,
+                    reset: true,
+                    done: true,
+                    ..PullBatch::default()
+                }));
+            }
             Stage::Scopes(names) => {
                 return Ok(Some(PullBatch {
                     scopes: names,
@@ -206,6 +256,7 @@ impl Answer {
             entries,
             through: self.head as u64,
             done: true,
+            server: self.server,
             ..PullBatch::default()
         }))
     }
@@ -258,6 +309,26 @@ impl Answer {
             Ok(())
         })
     }
+}
+
+/// Of `heads`, the changes of `device` this server does not hold, by
+/// position: after a restore, the device pushes its changes of those
+/// records again. Only the device's own changes are looked for, so the
+/// answer tells it nothing of others'. `heads` is at most
+/// [`MAX_MISSING_PER_CALL`] hashes, each an indexed lookup.
+pub fn missing(db: &Db, device: &Device, heads: &[[u8; 32]]) -> Result<Vec<u32>, Error> {
+    debug_assert!(heads.len() <= MAX_MISSING_PER_CALL);
+    db.read(|tx| {
+        let mut held =
+            tx.prepare_cached("SELECT 1 FROM changes WHERE hash = ?1 AND device_id = ?2")?;
+        let mut out = Vec::new();
+        for (i, hash) in heads.iter().take(MAX_MISSING_PER_CALL).enumerate() {
+            if !held.exists(params![&hash[..], device.id as i64])? {
+                out.push(i as u32);
+            }
+        }
+        Ok(out)
+    })
 }
 
 /// Streams the whole answer to `req` into `send`, which returns `false` once
@@ -347,6 +418,7 @@ mod tests {
             cursors: vec![(cadre.to_string(), 25)],
             compression: 0,
             message_bytes: 0,
+            server: None,
         };
         let expected: Vec<Vec<u8>> = changes
             .iter()

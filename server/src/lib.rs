@@ -13,17 +13,20 @@
 //! - [`documents`]: the current state of every record; [`rows`]: its typed
 //!   row, for the dashboard's SQL.
 //! - [`certs`]: the server's own TLS certificate.
+//! - [`backup`]: backups made while serving, and restoring one.
 //! - [`connections`]: the accept loop, TLS handshakes and the limits on
 //!   connections; [`rate`]: attempts per address.
 //! - [`service`]: the gRPC edge (sync, enrollment).
 //! - [`web`]: the township's dashboard, on a port of its own.
 //! - [`admin`]: the township office's commands; [`cli`]: the command line;
+//!   [`logs`]: the log's two forms;
 //!   [`demo`]: a believable township to look at.
 //!
 //! [`run`] and [`serve`] take their listeners and their shutdown signal from
 //! outside, so tests bind port 0 and stop them cleanly.
 
 pub mod admin;
+pub mod backup;
 pub mod certs;
 pub mod cli;
 pub mod connections;
@@ -36,6 +39,7 @@ pub mod feed;
 pub mod follower;
 pub mod ingest;
 pub mod limits;
+pub mod logs;
 pub mod rate;
 pub mod registry;
 pub mod rows;

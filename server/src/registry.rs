@@ -157,6 +157,49 @@ pub fn set_setting(tx: &Transaction<'_>, key: &str, value: &str) -> Result<(), E
     Ok(())
 }
 
+/// A server's identity: random, made when its database is, made anew when
+/// it is restored from a backup. A device that finds it changed knows the
+/// server may lack changes it acknowledged before.
+pub type ServerId = [u8; 16];
+
+/// This server's identity, made on first use.
+pub fn server_id(tx: &Transaction<'_>) -> Result<ServerId, Error> {
+    if let Some(id) = setting(tx, "server_id")?.and_then(|h| parse_server_id(&h)) {
+        return Ok(id);
+    }
+    let id: ServerId = rand::random();
+    set_setting(tx, "server_id", &massline_model::ids::hex_encode(&id))?;
+    Ok(id)
+}
+
+fn parse_server_id(hex: &str) -> Option<ServerId> {
+    let bytes = massline_model::ids::hex_decode(hex)?;
+    bytes.try_into().ok()
+}
+
+/// The identity this server had when the backup it was restored from was
+/// made, and how far its numbering of changes then went: devices that last
+/// met that identity still hold everything up to there.
+pub fn restored_from(tx: &Transaction<'_>) -> Result<Option<(ServerId, u64)>, Error> {
+    let id = setting(tx, "restored_from")?.and_then(|h| parse_server_id(&h));
+    let through = setting(tx, "restored_through")?.and_then(|t| t.parse().ok());
+    Ok(id.zip(through))
+}
+
+/// Gives a restored database a new identity, noting the one it had and how
+/// far its numbering went.
+pub fn renew_server_id(tx: &Transaction<'_>) -> Result<ServerId, Error> {
+    let old = server_id(tx)?;
+    let through: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+        r.get(0)
+    })?;
+    set_setting(tx, "restored_from", &massline_model::ids::hex_encode(&old))?;
+    set_setting(tx, "restored_through", &through.to_string())?;
+    let id: ServerId = rand::random();
+    set_setting(tx, "server_id", &massline_model::ids::hex_encode(&id))?;
+    Ok(id)
+}
+
 /// The township's name.
 pub fn township(tx: &Transaction<'_>) -> Result<String, Error> {
     Ok(setting(tx, "township")?.unwrap_or_else(|| "乡镇".to_string()))

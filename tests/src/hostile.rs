@@ -115,6 +115,13 @@ impl pb::sync_server::Sync for Service {
             answer.into_iter().map(Ok),
         ))))
     }
+
+    async fn missing(
+        &self,
+        _request: Request<pb::MissingRequest>,
+    ) -> Result<Response<pb::MissingResponse>, Status> {
+        Ok(Response::new(pb::MissingResponse::default()))
+    }
 }
 
 impl HostileServer {
@@ -186,8 +193,8 @@ pub fn pull_answer(messages: &[Vec<Vec<u8>>], first_through: u64) -> Vec<pb::Pul
                 frame,
                 entries,
                 through: first_through + n as u64,
-                scopes: Vec::new(),
                 done: n + 1 == messages.len(),
+                ..pb::PullResponse::default()
             }
         })
         .collect()

@@ -563,6 +563,22 @@ impl Device {
             .collect()
     }
 
+    /// Hashes of every change the device holds, its own and others' (hex, sorted).
+    pub fn held_changes(&self) -> Vec<String> {
+        let db = rusqlite::Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut stmt = db
+            .prepare("SELECT lower(hex(hash)) FROM changes ORDER BY 1")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     /// Saves `record` and syncs it, which must take under 10 s and store it:
     /// proof that the server is up and serving after whatever came before.
     pub async fn still_syncs(&self, record: Record) -> DocId {

@@ -212,6 +212,19 @@ pub async fn pull(
     Ok(out)
 }
 
+/// Asks which of `heads` the server lacks (a `Missing` call).
+pub async fn missing(
+    channel: Channel,
+    token: &str,
+    heads: Vec<Vec<u8>>,
+) -> Result<Vec<u32>, tonic::Status> {
+    Ok(sync_client(channel, token)
+        .missing(pb::MissingRequest { heads })
+        .await?
+        .into_inner()
+        .missing)
+}
+
 /// A change by `device` to record `id` as the device holds it: `edit` changes
 /// the document's root as JSON, and the change names `by` as its author. A
 /// real device would have refused to make most of these.

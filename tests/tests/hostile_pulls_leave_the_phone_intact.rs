@@ -172,8 +172,8 @@ async fn pulls_outside_the_limits_fail_naming_the_record_and_change_nothing() {
         frame,
         entries,
         through: 2,
-        scopes: Vec::new(),
         done: true,
+        ..pb::PullResponse::default()
     }];
     // A chunk the packer sends as it is (it rebuilds a plain change's checksum).
     let mut wrong = second.clone();
@@ -182,8 +182,8 @@ async fn pulls_outside_the_limits_fail_naming_the_record_and_change_nothing() {
         frame: zstd::bulk::compress(&raw::raw_entry(&wrong), 3).unwrap(),
         entries: 1,
         through: 2,
-        scopes: Vec::new(),
         done: true,
+        ..pb::PullResponse::default()
     }];
 
     let id = record_of(&first);

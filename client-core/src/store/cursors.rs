@@ -50,3 +50,11 @@ pub fn advance_all(tx: &Transaction<'_>, through: u64) -> Result<(), Error> {
         .execute(params![through as i64])?;
     Ok(())
 }
+
+/// Lowers every cursor above `to` to it: the server no longer holds what
+/// came after (it was restored from a backup).
+pub fn lower_all(tx: &Transaction<'_>, to: u64) -> Result<(), Error> {
+    tx.prepare_cached("UPDATE cursors SET seq = ?1 WHERE seq > ?1")?
+        .execute(params![to as i64])?;
+    Ok(())
+}

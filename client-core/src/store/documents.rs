@@ -244,6 +244,19 @@ pub fn ids_with_prefix(tx: &Transaction<'_>, prefix: &str) -> Result<Vec<DocId>,
     Ok(out)
 }
 
+/// The id of every record the device holds.
+pub fn ids(tx: &Transaction<'_>) -> Result<Vec<DocId>, Error> {
+    let mut stmt = tx.prepare_cached("SELECT doc_id FROM documents ORDER BY doc_id")?;
+    let rows = stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = Vec::new();
+    for r in rows {
+        if let Some(id) = DocId::from_slice(&r?) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
 /// How many records the device holds.
 pub fn count(tx: &Transaction<'_>) -> Result<u64, Error> {
     Ok(tx.query_row("SELECT count(*) FROM documents", [], |r| r.get::<_, i64>(0))? as u64)

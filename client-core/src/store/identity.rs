@@ -6,6 +6,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use crate::access::{Principal, Role, Scope};
 use crate::error::Error;
 use crate::ids::{PersonId, VillageCode};
+use crate::protocol::ServerId;
 
 /// The server a device is enrolled with, and the certificate it pins.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,4 +146,43 @@ pub fn take_serial(tx: &Transaction<'_>) -> Result<u64, Error> {
         |r| r.get(0),
     )?;
     Ok(serial as u64)
+}
+
+/// The identity of the server that gave the device its cursors, if known.
+pub fn server_seen(tx: &Transaction<'_>) -> Result<Option<ServerId>, Error> {
+    let id: Option<Vec<u8>> = tx
+        .query_row("SELECT server_id FROM identity WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    Ok(id.and_then(|b| b.try_into().ok()))
+}
+
+/// Notes the identity of the server the device's cursors now come from.
+pub fn met_server(tx: &Transaction<'_>, server: &ServerId) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE identity SET server_id = ?1 WHERE id = 1",
+        params![&server[..]],
+    )?;
+    Ok(())
+}
+
+/// Whether the device is sending again what a restored server lacks.
+pub fn recovering(tx: &Transaction<'_>) -> Result<bool, Error> {
+    Ok(tx
+        .query_row("SELECT recovering FROM identity WHERE id = 1", [], |r| {
+            r.get::<_, bool>(0)
+        })
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Starts or ends sending again what a restored server lacks.
+pub fn set_recovering(tx: &Transaction<'_>, on: bool) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE identity SET recovering = ?1 WHERE id = 1",
+        params![on],
+    )?;
+    Ok(())
 }

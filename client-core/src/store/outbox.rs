@@ -5,6 +5,7 @@ use rusqlite::{Transaction, params};
 
 use crate::error::Error;
 use crate::ids::DocId;
+use crate::protocol::RefusalCode;
 
 /// A local change waiting to be pushed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +46,40 @@ pub fn add(
     )?
     .execute(params![&hash.0[..], &doc.as_bytes()[..], bytes, now])?;
     Ok(())
+}
+
+/// Queues a change of this device again for a server that lacks it (one
+/// restored from a backup), forgetting an earlier refusal: the server checks it
+/// like any push, and recognises one it holds by its hash.
+pub fn requeue(
+    tx: &Transaction<'_>,
+    hash: &ChangeHash,
+    doc: &DocId,
+    bytes: &[u8],
+    now: i64,
+) -> Result<(), Error> {
+    // Taken out and queued anew, so the changes go in the order given.
+    tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?
+        .execute(params![&hash.0[..]])?;
+    add(tx, hash, doc, bytes, now)
+}
+
+/// Whether any of `hashes` waits in the outbox refused for want of a change
+/// it depends on (which another device may yet send).
+pub fn waits_for_dependency(tx: &Transaction<'_>, hashes: &[ChangeHash]) -> Result<bool, Error> {
+    let mut stmt =
+        tx.prepare_cached("SELECT 1 FROM outbox WHERE hash = ?1 AND refused_code IN (?2, ?3)")?;
+    let codes = [
+        RefusalCode::MissingDependency,
+        RefusalCode::DependsOnRefused,
+    ]
+    .map(|c| c.code());
+    for h in hashes {
+        if stmt.exists(params![&h.0[..], codes[0], codes[1]])? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn hash_of(bytes: Vec<u8>) -> rusqlite::Result<ChangeHash> {

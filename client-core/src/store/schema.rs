@@ -6,7 +6,7 @@
 use rusqlite::Transaction;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 const V1: &str = "
 CREATE TABLE identity (
@@ -89,6 +89,13 @@ ALTER TABLE sync_log ADD COLUMN push_message_bytes INTEGER;
 ALTER TABLE sync_log ADD COLUMN pull_message_bytes INTEGER;
 ";
 
+/// Version 4: the identity of the server the cursors were given by, and
+/// whether the device is sending again what a restored server lacks.
+const V4: &str = "
+ALTER TABLE identity ADD COLUMN server_id BLOB;
+ALTER TABLE identity ADD COLUMN recovering INTEGER NOT NULL DEFAULT 0;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
     for version in from..VERSION {
@@ -96,6 +103,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
             0 => tx.execute_batch(V1)?,
             1 => tx.execute_batch(V2)?,
             2 => tx.execute_batch(V3)?,
+            3 => tx.execute_batch(V4)?,
             _ => unreachable_version(version),
         }
     }

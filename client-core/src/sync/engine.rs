@@ -23,10 +23,10 @@ use crate::error::{Because, Error};
 use crate::first_change;
 use crate::ids::DocId;
 use crate::packing::{self, Entry, Packer, Unpacker};
-use crate::protocol::{PullBatch, PullRequest, PushAck, PushFrame, scopes_digest};
+use crate::protocol::{PullBatch, PullRequest, PushAck, PushFrame, ServerId, scopes_digest};
 use crate::store::documents::{self, StoredDoc};
 use crate::store::outbox::{self, Pending};
-use crate::store::{Db, cursors};
+use crate::store::{Db, cursors, identity};
 
 /// Tuning of a sync.
 #[derive(Clone, Copy, Debug)]
@@ -200,8 +200,67 @@ impl PushAcks {
 /// What the device asks for: its cursors, compressed to a common value plus
 /// exceptions, and the digest of the scopes it knows.
 pub fn pull_request(db: &Db) -> Result<PullRequest, Error> {
-    let known = db.read(cursors::all)?;
-    Ok(request_for(&known))
+    let (known, server) =
+        db.read(|tx| Ok::<_, Error>((cursors::all(tx)?, identity::server_seen(tx)?)))?;
+    Ok(PullRequest {
+        server,
+        ..request_for(&known)
+    })
+}
+
+/// The device's own changes of one record, oldest first, as the record
+/// holds them.
+fn own_changes(
+    tx: &rusqlite::Transaction<'_>,
+    id: &DocId,
+    me: &automerge::ActorId,
+) -> Result<Vec<Change>, Error> {
+    let Some(stored) = documents::stored(tx, id)? else {
+        return Ok(Vec::new());
+    };
+    let doc = documents::load(&stored)?;
+    Ok(doc
+        .get_changes(&[])
+        .into_iter()
+        .filter(|c| c.actor_id() == me)
+        .collect())
+}
+
+fn actor(tx: &rusqlite::Transaction<'_>) -> Result<automerge::ActorId, Error> {
+    Ok(identity::load(tx)?.ok_or_else(|| Error::NotEnrolled)?.actor)
+}
+
+/// After a server restore: for each record this device wrote, its latest
+/// change there. A server holding it holds the device's earlier changes of
+/// the record too (an actor's change depends on its previous one, and the
+/// server takes a change only after what it depends on).
+pub fn own_heads(db: &Db) -> Result<Vec<(DocId, ChangeHash)>, Error> {
+    db.read(|tx| {
+        let me = actor(tx)?;
+        let mut heads = Vec::new();
+        for id in documents::ids(tx)? {
+            if let Some(last) = own_changes(tx, &id, &me)?.last() {
+                heads.push((id, last.hash()));
+            }
+        }
+        Ok(heads)
+    })
+}
+
+/// Queues again, for a server that lacks them, every change of this device
+/// in the records `docs`, in each record's order; returns their hashes.
+pub fn requeue_own(db: &Db, docs: &[DocId], now: i64) -> Result<Vec<ChangeHash>, Error> {
+    db.write(|tx| {
+        let me = actor(tx)?;
+        let mut hashes = Vec::new();
+        for id in docs {
+            for c in own_changes(tx, id, &me)? {
+                outbox::requeue(tx, &c.hash(), id, c.raw_bytes(), now)?;
+                hashes.push(c.hash());
+            }
+        }
+        Ok(hashes)
+    })
 }
 
 fn request_for(known: &BTreeMap<String, u64>) -> PullRequest {
@@ -217,6 +276,7 @@ fn request_for(known: &BTreeMap<String, u64>) -> PullRequest {
         common,
         compression: 0,
         message_bytes: 0,
+        server: None,
         scopes_digest: scopes_digest(known.keys().map(String::as_str)),
         cursors: known
             .iter()
@@ -247,6 +307,8 @@ pub struct DecodedBatch {
     through: u64,
     scopes: Vec<String>,
     done: bool,
+    server: Option<ServerId>,
+    reset: bool,
 }
 
 /// One change of a pull message, parsed within the change limits; a change
@@ -333,7 +395,7 @@ impl PullDecoder {
     /// to [`change_limits::MAX_OPS_PER_MESSAGE`].
     pub fn decode(&mut self, batch: PullBatch) -> Result<DecodedBatch, Error> {
         let mut entries = Vec::new();
-        if batch.scopes.is_empty() {
+        if batch.scopes.is_empty() && !batch.reset {
             let unpacked = self
                 .unpacker
                 .unpack(&batch.frame, batch.entries)
@@ -361,6 +423,8 @@ impl PullDecoder {
             through: batch.through,
             scopes: batch.scopes,
             done: batch.done,
+            server: batch.server,
+            reset: batch.reset,
         })
     }
 }
@@ -478,6 +542,18 @@ impl PullSession {
 
     /// [`PullSession::apply`] for a message decoded by a [`PullDecoder`].
     pub fn commit(&mut self, db: &Db, batch: DecodedBatch, now: i64) -> Result<PullStep, Error> {
+        if batch.reset {
+            // The server was restored: what it gave after `through` may be
+            // gone, and so may changes of this device it acknowledged.
+            db.write(|tx| {
+                cursors::lower_all(tx, batch.through)?;
+                if let Some(server) = &batch.server {
+                    identity::met_server(tx, server)?;
+                }
+                identity::set_recovering(tx, true)
+            })?;
+            return Ok(PullStep::AskAgain);
+        }
         if !batch.scopes.is_empty() {
             db.write(|tx| cursors::set_scopes(tx, &batch.scopes))?;
             return Ok(PullStep::AskAgain);
@@ -487,6 +563,9 @@ impl PullSession {
             let applied = apply_entries(tx, entries, now)?;
             if batch.through > 0 {
                 cursors::advance_all(tx, batch.through)?;
+            }
+            if let Some(server) = &batch.server {
+                identity::met_server(tx, server)?;
             }
             Ok(applied)
         })?;

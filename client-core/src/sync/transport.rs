@@ -23,8 +23,9 @@ use super::sizes::{Adaptive, LinkSizes};
 use super::tls;
 use crate::error::{Because, Error};
 use crate::ids::DocId;
-use crate::protocol::{PullBatch, PullRequest, PushAck, Seq};
+use crate::protocol::{MAX_MISSING_PER_CALL, PullBatch, PullRequest, PushAck, Seq};
 use crate::store::Db;
+use crate::store::{identity, outbox};
 
 /// What one sync did, and what it cost on the wire.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,6 +36,9 @@ pub struct SyncReport {
     pub refused: u64,
     /// Changes (or whole records) received from the server.
     pub pulled: u64,
+    /// Changes of this device sent again to a server restored from a backup
+    /// that lacked them (counted in `pushed` and `refused` too).
+    pub resent: u64,
     /// Records that the pulled changes changed on this device, each once.
     pub changed: Vec<DocId>,
     /// Where the device now stands in the server's numbering of changes.
@@ -358,8 +362,9 @@ impl Connection {
     ) -> Result<(u64, u64, Vec<DocId>), Error> {
         let mut received = 0;
         let mut changed = BTreeSet::new();
-        // The second round only happens when the device's scopes changed.
-        for _round in 0..3 {
+        // More rounds only when the device's scopes changed or the server
+        // was restored.
+        for _round in 0..4 {
             let d = db.clone();
             let req = tokio::task::spawn_blocking(move || engine::pull_request(&d))
                 .await
@@ -460,6 +465,91 @@ impl Connection {
         ))
     }
 
+    /// Which of `heads` (this device's latest change in each record it
+    /// wrote) the server lacks, asked in calls of at most
+    /// [`MAX_MISSING_PER_CALL`].
+    async fn missing(
+        &self,
+        token: &str,
+        heads: &[(DocId, automerge::ChangeHash)],
+    ) -> Result<Vec<DocId>, Error> {
+        let mut lacking = Vec::new();
+        for batch in heads.chunks(MAX_MISSING_PER_CALL) {
+            let req = pb::MissingRequest {
+                heads: batch.iter().map(|(_, h)| h.0.to_vec()).collect(),
+            };
+            self.count_sent(req.encoded_len());
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            let answer = self
+                .sync_client(token)?
+                .missing(req)
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            self.count_received(answer.encoded_len());
+            for i in answer.missing {
+                let (id, _) = batch.get(i as usize).ok_or_else(|| {
+                    Error::Protocol(
+                        format!(
+                            "the server says change {i} of a Missing call of {} is lacking",
+                            batch.len()
+                        )
+                        .into(),
+                    )
+                })?;
+                lacking.push(*id);
+            }
+        }
+        Ok(lacking)
+    }
+
+    /// After the server was restored from a backup (a pull said `reset`):
+    /// finds which records it lacks this device's changes of, and pushes
+    /// those changes again, each checked like any push. The device stays
+    /// recovering while changes wait for others' changes the server lacks
+    /// (their devices send them), and tries again at its next sync. Returns
+    /// (sent again, stored, refused).
+    pub async fn recover(
+        &self,
+        db: &Arc<Db>,
+        token: &str,
+        opts: &SyncOptions,
+        message_bytes: &Arc<Adaptive>,
+        progress: &Progress,
+    ) -> Result<(u64, u64, u64), Error> {
+        if !off_thread(db, |d| d.read(identity::recovering)).await? {
+            return Ok((0, 0, 0));
+        }
+        let heads = off_thread(db, engine::own_heads).await?;
+        let lacking = self.missing(token, &heads).await?;
+        let (mut resent, mut stored, mut refused) = (Vec::new(), 0, 0);
+        if !lacking.is_empty() {
+            let (docs, now) = (lacking.clone(), chrono::Utc::now().timestamp());
+            resent = off_thread(db, move |d| engine::requeue_own(d, &docs, now)).await?;
+            (stored, refused) = self.push(db, token, opts, message_bytes, progress).await?;
+        }
+        let mut still: Vec<_> = heads
+            .into_iter()
+            .filter(|(id, _)| lacking.contains(id))
+            .collect();
+        if !still.is_empty() {
+            let lacking = self.missing(token, &still).await?;
+            still.retain(|(id, _)| lacking.contains(id));
+        }
+        let hashes = resent.clone();
+        let waits = !still.is_empty()
+            && off_thread(db, move |d| {
+                d.read(|tx| outbox::waits_for_dependency(tx, &hashes))
+            })
+            .await?;
+        if !waits {
+            // Done, or what is left was refused for a reason of its own
+            // (kept in the outbox with it, for the person to see).
+            off_thread(db, |d| d.write(|tx| identity::set_recovering(tx, false))).await?;
+        }
+        Ok((resent.len() as u64, stored, refused))
+    }
+
     /// Counts of this connection so far: (calls, payload sent, payload received,
     /// link sent, link received).
     pub fn counts(&self) -> (u64, u64, u64, u64, u64) {
@@ -471,6 +561,17 @@ impl Connection {
             self.link.received(),
         )
     }
+}
+
+/// Runs store work `f` off the async threads.
+async fn off_thread<T: Send + 'static>(
+    db: &Arc<Db>,
+    f: impl FnOnce(&Db) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let d = db.clone();
+    tokio::task::spawn_blocking(move || f(&d))
+        .await
+        .map_err(|e| Error::Storage(Box::new(e)))?
 }
 
 /// An error shown with its sources: tonic's transport error says only
@@ -519,17 +620,25 @@ pub async fn sync(
         conn.push(db, token, &opts, &sizes.push, progress),
         conn.pull(db, token, answer_level, &sizes.pull, progress)
     );
+    let recovered = match (&push, &pull) {
+        (Ok(_), Ok(_)) => conn.recover(db, token, &opts, &sizes.push, progress).await,
+        _ => Ok((0, 0, 0)),
+    };
     let d = db.clone();
     tokio::task::spawn_blocking(move || sizes.save(&d))
         .await
         .map_err(|e| Error::Storage(Box::new(e)))??;
-    let (pushed, refused) = push?;
+    let (mut pushed, mut refused) = push?;
     let (pulled, through, changed) = pull?;
+    let (resent, stored, refused_again) = recovered?;
+    pushed += stored;
+    refused += refused_again;
     let (calls, payload_sent, payload_received, link_sent, link_received) = conn.counts();
     Ok(SyncReport {
         pushed,
         refused,
         pulled,
+        resent,
         changed,
         through: Seq(through),
         calls,

@@ -273,6 +273,7 @@ fn request_seeds(seeds: &mut Seeds, db: &Db) -> anyhow::Result<()> {
         scopes_digest: r.scopes_digest,
         cursors: Vec::new(),
         message_bytes: 4096,
+        server: vec![7; 16],
     };
     seeds.put("requests", &req.encode_to_vec())?;
     req.cursors = r

@@ -22,7 +22,7 @@ use crate::feed::{self, FeedOptions};
 use crate::follower::Follower;
 use crate::ingest;
 use crate::limits::{CallClock, Limiter};
-use massline_model::protocol::PullRequest;
+use massline_model::protocol::{MAX_MISSING_PER_CALL, PullRequest};
 
 /// The sync service.
 #[derive(Debug, Clone)]
@@ -165,6 +165,35 @@ impl pb::sync_server::Sync for SyncService {
             }
         });
         Ok(Response::new(Box::pin(answer)))
+    }
+
+    async fn missing(
+        &self,
+        request: Request<pb::MissingRequest>,
+    ) -> Result<Response<pb::MissingResponse>, Status> {
+        let device = authenticate(&self.db, &request).await?;
+        let _slot = self.limiter.begin_call(device.id).map_err(over_limit)?;
+        let asked = request.into_inner().heads;
+        if asked.len() > MAX_MISSING_PER_CALL {
+            return Err(Status::invalid_argument(format!(
+                "a Missing call names {} changes, more than {MAX_MISSING_PER_CALL}",
+                asked.len()
+            )));
+        }
+        let mut heads = Vec::with_capacity(asked.len());
+        for (i, h) in asked.iter().enumerate() {
+            heads.push(<[u8; 32]>::try_from(h.as_slice()).map_err(|_| {
+                Status::invalid_argument(format!(
+                    "change {i} of the Missing call is {} bytes, not a 32-byte hash",
+                    h.len()
+                ))
+            })?);
+        }
+        let db = self.db.clone();
+        let missing = blocking(move || feed::missing(&db, &device, &heads))
+            .await?
+            .map_err(status_of)?;
+        Ok(Response::new(pb::MissingResponse { missing }))
     }
 
     async fn pull(
