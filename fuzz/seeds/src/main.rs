@@ -260,6 +260,7 @@ fn pull_message(frame: Vec<u8>, entries: u32, through: u64, done: bool) -> Vec<u
         through,
         scopes: Vec::new(),
         done,
+        ..Default::default()
     }
     .encode_to_vec()
 }
