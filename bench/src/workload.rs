@@ -32,8 +32,8 @@ pub enum Op {
     Create {
         /// The workload's item id.
         key: String,
-        /// The record.
-        record: Record,
+        /// The record (boxed: a record is many times the size of an update).
+        record: Box<Record>,
         /// For a rectification: the problem it addresses, made as a problem
         /// record first (one per distinct text).
         problem: Option<String>,
@@ -245,7 +245,7 @@ fn read_ops(
                 };
                 out.push(Op::Create {
                     key,
-                    record,
+                    record: Box::new(record),
                     problem,
                 });
             }
@@ -345,7 +345,7 @@ pub fn replay(
                 record,
                 problem,
             } => {
-                let mut record = record.clone();
+                let mut record = (**record).clone();
                 if let (Some(title), Record::Rectification(r)) = (problem, &mut record) {
                     let pkey = format!("problem:{title}");
                     r.problem = match ids.get(&pkey) {
