@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{Transaction, params};
 
+use super::documents;
 use crate::access::Scope;
 use crate::error::Error;
 use crate::protocol::Seq;
@@ -26,13 +27,15 @@ pub fn known(tx: &Transaction<'_>) -> Result<Vec<(Scope, Seq)>, Error> {
         .collect())
 }
 
-/// Makes the known scopes exactly `scopes`: new ones start at 0, ones no longer
-/// readable are forgotten.
+/// Makes the known scopes exactly `scopes`: new ones start at 0; ones no
+/// longer readable (a person given another role or village) are forgotten,
+/// and with them their records ([`documents::forget_scope`]).
 pub fn set_scopes(tx: &Transaction<'_>, scopes: &[String]) -> Result<(), Error> {
     let known = all(tx)?;
     for s in known.keys() {
         if !scopes.contains(s) {
             tx.execute("DELETE FROM cursors WHERE scope = ?1", params![s])?;
+            documents::forget_scope(tx, s)?;
         }
     }
     for s in scopes {

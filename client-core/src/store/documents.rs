@@ -257,6 +257,24 @@ pub fn ids(tx: &Transaction<'_>) -> Result<Vec<DocId>, Error> {
     Ok(out)
 }
 
+/// Removes the records of `scope`, which the person may no longer read, and
+/// the index of their changes: what they may no longer read leaves the
+/// phone. A record with changes still in the outbox stays: nothing the
+/// person made is lost; it goes to the server, which refuses it if they may
+/// no longer write there, and the refusal stays for them to see.
+pub fn forget_scope(tx: &Transaction<'_>, scope: &str) -> Result<u64, Error> {
+    tx.execute(
+        "DELETE FROM changes WHERE doc_id IN (SELECT doc_id FROM documents
+           WHERE scope = ?1 AND doc_id NOT IN (SELECT doc_id FROM outbox))",
+        params![scope],
+    )?;
+    let gone = tx.execute(
+        "DELETE FROM documents WHERE scope = ?1 AND doc_id NOT IN (SELECT doc_id FROM outbox)",
+        params![scope],
+    )?;
+    Ok(gone as u64)
+}
+
 /// How many records the device holds.
 pub fn count(tx: &Transaction<'_>) -> Result<u64, Error> {
     Ok(tx.query_row("SELECT count(*) FROM documents", [], |r| r.get::<_, i64>(0))? as u64)
