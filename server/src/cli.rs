@@ -79,6 +79,10 @@ enum Command {
         /// Directory of scheduled backups (made 0700).
         #[arg(long, requires = "backup_every")]
         backup_dir: Option<PathBuf>,
+        /// Serve Prometheus metrics over plain HTTP on this address
+        /// (e.g. 127.0.0.1:9464); off unless given.
+        #[arg(long)]
+        metrics: Option<std::net::SocketAddr>,
     },
     /// Fill an empty data directory with a demo township: villages, people,
     /// a campaign's months of records, made through the server's own intake.
@@ -379,6 +383,7 @@ fn run() -> anyhow::Result<()> {
             backup_every,
             backup_keep,
             backup_dir,
+            metrics,
         } => {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
@@ -446,6 +451,7 @@ fn run() -> anyhow::Result<()> {
                             ..limits::Limits::default()
                         },
                         web: web::WebOptions::default(),
+                        metrics,
                     },
                     shutdown_signal(),
                 )

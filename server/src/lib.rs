@@ -40,6 +40,7 @@ pub mod follower;
 pub mod ingest;
 pub mod limits;
 pub mod logs;
+pub mod metrics;
 pub mod rate;
 pub mod registry;
 pub mod rows;
@@ -78,6 +79,8 @@ pub struct ServeConfig {
     pub limits: limits::Limits,
     /// How the dashboard runs (when it has a listener, see [`Listeners`]).
     pub web: web::WebOptions,
+    /// Where to serve Prometheus metrics, if anywhere ([`metrics`]).
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Where the server listens: devices' gRPC, and the dashboard if any.
@@ -196,6 +199,10 @@ pub async fn serve(
         _ => None,
     };
 
+    if let Some(addr) = config.metrics {
+        metrics::serve(addr, db.clone())?;
+        tracing::info!(%addr, "metrics served");
+    }
     let (rows_follower, stop_follower, following) = follower::start(db.clone());
     let (health, health_service) = tonic_health::server::health_reporter();
     health

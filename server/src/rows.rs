@@ -171,7 +171,7 @@ impl rusqlite::ToSql for Sql<'_, '_> {
 
 /// The setting that says how far the rows are current: every record whose
 /// latest change has a sequence number up to it has its rows.
-const THROUGH: &str = "rows_through";
+pub(crate) const THROUGH: &str = "rows_through";
 
 /// The records changed after a change sequence number, in the order they
 /// changed (through the index `documents_by_update`).

@@ -236,6 +236,7 @@ pub fn serve_config(township: &Township) -> ServeConfig {
         enroll_failures: ENROLL_FAILURES,
         limits: Limits::default(),
         web: WebOptions::default(),
+        metrics: None,
     }
 }
 

@@ -159,6 +159,7 @@ impl Table {
         let slot = Arc::new(Slot::new());
         t.slots.insert(id, (key, slot.clone()));
         *t.per_address.entry(key).or_default() += 1;
+        metrics::gauge!(crate::metrics::CONNECTIONS).increment(1);
         Admission::Admitted(SlotGuard {
             table: self.clone(),
             id,
@@ -169,6 +170,7 @@ impl Table {
     fn release(&self, id: u64) {
         let mut t = self.lock();
         if let Some((key, slot)) = t.slots.remove(&id) {
+            metrics::gauge!(crate::metrics::CONNECTIONS).decrement(1);
             if slot.is_evicted() {
                 t.evicting -= 1;
             }

@@ -64,6 +64,7 @@ impl pb::sync_server::Sync for SyncService {
         request: Request<Streaming<pb::PushRequest>>,
     ) -> Result<Response<Self::PushStream>, Status> {
         let device = Arc::new(authenticate(&self.db, &request).await?);
+        metrics::counter!(crate::metrics::PUSH_CALLS).increment(1);
         // Held by both stages below: the slot is free once both have ended.
         let slot = Arc::new(self.limiter.begin_call(device.id).map_err(over_limit)?);
         let mut inbound = request.into_inner();
@@ -102,6 +103,7 @@ impl pb::sync_server::Sync for SyncService {
                 };
                 // Counted before any work is done on it.
                 let bytes = msg.frame.len() as u64;
+                metrics::counter!(crate::metrics::PUSH_BYTES).increment(bytes);
                 if let Err(e) = limiter.charge(device.id, bytes, chrono::Utc::now()) {
                     tracing::info!(device = device.id, %e, "push refused");
                     let _ = ready.send(Err(over_limit(e))).await;
@@ -146,12 +148,12 @@ impl pb::sync_server::Sync for SyncService {
                 let started = std::time::Instant::now();
                 let done =
                     blocking(move || ingest::ingest_prepared(&db, &device, prepared, now)).await;
-                tracing::debug!(
-                    ms = started.elapsed().as_secs_f64() * 1e3,
-                    "push message taken in"
-                );
+                let took = started.elapsed().as_secs_f64();
+                metrics::histogram!(crate::metrics::PUSH_MESSAGE_SECONDS).record(took);
+                tracing::debug!(ms = took * 1e3, "push message taken in");
                 match done.and_then(|r| r.map_err(status_of)) {
                     Ok(ack) => {
+                        crate::metrics::answered(&ack);
                         rows.poke();
                         if !answering.send(pb::PushResponse::from(ack)).await {
                             return;
@@ -202,6 +204,8 @@ impl pb::sync_server::Sync for SyncService {
     ) -> Result<Response<Self::PullStream>, Status> {
         let device = authenticate(&self.db, &request).await?;
         let slot = self.limiter.begin_call(device.id).map_err(over_limit)?;
+        metrics::counter!(crate::metrics::PULL_CALLS).increment(1);
+        let begun = std::time::Instant::now();
         let req = PullRequest::from(request.into_inner());
         let (answering, answer) = stream::channel(CallClock::start(self.limiter.limits()));
         let (db, opts) = (self.db.clone(), self.feed);
@@ -232,11 +236,17 @@ impl pb::sync_server::Sync for SyncService {
                 };
                 match batch {
                     Some(b) => {
+                        metrics::counter!(crate::metrics::PULL_BYTES)
+                            .increment(b.frame.len() as u64);
                         if !answering.send(pb::PullResponse::from(b)).await {
                             return;
                         }
                     }
-                    None => return,
+                    None => {
+                        metrics::histogram!(crate::metrics::PULL_CALL_SECONDS)
+                            .record(begun.elapsed().as_secs_f64());
+                        return;
+                    }
                 }
             }
         });

@@ -1,0 +1,105 @@
+//! `serve --metrics ADDR` serves Prometheus metrics over plain HTTP, and they
+//! count what the server did: push and pull calls, changes stored, changes
+//! refused by their reason's code, bytes both ways, connections open, the
+//! database's size and the rows' lag.
+
+use std::io::{Read, Write};
+
+use automerge::ActorId;
+use massline_tests::{Device, TestServer, Township, opinion, raw};
+
+/// The body of `GET /metrics` at `addr`.
+fn scrape(addr: std::net::SocketAddr) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(
+        out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200"),
+        "{out}"
+    );
+    out
+}
+
+/// The value of the sample `name` (with its labels, as written) in `text`.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_the_server_does() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let town = Township::new();
+    let server =
+        TestServer::start_configured(&town, "127.0.0.1:0", |c| c.metrics = Some(addr)).await;
+    let li = Device::enrol(&town, server.addr, "li").await;
+    for i in 0..3 {
+        li.client
+            .create(opinion(&format!("第{i}条：路灯不亮")), None)
+            .unwrap();
+    }
+    li.client.sync().await.unwrap();
+    // A change written by another actor than the device's: refused.
+    let (channel, token) = raw::channel_of(&li).await;
+    let forged = raw::first_change(
+        &ActorId::random(),
+        "li",
+        serde_json::json!({"kind": "opinion"}),
+    );
+    let answers = raw::push(channel, &token, vec![raw::message(&[forged])])
+        .await
+        .unwrap();
+    assert_eq!(answers[0].refused.len(), 1);
+
+    let text = tokio::task::spawn_blocking(move || scrape(addr))
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&text, "massline_changes_accepted_total"),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "massline_changes_refused_total{reason=\"wrong_actor\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "massline_push_calls_total"),
+        Some(2.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "massline_pull_calls_total") >= Some(1.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "massline_push_bytes_total") > Some(100.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "massline_pull_bytes_total").is_some(),
+        "{text}"
+    );
+    assert!(sample(&text, "massline_connections") >= Some(1.0), "{text}");
+    assert!(text.contains("massline_push_message_seconds"), "{text}");
+    assert!(
+        sample(&text, "massline_database_bytes") > Some(4096.0),
+        "sampled at start: {text}"
+    );
+    assert_eq!(
+        sample(&text, "massline_rows_lag_changes").map(|_| ()),
+        Some(())
+    );
+    server.stop().await;
+}
