@@ -17,6 +17,8 @@
 //! - [`access`]: which villages a person sees, by the sync's own rules.
 //! - [`stats`]: the overview's figures, SQL over the typed rows.
 //! - [`ledger`]: ledgers (台账) declared once, shown as a page, CSV and XLSX.
+//! - [`filings`]: the township office's filing inbox, acknowledged from the
+//!   dashboard through [`crate::acting`].
 //! - [`pages`]: the handlers; [`chart`]: server-drawn SVG charts;
 //!   [`i18n`]: the dashboard's own words in Chinese and English.
 
@@ -25,6 +27,7 @@ pub mod accounts;
 mod assets;
 pub mod chart;
 mod export;
+mod filings;
 pub mod i18n;
 pub mod ledger;
 mod pages;
