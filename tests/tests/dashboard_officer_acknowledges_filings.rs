@@ -133,5 +133,32 @@ async fn the_officer_acknowledges_a_filing_and_the_phone_gets_it() {
     );
     let inbox = https.get_as(&liu, "/filings").await.text();
     assert!(inbox.contains(&format!("waiting-{}", other.to_hex())));
+
+    // Once liu's dashboard device is revoked, liu's acts are refused, as a
+    // lost phone's changes are, and no new device is made for them.
+    let db = massline_server::admin::open(&town.data).unwrap();
+    db.write(|tx| {
+        let id: i64 = tx.query_row(
+            "SELECT id FROM devices WHERE person = 'liu' AND dashboard = 1",
+            [],
+            |r| r.get(0),
+        )?;
+        massline_server::registry::revoke(tx, id as u64)
+    })
+    .unwrap();
+    let answer = https
+        .post(
+            &path,
+            &[(SESSION_COOKIE, &liu.cookie)],
+            &[("csrf", &liu.csrf)],
+        )
+        .await;
+    assert_eq!(answer.status, 422);
+    assert!(answer.text().contains("revoked"), "{}", answer.text());
+    assert_eq!(
+        town.stored_changes(),
+        changes,
+        "a revoked device's act was stored"
+    );
     server.stop().await;
 }
