@@ -52,7 +52,7 @@ pub fn may_act(s: &Session) -> bool {
     s.who.role == Role::TownshipOfficer && s.who.village.is_none()
 }
 
-fn officer(ctx: &Ctx) -> Result<&Session, WebError> {
+pub(super) fn officer(ctx: &Ctx) -> Result<&Session, WebError> {
     let s = ctx.viewer()?;
     if !may_act(s) {
         return Err(WebError::Forbidden);

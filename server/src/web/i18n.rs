@@ -44,6 +44,8 @@ const WORDS: &[(&str, &str, &str)] = &[
         "No filing awaits acknowledgement",
     ),
     ("filing_done", "已确认备案", "Filing acknowledged"),
+    ("issue", "上级点题", "Issue a problem"),
+    ("issue_button", "下发到村", "Issue to the village"),
     ("counted_by", "按", "By"),
     (
         "print_signature",

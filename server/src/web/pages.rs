@@ -64,6 +64,7 @@ impl Chrome {
             }
             if super::filings::may_act(s) {
                 nav.push((t.get("filings").to_string(), "/filings".to_string()));
+                nav.push((t.get("issue").to_string(), "/issue".to_string()));
             }
             for l in ledger::LEDGERS {
                 nav.push((t.get(l.title).to_string(), format!("/ledgers/{}", l.name)));

@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
 
-use super::{State, assets, filings, pages, session};
+use super::{State, assets, filings, issue, pages, session};
 
 /// A route: method, path (axum's syntax), whether it shows one village's
 /// records, example requests, and its handler.
@@ -102,6 +102,20 @@ pub const ROUTES: &[Route] = &[
             "/filings/not-an-id",
         ],
         handler: || post(filings::acknowledge),
+    },
+    Route {
+        method: "GET",
+        path: "/issue",
+        village_scoped: false,
+        samples: &["/issue"],
+        handler: || get(issue::form),
+    },
+    Route {
+        method: "POST",
+        path: "/issue",
+        village_scoped: false,
+        samples: &["/issue"],
+        handler: || post(issue::issue),
     },
     Route {
         method: "GET",
