@@ -17,7 +17,8 @@
 //! - [`connections`]: the accept loop, TLS handshakes and the limits on
 //!   connections; [`rate`]: attempts per address.
 //! - [`service`]: the gRPC edge (sync, enrollment).
-//! - [`web`]: the township's dashboard, on a port of its own.
+//! - [`web`]: the township's dashboard, on a port of its own; [`acting`]:
+//!   the township office's acts from it, each a change through the intake.
 //! - [`admin`]: the township office's commands; [`cli`]: the command line;
 //!   [`logs`]: the log's two forms;
 //!   [`demo`]: a believable township to look at.
@@ -25,6 +26,7 @@
 //! [`run`] and [`serve`] take their listeners and their shutdown signal from
 //! outside, so tests bind port 0 and stop them cleanly.
 
+pub mod acting;
 pub mod admin;
 pub mod backup;
 pub mod certs;

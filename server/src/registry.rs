@@ -531,6 +531,44 @@ fn device_by(
     }))
 }
 
+/// The name every dashboard's device is listed under.
+pub const DASHBOARD_DEVICE_NAME: &str = "dashboard";
+
+/// The device through which `person` acts from the dashboard: made on first
+/// use (enrolled with a code of its own, under a new Automerge actor, its
+/// token thrown away: no phone ever holds it) and marked as the dashboard's.
+/// One per person: once revoked it stays revoked ([`Error::Revoked`]), as a
+/// lost phone's does, rather than a new one being made.
+pub fn dashboard_device(tx: &Transaction<'_>, person: &PersonId) -> Result<Device, Error> {
+    let existing: Option<(i64, Option<i64>)> = tx
+        .query_row(
+            "SELECT id, revoked_at FROM devices WHERE person = ?1 AND dashboard = 1",
+            params![person.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let id = match existing {
+        Some((id, Some(_))) => return Err(Error::Revoked(id as u64)),
+        Some((id, None)) => id as u64,
+        None => {
+            let code = new_enrollment_code(tx, person, Duration::from_secs(60))?;
+            let actor = rand::random::<[u8; 16]>();
+            let (device, _token) =
+                enroll(tx, &code, &actor, DASHBOARD_DEVICE_NAME).map_err(|e| match e {
+                    EnrollError::Storage(e) => Error::Storage(e),
+                    EnrollError::Server(e) => e,
+                    e => Error::Invalid(e.to_string()),
+                })?;
+            tx.execute(
+                "UPDATE devices SET dashboard = 1 WHERE id = ?1",
+                params![device.id as i64],
+            )?;
+            device.id
+        }
+    };
+    device_by(tx, "d.id = ?1", params![id as i64])?.ok_or(Error::Revoked(id))
+}
+
 /// The device holding `token`, if it is enrolled and not revoked.
 pub fn authenticate(tx: &Transaction<'_>, token: &str) -> Result<Option<Device>, Error> {
     Ok(device_by(tx, "d.token_hash = ?1", params![hash(token)])?)

@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -138,6 +138,14 @@ CREATE TABLE web_sessions (
 CREATE INDEX web_sessions_by_person ON web_sessions (person);
 ";
 
+/// Version 5: a device can be a dashboard's, through which a township
+/// officer acts from the dashboard (see [`crate::acting`]): one per person,
+/// never given a token.
+const V5: &str = "
+ALTER TABLE devices ADD COLUMN dashboard INTEGER NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX devices_dashboard_of ON devices (person) WHERE dashboard = 1;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -146,6 +154,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             1 => tx.execute_batch(V2)?,
             2 => tx.execute_batch(V3)?,
             3 => tx.execute_batch(V4)?,
+            4 => tx.execute_batch(V5)?,
             _ => {}
         }
     }

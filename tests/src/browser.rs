@@ -120,6 +120,14 @@ impl Browser {
         self.client.goto(url).await.unwrap();
     }
 
+    /// Logs in at the dashboard at `base` through its login form.
+    pub async fn log_in(&self, base: &str, person: &str, password: &str) {
+        self.open(&format!("{base}/login")).await;
+        self.type_into("person", person).await;
+        self.type_into("password", password).await;
+        self.click("login").await;
+    }
+
     /// The text of the element with this id.
     pub async fn text_of(&self, id: &str) -> String {
         self.client

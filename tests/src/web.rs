@@ -10,9 +10,10 @@ use std::time::Duration;
 use chrono::{Datelike, NaiveDate};
 use massline_core::records::{
     AppraisalGrade, Attendance, Education, Filing, FourWinds, HowFound, Member, Opinion,
-    OpinionChannel, OpinionStatus, Rectification, RectificationStatus, ServiceStatus, ThingStatus,
+    OpinionChannel, OpinionStatus, Rectification, RectificationStatus, ServiceStatus, Submission,
+    ThingStatus,
 };
-use massline_core::{PersonId, Record};
+use massline_core::{DocId, PersonId, Record};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{Device, Township};
@@ -308,6 +309,30 @@ fn member(person: &str, name: &str, born: u16, mobile: bool) -> Record {
         contact_cadre: None,
         pairing: None,
     })
+}
+
+/// Has `secretary` (a device of a village secretary) make a measure of
+/// `problem`, done and announced on 1 August 2024, and submit it for filing
+/// today in their own name; returns its id (not yet synced).
+pub fn submitted_measure(secretary: &Device, problem: DocId, measure: &str) -> DocId {
+    let mut record = crate::rectification(problem, measure);
+    if let Record::Rectification(r) = &mut record {
+        let d = NaiveDate::from_ymd_opt(2024, 8, 1).unwrap();
+        r.advance(RectificationStatus::InProgress, d);
+        r.advance(RectificationStatus::Done, d);
+        r.announced_on = Some(d);
+        r.submitted = Some(Submission {
+            date: chrono::Local::now().date_naive(),
+            by: secretary
+                .client
+                .identity()
+                .unwrap()
+                .unwrap()
+                .principal
+                .person,
+        });
+    }
+    secretary.client.create(record, None).unwrap()
 }
 
 /// Makes the records of both villages on real devices (each author's own),

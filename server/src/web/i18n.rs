@@ -36,6 +36,16 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("ledger_notices", "党务村务公开台账", "Public notices"),
     ("ledger_regulations", "制度建设台账", "Regulations"),
     ("ledger_listening", "征求意见会台账", "Listening meetings"),
+    ("filings", "备案待确认", "Filings to acknowledge"),
+    ("acknowledge", "确认备案", "Acknowledge filing"),
+    (
+        "filings_none",
+        "没有待确认的备案",
+        "No filing awaits acknowledgement",
+    ),
+    ("filing_done", "已确认备案", "Filing acknowledged"),
+    ("issue", "上级点题", "Issue a problem"),
+    ("issue_button", "下发到村", "Issue to the village"),
     ("counted_by", "按", "By"),
     (
         "print_signature",

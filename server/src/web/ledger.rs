@@ -797,7 +797,9 @@ macro_rules! names_of {
 /// The problem a measure addresses, by its title: a subquery, not a join,
 /// since the filters name the measure's columns unqualified and a problem
 /// has a status of its own.
-const PROBLEM_TITLE: &str = "(SELECT p.title FROM problems p WHERE p.doc_id = r.problem)";
+/// A measure's problem's title, in a query of `rectifications r`.
+pub(super) const PROBLEM_TITLE: &str =
+    "(SELECT p.title FROM problems p WHERE p.doc_id = r.problem)";
 
 /// 整改措施台账: every rectification measure planned in the period, with
 /// its problem, where it stands, and the day each step was reached.

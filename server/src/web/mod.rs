@@ -17,6 +17,9 @@
 //! - [`access`]: which villages a person sees, by the sync's own rules.
 //! - [`stats`]: the overview's figures, SQL over the typed rows.
 //! - [`ledger`]: ledgers (台账) declared once, shown as a page, CSV and XLSX.
+//! - [`filings`]: the township office's filing inbox, acknowledged from the
+//!   dashboard through [`crate::acting`]; [`issue`]: issuing a problem to a
+//!   village, the same way.
 //! - [`pages`]: the handlers; [`chart`]: server-drawn SVG charts;
 //!   [`i18n`]: the dashboard's own words in Chinese and English.
 
@@ -25,7 +28,9 @@ pub mod accounts;
 mod assets;
 pub mod chart;
 mod export;
+mod filings;
 pub mod i18n;
+mod issue;
 pub mod ledger;
 mod pages;
 pub mod routes;

@@ -62,6 +62,10 @@ impl Chrome {
                 None => nav.push((t.get("overview").to_string(), "/".to_string())),
                 Some(v) => nav.push((t.get("village_page").to_string(), format!("/v/{v}"))),
             }
+            if super::filings::may_act(s) {
+                nav.push((t.get("filings").to_string(), "/filings".to_string()));
+                nav.push((t.get("issue").to_string(), "/issue".to_string()));
+            }
             for l in ledger::LEDGERS {
                 nav.push((t.get(l.title).to_string(), format!("/ledgers/{}", l.name)));
             }
@@ -179,7 +183,7 @@ struct PrintPage {
     cut: bool,
 }
 
-fn html(page: impl Template) -> Result<Response, WebError> {
+pub(super) fn html(page: impl Template) -> Result<Response, WebError> {
     let body = page
         .render()
         .map_err(|e| WebError::Server(format!("page: {e}")))?;
@@ -211,7 +215,7 @@ fn periods(t: Words, chosen: Period) -> Vec<(&'static str, String, bool)> {
         .collect()
 }
 
-fn today() -> NaiveDate {
+pub(super) fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 

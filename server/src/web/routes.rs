@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
 
-use super::{State, assets, pages, session};
+use super::{State, assets, filings, issue, pages, session};
 
 /// A route: method, path (axum's syntax), whether it shows one village's
 /// records, example requests, and its handler.
@@ -85,6 +85,37 @@ pub const ROUTES: &[Route] = &[
         village_scoped: false,
         samples: &["/r/00000000000000000000000000000000", "/r/not-an-id"],
         handler: || get(pages::record),
+    },
+    Route {
+        method: "GET",
+        path: "/filings",
+        village_scoped: false,
+        samples: &["/filings", "/filings?done=00000000000000000000000000000000"],
+        handler: || get(filings::inbox),
+    },
+    Route {
+        method: "POST",
+        path: "/filings/{id}",
+        village_scoped: false,
+        samples: &[
+            "/filings/00000000000000000000000000000000",
+            "/filings/not-an-id",
+        ],
+        handler: || post(filings::acknowledge),
+    },
+    Route {
+        method: "GET",
+        path: "/issue",
+        village_scoped: false,
+        samples: &["/issue"],
+        handler: || get(issue::form),
+    },
+    Route {
+        method: "POST",
+        path: "/issue",
+        village_scoped: false,
+        samples: &["/issue"],
+        handler: || post(issue::issue),
     },
     Route {
         method: "GET",
