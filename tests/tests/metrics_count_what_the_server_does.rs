@@ -58,9 +58,12 @@ async fn metrics_count_what_the_server_does() {
         .unwrap();
     assert_eq!(answers[0].refused.len(), 1);
 
+    // A device connection open while the metrics are read.
+    let (open, _) = raw::channel_of(&li).await;
     let text = tokio::task::spawn_blocking(move || scrape(addr))
         .await
         .unwrap();
+    drop(open);
     assert_eq!(
         sample(&text, "massline_changes_accepted_total"),
         Some(3.0),
