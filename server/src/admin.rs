@@ -137,8 +137,9 @@ pub fn person_lines(db: &Db, village: Option<&VillageCode>) -> Result<Vec<String
         .collect())
 }
 
-/// Devices as printable lines.
-pub fn device_lines(db: &Db) -> Result<Vec<String>, Error> {
+/// Devices as printable lines, by person (only `person`'s if given): number,
+/// person, device name, app version, enrolled, last sync.
+pub fn device_lines(db: &Db, person: Option<&PersonId>) -> Result<Vec<String>, Error> {
     let fmt_time = |t: Option<i64>| {
         t.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
             .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
@@ -147,12 +148,14 @@ pub fn device_lines(db: &Db) -> Result<Vec<String>, Error> {
     Ok(db
         .read(registry::devices)?
         .into_iter()
+        .filter(|d| person.is_none_or(|p| p.as_str() == d.person))
         .map(|d| {
             format!(
-                "{}\t{}\t{}\tenrolled {}\tlast seen {}{}",
+                "{}\t{}\t{}\t{}\tenrolled {}\tlast sync {}{}",
                 d.id,
                 d.person,
                 d.name,
+                d.app_version.as_deref().unwrap_or("-"),
                 fmt_time(Some(d.enrolled_at)),
                 fmt_time(d.last_seen_at),
                 if d.revoked_at.is_some() {

@@ -244,8 +244,13 @@ enum PersonCmd {
 
 #[derive(Subcommand)]
 enum DeviceCmd {
-    /// List enrolled devices.
-    List,
+    /// List enrolled devices by person, with their app version and when
+    /// each last synced.
+    List {
+        /// Only this person's devices.
+        #[arg(long)]
+        person: Option<String>,
+    },
     /// Revoke a lost device: it is refused from its next call or push message on,
     /// and a pull it has open stops.
     Revoke {
@@ -260,26 +265,28 @@ fn village(code: Option<String>) -> anyhow::Result<Option<VillageCode>> {
         .map_err(anyhow::Error::msg)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are in place when this
+/// returns, before the server says it is ready: a service manager's SIGTERM
+/// right after start ends it gracefully rather than killing it.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down: finishing calls under way");
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing calls under way");
+    })
 }
 
 /// Fills the data directory with the demo township if it has no villages,
@@ -425,6 +432,7 @@ fn run() -> anyhow::Result<()> {
                         println!("{line}");
                     }
                 }
+                let shutdown = shutdown_signal()?;
                 if let Some(path) = ready_file {
                     std::fs::write(&path, local.to_string())
                         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -453,7 +461,7 @@ fn run() -> anyhow::Result<()> {
                         web: web::WebOptions::default(),
                         metrics,
                     },
-                    shutdown_signal(),
+                    shutdown,
                 )
                 .await?;
                 Ok(())
@@ -572,8 +580,12 @@ fn run() -> anyhow::Result<()> {
                     }
                     println!("{code}");
                 }
-                Admin::Device(DeviceCmd::List) => {
-                    for line in admin::device_lines(&db)? {
+                Admin::Device(DeviceCmd::List { person }) => {
+                    let person = person
+                        .map(PersonId::new)
+                        .transpose()
+                        .map_err(anyhow::Error::msg)?;
+                    for line in admin::device_lines(&db, person.as_ref())? {
                         println!("{line}");
                     }
                 }

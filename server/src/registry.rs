@@ -20,6 +20,10 @@ pub struct Device {
     pub principal: Principal,
     /// The person's name.
     pub name: String,
+    /// When it last called (unix seconds), as the registry says.
+    pub last_seen_at: Option<i64>,
+    /// The app version it last called with.
+    pub app_version: Option<String>,
 }
 
 /// A person of the township, as listed.
@@ -48,8 +52,10 @@ pub struct DeviceRow {
     pub enrolled_at: i64,
     /// When it was revoked, if it was.
     pub revoked_at: Option<i64>,
-    /// When it last called the server.
+    /// When it last called the server: a push, a pull or a recovery call.
     pub last_seen_at: Option<i64>,
+    /// The app version it last called with (`massline/0.1.0`).
+    pub app_version: Option<String>,
 }
 
 /// How long an enrollment code stays valid unless the township office says
@@ -132,7 +138,7 @@ fn normalize_secret(s: &str) -> String {
         .collect()
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
@@ -501,7 +507,8 @@ fn device_by(
 ) -> Result<Option<Device>, rusqlite::Error> {
     let row = tx
         .prepare_cached(&format!(
-            "SELECT d.id, d.actor, p.id, p.name, p.role, p.village
+            "SELECT d.id, d.actor, p.id, p.name, p.role, p.village, d.last_seen_at,
+                    d.app_version
              FROM devices d JOIN people p ON p.id = d.person
              WHERE d.revoked_at IS NULL AND {cond}"
         ))?
@@ -513,22 +520,28 @@ fn device_by(
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<i64>>(6)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })
         .optional()?;
-    Ok(row.and_then(|(id, actor, pid, name, role, village)| {
-        let person = to_person((pid, name.clone(), role, village))?;
-        Some(Device {
-            id: id as u64,
-            actor,
-            principal: Principal {
-                person: person.id,
-                role: person.role,
-                village: person.village,
-            },
-            name,
-        })
-    }))
+    Ok(row.and_then(
+        |(id, actor, pid, name, role, village, last_seen_at, app_version)| {
+            let person = to_person((pid, name.clone(), role, village))?;
+            Some(Device {
+                id: id as u64,
+                actor,
+                principal: Principal {
+                    person: person.id,
+                    role: person.role,
+                    village: person.village,
+                },
+                name,
+                last_seen_at,
+                app_version,
+            })
+        },
+    ))
 }
 
 /// The name every dashboard's device is listed under.
@@ -584,11 +597,43 @@ pub fn enrolled(tx: &Transaction<'_>, device: u64) -> Result<bool, Error> {
         .is_some())
 }
 
-/// Notes that a device called.
-pub fn seen(tx: &Transaction<'_>, device: u64) -> Result<(), Error> {
+/// How often a device's calls are noted, at most: an idle sync within this
+/// many seconds of the last noted call writes nothing.
+pub const SEEN_EVERY_SECONDS: i64 = 60;
+
+/// Most characters of a device's app version kept from its `user-agent`.
+pub const MAX_APP_VERSION_CHARS: usize = 40;
+
+/// The app version in a call's `user-agent` (`massline/0.1.0 (android)
+/// tonic/0.14.2` gives `massline/0.1.0`): its first word if it names
+/// massline, cut to [`MAX_APP_VERSION_CHARS`], letters, digits and `./+-_`
+/// only, since the township office reads it in a terminal.
+pub fn app_version(user_agent: &str) -> Option<String> {
+    let first = user_agent.split_whitespace().next()?;
+    first.starts_with("massline/").then(|| {
+        first
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "./+-_".contains(*c))
+            .take(MAX_APP_VERSION_CHARS)
+            .collect()
+    })
+}
+
+/// Whether a call by `device` now, with `version`, should be noted: the
+/// last noted call is [`SEEN_EVERY_SECONDS`] old or the version changed.
+pub fn worth_noting(device: &Device, version: Option<&str>, now: i64) -> bool {
+    device
+        .last_seen_at
+        .is_none_or(|t| now - t >= SEEN_EVERY_SECONDS)
+        || (version.is_some() && version != device.app_version.as_deref())
+}
+
+/// Notes that a device called, and with which app version (kept if none).
+pub fn called(tx: &Transaction<'_>, device: u64, version: Option<&str>) -> Result<(), Error> {
     tx.execute(
-        "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
-        params![device as i64, now()],
+        "UPDATE devices SET last_seen_at = ?2, app_version = coalesce(?3, app_version)
+         WHERE id = ?1",
+        params![device as i64, now(), version],
     )?;
     Ok(())
 }
@@ -606,10 +651,11 @@ pub fn revoke(tx: &Transaction<'_>, device: u64) -> Result<(), Error> {
     Ok(())
 }
 
-/// Every device ever enrolled.
+/// Every device ever enrolled on a phone (not the dashboard's own), by person.
 pub fn devices(tx: &Transaction<'_>) -> Result<Vec<DeviceRow>, Error> {
     let mut stmt = tx.prepare_cached(
-        "SELECT id, person, name, enrolled_at, revoked_at, last_seen_at FROM devices ORDER BY id",
+        "SELECT id, person, name, enrolled_at, revoked_at, last_seen_at, app_version
+         FROM devices WHERE dashboard = 0 ORDER BY person, id",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(DeviceRow {
@@ -619,6 +665,7 @@ pub fn devices(tx: &Transaction<'_>) -> Result<Vec<DeviceRow>, Error> {
             enrolled_at: r.get(3)?,
             revoked_at: r.get(4)?,
             last_seen_at: r.get(5)?,
+            app_version: r.get(6)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -677,6 +724,23 @@ pub fn scope_id(tx: &Transaction<'_>, scope: &Scope) -> Result<i64, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_app_version_is_the_massline_word_cut_and_cleaned() {
+        assert_eq!(
+            app_version("massline/0.1.0 (android) tonic/0.14.2").as_deref(),
+            Some("massline/0.1.0")
+        );
+        assert_eq!(app_version("curl/8.0"), None);
+        assert_eq!(app_version(""), None);
+        let long = format!("massline/{}<b>;{}", "9".repeat(30), "x".repeat(30));
+        let kept = app_version(&long).unwrap();
+        assert_eq!(kept.chars().count(), MAX_APP_VERSION_CHARS);
+        assert!(
+            kept.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "./+-_".contains(c))
+        );
+    }
 
     #[test]
     fn base32_matches_rfc4648() {

@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -146,6 +146,12 @@ ALTER TABLE devices ADD COLUMN dashboard INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX devices_dashboard_of ON devices (person) WHERE dashboard = 1;
 ";
 
+/// Version 6: the app version a device last called with, for the township
+/// office's list of devices.
+const V6: &str = "
+ALTER TABLE devices ADD COLUMN app_version TEXT;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -155,6 +161,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             2 => tx.execute_batch(V3)?,
             3 => tx.execute_batch(V4)?,
             4 => tx.execute_batch(V5)?,
+            5 => tx.execute_batch(V6)?,
             _ => {}
         }
     }

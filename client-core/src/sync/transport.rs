@@ -124,6 +124,16 @@ fn framed(len: usize) -> u64 {
     len as u64 + 5
 }
 
+/// What a device says it is on every call, `massline/0.1.0 (android)`: the
+/// township office's device list shows it.
+pub fn user_agent() -> String {
+    format!(
+        "massline/{} ({})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS
+    )
+}
+
 impl Connection {
     /// Connects to `address` (`host:port`), over TLS pinned to `pin`, or in
     /// plain text when `pin` is `None` (development servers only).
@@ -132,7 +142,7 @@ impl Connection {
         // TLS, when used, is made inside the connector below, so tonic sees plain http.
         let endpoint = Endpoint::from_shared(format!("http://{address}"))
             .map_err(|e| Error::Network(Because::of(format!("bad server address {address}"), e)))?
-            .user_agent("massline")
+            .user_agent(user_agent())
             .map_err(|e| Error::Network(Box::new(e)))?
             .connect_timeout(Duration::from_secs(15));
         let addr = address.to_string();

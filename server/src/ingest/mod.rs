@@ -113,7 +113,7 @@ pub fn ingest_prepared(
             }
         }
         commit::finish(&mut batch)?;
-        registry::seen(tx, device.id)?;
+        registry::called(tx, device.id, None)?;
         Ok(ack)
     })
 }

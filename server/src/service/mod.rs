@@ -24,12 +24,50 @@ async fn authenticate<T>(db: &Arc<Db>, req: &Request<T>) -> Result<Device, Statu
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| Status::unauthenticated("missing device token (authorization: Bearer …)"))?
         .to_string();
+    let version = req
+        .metadata()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(registry::app_version);
     let db = db.clone();
-    tokio::task::spawn_blocking(move || db.lookup(|tx| registry::authenticate(tx, &token)))
-        .await
-        .map_err(|e| Status::internal(e.to_string()))?
-        .map_err(status_of)?
-        .ok_or_else(|| Status::unauthenticated("device token unknown or revoked: enrol again"))
+    tokio::task::spawn_blocking(move || {
+        let device = db
+            .lookup(|tx| registry::authenticate(tx, &token))?
+            .ok_or_else(|| {
+                Status::unauthenticated("device token unknown or revoked: enrol again")
+            })?;
+        // The township office's device list shows when each device last
+        // synced, pulls too; noted at most once a minute, so that idle syncs
+        // stay reads.
+        if registry::worth_noting(&device, version.as_deref(), registry::now()) {
+            db.write(|tx| registry::called(tx, device.id, version.as_deref()))?;
+        }
+        Ok(device)
+    })
+    .await
+    .map_err(|e| Status::internal(e.to_string()))?
+    .map_err(|e: AuthError| match e {
+        AuthError::Refused(s) => s,
+        AuthError::Server(e) => status_of(e),
+    })
+}
+
+/// Why a call's device was not found.
+enum AuthError {
+    Refused(Status),
+    Server(Error),
+}
+
+impl From<Status> for AuthError {
+    fn from(s: Status) -> Self {
+        AuthError::Refused(s)
+    }
+}
+
+impl From<Error> for AuthError {
+    fn from(e: Error) -> Self {
+        AuthError::Server(e)
+    }
 }
 
 /// The status a call ends with when the server fails it.
