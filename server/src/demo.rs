@@ -26,7 +26,7 @@ use massline_model::records::{
     OpinionChannel, OpinionStatus, OrgLifeMeeting, PointKind, PracticalThing, Problem, ProblemArea,
     Rectification, RectificationStatus, RectificationTerm, Satisfaction, ServiceMatter,
     ServiceRequest, ServiceStatus, SessionFormat, SourceGroup, StudyEntry, StudyMaterial,
-    StudyMode, StudySession, ThingStatus,
+    StudyMode, StudySession, Submission, ThingStatus,
 };
 use massline_model::{Coded, DocId, PersonId, Record, Role, VillageCode};
 use rand::rngs::StdRng;
@@ -555,18 +555,31 @@ impl Maker<'_> {
                     filed: None,
                 });
                 let id = self.create(&secretary, code, planned, record)?;
-                // The township acknowledges most filings of measures done.
-                if reached >= 2 && self.rng.random_bool(0.6) {
-                    let filed = self.day_from(at);
-                    let officer = officer.clone();
-                    self.edit(&officer, &id, filed, |r| {
+                // The secretary submits most measures done and announced for
+                // filing; the township acknowledges most of those.
+                if announced_on.is_some() && self.rng.random_bool(0.8) {
+                    let submitted = self.day_from(at);
+                    let by = secretary.clone();
+                    self.edit(&secretary, &id, submitted, |r| {
                         if let Record::Rectification(r) = r {
-                            r.filed = Some(Filing {
-                                date: filed,
-                                acknowledged_by: officer.clone(),
+                            r.submitted = Some(Submission {
+                                date: submitted,
+                                by: by.clone(),
                             });
                         }
                     })?;
+                    if self.rng.random_bool(0.7) {
+                        let filed = self.day_from(submitted);
+                        let officer = officer.clone();
+                        self.edit(&officer, &id, filed, |r| {
+                            if let Record::Rectification(r) = r {
+                                r.filed = Some(Filing {
+                                    date: filed,
+                                    acknowledged_by: officer.clone(),
+                                });
+                            }
+                        })?;
+                    }
                 }
             }
         }

@@ -448,6 +448,10 @@ pub async fn populate(town: &Township, addr: SocketAddr) -> Made {
         r.advance(RectificationStatus::Done, d);
         r.advance(RectificationStatus::Accepted, d);
         r.announced_on = Some(d);
+        r.submitted = Some(massline_core::records::Submission {
+            date: d,
+            by: PersonId::new("zhang").unwrap(),
+        });
     }
     let mut measure_ids = Vec::new();
     for r in [&overdue, &under_way, &accepted] {

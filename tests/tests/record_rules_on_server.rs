@@ -89,6 +89,34 @@ async fn only_the_township_acknowledges_a_filing_and_steps_are_not_taken_back() 
         .unwrap();
     zhang.client.sync().await.unwrap();
 
+    let undone = raw::edit_change(
+        zhang,
+        &id,
+        "zhang",
+        set("steps", json!({"planned": "2024-05-01"})),
+    );
+    refused(
+        push_one(zhang, undone).await,
+        pb::RefusalCode::ImmutableField,
+        "steps.done",
+    );
+
+    // Announced and submitted by the secretary, the measure can be filed.
+    zhang
+        .client
+        .edit(&id, |r| {
+            if let massline_core::Record::Rectification(x) = r {
+                x.announced_on = chrono::NaiveDate::from_ymd_opt(2024, 6, 2);
+                x.submitted = Some(massline_core::records::Submission {
+                    date: chrono::NaiveDate::from_ymd_opt(2024, 6, 2).unwrap(),
+                    by: massline_core::PersonId::new("zhang").unwrap(),
+                });
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(zhang.client.sync().await.unwrap().refused, 0);
+    // Submitted, it is still not the secretary's to file.
     let self_filed = raw::edit_change(
         zhang,
         &id,
@@ -103,18 +131,6 @@ async fn only_the_township_acknowledges_a_filing_and_steps_are_not_taken_back() 
         pb::RefusalCode::ImmutableField,
         "filed",
     );
-    let undone = raw::edit_change(
-        zhang,
-        &id,
-        "zhang",
-        set("steps", json!({"planned": "2024-05-01"})),
-    );
-    refused(
-        push_one(zhang, undone).await,
-        pb::RefusalCode::ImmutableField,
-        "steps.done",
-    );
-
     liu.client.sync().await.unwrap();
     let filed = liu
         .client

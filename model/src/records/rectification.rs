@@ -213,8 +213,9 @@ impl Rectification {
 }
 
 impl KindRules for Rectification {
-    /// A measure has the day it was planned, and is accepted by the masses
-    /// only once announced to them.
+    /// A measure has the day it was planned, is accepted by the masses only
+    /// once announced to them, submitted for filing only once done and
+    /// announced, and filed only once submitted.
     fn check(&self) -> Result<(), ValidationError> {
         if !self.steps.contains_key(&RectificationStatus::Planned) {
             return Err(ValidationError::new(
@@ -226,6 +227,12 @@ impl KindRules for Rectification {
             return Err(ValidationError::new(
                 "announced_on",
                 "a measure is accepted by the masses only after it was announced to them",
+            ));
+        }
+        if self.filed.is_some() && self.submitted.is_none() {
+            return Err(ValidationError::new(
+                "filed",
+                "a measure is filed with the township once its secretary has submitted it",
             ));
         }
         if self.submitted.is_some()

@@ -112,12 +112,23 @@ fn village_roles_cannot_withdraw_an_opinion_the_township_can() {
 
 #[test]
 fn only_the_township_acknowledges_a_filing() {
-    let before = stored(sample(RecordKind::Rectification));
+    let submitted = |r: &mut Rectification| {
+        r.announced_on = Some(day(2024, 5, 20));
+        r.advance(RectificationStatus::Done, day(2024, 5, 19));
+        r.submitted = Some(Submission {
+            date: day(2024, 5, 20),
+            by: p("zhang"),
+        });
+    };
+    let before = stored(with!(Rectification, |r| submitted(&mut r)));
     let filed = |by: &str| {
-        stored(with!(Rectification, |r| r.filed = Some(Filing {
-            date: day(2024, 6, 1),
-            acknowledged_by: p(by),
-        })))
+        stored(with!(Rectification, |r| {
+            submitted(&mut r);
+            r.filed = Some(Filing {
+                date: day(2024, 6, 1),
+                acknowledged_by: p(by),
+            });
+        }))
     };
     broken(change(&cadre(), "li", &before, &filed("li")), true, "filed");
     broken(
@@ -132,6 +143,17 @@ fn only_the_township_acknowledges_a_filing() {
         "filed.acknowledged_by",
     );
     change(&liu, "li", &before, &filed("liu")).expect("the officer acknowledges");
+    // Nor a measure its secretary never submitted.
+    let never_submitted = stored(sample(RecordKind::Rectification));
+    let filed_alone = stored(with!(Rectification, |r| r.filed = Some(Filing {
+        date: day(2024, 6, 1),
+        acknowledged_by: p("liu"),
+    })));
+    broken(
+        change(&liu, "li", &never_submitted, &filed_alone),
+        false,
+        "filed",
+    );
     // The township does not otherwise edit a village's list.
     let edited = stored(with!(Rectification, |r| r.measure = "乡镇改的".into()));
     broken(change(&liu, "li", &before, &edited), true, "record");
