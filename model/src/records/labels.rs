@@ -3,6 +3,7 @@
 
 use super::field::{FieldSpec, Scalar, Shape, find};
 use super::{RecordKind, Withdrawal};
+use crate::catalog::CodeList;
 use crate::codes::{Coded, Lang};
 
 /// Every field table: each kind's fields and the withdrawal tombstone.
@@ -27,6 +28,12 @@ pub fn field_label(field: &str, lang: Lang) -> &str {
 /// unknown. In a map keyed by code (a measure's steps) the code is a key; in
 /// one keyed by person (appraisal grades), a value.
 pub fn code_label(kind: RecordKind, field: &str, code: &str, lang: Lang) -> Option<&'static str> {
+    field_codes(kind, field)?.value(code).map(|v| v.label(lang))
+}
+
+/// The codes `field` of a record of `kind` stores (a map's keys if it is
+/// keyed by code, else its values); `None` if it stores none.
+pub fn field_codes(kind: RecordKind, field: &str) -> Option<&'static CodeList> {
     let f = kind.spec().field(field)?;
     let key = match f.ty.shape {
         Shape::Map(key) => Some(key),
@@ -36,7 +43,7 @@ pub fn code_label(kind: RecordKind, field: &str, code: &str, lang: Lang) -> Opti
         .into_iter()
         .flatten()
         .find_map(|s| match s {
-            Scalar::Code(list) => list.value(code).map(|v| v.label(lang)),
+            Scalar::Code(list) => Some(list),
             _ => None,
         })
 }

@@ -50,7 +50,7 @@ mod withdrawal;
 pub use attendance::*;
 pub use comparison_material::*;
 pub use kind::{Kind, KindOf, KindRules, KindSpec, Withdrawers};
-pub use labels::{all_fields, code_label, field_label};
+pub use labels::{all_fields, code_label, field_codes, field_label};
 pub use listening_meeting::*;
 pub use member::*;
 pub use mobile_contact::*;

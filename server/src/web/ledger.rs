@@ -9,7 +9,9 @@
 //! of a record, and codes are shown by the model's labels.
 
 use chrono::NaiveDate;
-use massline_model::records::{RecordKind, RectificationStatus, code_label, field_label};
+use massline_model::records::{
+    RecordKind, RectificationStatus, code_label, field_codes, field_label,
+};
 use massline_model::{Lang, VillageCode};
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Row, Transaction};
@@ -256,8 +258,12 @@ pub struct LedgerDef {
     pub period: &'static str,
     /// A condition every row meets (`1` for none).
     pub only: &'static str,
-    /// Its filters.
+    /// Its filters besides those by code (see [`Self::filters`]).
     pub filters: &'static [Filter],
+    /// Fields of its kind it filters by, one filter per code the model
+    /// declares for the field, and the condition (naming `:code`) on the
+    /// column that keeps it.
+    pub by_codes: &'static [(&'static str, &'static str)],
     /// The filter it shows when none is chosen (then it offers no "all").
     pub default_filter: Option<&'static str>,
     /// The SQL after `ORDER BY`.
@@ -276,7 +282,7 @@ impl LedgerDef {
     /// and the filter `status` (one of its codes).
     fn condition(&self, status: Option<&str>) -> String {
         let only = status
-            .and_then(|c| self.filters.iter().find(|f| f.code == c))
+            .and_then(|c| self.filters().find(|f| f.code == c))
             .map(|f| format!(" AND ({})", f.sql))
             .unwrap_or_default();
         format!(
@@ -331,16 +337,28 @@ impl LedgerDef {
 
     /// Its filters: code and name in `lang`.
     pub fn statuses(&self, lang: Lang) -> Vec<(&'static str, String)> {
-        self.filters
-            .iter()
+        self.filters()
             .map(|f| (f.code, f.label.label(self.kind, lang)))
             .collect()
     }
 
     /// The filter of `status` (none chosen: its default).
-    pub fn filter_of(&self, status: Option<&str>) -> Option<&'static Filter> {
+    pub fn filter_of(&self, status: Option<&str>) -> Option<Filter> {
         let code = status.or(self.default_filter)?;
-        self.filters.iter().find(|f| f.code == code)
+        self.filters().find(|f| f.code == code)
+    }
+
+    /// Every filter it offers: its own, then one for each code of each field
+    /// in [`Self::by_codes`], in the order the model declares them, so a code
+    /// added to the model is a filter here.
+    pub fn filters(&self) -> impl Iterator<Item = Filter> + '_ {
+        let by_code = self.by_codes.iter().flat_map(|&(field, sql)| {
+            field_codes(self.kind, field)
+                .map_or(&[][..], |list| list.values)
+                .iter()
+                .map(move |v| code_filter(field, v.code, sql))
+        });
+        self.filters.iter().copied().chain(by_code)
     }
 
     /// A row of its SQL as cells.
@@ -556,6 +574,7 @@ pub const STUDY: LedgerDef = LedgerDef {
     period: "1",
     only: "1",
     filters: &STUDIED,
+    by_codes: &[],
     default_filter: None,
     order: "m.village, coalesce(s.minutes, 0) DESC, m.name",
     columns: &[
@@ -614,6 +633,7 @@ pub const IDLE_MEMBERS: LedgerDef = LedgerDef {
             "s.last IS NULL OR s.last < date(:today, '-180 days')",
         ),
     ],
+    by_codes: &[],
     default_filter: Some("30"),
     order: "m.village, s.last, m.name",
     columns: &[
@@ -645,6 +665,7 @@ pub const MOBILE_MEMBERS: LedgerDef = LedgerDef {
     period: "1",
     only: "m.mobile = 1",
     filters: &STUDIED,
+    by_codes: &[],
     default_filter: None,
     order: "m.village, m.name",
     columns: &[
@@ -680,6 +701,7 @@ pub const OPINIONS: LedgerDef = LedgerDef {
         filter("taken_up", Head::Word("f_taken_up"), OPINION_TAKEN_UP),
         filter("answered", Head::Word("f_answered"), OPINION_ANSWERED),
     ],
+    by_codes: &[],
     default_filter: None,
     order: "o.village, o.date, o.doc_id",
     columns: &[
@@ -713,16 +735,10 @@ pub const PROBLEMS: LedgerDef = LedgerDef {
     alias: "p",
     period: PROBLEMS_IN_PERIOD,
     only: "1",
-    filters: &[
-        code_filter("steps", "open", "status = :code"),
-        code_filter("steps", "being_rectified", "status = :code"),
-        code_filter("steps", "solved", "status = :code"),
-        code_filter("steps", "accepted", "status = :code"),
-        code_filter("how_found", "raised_by_masses", "how_found = :code"),
-        code_filter("how_found", "self_search", "how_found = :code"),
-        code_filter("how_found", "superior_issued", "how_found = :code"),
-        code_filter("how_found", "mutual_help", "how_found = :code"),
-        code_filter("how_found", "collective_discussion", "how_found = :code"),
+    filters: &[],
+    by_codes: &[
+        ("steps", "status = :code"),
+        ("how_found", "how_found = :code"),
     ],
     default_filter: None,
     order: "p.village, p.found_on, p.doc_id",
@@ -812,6 +828,7 @@ pub const RECTIFICATIONS: LedgerDef = LedgerDef {
     period: MEASURES_IN_PERIOD,
     only: "1",
     filters: &MEASURE_FILTERS,
+    by_codes: &[],
     default_filter: None,
     order: "r.village, r.deadline, r.doc_id",
     columns: &[
@@ -873,11 +890,8 @@ pub const PRACTICAL_THINGS: LedgerDef = LedgerDef {
     alias: "t",
     period: "t.target_date BETWEEN :from_day AND :to_day",
     only: "1",
-    filters: &[
-        code_filter("status", "promised", "status = :code"),
-        code_filter("status", "in_progress", "status = :code"),
-        code_filter("status", "done", "status = :code"),
-    ],
+    filters: &[],
+    by_codes: &[("status", "status = :code")],
     default_filter: None,
     order: "t.village, t.target_date, t.doc_id",
     columns: &[
@@ -906,16 +920,13 @@ pub const SERVICES: LedgerDef = LedgerDef {
     only: "1",
     filters: &[
         filter("open", Head::Word("s_open"), SERVICE_OPEN),
-        code_filter("status", "accepted", "status = :code"),
-        code_filter("status", "in_progress", "status = :code"),
-        code_filter("status", "done", "status = :code"),
-        code_filter("status", "declined", "status = :code"),
         filter(
             "unpublished",
             Head::Word("s_unpublished"),
             "status = :service_done AND published_on IS NULL",
         ),
     ],
+    by_codes: &[("status", "status = :code")],
     default_filter: None,
     order: "q.village, q.applied_on, q.doc_id",
     columns: &[
@@ -975,6 +986,7 @@ pub const ORG_LIFE: LedgerDef = LedgerDef {
             "NOT EXISTS (SELECT 1 FROM appraisals a WHERE a.doc_id = o.doc_id)",
         ),
     ],
+    by_codes: &[],
     default_filter: None,
     order: "o.village, o.date, o.doc_id",
     columns: &[
@@ -1019,14 +1031,8 @@ pub const NOTICES: LedgerDef = LedgerDef {
     alias: "n",
     period: "n.month BETWEEN :from_month AND :to_month",
     only: "1",
-    filters: &[
-        code_filter("category", "party_affairs", "category = :code"),
-        code_filter("category", "village_affairs", "category = :code"),
-        code_filter("category", "finance", "category = :code"),
-        code_filter("category", "procedure", "category = :code"),
-        code_filter("category", "rectification", "category = :code"),
-        code_filter("category", "other", "category = :code"),
-    ],
+    filters: &[],
+    by_codes: &[("category", "category = :code")],
     default_filter: None,
     order: "n.village, n.date, n.doc_id",
     columns: &[
@@ -1064,6 +1070,7 @@ pub const REGULATIONS: LedgerDef = LedgerDef {
             "announced_on IS NULL",
         ),
     ],
+    by_codes: &[],
     default_filter: None,
     order: "g.village, g.adopted_on, g.doc_id",
     columns: &[
@@ -1088,13 +1095,8 @@ pub const LISTENING: LedgerDef = LedgerDef {
     alias: "l",
     period: "l.month BETWEEN :from_month AND :to_month",
     only: "1",
-    filters: &[
-        code_filter("format", "members_meeting", "format = :code"),
-        code_filter("format", "representatives_meeting", "format = :code"),
-        code_filter("format", "group_meeting", "format = :code"),
-        code_filter("format", "villagers_meeting", "format = :code"),
-        code_filter("format", "symposium", "format = :code"),
-    ],
+    filters: &[],
+    by_codes: &[("format", "format = :code")],
     default_filter: None,
     order: "l.village, l.date, l.doc_id",
     columns: &[
@@ -1142,11 +1144,15 @@ mod tests {
                     assert!(l.kind.spec().field(f).is_some(), "{}: {f}", l.name);
                 }
             }
-            let mut codes: Vec<&str> = l.filters.iter().map(|f| f.code).collect();
+            let mut codes: Vec<&str> = l.filters().map(|f| f.code).collect();
+            let offered = codes.len();
             codes.sort_unstable();
             codes.dedup();
-            assert_eq!(codes.len(), l.filters.len(), "{}: a filter twice", l.name);
-            for f in l.filters {
+            assert_eq!(codes.len(), offered, "{}: a filter twice", l.name);
+            for (field, _) in l.by_codes {
+                assert!(field_codes(l.kind, field).is_some(), "{}: {field}", l.name);
+            }
+            for f in l.filters() {
                 assert!(known(l.kind, f.label), "{}: {:?}", l.name, f.label);
             }
             for g in l.groups {

@@ -678,7 +678,7 @@ mod tests {
         queries.push(("opinions by code".into(), opinions_by("channel")));
         for ledger in super::super::ledger::LEDGERS {
             queries.push((ledger.name.into(), ledger.sql(None)));
-            for f in ledger.filters {
+            for f in ledger.filters() {
                 queries.push((
                     format!("{} {}", ledger.name, f.code),
                     ledger.sql(Some(f.code)),
