@@ -43,7 +43,7 @@ async fn a_record_page_shows_fields_and_who_changed_them_to_its_readers_only() {
     browser.open(&format!("{base}/r/{}", filed[0])).await;
     assert_eq!(browser.text_of("field-measure").await, "一站式代办");
     assert_eq!(browser.text_of("field-term").await, "立即整改");
-    assert_eq!(browser.text_of("field-responsible").await, "li、zhang");
+    assert_eq!(browser.text_of("field-responsible").await, "李委员、张书记"); // people by name
     let page = browser.source().await;
     assert!(page.contains("整改措施"), "the kind's label");
     let history = page.split("</h2>").nth(1).unwrap();

@@ -53,6 +53,16 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Village Party organization (seal)    date",
     ),
     ("record_title", "记录", "Record"),
+    (
+        "print_problem",
+        "问题对照检查表",
+        "Problem control-inspection table",
+    ),
+    (
+        "print_service_request",
+        "为民服务一次性告知单",
+        "Service one-time checklist",
+    ),
     ("history", "修改记录", "History"),
     ("h_when", "时间", "When"),
     ("h_who", "修改人", "By"),

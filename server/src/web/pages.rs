@@ -10,11 +10,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use massline_model::record_doc;
+use massline_model::records::field::Target;
 use massline_model::records::{
     FourWinds, OpinionChannel, PracticalThing, RecordKind, RectificationStatus, code_label,
     field_label,
 };
-use massline_model::{Coded, DocId, Lang, PersonId, Role, VillageCode};
+use massline_model::{Coded, DocId, Lang, PersonId, Record, Role, VillageCode};
 use serde::Deserialize;
 
 use super::accounts::{self, LinkError, Session};
@@ -946,17 +947,29 @@ struct RecordPage {
 /// A field's value as shown: codes by their labels, lists joined, and
 /// nested values (a note, a step's day) as written.
 fn shown(kind: RecordKind, field: &str, v: &serde_json::Value, lang: Lang) -> String {
+    shown_joined(kind, field, v, lang, "、")
+}
+
+/// A field's value as [`shown`], its list's items joined by `items` (a line
+/// each, on paper).
+fn shown_joined(
+    kind: RecordKind,
+    field: &str,
+    v: &serde_json::Value,
+    lang: Lang,
+    items: &str,
+) -> String {
     use serde_json::Value as J;
     match v {
         J::Null => String::new(),
         J::String(s) => code_label(kind, field, s, lang).map_or_else(|| s.clone(), str::to_string),
         J::Bool(b) => if *b { "✓" } else { "" }.to_string(),
         J::Number(n) => n.to_string(),
-        J::Array(items) => items
+        J::Array(list) => list
             .iter()
             .map(|i| shown(kind, field, i, lang))
             .collect::<Vec<_>>()
-            .join("、"),
+            .join(items),
         J::Object(map) => map
             .iter()
             .map(|(k, x)| {
@@ -968,14 +981,88 @@ fn shown(kind: RecordKind, field: &str, v: &serde_json::Value, lang: Lang) -> St
     }
 }
 
-/// `GET /r/{id}`: one record's fields and its history. It loads the one
-/// document it shows; who may not read the record's scope (by the sync's
-/// rules) is told it does not exist.
+/// The people a record's fields name (a person or a list of people):
+/// field and id.
+fn person_fields(record: &Record) -> impl Iterator<Item = (&'static str, String)> {
+    let fields = record.fields();
+    record
+        .kind()
+        .spec()
+        .fields
+        .iter()
+        .filter(|f| f.refs == Some(Target::Person))
+        .flat_map(move |f| {
+            let ids: Vec<String> = match fields.get(f.name) {
+                Some(serde_json::Value::String(id)) => vec![id.clone()],
+                Some(serde_json::Value::Array(list)) => list
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            ids.into_iter().map(move |id| (f.name, id))
+        })
+}
+
+/// A person field's value with each id replaced by the person's name, if known.
+fn named_people(
+    v: &serde_json::Value,
+    names: &std::collections::BTreeMap<PersonId, String>,
+) -> serde_json::Value {
+    let name = |id: &str| {
+        PersonId::new(id)
+            .ok()
+            .and_then(|p| names.get(&p).cloned())
+            .unwrap_or_else(|| id.to_string())
+    };
+    match v {
+        serde_json::Value::String(id) => name(id).into(),
+        serde_json::Value::Array(list) => list
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.clone(), |id| name(id).into()))
+            .collect(),
+        other => other.clone(),
+    }
+}
+
+/// The query of a record's page: `format=print` for its A4 form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RecordQuery {
+    format: Option<String>,
+}
+
+/// A record on A4, as the village hands or posts it: a problem is its
+/// control-inspection table (对照检查表), a service request the one-time
+/// checklist given to the villager (一次性告知单).
+#[derive(Template)]
+#[template(path = "record_print.html")]
+struct RecordPrint {
+    c: Chrome,
+    heading: String,
+    title: String,
+    date: String,
+    table: Table,
+}
+
+/// `GET /r/{id}`: one record's fields and its history; with `format=print`,
+/// its fields on an A4 page. It loads the one document it shows; who may not
+/// read the record's scope (by the sync's rules) is told it does not exist.
 pub async fn record(
     axum::extract::State(web): axum::extract::State<State>,
     ctx: Ctx,
     Path(hex): Path<String>,
+    Query(q): Query<RecordQuery>,
 ) -> Result<Response, WebError> {
+    let print = match q.format.as_deref() {
+        None | Some("" | "html") => false,
+        Some("print") => true,
+        Some(other) => {
+            return Err(WebError::BadRequest(format!(
+                "no format `{other}`: html or print"
+            )));
+        }
+    };
     let s = ctx.viewer()?;
     let id = DocId::parse_hex(&hex).ok_or(WebError::NotFound)?;
     let t = ctx.words();
@@ -994,10 +1081,13 @@ pub async fn record(
                     return Ok(None);
                 };
                 let history = record_doc::history(&documents::load(&id, &current.state)?);
+                // The names of its authors and of the people its fields name.
+                let named = person_fields(&stored.record)
+                    .filter_map(|(_, v)| PersonId::new(v).ok())
+                    .collect::<Vec<_>>();
                 let mut names = std::collections::BTreeMap::new();
-                for item in &history {
-                    if let Some(p) = &item.by
-                        && !names.contains_key(p)
+                for p in history.iter().filter_map(|h| h.by.as_ref()).chain(&named) {
+                    if !names.contains_key(p)
                         && let Some(person) = registry::person(tx, p)?
                     {
                         names.insert(p.clone(), person.name);
@@ -1031,15 +1121,37 @@ pub async fn record(
         columns: vec![text(t.get("kind").into()), text(kind.label(lang).into())],
         rows: Vec::new(),
     };
+    let items = if print { "\n" } else { "、" };
     for spec in kind.spec().fields {
         let value = fields
             .get(spec.name)
-            .map(|v| shown(kind, spec.name, v, lang))
+            .map(|v| {
+                if spec.refs == Some(Target::Person) {
+                    named_people(v, &names)
+                } else {
+                    v.clone()
+                }
+            })
+            .map(|v| shown_joined(kind, spec.name, &v, lang, items))
             .unwrap_or_default();
         table.rows.push(vec![
             Cell::text_of(spec.label(lang)),
             Cell::text_of(value).with_id(format!("field-{}", spec.name)),
         ]);
+    }
+    if print {
+        let title = match kind {
+            RecordKind::Problem => t.get("print_problem").to_string(),
+            RecordKind::ServiceRequest => t.get("print_service_request").to_string(),
+            _ => kind.label(lang).to_string(),
+        };
+        return html(RecordPrint {
+            c: Chrome::new(t, title.clone(), township.clone(), Some(s), &ctx.path),
+            heading: format!("{township} {village}"),
+            title,
+            date: today().to_string(),
+            table,
+        });
     }
     let label_of = |f: &str| {
         kind.spec().field(f).map_or_else(
