@@ -92,10 +92,11 @@ async fn each_figure_opens_a_ledger_with_as_many_rows_as_it_counts() {
             followed += 1;
         }
     }
-    // Members, mobile, studied and not, opinions (3), problems, measures
-    // (5), practical things (2), org life, notices, services: of both villages.
+    // Members, mobile, studied and not, sessions, opinions (3), problems,
+    // measures (5), practical things (2), org life, notices, services: of
+    // both villages.
     assert!(
-        followed >= 2 * 18,
+        followed >= 2 * 19,
         "only {followed} figures link to a ledger"
     );
 
@@ -124,6 +125,7 @@ async fn each_figure_opens_a_ledger_with_as_many_rows_as_it_counts() {
         "notices" => of_kind(RecordKind::Notice),
         "regulations" => of_kind(RecordKind::Regulation),
         "listening" => of_kind(RecordKind::ListeningMeeting),
+        "sessions" => of_kind(RecordKind::StudySession),
         other => panic!("no count for the ledger {other}: add it here"),
     };
     for ledger in LEDGERS {
@@ -134,6 +136,12 @@ async fn each_figure_opens_a_ledger_with_as_many_rows_as_it_counts() {
         assert_eq!(status, 200, "{path}");
         let page = String::from_utf8(page).unwrap();
         assert_eq!(text_in(&page, "row-count"), rows.to_string(), "{path}");
+        if ledger.name == "sessions" {
+            assert!(
+                page.contains("赵党员（外出务工）"),
+                "the absent, by name, and why: {page}"
+            );
+        }
         let (status, csv) = browser.fetch(&format!("{path}&format=csv")).await;
         assert_eq!(status, 200);
         let (headers, n) = csv_rows(&csv);

@@ -46,7 +46,7 @@ pub struct StudySession {
     #[field(zh = "学习内容", en = "Material", column)]
     pub material: StudyMaterial,
     /// The title or subject.
-    #[field(zh = "主题", en = "Topic", text = 200, required, line = 5)]
+    #[field(zh = "主题", en = "Topic", text = 200, required, line = 5, column)]
     pub topic: String,
     /// How it was held.
     #[field(zh = "学习形式", en = "Format", line = 2, column)]

@@ -410,6 +410,7 @@ pub const LEDGERS: &[LedgerDef] = &[
     STUDY,
     IDLE_MEMBERS,
     MOBILE_MEMBERS,
+    SESSIONS,
     OPINIONS,
     PROBLEMS,
     RECTIFICATIONS,
@@ -1019,6 +1020,51 @@ pub const ORG_LIFE: LedgerDef = LedgerDef {
         col(Head::Word("c_record"), "lower(hex(o.doc_id))", Show::Record),
     ],
     groups: &[],
+    share: None,
+};
+
+/// Who was absent from a study session and why (赵党员（外出务工）、…).
+const ABSENCES: &str = "(SELECT group_concat(coalesce(pp.name, a.person)
+        || CASE WHEN a.reason <> '' THEN '（' || a.reason || '）' ELSE '' END, '、')
+    FROM attendance a LEFT JOIN people pp ON pp.id = a.person
+    WHERE a.doc_id = s.doc_id AND a.present = 0)";
+
+/// 集中学习台账: the study sessions held in the period, how many came, and
+/// who was absent and why.
+pub const SESSIONS: LedgerDef = LedgerDef {
+    name: "sessions",
+    title: "ledger_sessions",
+    kind: RecordKind::StudySession,
+    from: "study_sessions s",
+    alias: "s",
+    period: "s.month BETWEEN :from_month AND :to_month",
+    only: "1",
+    filters: &[filter(
+        "with_absent",
+        Head::Word("s_with_absent"),
+        "absent > 0",
+    )],
+    by_codes: &[("format", "format = :code")],
+    default_filter: None,
+    order: "s.village, s.date, s.doc_id",
+    columns: &[
+        village_col("s.village"),
+        field("date", "s.date", Show::Text),
+        field("topic", "s.topic", Show::Text),
+        field("material", "s.material", Show::Code("material")),
+        field("format", "s.format", Show::Code("format")),
+        field(
+            "organizer",
+            "coalesce((SELECT pp.name FROM people pp WHERE pp.id = s.organizer), s.organizer)",
+            Show::Text,
+        ),
+        field("minutes", "s.minutes", Show::Int),
+        col(Head::Word("c_present"), "s.present", Show::Int),
+        col(Head::Word("c_absent"), "s.absent", Show::Int),
+        col(Head::Word("c_absences"), ABSENCES, Show::Text),
+        col(Head::Word("c_record"), "lower(hex(s.doc_id))", Show::Record),
+    ],
+    groups: &["material", "format"],
     share: None,
 };
 

@@ -340,7 +340,7 @@ fn figure_columns() -> Vec<FigureColumn> {
             "sessions",
             |t| word("f_sessions")(t),
             |f, _, _| Value::Int(f.sessions),
-            None,
+            Some(("sessions", None)),
             false,
         ),
         col(

@@ -54,6 +54,8 @@ pub const ROUTES: &[Route] = &[
             "/ledgers/idle?village={village}&status=90&format=csv",
             "/ledgers/mobile?village={village}&period=campaign",
             "/ledgers/mobile?village={village}&format=xlsx",
+            "/ledgers/sessions?village={village}&period=campaign",
+            "/ledgers/sessions?village={village}&status=with_absent&format=xlsx",
             "/ledgers/opinions?village={village}&period=campaign",
             "/ledgers/opinions?village={village}&status=answered&format=csv",
             "/ledgers/opinions?village={village}&format=print",
