@@ -9,12 +9,14 @@
 //! massline-bench compare --ours results.json --peer peer.json
 //! massline-bench link2g --runs 3 --out link2g.json
 //! massline-bench load --devices 2000 --out load.json
+//! massline-bench dashboard --villages 30 --runs 20 --out dashboard.json
 //! ```
 //!
 //! Each phone connection runs in a fresh child process (`massline-bench phone …`)
 //! so its peak RSS is its own; the server is the release `massline-server`.
 
 mod compare;
+mod dashboard;
 mod link2g;
 mod load;
 mod phone;
@@ -43,6 +45,8 @@ enum Command {
     Link2g(link2g::Link2gArgs),
     /// Many devices, each with its own store, syncing at once against one server.
     Load(load::LoadArgs),
+    /// The township dashboard on many villages: overview, ledgers, XLSX.
+    Dashboard(dashboard::DashboardArgs),
     /// Time the S1 and S4 steps in one process, without the network.
     Profile(profile::ProfileArgs),
     /// One phone connection, in its own process (used by `run`).
@@ -65,6 +69,7 @@ fn main() -> anyhow::Result<()> {
         Command::Load(args) => load::run(args),
         Command::Phone(args) => phone::run(args),
         Command::Profile(args) => profile::run(args),
+        Command::Dashboard(args) => dashboard::run(args),
         Command::Compare { ours, peer } => compare::print(&ours, &peer),
     }
 }

@@ -674,6 +674,27 @@ impl Maker<'_> {
 /// villages of [`VILLAGES`], their people, and [`CAMPAIGN_MONTHS`] months
 /// of records up to `today`.
 pub fn fill(db: &Db, seed: u64, today: NaiveDate) -> Result<Made, Error> {
+    fill_villages(db, seed, today, &villages(VILLAGES.len()))
+}
+
+/// `count` villages' codes and names: those of [`VILLAGES`] first, then
+/// numbered ones (`cun07`, 7号村, …), for a larger township (the bench's).
+pub fn villages(count: usize) -> Vec<(String, String)> {
+    (1..=count)
+        .map(|i| match VILLAGES.get(i - 1) {
+            Some((code, name)) => (code.to_string(), name.to_string()),
+            None => (format!("cun{i:02}"), format!("{i}号村")),
+        })
+        .collect()
+}
+
+/// [`fill`] with these villages (code and name).
+pub fn fill_villages(
+    db: &Db,
+    seed: u64,
+    today: NaiveDate,
+    villages: &[(String, String)],
+) -> Result<Made, Error> {
     if !db.read(registry::villages)?.is_empty() {
         return Err(Error::Invalid(
             "the demo fills only an empty data directory: this one has villages".into(),
@@ -696,8 +717,8 @@ pub fn fill(db: &Db, seed: u64, today: NaiveDate) -> Result<Made, Error> {
     };
     db.write(|tx| registry::set_setting(tx, "township", "红星镇"))?;
     let officer = maker.person(OFFICER, "刘干事", Role::TownshipOfficer, None)?;
-    for (code, name) in VILLAGES {
-        let code = VillageCode::new(*code).map_err(Error::Invalid)?;
+    for (code, name) in villages {
+        let code = VillageCode::new(code.as_str()).map_err(Error::Invalid)?;
         db.write(|tx| registry::add_village(tx, &code, name))?;
         maker.village(&code, &officer)?;
         maker.made.villages += 1;
