@@ -1,6 +1,9 @@
 //! Three to six devices in two villages make random records (study, opinions,
 //! problems, rectification measures, visits and what their demands became,
-//! notices), edit them (steps and progress notes, answers, comments, demands)
+//! notices, listening meetings and the opinions heard there, regulations,
+//! comparison-inspection material, member files and mobile members' contact
+//! logs), edit them (steps and progress notes, submissions for filing,
+//! answers, comments, demands, a problem's status, a member's contact cadre)
 //! and withdraw them, syncing in random orders, some cut off for a while;
 //! once everyone has synced until nothing moves, every device holds exactly
 //! the server's records and changes in the scopes its person may read,
@@ -16,12 +19,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use massline_core::records::{
-    Demand, HouseholdGroup, Note, OpinionStatus, Rectification, RectificationStatus,
-    RectificationTerm, Visit,
+    ComparisonMaterial, ContactMeans, Demand, FourWinds, HouseholdGroup, MobileContact, Note,
+    OpinionStatus, ProblemStatus, Rectification, RectificationStatus, RectificationTerm,
+    Submission, Visit, WindPoint,
 };
 use massline_core::{DocId, Error, PersonId, Record, RecordKind, Scope};
 use massline_server::{admin, rows};
-use massline_tests::{Device, TestServer, Township, notice, opinion, problem, service, study};
+use massline_tests::{
+    Device, TestServer, Township, listening_meeting, member_file, notice, opinion, problem,
+    regulation, service, study,
+};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 
@@ -47,6 +54,13 @@ enum Kind {
     /// An opinion or a service request made of a visit's demand.
     FromDemand,
     Notice,
+    /// A listening meeting, or an opinion heard at one on the device.
+    Listening,
+    Regulation,
+    Comparison,
+    MemberFile,
+    /// A contact with a mobile member whose file is on the device.
+    Contact,
 }
 
 /// One step of a case. Devices and records are picked by index, modulo how
@@ -73,6 +87,11 @@ fn kind() -> impl Strategy<Value = Kind> {
         Just(Kind::Visit),
         Just(Kind::FromDemand),
         Just(Kind::Notice),
+        Just(Kind::Listening),
+        Just(Kind::Regulation),
+        Just(Kind::Comparison),
+        Just(Kind::MemberFile),
+        Just(Kind::Contact),
     ]
 }
 
@@ -116,6 +135,8 @@ struct Phone {
     device: Device,
     person: PersonId,
     cadre: bool,
+    /// A member of the device's village (for records that name one).
+    member: PersonId,
     offline: bool,
 }
 
@@ -173,6 +194,45 @@ fn create(p: &Phone, kind: Kind, made: &mut Made) {
             demands: vec![Demand::new("村道坑洼")],
         }),
         Kind::Notice | Kind::FromDemand => notice(&format!("五月村务公开 {tag}")),
+        Kind::Listening => match first_of(p, RecordKind::ListeningMeeting) {
+            None => {
+                let mut meeting = listening_meeting(&format!("听取意见 {tag}"));
+                if let Record::ListeningMeeting(m) = &mut meeting {
+                    m.members = vec![p.member.clone(), me.clone()];
+                }
+                meeting
+            }
+            Some(meeting) => {
+                let mut heard = opinion(&format!("会上意见 {tag}"));
+                if let Record::Opinion(o) = &mut heard {
+                    o.meeting = Some(meeting);
+                }
+                heard
+            }
+        },
+        Kind::Regulation => regulation(&format!("村务公开制度 {tag}")),
+        Kind::Comparison => Record::ComparisonMaterial(ComparisonMaterial {
+            author: me.clone(),
+            date: day(7, 1),
+            points: vec![WindPoint {
+                wind: FourWinds::Bureaucratism,
+                text: format!("深入群众不够 {tag}"),
+            }],
+            causes: "宗旨意识淡薄".to_string(),
+            measures: "每周走访".to_string(),
+        }),
+        Kind::MemberFile => member_of_village(p, &tag),
+        Kind::Contact => match first_of(p, RecordKind::Member) {
+            None => member_of_village(p, &tag),
+            Some(member) => Record::MobileContact(MobileContact {
+                member,
+                date: day(7, 2),
+                cadre: me.clone(),
+                how: ContactMeans::Phone,
+                said: format!("寄去学习材料 {tag}"),
+                materials_sent: true,
+            }),
+        },
     };
     let demand = match kind {
         Kind::FromDemand => demand_to_take_up(p),
@@ -202,6 +262,27 @@ fn create(p: &Phone, kind: Kind, made: &mut Made) {
             made.refused_locally += 1;
         }
     }
+}
+
+/// The file of a (mobile) member of the device's village.
+fn member_of_village(p: &Phone, tag: &str) -> Record {
+    let mut file = member_file(&format!("外出党员 {tag}"));
+    if let Record::Member(m) = &mut file {
+        m.person = Some(p.member.clone());
+    }
+    file
+}
+
+/// The first record of `kind` on the device, by id: devices that hold the
+/// same records pick the same one.
+fn first_of(p: &Phone, kind: RecordKind) -> Option<DocId> {
+    p.device
+        .client
+        .list(Some(kind))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .min()
 }
 
 /// The first demand on the device that became neither an opinion nor a
@@ -265,9 +346,18 @@ fn edit(p: &Phone, pick: usize, how: u8, made: &mut Made) {
                     o.answer = Some(format!("已答复 {tag}"));
                 }
             },
-            Record::Problem(x) => match how % 3 {
+            Record::Problem(x) => match how % 4 {
                 0 => x.title = format!("道路失修 {tag}"),
                 1 => x.background = format!("背景 {tag}"),
+                // Solved only once its measures are done: often refused.
+                2 => {
+                    let next = match x.status() {
+                        ProblemStatus::Open => ProblemStatus::BeingRectified,
+                        ProblemStatus::BeingRectified => ProblemStatus::Solved,
+                        _ => ProblemStatus::Accepted,
+                    };
+                    x.steps.entry(next).or_insert(day(9, 1));
+                }
                 _ => x.solutions = format!("办法 {tag}"),
             },
             Record::Rectification(x) => match how % 3 {
@@ -291,8 +381,25 @@ fn edit(p: &Phone, pick: usize, how: u8, made: &mut Made) {
                     });
                     note = Some(text);
                 }
+                // The secretary submits a done measure, announcing it.
+                2 if x.status() >= RectificationStatus::Done => {
+                    x.announced_on.get_or_insert(day(8, 1));
+                    x.submitted.get_or_insert(Submission {
+                        date: day(8, 2),
+                        by: me.clone(),
+                    });
+                }
                 _ => x.deadline = day(10, 1 + u32::from(how % 28)),
             },
+            Record::ListeningMeeting(m) => m.others = u32::from(how),
+            Record::Regulation(x) => x.text = format!("条文 {tag}"),
+            // Only its author writes it: others are refused by the rules.
+            Record::ComparisonMaterial(x) => x.causes = format!("原因 {tag}"),
+            Record::Member(x) => match how % 2 {
+                0 => x.whereabouts = format!("浙江义乌 {tag}"),
+                _ => x.contact_cadre = Some(me.clone()),
+            },
+            Record::MobileContact(x) => x.said = format!("电话联系 {tag}"),
             Record::Visit(v) => match how % 2 {
                 0 => v.notes = format!("走访记录 {tag}"),
                 _ => v.demands.push(Demand::new(format!("低保 {tag}"))),
@@ -428,6 +535,12 @@ async fn run_case(people: &[usize], ops: &[Op]) {
             device,
             person: who.person.clone(),
             cadre: who.role != massline_core::Role::Member,
+            member: PersonId::new(if PEOPLE[*i].1 == "dongcun" {
+                "wang"
+            } else {
+                "sun"
+            })
+            .unwrap(),
             offline: false,
         });
     }
