@@ -176,24 +176,7 @@ pub fn router(state: State) -> Router {
             state.clone(),
             session::around,
         ))
-        .layer(axum::middleware::from_fn(server_timing))
         .with_state(state)
-}
-
-/// Adds `Server-Timing: app;dur=<ms>` to every answer: the time the server
-/// spent making it (session check included), which a browser's developer
-/// tools show and the bench reads.
-async fn server_timing(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let start = std::time::Instant::now();
-    let mut answer = next.run(req).await;
-    let ms = start.elapsed().as_secs_f64() * 1000.0;
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
-        answer.headers_mut().insert("server-timing", v);
-    }
-    answer
 }
 
 #[cfg(test)]
