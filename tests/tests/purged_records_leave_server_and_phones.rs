@@ -4,7 +4,8 @@
 //! phones' database files (or their logs), its typed rows and its link from
 //! a problem that took it up go, and the audit log keeps who purged what,
 //! when and why. A phone that edited it offline before hearing of the purge
-//! gets its change refused as purged and its outbox empties; an idle sync
+//! gets its change refused as purged and its outbox empties, and its changes
+//! sent again by hand are refused as purged; an idle sync
 //! afterwards is one call. A kind that is the organization's evidence (a
 //! notice) is not purged, nor does anyone but a township officer purge.
 
@@ -12,7 +13,8 @@ use std::path::Path;
 use std::process::Command;
 
 use massline_core::{DocId, Record, RecordKind};
-use massline_tests::{Device, TestServer, Township, notice, opinion, server_binary, visit};
+use massline_proto::pb;
+use massline_tests::{Device, TestServer, Township, notice, opinion, raw, server_binary, visit};
 use serde_json::json;
 
 const SECRET: &str = "王大爷说邻居家占了他的宅基地-PURGE-ME-0001";
@@ -93,6 +95,15 @@ async fn a_purged_opinion_leaves_the_server_and_every_phone() {
         assert!(holds(db, SECRET), "{} lacks the opinion", db.display());
     }
     let opinions_before = count(&town, "SELECT count(*) FROM opinions");
+    // li's own changes to the opinion, as a phone that never heard would resend them.
+    let li_actor = raw::actor_of(&li);
+    let resent: Vec<Vec<u8>> = raw::doc_of(&li, &id)
+        .get_changes(&[])
+        .into_iter()
+        .filter(|c| *c.actor_id() == li_actor)
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    assert!(!resent.is_empty());
 
     // Offline, before it hears of the purge, li writes the answer given.
     li.client
@@ -163,6 +174,19 @@ async fn a_purged_opinion_leaves_the_server_and_every_phone() {
         "SELECT count(*) FROM changes c WHERE c.doc_id IN (SELECT doc_id FROM purges)",
     );
     assert_eq!(metric, 0);
+
+    // Sent again by hand (its first change among them), each is refused as
+    // purged and the record stays gone.
+    let answer = raw::push_changes(&li, &resent).await;
+    assert_eq!(answer.accepted, 0, "{answer:?}");
+    assert_eq!(answer.refused.len(), resent.len(), "{answer:?}");
+    for r in &answer.refused {
+        assert_eq!(r.code, pb::RefusalCode::Purged as i32, "{answer:?}");
+    }
+    assert_eq!(
+        count(&town, "SELECT count(*) FROM documents WHERE doc_id IN (SELECT doc_id FROM purges)"),
+        0
+    );
 
     // Then syncs are idle again: one call each.
     for d in [&li, &zhang] {
