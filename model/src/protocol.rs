@@ -54,6 +54,7 @@ coded_enum! {
         ForbiddenScope = "forbidden_scope", "无权写入该范围", "Not allowed to write this scope";
         InvalidRecord = "invalid_record", "记录不符合要求", "The record would be invalid";
         ImmutableField = "immutable_field", "不可更改的内容", "Changes what may not change";
+        Purged = "purged", "记录已被永久删除", "The record was purged for good";
     }
 }
 
@@ -115,7 +116,16 @@ pub struct PullBatch {
     /// lowers its cursors to `through`, asks again and sends its own changes
     /// the server lacks.
     pub reset: bool,
+    /// Records of the device's scopes purged for good since its cursors, as
+    /// sent (16 bytes each, at most [`MAX_PURGED_PER_MESSAGE`]; the device
+    /// checks both): it deletes them, their changes and its outbox for them.
+    pub purged: Vec<Vec<u8>>,
 }
+
+/// Most purged records one pull message may name: 1,024 ids are 16 KiB. The
+/// server starts a new message before it names more; a device refuses a
+/// message naming more.
+pub const MAX_PURGED_PER_MESSAGE: usize = 1024;
 
 /// A short digest of a set of scope names, so an idle pull need not list them.
 pub fn scopes_digest<'a>(scopes: impl IntoIterator<Item = &'a str>) -> u64 {

@@ -38,6 +38,7 @@ impl From<RefusalCode> for pb::RefusalCode {
             RefusalCode::ForbiddenScope => pb::RefusalCode::ForbiddenScope,
             RefusalCode::InvalidRecord => pb::RefusalCode::InvalidRecord,
             RefusalCode::ImmutableField => pb::RefusalCode::ImmutableField,
+            RefusalCode::Purged => pb::RefusalCode::Purged,
         }
     }
 }
@@ -53,6 +54,7 @@ impl From<pb::RefusalCode> for RefusalCode {
             P::ForbiddenScope => RefusalCode::ForbiddenScope,
             P::InvalidRecord => RefusalCode::InvalidRecord,
             P::ImmutableField => RefusalCode::ImmutableField,
+            P::Purged => RefusalCode::Purged,
         }
     }
 }
@@ -132,6 +134,7 @@ impl From<PullBatch> for pb::PullResponse {
             done: b.done,
             server: b.server.map(Vec::from).unwrap_or_default(),
             reset: b.reset,
+            purged: b.purged,
         }
     }
 }
@@ -146,6 +149,7 @@ impl From<pb::PullResponse> for PullBatch {
             done: m.done,
             server: m.server.try_into().ok(),
             reset: m.reset,
+            purged: m.purged,
         }
     }
 }
@@ -185,6 +189,7 @@ mod tests {
             done: true,
             server: Some([5; 16]),
             reset: true,
+            purged: vec![vec![6; 16]],
         };
         assert_eq!(
             PullBatch::from(pb::PullResponse::from(batch.clone())),

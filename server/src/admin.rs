@@ -16,6 +16,26 @@ use crate::error::Error;
 use crate::web::accounts;
 use crate::{documents, registry, rows};
 
+/// Purges record `id` for good (see [`crate::purge`]) on behalf of `by`, a
+/// township officer; says what was purged.
+pub fn purge(db: &Db, id: &str, by: &str, reason: &str) -> Result<String, Error> {
+    let id = DocId::parse_hex(id)
+        .ok_or_else(|| Error::Invalid(format!("`{id}` is not a 32-character record id")))?;
+    let by = PersonId::new(by).map_err(Error::Invalid)?;
+    let now = chrono::Utc::now().timestamp();
+    let done = crate::purge::purge(db, &id, &by, reason, now).map_err(|e| match e {
+        crate::purge::PurgeError::Storage(e) => e,
+        refused => Error::Invalid(refused.to_string()),
+    })?;
+    Ok(format!(
+        "record {} ({}, {}) purged by {}",
+        done.id,
+        done.kind.code(),
+        done.scope,
+        done.by
+    ))
+}
+
 /// Opens the data directory's database, creating both if needed.
 pub fn open(dir: &Path) -> Result<Db, Error> {
     Db::open(dir)

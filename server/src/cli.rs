@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::connections::{self, ConnectionLimits};
 use crate::logs::LogFormat;
 use crate::service::enrollment::ENROLL_FAILURES;
-use crate::{Listeners, ServeConfig, admin, demo, feed::FeedOptions, limits, registry, web};
+use crate::{Listeners, ServeConfig, admin, demo, feed::FeedOptions, limits, purge, registry, web};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use massline_model::{PersonId, Role, VillageCode};
@@ -162,6 +162,23 @@ enum Admin {
         /// The record's id (32 characters).
         id: String,
     },
+    /// Purge a record for good at a villager's request: a visit, an opinion
+    /// or a service request. Its content leaves the server now and every
+    /// phone at its next sync; the purge (record, kind, scope, by whom, when,
+    /// why) is kept in the audit log, and no change to the record is taken again.
+    Purge {
+        /// The record's id (32 characters).
+        #[arg(long)]
+        record: String,
+        /// The township officer who purges it (their person id).
+        #[arg(long)]
+        by: String,
+        /// Why: kept in the audit log.
+        #[arg(long)]
+        reason: String,
+    },
+    /// The audit log of purges, newest first: when, record, kind, scope, by whom, why.
+    Purged,
     /// Villages outside the 3 to 5 practical things the campaign asks for.
     Warnings,
     /// Make every typed row (the dashboard's tables) again from the stored records.
@@ -595,6 +612,14 @@ fn run() -> anyhow::Result<()> {
                 }
                 Admin::History { id } => {
                     for line in admin::history_lines(&db, &id)? {
+                        println!("{line}");
+                    }
+                }
+                Admin::Purge { record, by, reason } => {
+                    println!("{}", admin::purge(&db, &record, &by, &reason)?);
+                }
+                Admin::Purged => {
+                    for line in purge::log_lines(&db)? {
                         println!("{line}");
                     }
                 }

@@ -54,6 +54,9 @@ impl Db {
         writer.pragma_update(None, "foreign_keys", "ON")?;
         writer.pragma_update(None, "cache_size", -16384)?;
         writer.pragma_update(None, "temp_store", "MEMORY")?;
+        // Deleted content is zeroed, not left in free pages: a purged
+        // record's bytes leave the file (see [`crate::purge`]).
+        writer.pragma_update(None, "secure_delete", "ON")?;
         // Fold the log back into the database every 32 MiB rather than 4 MiB:
         // pushes of new records touch index pages all over a growing
         // database, and fewer checkpoints write each such page fewer times.
@@ -99,6 +102,15 @@ impl Db {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Folds the log into the database and truncates it, so the log holds no
+    /// page as it was before the last write (after a purge). Waits for the
+    /// readers' transactions open now.
+    pub fn checkpoint(&self) -> Result<(), Error> {
+        let conn = lock(&self.writer);
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot) on a free

@@ -13,7 +13,8 @@ use std::collections::{HashMap, VecDeque};
 
 use massline_model::packing::Packer;
 use massline_model::protocol::{
-    MAX_MISSING_PER_CALL, PullBatch, PullRequest, ServerId, scopes_digest,
+    MAX_MISSING_PER_CALL, MAX_PURGED_PER_MESSAGE, PullBatch, PullRequest, ServerId,
+    scopes_digest,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -73,7 +74,10 @@ enum Stage {
 /// transaction (`AUTOINCREMENT`, above every number committed or used), and
 /// write transactions commit one at a time, so once a reader sees `head`,
 /// every change numbered up to it is committed and no later commit can add
-/// one below it; changes are never updated or deleted.
+/// one below it; changes are never updated, and deleted only by a purge
+/// (`crate::purge`), which takes a number of its own above them: a change
+/// found and gone by the time it is read is left out, and the purge is
+/// named in this answer or the next.
 #[derive(Debug)]
 pub struct Answer {
     stage: Stage,
@@ -90,6 +94,14 @@ pub struct Answer {
     found: VecDeque<i64>,
     /// Changes read and not yet packed: (sequence number, bytes).
     read: VecDeque<(i64, Vec<u8>)>,
+    /// The last change packed.
+    packed_through: i64,
+    /// Purges found for the device and not yet named, in sequence order:
+    /// (sequence number, record id). Each is named in the next message,
+    /// though its number may be past what that message covers: a device
+    /// that deletes a record early misses nothing, for nothing of the record
+    /// is sent after its purge.
+    purged: VecDeque<(i64, Vec<u8>)>,
     packer: Packer,
     message_bytes: usize,
     read_rows: i64,
@@ -120,6 +132,8 @@ pub fn start(
         scanned: 0,
         found: VecDeque::new(),
         read: VecDeque::new(),
+        packed_through: 0,
+        purged: VecDeque::new(),
         packer: Packer::new(level),
         message_bytes: match req.message_bytes {
             0 => opts.message_bytes,
@@ -132,9 +146,7 @@ pub fn start(
     };
     db.read(|tx| {
         let own = registry::server_id(tx)?;
-        let head: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
-            r.get(0)
-        })?;
+        let head = registry::last_seq(tx)?;
         if let Some(keep) = reset(tx, req, own, head)? {
             answer.stage = Stage::Reset(keep);
             answer.server = Some(own);
@@ -223,17 +235,14 @@ impl Answer {
             Stage::Changes => self.stage = Stage::Changes,
         }
         loop {
+            if self.purged.len() >= MAX_PURGED_PER_MESSAGE {
+                return Ok(Some(self.message()));
+            }
             while let Some((seq, bytes)) = self.read.pop_front() {
                 self.packer.push_change(&bytes);
+                self.packed_through = seq;
                 if self.packer.pending_bytes() >= self.message_bytes {
-                    self.flushed = true;
-                    let (frame, entries) = self.packer.flush();
-                    return Ok(Some(PullBatch {
-                        frame,
-                        entries,
-                        through: seq as u64,
-                        ..PullBatch::default()
-                    }));
+                    return Ok(Some(self.message()));
                 }
             }
             if self.found.is_empty() && self.scanned >= self.head {
@@ -257,8 +266,34 @@ impl Answer {
             through: self.head as u64,
             done: true,
             server: self.server,
+            purged: self.purged.drain(..).map(|(_, id)| id).collect(),
             ..PullBatch::default()
         }))
+    }
+
+    /// A message before the last: the changes packed so far and up to
+    /// [`MAX_PURGED_PER_MESSAGE`] purges. It covers what it packed, short of
+    /// the first purge it leaves for the next.
+    fn message(&mut self) -> PullBatch {
+        let (frame, entries) = if self.packer.pending_entries() > 0 {
+            self.flushed = true;
+            self.packer.flush()
+        } else {
+            (Vec::new(), 0)
+        };
+        let n = self.purged.len().min(MAX_PURGED_PER_MESSAGE);
+        let purged = self.purged.drain(..n).map(|(_, id)| id).collect();
+        let through = match self.purged.front() {
+            Some((next, _)) => self.packed_through.min(next - 1),
+            None => self.packed_through,
+        };
+        PullBatch {
+            frame,
+            entries,
+            through: u64::try_from(through).unwrap_or(0),
+            purged,
+            ..PullBatch::default()
+        }
     }
 
     /// Reads the next batch: looks through the next `read_rows` sequence
@@ -288,6 +323,23 @@ impl Answer {
                 }
                 found.sort_unstable();
                 self.found = found.into();
+                // The purges numbered in the same stretch (at most
+                // `read_rows`: each has a number of its own).
+                let mut stmt = tx.prepare_cached(
+                    "SELECT seq, scope_id, doc_id FROM purges
+                     WHERE scope_id IN (SELECT value FROM json_each(?1))
+                       AND seq > ?2 AND seq <= ?3",
+                )?;
+                let mut rows = stmt.query(params![self.scope_ids, self.scanned, to])?;
+                let mut purged = Vec::new();
+                while let Some(row) = rows.next()? {
+                    let (seq, scope): (i64, i64) = (row.get(0)?, row.get(1)?);
+                    if self.cursor_of.get(&scope).is_some_and(|c| seq > *c) {
+                        purged.push((seq, row.get(2)?));
+                    }
+                }
+                purged.sort_unstable();
+                self.purged.extend(purged);
                 self.scanned = to;
             }
             let mut get =

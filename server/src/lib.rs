@@ -43,6 +43,7 @@ pub mod ingest;
 pub mod limits;
 pub mod logs;
 pub mod metrics;
+pub mod purge;
 pub mod rate;
 pub mod registry;
 pub mod rows;

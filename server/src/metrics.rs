@@ -68,9 +68,7 @@ fn sample(db: &Db) -> Result<(u64, u64), Error> {
     db.read(|tx| {
         let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
         let size: i64 = tx.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-        let head: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
-            r.get(0)
-        })?;
+        let head = registry::last_seq(tx)?;
         let through: i64 = registry::setting(tx, crate::rows::THROUGH)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);

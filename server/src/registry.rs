@@ -192,13 +192,22 @@ pub fn restored_from(tx: &Transaction<'_>) -> Result<Option<(ServerId, u64)>, Er
     Ok(id.zip(through))
 }
 
+/// The last number of the changes' sequence given: to a change, or to a
+/// purge (see [`crate::purge`]), which takes a number of its own.
+pub fn last_seq(tx: &Transaction<'_>) -> Result<i64, Error> {
+    Ok(tx.query_row(
+        "SELECT max((SELECT coalesce(max(seq), 0) FROM changes),
+                    (SELECT coalesce(max(seq), 0) FROM purges))",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// Gives a restored database a new identity, noting the one it had and how
 /// far its numbering went.
 pub fn renew_server_id(tx: &Transaction<'_>) -> Result<ServerId, Error> {
     let old = server_id(tx)?;
-    let through: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
-        r.get(0)
-    })?;
+    let through = last_seq(tx)?;
     set_setting(tx, "restored_from", &massline_model::ids::hex_encode(&old))?;
     set_setting(tx, "restored_through", &through.to_string())?;
     let id: ServerId = rand::random();

@@ -25,8 +25,8 @@ use std::sync::OnceLock;
 
 use massline_model::DocId;
 use massline_model::record_doc::{self, StoredRecord};
-use massline_model::records::row::{Cell, RowOf, Table};
-use massline_model::records::{self, PracticalThing, Warning};
+use massline_model::records::row::{Cell, Row, RowOf, SqlType, Table};
+use massline_model::records::{self, PracticalThing, RecordKind, Warning};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Transaction, params, params_from_iter};
 use sha2::{Digest, Sha256};
@@ -218,7 +218,10 @@ pub fn catch_up(tx: &Transaction<'_>) -> Result<u64, Error> {
             Err(e) => tracing::warn!(record = %id, error = %e, "stored record has no typed row"),
         }
     }
-    registry::set_setting(tx, THROUGH, &last.to_string())?;
+    // Every record changed since `through` now has its rows, and a purge
+    // deleted its record's rows as it was made: the rows are current up to
+    // the last number given, a purge's too.
+    registry::set_setting(tx, THROUGH, &registry::last_seq(tx)?.max(last).to_string())?;
     Ok(done)
 }
 
@@ -239,8 +242,56 @@ pub fn put(tx: &Transaction<'_>, id: &DocId, s: &StoredRecord, new: bool) -> Res
         withdrawn: s.withdrawn.is_some(),
     };
     for row in s.record.rows(&row_of) {
+        if links_purged(tx, &row)? {
+            continue;
+        }
         tx.prepare_cached(&of(row.table).insert)?
             .execute(params_from_iter(row.cells.iter().map(Sql)))?;
+    }
+    Ok(())
+}
+
+/// Whether a row of a table keyed by more than its record (a problem's
+/// `problem_opinions`) is its link to a purged record: such a row is not
+/// written, though the linking record still names the id.
+fn links_purged(tx: &Transaction<'_>, row: &Row<'_>) -> Result<bool, Error> {
+    if row.table.key.len() < 2 {
+        return Ok(false);
+    }
+    let mut is_purged = tx.prepare_cached("SELECT 1 FROM purges WHERE doc_id = ?1")?;
+    for (column, cell) in row.table.columns.iter().zip(&row.cells) {
+        if column.name != "doc_id"
+            && row.table.key.contains(&column.name)
+            && let Cell::Blob(id) = cell
+            && is_purged.exists(params![id])?
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Deletes the rows of a purged record of `kind`, and the rows of other
+/// records that link to it ([`links_purged`]).
+pub fn forget(tx: &Transaction<'_>, id: &DocId, kind: RecordKind) -> Result<(), Error> {
+    for table in kind.tables() {
+        tx.prepare_cached(&of(table).delete)?
+            .execute(params![&id.as_bytes()[..]])?;
+    }
+    for s in all() {
+        let t = s.table;
+        for column in t.key.iter().filter(|c| **c != "doc_id") {
+            let blob = t
+                .columns
+                .iter()
+                .any(|c| c.name == *column && matches!(c.sql, SqlType::Blob));
+            if blob {
+                tx.execute(
+                    &format!("DELETE FROM {} WHERE {column} = ?1", t.name),
+                    params![&id.as_bytes()[..]],
+                )?;
+            }
+        }
     }
     Ok(())
 }

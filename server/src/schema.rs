@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -152,6 +152,30 @@ const V6: &str = "
 ALTER TABLE devices ADD COLUMN app_version TEXT;
 ";
 
+/// Version 7: records purged for good (see [`crate::purge`]). `purges` is
+/// the audit log, and keeps each purged record's id so that no change to it
+/// is taken again; `seq` is the purge's own number in the changes' sequence
+/// (taken from `changes`' `AUTOINCREMENT`), so a pull names it once to each
+/// device. `purged_changes` keeps the hashes (and nothing else) of the
+/// purged changes, so a change building on one is known for what it is.
+const V7: &str = "
+CREATE TABLE purges (
+    doc_id BLOB PRIMARY KEY,
+    kind TEXT NOT NULL,
+    scope_id INTEGER NOT NULL REFERENCES scopes (id),
+    seq INTEGER NOT NULL UNIQUE,
+    purged_by TEXT NOT NULL REFERENCES people (id),
+    purged_at INTEGER NOT NULL,
+    reason TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX purges_by_scope ON purges (scope_id, seq);
+
+CREATE TABLE purged_changes (
+    hash BLOB PRIMARY KEY,
+    doc_id BLOB NOT NULL
+) WITHOUT ROWID;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -162,6 +186,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             3 => tx.execute_batch(V4)?,
             4 => tx.execute_batch(V5)?,
             5 => tx.execute_batch(V6)?,
+            6 => tx.execute_batch(V7)?,
             _ => {}
         }
     }

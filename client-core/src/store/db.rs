@@ -34,6 +34,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -16384)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Deleted content is zeroed, not left in free pages: a record purged by
+    // the township leaves the file.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(())
 }
 
@@ -89,6 +92,14 @@ impl Db {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Folds the log into the database and truncates it, so the log holds no
+    /// page as it was before the last write (after a purge).
+    pub fn checkpoint(&self) -> Result<(), Error> {
+        let conn = lock(&self.writer);
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Runs `f` on the reading connection, in one read transaction.

@@ -275,6 +275,28 @@ pub fn forget_scope(tx: &Transaction<'_>, scope: &str) -> Result<u64, Error> {
     Ok(gone as u64)
 }
 
+/// Deletes a record the township purged for good, with the index of its
+/// changes and its changes still in the outbox (the server would refuse
+/// them for ever), if the device holds it in a scope it reads (one with a
+/// cursor): a server can make a device delete nothing else. Returns whether
+/// it was there.
+pub fn purge(tx: &Transaction<'_>, id: &DocId) -> Result<bool, Error> {
+    let key = &id.as_bytes()[..];
+    let gone = tx
+        .prepare_cached(
+            "DELETE FROM documents WHERE doc_id = ?1 AND scope IN (SELECT scope FROM cursors)",
+        )?
+        .execute(params![key])?;
+    if gone == 0 {
+        return Ok(false);
+    }
+    tx.prepare_cached("DELETE FROM changes WHERE doc_id = ?1")?
+        .execute(params![key])?;
+    tx.prepare_cached("DELETE FROM outbox WHERE doc_id = ?1")?
+        .execute(params![key])?;
+    Ok(true)
+}
+
 /// How many records the device holds.
 pub fn count(tx: &Transaction<'_>) -> Result<u64, Error> {
     Ok(tx.query_row("SELECT count(*) FROM documents", [], |r| r.get::<_, i64>(0))? as u64)

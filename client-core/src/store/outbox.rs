@@ -129,13 +129,20 @@ pub fn acknowledge(tx: &Transaction<'_>, first: i64, last: i64) -> Result<(), Er
     Ok(())
 }
 
-/// The server refused a change: it stays, marked, and is not sent again.
+/// The server refused a change: it stays, marked, and is not sent again;
+/// but a change to a record purged for good leaves the outbox (the record
+/// itself leaves with the pull that names its purge).
 pub fn refuse(
     tx: &Transaction<'_>,
     hash: &ChangeHash,
     code: &str,
     reason: &str,
 ) -> Result<(), Error> {
+    if code == RefusalCode::Purged.code() {
+        tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?
+            .execute(params![&hash.0[..]])?;
+        return Ok(());
+    }
     tx.prepare_cached("UPDATE outbox SET refused_code = ?2, refused_reason = ?3 WHERE hash = ?1")?
         .execute(params![&hash.0[..], code, reason])?;
     Ok(())

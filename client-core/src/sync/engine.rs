@@ -23,7 +23,9 @@ use crate::error::{Because, Error};
 use crate::first_change;
 use crate::ids::DocId;
 use crate::packing::{self, Entry, Packer, Unpacker};
-use crate::protocol::{PullBatch, PullRequest, PushAck, PushFrame, ServerId, scopes_digest};
+use crate::protocol::{
+    MAX_PURGED_PER_MESSAGE, PullBatch, PullRequest, PushAck, PushFrame, ServerId, scopes_digest,
+};
 use crate::store::documents::{self, StoredDoc};
 use crate::store::outbox::{self, Pending};
 use crate::store::{Db, cursors, identity};
@@ -309,6 +311,7 @@ pub struct DecodedBatch {
     done: bool,
     server: Option<ServerId>,
     reset: bool,
+    purged: Vec<DocId>,
 }
 
 /// One change of a pull message, parsed within the change limits; a change
@@ -418,7 +421,33 @@ impl PullDecoder {
                 });
             }
         }
+        if batch.purged.len() > MAX_PURGED_PER_MESSAGE {
+            return Err(Error::Protocol(
+                format!(
+                    "a pull message names {} purged records in `purged`, more than {}",
+                    batch.purged.len(),
+                    MAX_PURGED_PER_MESSAGE
+                )
+                .into(),
+            ));
+        }
+        let purged = batch
+            .purged
+            .iter()
+            .map(|id| {
+                DocId::from_slice(id).ok_or_else(|| {
+                    Error::Protocol(
+                        format!(
+                            "a pull message's `purged` names a record id of {} bytes, not 16",
+                            id.len()
+                        )
+                        .into(),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(DecodedBatch {
+            purged,
             entries,
             through: batch.through,
             scopes: batch.scopes,
@@ -559,16 +588,30 @@ impl PullSession {
             return Ok(PullStep::AskAgain);
         }
         let entries = batch.entries;
-        let (taken, changed) = db.write(|tx| {
-            let applied = apply_entries(tx, entries, now)?;
+        let purged = batch.purged;
+        let (taken, changed, erased) = db.write(|tx| {
+            let (taken, mut changed) = apply_entries(tx, entries, now)?;
+            // After the message's changes: none is of a purged record, which
+            // the server takes no change to after its purge.
+            let mut erased = false;
+            for id in &purged {
+                if documents::purge(tx, id)? {
+                    changed.push(*id);
+                    erased = true;
+                }
+            }
             if batch.through > 0 {
                 cursors::advance_all(tx, batch.through)?;
             }
             if let Some(server) = &batch.server {
                 identity::met_server(tx, server)?;
             }
-            Ok(applied)
+            Ok((taken, changed, erased))
         })?;
+        if erased {
+            // The purged records' bytes leave the log too.
+            db.checkpoint()?;
+        }
         self.received += taken;
         self.changed.extend(changed);
         Ok(if batch.done {

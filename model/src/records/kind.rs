@@ -127,6 +127,12 @@ pub trait KindRules {
     /// Who may withdraw a record of the kind.
     const WITHDRAWN_BY: Withdrawers = Withdrawers::AuthorOrCadre;
 
+    /// Whether a township officer may purge a record of the kind for good
+    /// (its content erased on the server and every phone, on a villager's
+    /// request): kinds that hold a villager's personal data. Every other
+    /// kind is the organization's own evidence, withdrawn but never erased.
+    const PURGEABLE: bool = false;
+
     /// The kind's own rules of another record it newly names (`named`, found
     /// in the village, not withdrawn), judged on `authors_copy` or not.
     fn check_named(

@@ -128,6 +128,14 @@ macro_rules! kinds {
                     $(RecordKind::$kind => <$kind as KindRules>::WITHDRAWN_BY,)+
                 }
             }
+
+            /// Whether a record of the kind may be purged for good
+            /// ([`KindRules::PURGEABLE`]).
+            pub fn purgeable(self) -> bool {
+                match self {
+                    $(RecordKind::$kind => <$kind as KindRules>::PURGEABLE,)+
+                }
+            }
         }
 
         impl Coded for RecordKind {

@@ -176,6 +176,9 @@ impl Opinion {
 }
 
 impl KindRules for Opinion {
+    /// A villager's personal data (an opinion names the villager who gave it): erased on request.
+    const PURGEABLE: bool = true;
+
     /// An anonymous opinion names nobody; one answered has its answer.
     fn check(&self) -> Result<(), ValidationError> {
         if self.anonymous && self.raised_by.is_some() {

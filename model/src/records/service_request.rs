@@ -132,6 +132,9 @@ impl ServiceRequest {
 }
 
 impl KindRules for ServiceRequest {
+    /// A villager's personal data (a service request names the villager it serves): erased on request.
+    const PURGEABLE: bool = true;
+
     /// A closed application has the day it closed (not before it was applied
     /// for) and its result; only a closed one's result is published, not
     /// before it closed.

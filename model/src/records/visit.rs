@@ -158,6 +158,9 @@ impl Visit {
 }
 
 impl KindRules for Visit {
+    /// A villager's personal data (a visit names a household and what it asked): erased on request.
+    const PURGEABLE: bool = true;
+
     /// No two demands share an id.
     fn check(&self) -> Result<(), ValidationError> {
         let mut ids = HashSet::with_capacity(self.demands.len());

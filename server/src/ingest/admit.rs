@@ -19,6 +19,7 @@ use super::{Batch, Refused, Stop, Unread, refuse};
 use crate::context::ServerContext;
 use crate::documents;
 use crate::error::Error;
+use crate::purge;
 use crate::registry::{self, Device};
 
 /// The record a change the server holds belongs to, if it holds it: accepted
@@ -105,6 +106,33 @@ pub(super) fn author(device: &Device, hash: ChangeHash, change: &Change) -> Resu
             ),
         )),
     }
+}
+
+/// A change to a record purged for good, or building on one of its changes,
+/// is refused as purged, and nothing of it is stored (see `crate::purge`).
+/// Only in a scope the device may write: any other gets the refusal of a
+/// scope not its own, so a refusal never tells of another's record.
+pub(super) fn not_purged(b: &mut Batch<'_>, hash: ChangeHash, change: &Change) -> Result<(), Stop> {
+    let mut found = purge::record_of_change(b.tx, &hash.0, change.deps().is_empty())?;
+    for dep in change.deps() {
+        if found.is_some() {
+            break;
+        }
+        if !b.docs_of.contains_key(dep) {
+            found = purge::record_of_change(b.tx, &dep.0, false)?;
+        }
+    }
+    let Some((id, scope)) = found else {
+        return Ok(());
+    };
+    may_write(b, id, &scope.to_string())?;
+    Err(refuse(
+        RefusalCode::Purged,
+        format!(
+            "record {id} was purged for good by the township office: change {hash} is not taken"
+        ),
+    )
+    .into())
 }
 
 /// The record a change belongs to: its own for a first change, else that of

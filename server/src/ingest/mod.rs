@@ -246,6 +246,7 @@ impl<'a> Batch<'a> {
         }
         let change = admit::readable(hash, parsed)?;
         admit::author(self.device, hash, &change)?;
+        admit::not_purged(self, hash, &change)?;
         let id = admit::record(self, hash, change.deps())?;
         let new = self.open(id, change.deps().is_empty())?;
         admit::scope(self, id, first.as_ref())?;
