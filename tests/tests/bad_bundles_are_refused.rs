@@ -4,7 +4,7 @@
 //! changes nothing on the server or the phone.
 
 use massline_core::bundle::{HEADER_BYTES, MAX_BUNDLE_BYTES};
-use massline_tests::{Device, TestServer, Township, import_bundle, opinion};
+use massline_tests::{Device, TestServer, Township, import_bundle, opinion, study};
 
 /// What must not change while bad bundles are refused.
 fn state(
@@ -38,7 +38,9 @@ async fn bad_bundles_change_nothing_and_say_why() {
         .create(opinion("低保评定不公开"), None)
         .unwrap();
     li.client.create(opinion("道路维修"), None).unwrap();
-    wang.client.create(opinion("水井"), None).unwrap();
+    wang.client
+        .create(study("wang", 40, "党的群众路线学习读本"), None)
+        .unwrap();
     let good = zhang.client.export_bundle().unwrap().bytes;
     let before = state(&town, &[&zhang, &li, &wang]);
 
