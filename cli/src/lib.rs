@@ -106,6 +106,10 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         attempts: u32,
     },
+    /// Sync by file where there is no link: export a bundle for the township
+    /// office, import its reply.
+    #[command(display_order = 104, subcommand)]
+    Bundle(BundleCmd),
     /// Unsent and refused changes, last sync, cursors.
     #[command(display_order = 105)]
     Status {
@@ -116,6 +120,22 @@ enum Command {
     /// The codes accepted by the options, with their labels.
     #[command(display_order = 106)]
     Codes,
+}
+
+#[derive(Subcommand)]
+enum BundleCmd {
+    /// Write the changes the server has not acknowledged, and what this
+    /// device would pull, to a file (small enough for a chat attachment).
+    Export {
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Take in the township's reply to the last exported bundle.
+    Import {
+        /// The reply file (`massline-server admin bundle import --reply-out`).
+        file: PathBuf,
+    },
 }
 
 /// The whole command line: the commands above, and for each kind of record
@@ -567,6 +587,31 @@ fn run(m: &ArgMatches) -> anyhow::Result<()> {
                 bail!(
                     "{} change(s) were refused; see `massline status`",
                     report.refused
+                );
+            }
+        }
+        Command::Bundle(BundleCmd::Export { out }) => {
+            let exported = client.export_bundle()?;
+            std::fs::write(&out, &exported.bytes)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "{} change(s) in {} ({} bytes): send it to the township office",
+                exported.changes,
+                out.display(),
+                exported.bytes.len()
+            );
+        }
+        Command::Bundle(BundleCmd::Import { file }) => {
+            let f = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            let length = f.metadata()?.len();
+            let bytes = massline_core::bundle::read_bounded(f, Some(length))?;
+            let done = client.import_bundle(&bytes)?;
+            println!("{}", render::imported(&done));
+            if done.refused > 0 {
+                bail!(
+                    "{} change(s) were refused; see `massline status`",
+                    done.refused
                 );
             }
         }

@@ -418,3 +418,19 @@ pub fn report(r: &SyncReport) -> String {
         r.calls
     )
 }
+
+/// One line for an imported reply bundle.
+pub fn imported(r: &massline_core::sync::bundle::Imported) -> String {
+    format!(
+        "reply imported: pushed {}, refused {}, pulled {}, now at {}{}",
+        r.pushed,
+        r.refused,
+        r.pulled,
+        r.through,
+        if r.complete {
+            ""
+        } else {
+            "; more wait at the township: export another bundle"
+        }
+    )
+}

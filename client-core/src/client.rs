@@ -31,6 +31,7 @@ use crate::store::identity::{self, Identity, ServerPin};
 use crate::store::outbox::{self, Refused};
 use crate::store::references::StoreContext;
 use crate::store::{Db, StoreKey, cursors};
+use crate::sync::bundle;
 use crate::sync::engine::SyncOptions;
 use crate::sync::progress::{Progress, SyncProgress};
 use crate::sync::transport::{self, Connection, SyncReport};
@@ -470,6 +471,25 @@ impl Client {
             Ok(())
         })?;
         result
+    }
+
+    /// Makes a sync bundle for a place with no link: the changes the server
+    /// has not acknowledged and the pull this device would ask for,
+    /// authenticated with the device's token. The device remembers it, so
+    /// that [`Client::import_bundle`] takes the reply to it (and only that).
+    pub fn export_bundle(&self) -> Result<bundle::Exported, Error> {
+        self.enrolled()?;
+        bundle::export(&self.db, now())
+    }
+
+    /// Takes in the township's reply to the last exported bundle, as a sync
+    /// takes in a push's answers and a pull: acknowledged changes leave the
+    /// outbox, refused ones are marked, others' changes are applied. A reply
+    /// for another device or bundle, or changed on the way, is refused and
+    /// changes nothing; importing it twice is harmless. `bytes` is at most
+    /// [`massline_model::bundle::MAX_BUNDLE_BYTES`].
+    pub fn import_bundle(&self, bytes: &[u8]) -> Result<bundle::Imported, Error> {
+        bundle::import_reply(&self.db, bytes, now())
     }
 
     /// How far the running sync is (or the last one got), readable at any

@@ -43,6 +43,9 @@ pub enum Error {
     /// The database failed, or a record stored on the device does not load.
     #[error("storage: {0}")]
     Storage(#[source] Cause),
+    /// A sync bundle is refused; nothing was changed.
+    #[error("bundle refused: {0}")]
+    Bundle(#[from] massline_model::bundle::BundleError),
     /// The store's key is missing, wrong or malformed, or this build has no
     /// encryption.
     #[error("store key: {0}")]

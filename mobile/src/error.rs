@@ -67,6 +67,13 @@ pub enum MasslineError {
         /// What failed.
         reason: String,
     },
+    /// A sync bundle is refused (cut short, changed on the way, for another
+    /// device or an older bundle, too large); nothing was changed.
+    #[error("bundle refused: {reason}")]
+    Bundle {
+        /// Why, in plain words.
+        reason: String,
+    },
     /// The store's key is wrong or missing (the store is encrypted), given
     /// for a store that is not encrypted, not 32 bytes, or given to a library
     /// built without encryption.
@@ -100,6 +107,9 @@ impl From<Error> for MasslineError {
                 reason: e.to_string(),
             },
             Error::StoreKey(reason) => MasslineError::StoreKey { reason },
+            Error::Bundle(e) => MasslineError::Bundle {
+                reason: e.to_string(),
+            },
         }
     }
 }

@@ -264,3 +264,20 @@ impl From<CoreReport> for SyncReport {
         }
     }
 }
+
+/// A reply bundle taken in reads as a sync with no calls and no link.
+impl From<massline_core::sync::bundle::Imported> for SyncReport {
+    fn from(r: massline_core::sync::bundle::Imported) -> Self {
+        SyncReport {
+            pushed: r.pushed,
+            refused: r.refused,
+            pulled: r.pulled,
+            changed: r.changed,
+            through: r.through.0,
+            calls: 0,
+            link_sent: 0,
+            link_received: 0,
+            millis: 0,
+        }
+    }
+}

@@ -216,6 +216,20 @@ impl Store {
         Ok(on_runtime(async move { client.sync().await }).await?.into())
     }
 
+    /// A sync bundle for a place with no link: the changes the server has
+    /// not acknowledged and what this device would pull, authenticated with
+    /// its token, to hand to the township office as a file.
+    pub fn export_bundle(&self) -> Result<Vec<u8>, MasslineError> {
+        Ok(self.client.export_bundle()?.bytes)
+    }
+
+    /// Takes in the township's reply to the last exported bundle, as a sync
+    /// would take its answers; a reply for another device or bundle, or
+    /// changed on the way, is refused and changes nothing.
+    pub fn import_bundle(&self, reply: Vec<u8>) -> Result<SyncReport, MasslineError> {
+        Ok(self.client.import_bundle(&reply)?.into())
+    }
+
     /// What is on the device and where sync stands.
     pub fn status(&self) -> Result<Status, MasslineError> {
         Ok(self.client.status()?.into())
@@ -226,4 +240,11 @@ impl Store {
     pub fn progress(&self) -> SyncProgress {
         self.client.progress().into()
     }
+}
+
+/// Largest sync bundle, in bytes, either way: an app reading one from a
+/// stream reads at most one byte more.
+#[uniffi::export]
+pub fn max_bundle_bytes() -> u64 {
+    massline_core::bundle::MAX_BUNDLE_BYTES as u64
 }

@@ -33,6 +33,7 @@
 #![cfg_attr(feature = "uniffi", allow(unsafe_code))]
 
 pub mod access;
+pub mod bundle;
 pub mod catalog;
 pub mod change_limits;
 pub mod codes;

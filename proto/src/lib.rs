@@ -4,6 +4,7 @@
 //! transport) see these types; everything else works on the model's own
 //! ([`massline_model::protocol`]), converted here, once, by [`convert`].
 
+pub mod bundle;
 pub mod convert;
 
 /// Generated protobuf messages and tonic clients and servers.

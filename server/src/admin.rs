@@ -313,6 +313,34 @@ pub fn warning_lines(db: &Db) -> Result<Vec<String>, Error> {
         .collect())
 }
 
+/// Takes in the device bundle at `file` ([`crate::bundle::import`]) and
+/// writes the reply to `reply_out` (0600, replaced whole); returns a summary.
+pub fn import_bundle(db: &Db, file: &Path, reply_out: &Path) -> Result<String, Error> {
+    let io = |e: std::io::Error| Error::Io(file.display().to_string(), e);
+    let f = std::fs::File::open(file).map_err(io)?;
+    let length = f.metadata().map_err(io)?.len();
+    let bytes = massline_model::bundle::read_bounded(f, Some(length))?;
+    let done = crate::bundle::import(db, &bytes, chrono::Utc::now().timestamp())?;
+    let partial = reply_out.with_extension("partial");
+    let io = |e: std::io::Error| Error::Io(reply_out.display().to_string(), e);
+    std::fs::write(&partial, &done.reply).map_err(io)?;
+    massline_files::private_file(&partial).map_err(io)?;
+    std::fs::rename(&partial, reply_out).map_err(io)?;
+    Ok(format!(
+        "device {}: {} changes stored, {} refused; the reply ({} bytes) carries {} changes{}",
+        done.device,
+        done.accepted,
+        done.refused,
+        done.reply.len(),
+        done.pulled,
+        if done.complete {
+            ""
+        } else {
+            " (more wait: import the device's next bundle)"
+        }
+    ))
+}
+
 /// Makes every typed row again from the stored documents; returns a summary.
 pub fn rebuild_rows(db: &Db) -> Result<String, Error> {
     let r = db.write(rows::rebuild)?;

@@ -183,6 +183,9 @@ enum Admin {
     Warnings,
     /// Make every typed row (the dashboard's tables) again from the stored records.
     RebuildRows,
+    /// Sync bundles from devices in places with no link.
+    #[command(subcommand)]
+    Bundle(BundleCmd),
     /// Copy the data directory, while the server runs, into one file (0600):
     /// a consistent snapshot of the database, the certificate and its key.
     Backup {
@@ -201,6 +204,20 @@ enum Admin {
         /// (stop the server first).
         #[arg(long)]
         replace: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BundleCmd {
+    /// Take in a device's bundle (`massline bundle export`) as its push and
+    /// pull, with the same checks, and write the reply for the device
+    /// (`massline bundle import`).
+    Import {
+        /// The device's bundle.
+        file: PathBuf,
+        /// Where to write the reply bundle.
+        #[arg(long)]
+        reply_out: PathBuf,
     },
 }
 
@@ -629,6 +646,9 @@ fn run() -> anyhow::Result<()> {
                     }
                 }
                 Admin::RebuildRows => println!("{}", admin::rebuild_rows(&db)?),
+                Admin::Bundle(BundleCmd::Import { file, reply_out }) => {
+                    println!("{}", admin::import_bundle(&db, &file, &reply_out)?);
+                }
                 Admin::Backup { .. } | Admin::Restore { .. } => {
                     unreachable!("handled before the database is opened")
                 }

@@ -38,6 +38,9 @@ pub enum Error {
         #[source]
         source: Cause,
     },
+    /// A sync bundle is refused; nothing of it was taken in.
+    #[error("bundle refused: {0}")]
+    Bundle(#[from] massline_model::bundle::BundleError),
     /// A push message is refused as a whole; nothing of it was stored.
     #[error("push message refused: {0}")]
     MessageRefused(String),

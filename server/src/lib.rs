@@ -29,6 +29,7 @@
 pub mod acting;
 pub mod admin;
 pub mod backup;
+pub mod bundle;
 pub mod certs;
 pub mod cli;
 pub mod connections;

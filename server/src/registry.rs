@@ -596,6 +596,23 @@ pub fn authenticate(tx: &Transaction<'_>, token: &str) -> Result<Option<Device>,
     Ok(device_by(tx, "d.token_hash = ?1", params![hash(token)])?)
 }
 
+/// The hash of `device`'s token, which keys its sync bundles, and whether
+/// it is revoked; `None` for a device never enrolled.
+pub fn bundle_key(tx: &Transaction<'_>, device: u64) -> Result<Option<(Vec<u8>, bool)>, Error> {
+    Ok(tx
+        .query_row(
+            "SELECT token_hash, revoked_at IS NOT NULL FROM devices WHERE id = ?1",
+            params![device as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// The device numbered `device`, if it is enrolled and not revoked.
+pub fn device(tx: &Transaction<'_>, device: u64) -> Result<Option<Device>, Error> {
+    Ok(device_by(tx, "d.id = ?1", params![device as i64])?)
+}
+
 /// Whether `device` is still enrolled (not revoked): one lookup by key,
 /// cheap enough to repeat for every message of a call.
 pub fn enrolled(tx: &Transaction<'_>, device: u64) -> Result<bool, Error> {

@@ -476,6 +476,34 @@ pub fn massline(store: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs `massline-server admin bundle import` on `township`'s data
+/// directory for the device bundle `bundle`: the reply bundle, or the
+/// command's error output when it fails.
+pub fn import_bundle(township: &Township, bundle: &[u8]) -> Result<Vec<u8>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, reply) = (
+        dir.path().join("device.bundle"),
+        dir.path().join("reply.bundle"),
+    );
+    std::fs::write(&file, bundle).unwrap();
+    let out = Command::new(server_binary())
+        .args(["admin", "--data"])
+        .arg(&township.data)
+        .args(["bundle", "import"])
+        .arg(&file)
+        .arg("--reply-out")
+        .arg(&reply)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(std::fs::read(&reply).unwrap())
+    } else {
+        assert!(!reply.exists(), "a refused bundle leaves no reply");
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
 /// A binary of this crate, beside the test executable's folder
 /// (`target/<profile>/deps/<test>` → `target/<profile>/`).
 fn binary(name: &str) -> PathBuf {

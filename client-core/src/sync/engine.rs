@@ -190,6 +190,28 @@ impl PushAcks {
         Ok(())
     }
 
+    /// The changes (outbox id, hash) of each message made and not yet
+    /// answered, oldest first: a bundle keeps them until its reply comes.
+    pub fn take_messages(&mut self) -> Vec<Vec<(i64, ChangeHash)>> {
+        self.sent.try_iter().map(|(hashes, _)| hashes).collect()
+    }
+
+    /// Answers awaited for messages of `messages` (as [`PushAcks::take_messages`]
+    /// gave them), recorded as a push call's are.
+    pub fn resume(messages: Vec<Vec<(i64, ChangeHash)>>) -> PushAcks {
+        let (tx, rx) = mpsc::channel();
+        for m in messages {
+            // The receiver is right here.
+            let _ = tx.send((m, 0));
+        }
+        PushAcks {
+            sent: rx,
+            message_bytes: Arc::new(Adaptive::new(None, 1)),
+            accepted: 0,
+            refused: 0,
+        }
+    }
+
     /// The call ended early (a cut link): if a message went unanswered, the
     /// next ones are smaller than it.
     pub fn cut_short(&self) {

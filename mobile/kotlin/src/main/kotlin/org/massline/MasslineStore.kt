@@ -1,6 +1,8 @@
 package org.massline
 
 import java.io.File
+import java.io.InputStream
+import java.io.OutputStream
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.delay
@@ -20,6 +22,7 @@ import org.massline.ffi.Status
 import org.massline.ffi.Store
 import org.massline.ffi.SyncProgress
 import org.massline.ffi.SyncReport
+import org.massline.ffi.maxBundleBytes
 import org.massline.model.Lang
 import org.massline.model.Record
 import org.massline.model.RecordKind
@@ -185,6 +188,42 @@ class MasslineStore private constructor(
      */
     suspend fun sync(): SyncReport {
         val report = withContext(dispatcher) { core.sync() }
+        if (report.changed.isNotEmpty()) {
+            changesFlow.emit(SyncChanges(report.changed, report))
+        }
+        raiseTodos()
+        return report
+    }
+
+    /**
+     * Writes a sync bundle to [out], for a place with no link: the changes the
+     * server has not acknowledged and what this device would pull, authenticated
+     * with the device's credentials. Share it (a chat attachment, a file) with
+     * the township office; import its reply with [importBundle]. Returns the
+     * bundle's size in bytes. [out] is left open.
+     */
+    suspend fun exportBundle(out: OutputStream): Int = io {
+        val bytes = core.exportBundle()
+        out.write(bytes)
+        out.flush()
+        bytes.size
+    }
+
+    /**
+     * Reads the township's reply to the last exported bundle from [input] and
+     * takes it in as a sync would: acknowledged changes leave the outbox,
+     * others' changes arrive (and are announced on [changes]). A reply for
+     * another device or bundle, changed on the way, cut short or too large
+     * throws [MasslineException.Bundle] and changes nothing; importing it twice
+     * is harmless. At most the bundle limit (and one byte) is read. [input] is
+     * left open.
+     */
+    suspend fun importBundle(input: InputStream): SyncReport {
+        val report = io {
+            // One byte past the limit is enough for the library to refuse it.
+            val most = maxBundleBytes().toInt() + 1
+            core.importBundle(input.readNBytes(most))
+        }
         if (report.changed.isNotEmpty()) {
             changesFlow.emit(SyncChanges(report.changed, report))
         }

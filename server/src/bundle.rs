@@ -1,0 +1,138 @@
+//! Taking in a device's sync bundle (`admin bundle import`), for a place with
+//! no link, and making the reply bundle.
+//!
+//! A bundle is what a push call and a pull call would carry
+//! ([`massline_model::bundle`]); it goes through the very code those calls
+//! do: each push message is unpacked and handed to [`ingest::ingest`] (the
+//! same limits, the same refusals naming record and field), and the pull is
+//! answered by [`feed::start`]. Nothing of a bundle is read before its tag
+//! matches the key of the device its header names, so a bundle changed on
+//! the way, or passed off as another device's, changes nothing; a revoked
+//! device's is refused. Importing the same bundle twice stores nothing twice
+//! (the intake takes a change it holds as accepted) and answers the same.
+
+use massline_model::bundle::{self, BundleError, BundleReply, Direction, Header, MAX_BUNDLE_BYTES};
+use massline_model::packing::Unpacker;
+use massline_model::protocol::{PullBatch, PullRequest, scopes_digest};
+
+use crate::db::Db;
+use crate::error::Error;
+use crate::feed::{self, FeedOptions};
+use crate::{ingest, registry, rows};
+
+/// Bytes kept free in a reply for its header, tag and protobuf framing.
+pub const REPLY_MARGIN_BYTES: usize = 64 << 10;
+
+/// What importing a bundle did.
+#[derive(Debug)]
+pub struct Imported {
+    /// The reply bundle, for the device.
+    pub reply: Vec<u8>,
+    /// The device it came from.
+    pub device: u64,
+    /// Its changes stored (including ones the server already had).
+    pub accepted: u64,
+    /// Its changes refused.
+    pub refused: u64,
+    /// Changes of others the reply carries.
+    pub pulled: u64,
+    /// Whether the reply carries all the device would have pulled.
+    pub complete: bool,
+}
+
+/// Takes in the request bundle `bytes` (at most [`MAX_BUNDLE_BYTES`]) as a
+/// push and a pull from its device, and makes the reply.
+pub fn import(db: &Db, bytes: &[u8], now: i64) -> Result<Imported, Error> {
+    let opened = bundle::open(bytes, Direction::Request)?;
+    let id = opened.header.device;
+    let (token_hash, revoked) = db
+        .read(|tx| registry::bundle_key(tx, id))?
+        .ok_or(BundleError::UnknownDevice(id))?;
+    let key = bundle::device_key(&token_hash);
+    let body = opened.verify(&key)?;
+    if revoked {
+        return Err(BundleError::Revoked(id).into());
+    }
+    let request = massline_proto::bundle::decode_request(body)?;
+    let device = db
+        .read(|tx| registry::device(tx, id))?
+        .ok_or(BundleError::Revoked(id))?;
+    let mut reply = BundleReply::default();
+    let (mut accepted, mut refused) = (0, 0);
+    // One packed stream, message after message, as a push call's.
+    let mut unpacker = Unpacker::new();
+    for message in &request.push {
+        let entries = unpacker
+            .unpack(&message.frame, message.changes)
+            .map_err(|e| Error::Invalid(format!("push message of the bundle: {e}")))?;
+        let ack = ingest::ingest(db, &device, entries, now)?;
+        crate::metrics::answered(&ack);
+        accepted += u64::from(ack.accepted);
+        refused += ack.refused.len() as u64;
+        reply.push.push(ack);
+    }
+    // The typed rows follow at once (a running server's follower would
+    // only when next poked).
+    db.write(rows::catch_up)?;
+    let answers = massline_proto::bundle::encode_reply(&reply).len();
+    let budget = MAX_BUNDLE_BYTES.saturating_sub(answers + REPLY_MARGIN_BYTES);
+    let (pull, pulled, complete) = pull(db, &device, request.pull, budget)?;
+    reply.pull = pull;
+    let own = db.read(registry::server_id)?;
+    let header = Header {
+        direction: Direction::Reply,
+        device: id,
+        server: own,
+        nonce: opened.header.nonce,
+    };
+    let body = massline_proto::bundle::encode_reply(&reply);
+    Ok(Imported {
+        reply: bundle::seal(&header, &body, &key)?,
+        device: id,
+        accepted,
+        refused,
+        pulled,
+        complete,
+    })
+}
+
+/// The pull's messages, up to `budget` bytes of frames and
+/// [`bundle::MAX_BUNDLE_PULL_MESSAGES`]: when the device's scopes are out of
+/// date, the scope list, then the answer the device's next request would get
+/// (the scopes it knew at their cursors, new ones from the start). Returns
+/// the messages, the changes they hold and whether they are the whole answer.
+fn pull(
+    db: &Db,
+    device: &registry::Device,
+    mut req: PullRequest,
+    budget: usize,
+) -> Result<(Vec<PullBatch>, u64, bool), Error> {
+    let opts = FeedOptions {
+        compression_level: req.compression.clamp(1, 19) as i32,
+        ..FeedOptions::default()
+    };
+    let mut out: Vec<PullBatch> = Vec::new();
+    let (mut bytes, mut pulled) = (0, 0);
+    for _round in 0..2 {
+        let mut answer = feed::start(db, device, &req, &opts)?;
+        while let Some(batch) = answer.next_message(db)? {
+            bytes += batch.frame.len();
+            if bytes > budget || out.len() == bundle::MAX_BUNDLE_PULL_MESSAGES {
+                return Ok((out, pulled, false));
+            }
+            pulled += u64::from(batch.entries);
+            let scopes = (!batch.scopes.is_empty()).then(|| batch.scopes.clone());
+            out.push(batch);
+            if let Some(scopes) = scopes {
+                req.cursors.retain(|(s, _)| scopes.contains(s));
+                req.common = 0;
+                req.scopes_digest = scopes_digest(scopes.iter().map(String::as_str));
+                break;
+            }
+            if out.last().is_some_and(|b| b.done) {
+                return Ok((out, pulled, true));
+            }
+        }
+    }
+    Ok((out, pulled, false))
+}
