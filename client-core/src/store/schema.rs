@@ -6,7 +6,7 @@
 use rusqlite::Transaction;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 7;
+pub const VERSION: u32 = 5;
 
 const V1: &str = "
 CREATE TABLE identity (
@@ -96,11 +96,10 @@ ALTER TABLE identity ADD COLUMN server_id BLOB;
 ALTER TABLE identity ADD COLUMN recovering INTEGER NOT NULL DEFAULT 0;
 ";
 
-/// Version 7: the last sync bundle exported, so its reply can be matched to
+/// Version 5: the last sync bundle exported, so its reply can be matched to
 /// it: its nonce and the changes (outbox id, hash) of each of its push
 /// messages, as `u32` count then `i64` id and 32-byte hash each, little-endian.
-/// (Versions 5 and 6 are taken by work merged beside this one.)
-const V7: &str = "
+const V5: &str = "
 CREATE TABLE bundle_export (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     nonce BLOB NOT NULL,
@@ -117,8 +116,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
             1 => tx.execute_batch(V2)?,
             2 => tx.execute_batch(V3)?,
             3 => tx.execute_batch(V4)?,
-            4 | 5 => {}
-            6 => tx.execute_batch(V7)?,
+            4 => tx.execute_batch(V5)?,
             _ => unreachable_version(version),
         }
     }
