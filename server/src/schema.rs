@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 7;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -146,6 +146,22 @@ ALTER TABLE devices ADD COLUMN dashboard INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX devices_dashboard_of ON devices (person) WHERE dashboard = 1;
 ";
 
+/// Version 7: the township's own scope (`t/shared`) belongs to no village,
+/// so a scope's village may be null. SQLite cannot loosen a column, so the
+/// table is made anew under the same name (run with foreign keys off, see
+/// [`crate::db::Db::open`]; `documents` and `changes` keep pointing at it by
+/// name). Version 6 is another branch's step.
+const V7: &str = "
+CREATE TABLE scopes_v7 (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    village TEXT REFERENCES villages (code)
+);
+INSERT INTO scopes_v7 (id, name, village) SELECT id, name, village FROM scopes;
+DROP TABLE scopes;
+ALTER TABLE scopes_v7 RENAME TO scopes;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -155,6 +171,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             2 => tx.execute_batch(V3)?,
             3 => tx.execute_batch(V4)?,
             4 => tx.execute_batch(V5)?,
+            6 => tx.execute_batch(V7)?,
             _ => {}
         }
     }

@@ -48,6 +48,8 @@ pub struct Cell {
     pub href: Option<String>,
     /// The cell's id in the page.
     pub id: Option<String>,
+    /// Shown highlighted (a village behind the campaign plan).
+    pub alert: bool,
 }
 
 impl Cell {
@@ -57,6 +59,7 @@ impl Cell {
             value,
             href: None,
             id: None,
+            alert: false,
         }
     }
 
@@ -73,6 +76,12 @@ impl Cell {
     /// Links the cell to `href`.
     pub fn link(mut self, href: String) -> Cell {
         self.href = Some(href);
+        self
+    }
+
+    /// Highlights the cell when `on`.
+    pub fn alert_if(mut self, on: bool) -> Cell {
+        self.alert = on;
         self
     }
 
