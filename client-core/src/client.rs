@@ -427,8 +427,8 @@ impl Client {
 
     /// Where each village stands in the campaign on `today`, from the plan
     /// in force and the phase entries on this device (see
-    /// [`records::standing`]): this person's own village always, and every
-    /// village whose entries the device holds (all, on a township officer's).
+    /// [`records::standing`]): every village whose scopes the person reads
+    /// (all, on a township officer's device).
     pub fn campaign(&self, today: NaiveDate) -> Result<Vec<VillageStanding>, Error> {
         let plans = self.list(Some(RecordKind::CampaignPlan))?;
         let plan = records::plan_in_force(plans.iter().filter_map(|row| match &row.record {
@@ -437,8 +437,11 @@ impl Client {
         }));
         let mut entries: std::collections::BTreeMap<VillageCode, Vec<PhaseEntry>> =
             Default::default();
-        if let Some(v) = self.identity()?.and_then(|i| i.principal.village) {
-            entries.entry(v).or_default();
+        // Every village the person reads, entries or none.
+        for (scope, _) in self.status()?.cursors {
+            if let Some(v) = scope.village() {
+                entries.entry(v.clone()).or_default();
+            }
         }
         for row in self.list(Some(RecordKind::PhaseEntry))? {
             if let (Some(Record::PhaseEntry(e)), Some(v)) =
