@@ -65,6 +65,7 @@ impl Db {
                 schema::VERSION
             )));
         }
+        writer.pragma_update(None, "foreign_keys", "OFF")?;
         let tx = writer.transaction_with_behavior(TransactionBehavior::Exclusive)?;
         if version < schema::VERSION {
             schema::upgrade(&tx, version)?;
