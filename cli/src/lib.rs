@@ -617,6 +617,10 @@ fn run(m: &ArgMatches) -> anyhow::Result<()> {
         }
         Command::Status { json } => {
             let s = client.status()?;
+            let campaign = match s.identity {
+                Some(_) => client.campaign(today())?,
+                None => Vec::new(),
+            };
             if json {
                 println!(
                     "{}",
@@ -638,10 +642,15 @@ fn run(m: &ArgMatches) -> anyhow::Result<()> {
                         "last_success_at": s.last_success_at,
                         "last_error": s.last_error,
                         "cursors": s.cursors.iter().map(|(k, v)| json!({"scope": k, "seq": v})).collect::<Vec<_>>(),
+                        "campaign": campaign.iter().map(|c| json!({
+                            "village": c.village,
+                            "phase": c.standing.current,
+                            "behind": c.standing.behind,
+                        })).collect::<Vec<_>>(),
                     })
                 );
             } else {
-                print!("{}", render::status(&s, lang));
+                print!("{}", render::status(&s, &campaign, lang));
             }
         }
     }

@@ -8,7 +8,7 @@ use massline_core::record_doc::HistoryItem;
 use massline_core::records::field::{FieldSpec, Scalar, Shape};
 use massline_core::records::{StudyCredit, field_label};
 use massline_core::store::documents::RecordRow;
-use massline_core::{DocId, Lang, Link, LinkState, Status, SyncReport};
+use massline_core::{DocId, Lang, Link, LinkState, Status, SyncReport, VillageStanding};
 use serde_json::{Value, json};
 
 fn short(id: &DocId) -> String {
@@ -360,7 +360,7 @@ pub fn study_log(log: &[(DocId, StudyCredit)], lang: Lang) -> String {
 }
 
 /// The device's state: who, what is unsent, the last sync, the cursors.
-pub fn status(s: &Status, lang: Lang) -> String {
+pub fn status(s: &Status, campaign: &[VillageStanding], lang: Lang) -> String {
     let mut out = String::new();
     match &s.identity {
         Some(id) => {
@@ -397,6 +397,21 @@ pub fn status(s: &Status, lang: Lang) -> String {
     let _ = writeln!(out, "cursors:");
     for (scope, seq) in &s.cursors {
         let _ = writeln!(out, "  {scope}\t{seq}");
+    }
+    if !campaign.is_empty() {
+        let _ = writeln!(out, "campaign phase:");
+    }
+    for c in campaign {
+        let phase = c
+            .standing
+            .current
+            .map_or("-", |p| p.label(lang));
+        let behind: Vec<&str> = c.standing.behind.iter().map(|p| p.label(lang)).collect();
+        let _ = write!(out, "  {}\t{phase}", c.village);
+        if !behind.is_empty() {
+            let _ = write!(out, "\tbehind plan: {}", behind.join(", "));
+        }
+        out.push('\n');
     }
     out
 }

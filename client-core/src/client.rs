@@ -23,7 +23,7 @@ use crate::protocol::Seq;
 use crate::record_doc::{self, Author, HistoryItem, NewChange, StoredRecord};
 use crate::records::rules;
 use crate::records::{
-    DemandLink, PracticalThing, Record, RecordKind, Reference, StudyCredit, ValidationError,
+    self, Audience, DemandLink, PhaseEntry, PhaseStanding, PracticalThing, Record, RecordKind, Reference, StudyCredit, ValidationError,
     Warning, Withdrawal,
 };
 use crate::store::documents::{self, RecordRow};
@@ -283,7 +283,10 @@ impl Client {
         self.db.write(|tx| {
             let me = identity_of(tx)?;
             let village = match documents::get(tx, visit)?.and_then(|r| r.scope) {
-                Some(scope) => scope.village().clone(),
+                Some(scope) => match scope.village() {
+                    Some(v) => v.clone(),
+                    None => return Err(Error::NotFound(visit.to_hex())),
+                },
                 None => return Err(Error::NotFound(visit.to_hex())),
             };
             let is_opinion = matches!(record, Record::Opinion(_));
@@ -401,8 +404,8 @@ impl Client {
             counts.insert(v.to_string(), 0);
         }
         for row in self.list(Some(RecordKind::PracticalThing))? {
-            if let Some(scope) = &row.scope {
-                *counts.entry(scope.village().to_string()).or_default() += 1;
+            if let Some(v) = row.scope.as_ref().and_then(Scope::village) {
+                *counts.entry(v.to_string()).or_default() += 1;
             }
         }
         Ok(counts
@@ -421,6 +424,44 @@ impl Client {
             .filter_map(|row| row.record.map(|r| (row.id, r)))
             .collect();
         Ok(todo::todo(&me.principal, &records, today, lang))
+    }
+
+    /// Where each village stands in the campaign on `today`, from the plan
+    /// in force and the phase entries on this device (see
+    /// [`records::standing`]): every village whose scopes the person reads
+    /// (all, on a township officer's device).
+    pub fn campaign(&self, today: NaiveDate) -> Result<Vec<VillageStanding>, Error> {
+        let plans = self.list(Some(RecordKind::CampaignPlan))?;
+        let plan = records::plan_in_force(plans.iter().filter_map(|row| match &row.record {
+            Some(Record::CampaignPlan(p)) => Some((row.id, p)),
+            _ => None,
+        }));
+        let mut entries: std::collections::BTreeMap<VillageCode, Vec<PhaseEntry>> =
+            Default::default();
+        // Every village the person reads, entries or none.
+        for (scope, _) in self.status()?.cursors {
+            if let Some(v) = scope.village() {
+                entries.entry(v.clone()).or_default();
+            }
+        }
+        for row in self.list(Some(RecordKind::PhaseEntry))? {
+            if let (Some(Record::PhaseEntry(e)), Some(v)) =
+                (row.record, row.scope.as_ref().and_then(Scope::village))
+            {
+                entries.entry(v.clone()).or_default().push(e);
+            }
+        }
+        Ok(entries
+            .into_iter()
+            .map(|(village, e)| VillageStanding {
+                standing: records::standing(
+                    plan.map(|(_, p)| p),
+                    &records::first_entries(&e),
+                    today,
+                ),
+                village,
+            })
+            .collect())
     }
 
     /// The record whose id is, or starts with, `text`.
@@ -581,11 +622,15 @@ fn create_in(
     record: Record,
     village: Option<VillageCode>,
 ) -> Result<DocId, Error> {
-    let village = match village {
-        Some(v) => v,
-        None => me.home_village()?.clone(),
+    // A township record's scope is the township's, whoever makes it.
+    let scope = if record.kind().audience() == Audience::Township {
+        Scope::Township
+    } else {
+        match village {
+            Some(v) => record.home_scope(&v),
+            None => record.home_scope(me.home_village()?),
+        }
     };
-    let scope = record.home_scope(&village);
     me.check_can_write(&scope)?;
     let serial = identity::take_serial(tx)?;
     let (id, mut doc, change) = record_doc::create(&author(me), &scope, serial, &record)?;
@@ -594,6 +639,15 @@ fn create_in(
     store_change(tx, &id, &doc, None, &change)?;
     take_up_opinions(tx, me, None, &edit.made.record)?;
     Ok(id)
+}
+
+/// Where one village stands in the campaign (see [`Client::campaign`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VillageStanding {
+    /// The village.
+    pub village: VillageCode,
+    /// Its phase and the phases it is behind the plan in.
+    pub standing: PhaseStanding,
 }
 
 /// Applies `write` to a stored record's document, checks the result against

@@ -26,7 +26,7 @@ pub use massline_model::{
 };
 
 pub use access::{Principal, Role, Scope};
-pub use client::{Client, Link, LinkState, Status};
+pub use client::{Client, Link, LinkState, Status, VillageStanding};
 pub use codes::{Coded, Lang};
 pub use error::Error;
 pub use ids::{DocId, PersonId, VillageCode};

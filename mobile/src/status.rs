@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use massline_core::access::Role;
 use massline_core::record_doc::HistoryItem as CoreHistoryItem;
-use massline_core::records::{Record, StudyCredit, Withdrawal};
+use massline_core::records::{PhaseStanding, Record, StudyCredit, Withdrawal};
 use massline_core::store::documents::RecordRow as CoreRow;
 use massline_core::store::identity::Identity as CoreIdentity;
 use massline_core::{
@@ -131,6 +131,25 @@ pub struct RefusedChange {
     pub code: String,
     /// The server's reason, in plain words.
     pub reason: String,
+}
+
+/// Where one village stands in the campaign: its phase, and the phases it
+/// is behind the township's plan in.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct VillageCampaign {
+    /// The village's code.
+    pub village: String,
+    /// Its phase and the phases it is behind the plan in.
+    pub standing: PhaseStanding,
+}
+
+impl From<massline_core::VillageStanding> for VillageCampaign {
+    fn from(s: massline_core::VillageStanding) -> Self {
+        VillageCampaign {
+            village: s.village.to_string(),
+            standing: s.standing,
+        }
+    }
 }
 
 /// A readable scope and the server sequence number the device stands at.

@@ -20,6 +20,7 @@ use zeroize::Zeroize;
 use crate::error::MasslineError;
 use crate::status::{
     CreditedStudy, HistoryItem, Identity, RecordRow, Status, SyncProgress, SyncReport,
+    VillageCampaign,
 };
 
 /// The runtime that carries enrollment and sync: two workers, made on first use.
@@ -202,6 +203,19 @@ impl Store {
     /// record and has an id that stays the same while it stands.
     pub fn todo(&self, lang: Lang) -> Result<Vec<TodoItem>, MasslineError> {
         Ok(self.client.todo(chrono::Local::now().date_naive(), lang)?)
+    }
+
+    /// Where each village this device holds stands in the campaign today:
+    /// the current phase, and the phases it is behind the township's plan in
+    /// (the person's own village always; every village on a township
+    /// officer's device).
+    pub fn campaign(&self) -> Result<Vec<VillageCampaign>, MasslineError> {
+        Ok(self
+            .client
+            .campaign(chrono::Local::now().date_naive())?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// The id of the record whose id is, or starts with, `prefix`.

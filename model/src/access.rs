@@ -25,6 +25,10 @@ coded_enum! {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Scope {
+    /// The township's own records, read by every village and written only by
+    /// the township office (the campaign plan, service matters' checklists,
+    /// notices to all villages): `t/shared`.
+    Township,
     /// A village's shared records (rectification, notices, …): `v/{village}/shared`.
     VillageShared(VillageCode),
     /// A village's cadre-only records (opinions, visits, …): `v/{village}/cadre`.
@@ -39,20 +43,23 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// The village the scope belongs to.
-    pub fn village(&self) -> &VillageCode {
+    /// The village the scope belongs to; `None` for the township's own.
+    pub fn village(&self) -> Option<&VillageCode> {
         match self {
-            Scope::VillageShared(v) | Scope::VillageCadre(v) => v,
-            Scope::MemberStudy { village, .. } => village,
+            Scope::Township => None,
+            Scope::VillageShared(v) | Scope::VillageCadre(v) => Some(v),
+            Scope::MemberStudy { village, .. } => Some(village),
         }
     }
 
-    /// Parses `v/{village}/shared`, `v/{village}/cadre` or `v/{village}/m/{person}`.
+    /// Parses `t/shared`, `v/{village}/shared`, `v/{village}/cadre` or
+    /// `v/{village}/m/{person}`.
     pub fn parse(s: &str) -> Result<Scope, String> {
         let bad = || format!("`{s}` is not a scope name");
         let parts: Vec<&str> = s.split('/').collect();
         let village = |p: &str| VillageCode::new(p).map_err(|_| bad());
         match parts.as_slice() {
+            ["t", "shared"] => Ok(Scope::Township),
             ["v", v, "shared"] => Ok(Scope::VillageShared(village(v)?)),
             ["v", v, "cadre"] => Ok(Scope::VillageCadre(village(v)?)),
             ["v", v, "m", p] => Ok(Scope::MemberStudy {
@@ -67,6 +74,7 @@ impl Scope {
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Scope::Township => f.write_str("t/shared"),
             Scope::VillageShared(v) => write!(f, "v/{v}/shared"),
             Scope::VillageCadre(v) => write!(f, "v/{v}/cadre"),
             Scope::MemberStudy { village, member } => write!(f, "v/{village}/m/{member}"),
@@ -105,28 +113,32 @@ pub struct Principal {
 }
 
 impl Principal {
-    fn in_village(&self, v: &VillageCode) -> bool {
-        self.village.as_ref() == Some(v)
+    fn in_village(&self, v: Option<&VillageCode>) -> bool {
+        v.is_some() && self.village.as_ref() == v
     }
 
-    /// A member reads their village's shared records and their own study log;
-    /// cadres and the secretary read all of their village; the township office
-    /// reads every village. Nobody reads another village.
+    /// Everyone reads the township's own records; a member reads their
+    /// village's shared records and their own study log; cadres and the
+    /// secretary read all of their village; the township office reads every
+    /// village. Nobody reads another village.
     pub fn can_read(&self, scope: &Scope) -> bool {
         match self.role {
             Role::TownshipOfficer => true,
+            _ if *scope == Scope::Township => true,
             Role::Cadre | Role::Secretary => self.in_village(scope.village()),
             Role::Member => match scope {
-                Scope::VillageShared(v) => self.in_village(v),
+                Scope::Township => true,
+                Scope::VillageShared(v) => self.in_village(Some(v)),
                 Scope::VillageCadre(_) => false,
                 Scope::MemberStudy { village, member } => {
-                    self.in_village(village) && *member == self.person
+                    self.in_village(Some(village)) && *member == self.person
                 }
             },
         }
     }
 
-    /// A member writes only their own study log; cadres and the secretary write
+    /// Only the township office writes the township's own records. A member
+    /// writes only their own study log; cadres and the secretary write
     /// all of their village; the township office writes villages' shared
     /// records (problems it issues, filing of rectification) and cadre-only
     /// records, where the record rules let it only withdraw (an opinion filed
@@ -138,7 +150,7 @@ impl Principal {
             Role::Member => matches!(
                 scope,
                 Scope::MemberStudy { village, member }
-                    if self.in_village(village) && *member == self.person
+                    if self.in_village(Some(village)) && *member == self.person
             ),
         }
     }
@@ -164,7 +176,12 @@ mod tests {
 
     #[test]
     fn scope_names_round_trip() {
-        for s in ["v/dongcun/shared", "v/dongcun/cadre", "v/dongcun/m/p1"] {
+        for s in [
+            "t/shared",
+            "v/dongcun/shared",
+            "v/dongcun/cadre",
+            "v/dongcun/m/p1",
+        ] {
             assert_eq!(Scope::parse(s).map(|x| x.to_string()), Ok(s.to_string()));
         }
         for s in [
@@ -174,6 +191,9 @@ mod tests {
             "x/a/shared",
             "v/a/m/",
             "v/a/m/p/q",
+            "t",
+            "t/cadre",
+            "t/shared/x",
         ] {
             assert!(Scope::parse(s).is_err(), "{s}");
         }
@@ -229,5 +249,21 @@ mod tests {
             village: v("b"),
             member: p("p1")
         }));
+    }
+
+    #[test]
+    fn every_role_reads_the_township_scope_and_only_the_township_writes_it() {
+        for role in [Role::Member, Role::Cadre, Role::Secretary] {
+            for village in ["a", "b"] {
+                let x = who(role, Some(village), "x1");
+                assert!(x.can_read(&Scope::Township), "{role:?} of {village}");
+                assert!(!x.can_write(&Scope::Township), "{role:?} of {village}");
+            }
+        }
+        let t = who(Role::TownshipOfficer, None, "t1");
+        assert!(t.can_read(&Scope::Township) && t.can_write(&Scope::Township));
+        // A person of no village is in no village's scope.
+        let nowhere = who(Role::Cadre, None, "c9");
+        assert!(!nowhere.can_read(&Scope::VillageShared(v("a"))));
     }
 }

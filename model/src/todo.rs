@@ -9,7 +9,9 @@ use crate::access::{Principal, Role};
 use crate::coded_enum;
 use crate::codes::Lang;
 use crate::ids::{DocId, PersonId};
-use crate::records::{PracticalThing, Record, RecordKind, RectificationStatus};
+use crate::records::{
+    PracticalThing, Record, RecordKind, RectificationStatus, first_entries, plan_in_force, standing,
+};
 
 /// A measure due within this many days is listed before it is overdue.
 pub const DUE_SOON_DAYS: i64 = 7;
@@ -31,6 +33,7 @@ coded_enum! {
         ServiceOpen = "service_open", "代办事项超过15日未办结", "Service request open over 15 days";
         PracticalThings = "practical_things", "为民办实事不在3至5件", "Practical things outside 3 to 5";
         OwnStudy = "own_study", "本月尚未学习", "No study of your own this month";
+        BehindPlan = "behind_plan", "本村活动进度落后于实施方案", "Village behind the campaign plan";
     }
 }
 
@@ -103,7 +106,10 @@ impl List {
 /// - for a township officer, submissions not yet acknowledged;
 /// - for a contact cadre, their members with no study in [`NOT_STUDYING_DAYS`];
 /// - for an agent, service requests open over [`SERVICE_OPEN_DAYS`];
-/// - for a member, no study of their own this month.
+/// - for a member, no study of their own this month;
+/// - for the village Party secretary, the village behind the campaign plan
+///   (a phase whose planned start has passed not entered; see
+///   [`crate::records::standing`]), about the plan, due from that start.
 pub fn todo(
     me: &Principal,
     records: &[(DocId, Record)],
@@ -175,6 +181,9 @@ pub fn todo(
         };
         list.push(TodoReason::PracticalThings, None, None, &what);
     }
+    if me.role == Role::Secretary {
+        behind_plan(&mut list, records, today);
+    }
     if me.role == Role::Member {
         let month = today.with_day(1).unwrap_or(today);
         if last_study(person).is_none_or(|d| d < month) {
@@ -186,6 +195,33 @@ pub fn todo(
         }
     }
     list.items
+}
+
+/// The secretary's item when their village is behind the plan in force:
+/// their phone holds only their own village's phase entries.
+fn behind_plan(list: &mut List, records: &[(DocId, Record)], today: NaiveDate) {
+    let plans = records.iter().filter_map(|(id, r)| match r {
+        Record::CampaignPlan(p) => Some((*id, p)),
+        _ => None,
+    });
+    let Some((plan_id, plan)) = plan_in_force(plans) else {
+        return;
+    };
+    let entered = first_entries(records.iter().filter_map(|(_, r)| match r {
+        Record::PhaseEntry(e) => Some(e),
+        _ => None,
+    }));
+    let s = standing(Some(plan), &entered, today);
+    if let Some(&phase) = s.behind.first() {
+        let at = Some((plan_id, RecordKind::CampaignPlan));
+        let start = plan.planned(phase).0;
+        list.push(
+            TodoReason::BehindPlan,
+            at,
+            Some(start),
+            phase.label(list.lang),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -288,5 +324,51 @@ mod tests {
         assert_eq!(items[0].reason, TodoReason::OwnStudy);
         let this_month = vec![(id(1), study(day(6, 1)))];
         assert!(todo(&wang, &this_month, day(6, 3), Lang::Zh).is_empty());
+    }
+
+    #[test]
+    fn a_secretary_is_told_when_the_village_is_behind_the_plan() {
+        use crate::records::{CampaignPhase, CampaignPlan, PhaseEntry};
+        let plan = Record::CampaignPlan(CampaignPlan {
+            title: "实施方案".into(),
+            issued_on: day(5, 20),
+            learning_start: day(6, 1),
+            learning_end: day(7, 15),
+            criticism_start: day(7, 16),
+            criticism_end: day(8, 31),
+            rectification_start: day(9, 1),
+            rectification_end: day(11, 30),
+        });
+        let zhang = who("zhang", Role::Secretary);
+        let behind = |records: &[(DocId, Record)], today| -> Vec<TodoItem> {
+            todo(&zhang, records, today, Lang::Zh)
+                .into_iter()
+                .filter(|i| i.reason == TodoReason::BehindPlan)
+                .collect()
+        };
+        let mut records = vec![(id(7), plan)];
+        assert!(behind(&records, day(6, 1)).is_empty(), "the start day itself");
+        let [item] = behind(&records, day(6, 2)).try_into().expect("one item");
+        assert_eq!((item.record, item.day), (Some(id(7)), Some(day(6, 1))));
+        assert!(item.why.contains("学习教育"), "{}", item.why);
+        // Nobody else gets it.
+        for other in [who("li", Role::Cadre), who("wang", Role::Member)] {
+            assert!(
+                todo(&other, &records, day(6, 2), Lang::Zh)
+                    .iter()
+                    .all(|i| i.reason != TodoReason::BehindPlan)
+            );
+        }
+        records.push((
+            id(8),
+            Record::PhaseEntry(PhaseEntry {
+                phase: CampaignPhase::Learning,
+                entered_on: day(6, 3),
+                note: String::new(),
+            }),
+        ));
+        assert!(behind(&records, day(7, 16)).is_empty(), "entered");
+        let [item] = behind(&records, day(7, 17)).try_into().expect("one item");
+        assert_eq!(item.day, Some(day(7, 16)), "a new item for the next phase");
     }
 }

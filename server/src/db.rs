@@ -51,7 +51,6 @@ impl Db {
         writer.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a commit is on disk before the server acknowledges it.
         writer.pragma_update(None, "synchronous", "FULL")?;
-        writer.pragma_update(None, "foreign_keys", "ON")?;
         writer.pragma_update(None, "cache_size", -16384)?;
         writer.pragma_update(None, "temp_store", "MEMORY")?;
         // Deleted content is zeroed, not left in free pages: a purged
@@ -69,6 +68,7 @@ impl Db {
                 schema::VERSION
             )));
         }
+        writer.pragma_update(None, "foreign_keys", "OFF")?;
         let tx = writer.transaction_with_behavior(TransactionBehavior::Exclusive)?;
         if version < schema::VERSION {
             schema::upgrade(&tx, version)?;
@@ -76,6 +76,9 @@ impl Db {
         rows::follow_declarations(&tx)?;
         registry::server_id(&tx)?;
         tx.commit()?;
+        // Foreign keys on only after the upgrade: an upgrade that makes a
+        // table anew (schema 8) drops the old one while rows point at it.
+        writer.pragma_update(None, "foreign_keys", "ON")?;
         let reader = || -> Result<Mutex<Connection>, Error> {
             let r = Connection::open_with_flags(
                 &path,

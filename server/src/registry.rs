@@ -697,10 +697,11 @@ pub fn devices(tx: &Transaction<'_>) -> Result<Vec<DeviceRow>, Error> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Every scope that exists in the township: each village's shared and
-/// cadre-only records, and the study log of each person of a village.
+/// Every scope that exists in the township: the township's own records,
+/// each village's shared and cadre-only records, and the study log of each
+/// person of a village.
 fn all_scopes(tx: &Transaction<'_>, village: Option<&VillageCode>) -> Result<Vec<Scope>, Error> {
-    let mut out = Vec::new();
+    let mut out = vec![Scope::Township];
     for (v, _) in villages(tx)? {
         if village.is_some_and(|only| *only != v) {
             continue;
@@ -724,9 +725,13 @@ pub fn readable_scopes(tx: &Transaction<'_>, who: &Principal) -> Result<Vec<Scop
     Ok(scopes)
 }
 
-/// Whether a scope names an existing village (and, for a study log, a person of it).
+/// Whether a scope is the township's or names an existing village (and,
+/// for a study log, a person of it).
 pub fn scope_exists(tx: &Transaction<'_>, scope: &Scope) -> Result<bool, Error> {
-    if village_name(tx, scope.village())?.is_none() {
+    let Some(village) = scope.village() else {
+        return Ok(true);
+    };
+    if village_name(tx, village)?.is_none() {
         return Ok(false);
     }
     Ok(match scope {
@@ -741,7 +746,7 @@ pub fn scope_exists(tx: &Transaction<'_>, scope: &Scope) -> Result<bool, Error> 
 pub fn scope_id(tx: &Transaction<'_>, scope: &Scope) -> Result<i64, Error> {
     let name = scope.to_string();
     tx.prepare_cached("INSERT OR IGNORE INTO scopes (name, village) VALUES (?1, ?2)")?
-        .execute(params![name, scope.village().as_str()])?;
+        .execute(params![name, scope.village().map(VillageCode::as_str)])?;
     Ok(tx
         .prepare_cached("SELECT id FROM scopes WHERE name = ?1")?
         .query_row(params![name], |r| r.get(0))?)

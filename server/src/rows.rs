@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::OnceLock;
 
-use massline_model::DocId;
+use massline_model::{DocId, VillageCode};
 use massline_model::record_doc::{self, StoredRecord};
 use massline_model::records::row::{Cell, Row, RowOf, SqlType, Table};
 use massline_model::records::{self, PracticalThing, RecordKind, Warning};
@@ -237,7 +237,8 @@ pub fn put(tx: &Transaction<'_>, id: &DocId, s: &StoredRecord, new: bool) -> Res
     }
     let row_of = RowOf {
         id,
-        village: s.scope.village().as_str(),
+        // The township's own records are no village's.
+        village: s.scope.village().map_or("", VillageCode::as_str),
         kind: kind.code(),
         withdrawn: s.withdrawn.is_some(),
     };

@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 7;
+pub const VERSION: u32 = 8;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -176,6 +176,22 @@ CREATE TABLE purged_changes (
 ) WITHOUT ROWID;
 ";
 
+/// Version 8: the township's own scope (`t/shared`) belongs to no village,
+/// so a scope's village may be null. SQLite cannot loosen a column, so the
+/// table is made anew under the same name (run with foreign keys off, see
+/// [`crate::db::Db::open`]; `documents` and `changes` keep pointing at it by
+/// name).
+const V8: &str = "
+CREATE TABLE scopes_v8 (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    village TEXT REFERENCES villages (code)
+);
+INSERT INTO scopes_v8 (id, name, village) SELECT id, name, village FROM scopes;
+DROP TABLE scopes;
+ALTER TABLE scopes_v8 RENAME TO scopes;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -187,6 +203,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             4 => tx.execute_batch(V5)?,
             5 => tx.execute_batch(V6)?,
             6 => tx.execute_batch(V7)?,
+            7 => tx.execute_batch(V8)?,
             _ => {}
         }
     }

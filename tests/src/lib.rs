@@ -26,11 +26,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use massline_core::records::{
-    Demand, Education, FourWinds, HouseholdGroup, ListeningFormat, ListeningMeeting, Member,
+    CampaignPhase, CampaignPlan, Demand, Education, FourWinds, HouseholdGroup, ListeningFormat, ListeningMeeting, Member,
     Notice, NoticeCategory, NoticeMedium, Opinion, OpinionArea, OpinionChannel, OpinionStatus,
     OrgLifeMeeting, PracticalThing, Rectification, RectificationStatus, RectificationTerm,
     Regulation, RegulationCategory, ServiceMatter, ServiceRequest, ServiceStatus, SessionFormat,
-    SourceGroup, StudyEntry, StudyMaterial, StudyMode, StudySession, ThingStatus, Visit,
+    PhaseEntry, SourceGroup, StudyEntry, StudyMaterial, StudyMode, StudySession, ThingStatus,
+    Visit,
 };
 use massline_core::{Client, DocId, PersonId, Record, RecordKind, Role, VillageCode};
 use massline_server::connections::ConnectionLimits;
@@ -822,6 +823,30 @@ pub fn regulation(title: &str) -> Record {
         adopted_on: day(6, 10),
         text: "每月五日前公开上月村务和财务收支。".to_string(),
         announced_on: Some(day(6, 12)),
+    })
+}
+
+/// The township's campaign plan of 2024: learning from June 1, criticism
+/// from July 16, rectification from September 1.
+pub fn campaign_plan(title: &str) -> Record {
+    Record::CampaignPlan(CampaignPlan {
+        title: title.to_string(),
+        issued_on: day(5, 20),
+        learning_start: day(6, 1),
+        learning_end: day(7, 15),
+        criticism_start: day(7, 16),
+        criticism_end: day(8, 31),
+        rectification_start: day(9, 1),
+        rectification_end: day(11, 30),
+    })
+}
+
+/// A village entering `phase` on `entered_on`.
+pub fn phase_entry(phase: CampaignPhase, entered_on: chrono::NaiveDate) -> Record {
+    Record::PhaseEntry(PhaseEntry {
+        phase,
+        entered_on,
+        note: String::new(),
     })
 }
 

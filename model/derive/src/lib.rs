@@ -549,10 +549,11 @@ fn expand_kind(input: &DeriveInput) -> syn::Result<Tokens> {
         "shared" => quote!(Shared),
         "cadre" => quote!(Cadre),
         "member" => quote!(Member),
+        "township" => quote!(Township),
         other => {
             return Err(syn::Error::new(
                 Span::call_site(),
-                format!("audience `{other}`: expected shared, cadre or member"),
+                format!("audience `{other}`: expected shared, cadre, member or township"),
             ));
         }
     };

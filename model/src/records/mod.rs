@@ -21,6 +21,7 @@
 //! - [`labels`]: Chinese and English names of fields and of stored codes.
 
 mod attendance;
+mod campaign_plan;
 mod comparison_material;
 pub mod field;
 pub mod kind;
@@ -48,6 +49,7 @@ mod withdrawal;
 // Each kind's file is the one place its types are named: all it makes
 // public is public here.
 pub use attendance::*;
+pub use campaign_plan::*;
 pub use comparison_material::*;
 pub use kind::{Kind, KindOf, KindRules, KindSpec, Withdrawers};
 pub use labels::{all_fields, code_label, field_codes, field_label};
@@ -84,11 +86,13 @@ use crate::record_doc::StoredRecord;
 use row::{Cell, Column, IntoCell, Row, RowOf, SqlType, Table, month};
 
 coded_enum! {
-    /// Who a kind of record is for: which of a village's scopes it lives in.
+    /// Who a kind of record is for: which of a village's scopes it lives
+    /// in, or the township's own.
     pub enum Audience as "audience" {
         Shared = "shared", "全村共享", "The whole village";
         Cadre = "cadre", "仅限村干部", "Village cadres only";
         Member = "member", "党员本人", "The member";
+        Township = "township", "全乡镇（乡镇发布）", "The whole township (from the township office)";
     }
 }
 
@@ -332,6 +336,10 @@ kinds! {
     ComparisonMaterial,
     /// 流动党员联系记录.
     MobileContact,
+    /// 活动实施方案.
+    CampaignPlan,
+    /// 活动环节进展.
+    PhaseEntry,
 }
 
 impl RecordKind {
@@ -464,10 +472,12 @@ impl Record {
     }
 
     /// The scope a new record of this kind lives in, in a village: a
-    /// member's record in their own log (a study entry's member).
+    /// member's record in their own log (a study entry's member); a
+    /// township record in the township's scope, whatever the village.
     pub fn home_scope(&self, village: &VillageCode) -> Scope {
         let village = village.clone();
         match (self.kind().audience(), self) {
+            (Audience::Township, _) => Scope::Township,
             (Audience::Member, Record::StudyEntry(e)) => Scope::MemberStudy {
                 village,
                 member: e.member.clone(),
@@ -480,7 +490,11 @@ impl Record {
     /// The record belongs in `scope`: its kind's scope, and for a member's
     /// record the log of the member it names.
     pub fn check_scope(&self, scope: &Scope) -> Result<(), ValidationError> {
-        if self.home_scope(scope.village()) == *scope {
+        let fits = match scope.village() {
+            Some(village) => self.home_scope(village) == *scope,
+            None => self.kind().audience() == Audience::Township,
+        };
+        if fits {
             Ok(())
         } else {
             Err(ValidationError::new(

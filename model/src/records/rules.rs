@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use super::{RecordKind, Reference, ValidationError, Withdrawal, Withdrawers};
-use crate::access::{Principal, Role};
+use crate::access::{Principal, Role, Scope};
 use crate::ids::{DocId, PersonId, VillageCode};
 use crate::record_doc::StoredRecord;
 
@@ -164,8 +164,10 @@ fn check_author(c: &Change<'_>) -> Result<(), ValidationError> {
     if let Some(w) = &c.made.withdrawn {
         return check_withdrawal(c, seen, w);
     }
+    // The township's own records are the office's, whoever of it made them.
     if by.role == Role::TownshipOfficer
         && c.created_by != Some(&by.person)
+        && c.merged.scope != Scope::Township
         && !made.township_changes(&seen.record)
     {
         return not_allowed(
@@ -220,11 +222,16 @@ fn check_withdrawal(
     Ok(())
 }
 
-/// The people and records a change newly names are in the record's village.
-/// One that does not exist and one of another village are refused alike, so
-/// a refusal never tells what exists elsewhere.
+/// The people and records a change newly names are in the record's village
+/// (a township record's: the township office's people and records). One
+/// that does not exist and one of another village are refused alike, so a
+/// refusal never tells what exists elsewhere.
 fn check_references(c: &Change<'_>, ctx: &dyn Context) -> Result<(), ValidationError> {
     let village = c.merged.scope.village();
+    let place = match village {
+        Some(v) => format!("village {v}"),
+        None => "the township office".to_string(),
+    };
     let known: BTreeSet<Reference> = c
         .seen
         .map(|s| s.record.references().into_iter().map(|(_, r)| r).collect())
@@ -235,11 +242,11 @@ fn check_references(c: &Change<'_>, ctx: &dyn Context) -> Result<(), ValidationE
         }
         match reference {
             Reference::Person(p) => match ctx.person_village(&p) {
-                Lookup::Found(Some(v)) if v == *village => {}
+                Lookup::Found(v) if v.as_ref() == village => {}
                 Lookup::Found(_) | Lookup::Missing => {
                     return Err(ValidationError::new(
                         field,
-                        format!("{p} is not a person of village {village}"),
+                        format!("{p} is not a person of {place}"),
                     ));
                 }
                 Lookup::Unknown => {}
@@ -251,7 +258,7 @@ fn check_references(c: &Change<'_>, ctx: &dyn Context) -> Result<(), ValidationE
                 Lookup::Found(_) | Lookup::Missing => {
                     return Err(ValidationError::new(
                         field,
-                        format!("village {village} has no record {id}"),
+                        format!("{place} has no record {id}"),
                     ));
                 }
                 Lookup::Unknown => {}

@@ -107,6 +107,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     // Figures of the overview.
     ("f_members", "党员数", "Members"),
+    ("f_phase", "活动环节", "Campaign phase"),
+    ("not_started", "未开始", "not started"),
+    ("behind_plan", "落后于方案", "behind the plan"),
     ("f_aged_60", "60岁以上", "Aged 60+"),
     ("f_studied", "参学党员", "Members who studied"),
     ("f_not_studied", "未参学党员", "Members who did not study"),

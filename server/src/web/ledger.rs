@@ -50,6 +50,8 @@ pub struct Cell {
     pub href: Option<String>,
     /// The cell's id in the page.
     pub id: Option<String>,
+    /// Shown highlighted (a village behind the campaign plan).
+    pub alert: bool,
 }
 
 impl Cell {
@@ -59,6 +61,7 @@ impl Cell {
             value,
             href: None,
             id: None,
+            alert: false,
         }
     }
 
@@ -75,6 +78,12 @@ impl Cell {
     /// Links the cell to `href`.
     pub fn link(mut self, href: String) -> Cell {
         self.href = Some(href);
+        self
+    }
+
+    /// Highlights the cell when `on`.
+    pub fn alert_if(mut self, on: bool) -> Cell {
+        self.alert = on;
         self
     }
 

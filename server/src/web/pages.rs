@@ -253,6 +253,8 @@ struct FigureColumn {
     ledger: Option<(&'static str, Option<&'static str>)>,
     /// Counted as things stand now, not by the period.
     current: bool,
+    /// Whether the village's figure is shown highlighted.
+    alert: fn(&Figures) -> bool,
 }
 
 fn word(key: &'static str) -> impl Fn(Words) -> String {
@@ -282,12 +284,21 @@ fn figure_columns() -> Vec<FigureColumn> {
             value,
             ledger,
             current,
+            alert: |_| false,
         }
     }
     let study = Some(("study", None));
     let measures = |s| Some(("rectifications", Some(s)));
     let opinions = |s| Some(("opinions", s));
     vec![
+        FigureColumn {
+            key: "phase",
+            label: |t| word("f_phase")(t),
+            value: |f, _, lang| phase_value(f, lang),
+            ledger: None,
+            current: true,
+            alert: |f| f.phase.is_behind(),
+        },
         col(
             "members",
             |t| word("f_members")(t),
@@ -487,6 +498,23 @@ fn figure_columns() -> Vec<FigureColumn> {
     ]
 }
 
+/// A village's phase in the campaign, and the phases it is behind the plan
+/// in; nothing for the township's total.
+fn phase_value(f: &Figures, lang: Lang) -> Value {
+    let t = Words(lang);
+    let now = f.phase.current.map(|p| p.label(lang));
+    if f.phase.behind.is_empty() {
+        return now.map_or(Value::Empty, |p| Value::Text(p.to_string()));
+    }
+    let behind: Vec<&str> = f.phase.behind.iter().map(|p| p.label(lang)).collect();
+    Value::Text(format!(
+        "{}（{}：{}）",
+        now.unwrap_or(t.get("not_started")),
+        t.get("behind_plan"),
+        behind.join("、")
+    ))
+}
+
 /// The overview's table: a row per village (linked to its page), each
 /// figure linked to the ledger behind it, and the township's total.
 fn figures_table(
@@ -516,7 +544,9 @@ fn figures_table(
                 .with_id(format!("{code}-name")),
         ];
         for c in &cols {
-            let mut cell = Cell::new((c.value)(f, today, t.0)).with_id(format!("{code}-{}", c.key));
+            let mut cell = Cell::new((c.value)(f, today, t.0))
+                .with_id(format!("{code}-{}", c.key))
+                .alert_if((c.alert)(f));
             if let Some((ledger, status)) = c.ledger {
                 // A figure of things as they stand counts them all, so its
                 // ledger lists them over the whole campaign.
@@ -1073,8 +1103,12 @@ pub async fn record(
                 let Some(stored) = documents::lookup(tx, &id)? else {
                     return Ok(None);
                 };
-                let village = stored.scope.village().clone();
-                if !who.can_read(&stored.scope) || !access::may_see(&who, &village) {
+                // A township record is shown to whoever reads it, under the
+                // township's name.
+                let village = stored.scope.village().cloned();
+                if !who.can_read(&stored.scope)
+                    || village.as_ref().is_some_and(|v| !access::may_see(&who, v))
+                {
                     return Ok(None);
                 }
                 let Some(current) = documents::current(tx, &id)? else {
@@ -1093,10 +1127,13 @@ pub async fn record(
                         names.insert(p.clone(), person.name);
                     }
                 }
-                let village_name = registry::villages(tx)?
-                    .into_iter()
-                    .find(|(v, _)| *v == village)
-                    .map_or_else(|| village.to_string(), |(_, n)| n);
+                let village_name = match &village {
+                    Some(village) => registry::villages(tx)?
+                        .into_iter()
+                        .find(|(v, _)| v == village)
+                        .map_or_else(|| village.to_string(), |(_, n)| n),
+                    None => registry::township(tx)?,
+                };
                 Ok(Some((
                     stored,
                     village_name,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use massline_model::records::{
-    AppraisalGrade, HowFound, OpinionStatus, RecordKind, RectificationStatus, ServiceStatus,
+    AppraisalGrade, CampaignPhase, CampaignPlan, HowFound, PhaseStanding, OpinionStatus, RecordKind, RectificationStatus, ServiceStatus,
     ThingStatus,
 };
 use massline_model::{Coded, VillageCode};
@@ -326,6 +326,9 @@ pub struct Figures {
     pub service_open: i64,
     /// The day the oldest open one was applied for.
     pub service_oldest: Option<NaiveDate>,
+    /// Where the village stands in the campaign today (not by period; none
+    /// for the township's total).
+    pub phase: PhaseStanding,
 }
 
 impl Figures {
@@ -549,6 +552,71 @@ pub fn overview_queries() -> Vec<FigureQuery> {
     ]
 }
 
+/// The plan in force, from its typed row: the latest issued, the greatest
+/// id among those issued the same day (as `records::plan_in_force`).
+pub const PLAN_IN_FORCE: &str = "SELECT title, issued_on, learning_start, learning_end,
+    criticism_start, criticism_end, rectification_start, rectification_end
+    FROM campaign_plans WHERE withdrawn = 0 ORDER BY issued_on DESC, doc_id DESC LIMIT 1";
+
+/// The first day each shown village entered each phase, from the typed rows.
+pub const FIRST_ENTRIES: &str = concat!(
+    "SELECT village, phase, min(entered_on) FROM phase_entries WHERE ",
+    villages_in!("village"),
+    " AND withdrawn = 0 GROUP BY village, phase"
+);
+
+/// Where each shown village stands in the campaign today, by the model's
+/// `records::standing`, read from the typed rows (no document loaded).
+pub fn phases(
+    tx: &Transaction<'_>,
+    c: &Counting<'_>,
+) -> Result<BTreeMap<String, PhaseStanding>, Error> {
+    let day = |s: String| s.parse::<NaiveDate>().ok();
+    let plan = tx
+        .prepare_cached(PLAN_IN_FORCE)?
+        .query_map([], |r| {
+            let d = |i| r.get::<_, String>(i).map(day);
+            Ok((|| {
+                Some(CampaignPlan {
+                    title: r.get(0).ok()?,
+                    issued_on: d(1).ok()??,
+                    learning_start: d(2).ok()??,
+                    learning_end: d(3).ok()??,
+                    criticism_start: d(4).ok()??,
+                    criticism_end: d(5).ok()??,
+                    rectification_start: d(6).ok()??,
+                    rectification_end: d(7).ok()??,
+                })
+            })())
+        })?
+        .next()
+        .transpose()?
+        .flatten();
+    let mut entered: BTreeMap<String, BTreeMap<CampaignPhase, NaiveDate>> = BTreeMap::new();
+    let mut stmt = tx.prepare_cached(FIRST_ENTRIES)?;
+    c.bind(&mut stmt, &[])?;
+    let mut rows = stmt.raw_query();
+    while let Some(r) = rows.next()? {
+        let (village, phase, on): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        if let (Some(phase), Some(on)) = (CampaignPhase::from_code(&phase), day(on)) {
+            entered.entry(village).or_default().insert(phase, on);
+        }
+    }
+    let none = BTreeMap::new();
+    Ok(c.villages
+        .iter()
+        .map(|v| {
+            let v = v.as_str().to_string();
+            let s = massline_model::records::standing(
+                plan.as_ref(),
+                entered.get(&v).unwrap_or(&none),
+                c.today,
+            );
+            (v, s)
+        })
+        .collect())
+}
+
 /// Every shown village's figures for the period, in the order given.
 pub fn figures(tx: &Transaction<'_>, c: &Counting<'_>) -> Result<Vec<Figures>, Error> {
     let mut by_village: BTreeMap<String, Figures> = c
@@ -565,6 +633,11 @@ pub fn figures(tx: &Transaction<'_>, c: &Counting<'_>) -> Result<Vec<Figures>, E
             if let Some(f) = by_village.get_mut(&village) {
                 (query.read)(row, f)?;
             }
+        }
+    }
+    for (village, standing) in phases(tx, c)? {
+        if let Some(f) = by_village.get_mut(&village) {
+            f.phase = standing;
         }
     }
     Ok(c.villages
@@ -675,6 +748,7 @@ mod tests {
             .map(|q| (q.name.to_string(), q.sql))
             .collect();
         queries.push(("study by day".into(), STUDY_BY_DAY.into()));
+        queries.push(("phases entered".into(), FIRST_ENTRIES.into()));
         queries.push(("opinions by code".into(), opinions_by("channel")));
         for ledger in super::super::ledger::LEDGERS {
             queries.push((ledger.name.into(), ledger.sql(None)));
@@ -721,5 +795,68 @@ mod tests {
                 "{name} uses no index: {plan:#?}"
             );
         }
+    }
+
+    #[test]
+    fn each_village_stands_where_its_typed_rows_put_it() {
+        use massline_model::Scope;
+        use massline_model::record_doc::StoredRecord;
+        use massline_model::records::{PhaseEntry, Record};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let db = Db::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let v = |s: &str| VillageCode::new(s).unwrap_or_else(|e| panic!("{e}"));
+        let plan = Record::CampaignPlan(CampaignPlan {
+            title: "方案".into(),
+            issued_on: day("2026-01-05"),
+            learning_start: day("2026-02-01"),
+            learning_end: day("2026-03-31"),
+            criticism_start: day("2026-04-01"),
+            criticism_end: day("2026-05-31"),
+            rectification_start: day("2026-06-01"),
+            rectification_end: day("2026-09-30"),
+        });
+        let entry = |phase, on| {
+            Record::PhaseEntry(PhaseEntry {
+                phase,
+                entered_on: day(on),
+                note: String::new(),
+            })
+        };
+        let records = [
+            (1_u8, Scope::Township, plan),
+            (2, Scope::VillageShared(v("a")), entry(CampaignPhase::Learning, "2026-02-01")),
+            (3, Scope::VillageShared(v("a")), entry(CampaignPhase::Criticism, "2026-04-01")),
+            (4, Scope::VillageShared(v("b")), entry(CampaignPhase::Learning, "2026-02-03")),
+        ];
+        db.write(|tx| {
+            for (n, scope, record) in records {
+                let id = massline_model::DocId::from_slice(&[n; 16]).expect("id");
+                let s = StoredRecord {
+                    scope,
+                    record,
+                    withdrawn: None,
+                };
+                crate::rows::put(tx, &id, &s, true)?;
+            }
+            Ok::<_, Error>(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let villages = [v("a"), v("b"), v("c")];
+        let span = Period::Quarter.span(day("2026-04-02"));
+        let c = Counting {
+            villages: &villages,
+            span: &span,
+            today: day("2026-04-02"),
+        };
+        let s = db.read(|tx| phases(tx, &c)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s["a"].current, Some(CampaignPhase::Criticism));
+        assert!(!s["a"].is_behind());
+        assert_eq!(s["b"].current, Some(CampaignPhase::Learning));
+        assert_eq!(s["b"].behind, vec![CampaignPhase::Criticism]);
+        assert_eq!(s["c"].current, None);
+        assert_eq!(
+            s["c"].behind,
+            vec![CampaignPhase::Learning, CampaignPhase::Criticism]
+        );
     }
 }

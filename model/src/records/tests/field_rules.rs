@@ -36,9 +36,22 @@ fn each_kind_lives_in_its_scope() {
         RecordKind::PracticalThing,
         RecordKind::Notice,
         RecordKind::Regulation,
+        RecordKind::PhaseEntry,
     ] {
         assert_eq!(scope(k), Scope::VillageShared(v.clone()), "{k}");
     }
+    assert_eq!(scope(RecordKind::CampaignPlan), Scope::Township);
+    sample(RecordKind::CampaignPlan)
+        .check_scope(&Scope::Township)
+        .expect("the plan is the township's");
+    let e = sample(RecordKind::CampaignPlan)
+        .check_scope(&Scope::VillageShared(v.clone()))
+        .expect_err("the plan is no village's");
+    assert_eq!(e.field, "kind");
+    let e = sample(RecordKind::Notice)
+        .check_scope(&Scope::Township)
+        .expect_err("a village notice");
+    assert_eq!(e.field, "kind");
     assert_eq!(
         scope(RecordKind::StudyEntry),
         Scope::MemberStudy {

@@ -99,6 +99,16 @@ fn every_kind_merges_edits_of_different_fields() {
             ("materials_sent", json!(false)),
             ("how", json!("message")),
         ),
+        (
+            RecordKind::CampaignPlan,
+            ("title", json!("修订后的实施方案")),
+            ("learning_end", json!("2024-07-10")),
+        ),
+        (
+            RecordKind::PhaseEntry,
+            ("note", json!("召开全体党员动员大会")),
+            ("entered_on", json!("2024-06-02")),
+        ),
     ];
     assert_eq!(edits.len(), RecordKind::all().len());
     for (kind, a, b) in edits {
