@@ -402,10 +402,7 @@ pub fn status(s: &Status, campaign: &[VillageStanding], lang: Lang) -> String {
         let _ = writeln!(out, "campaign phase:");
     }
     for c in campaign {
-        let phase = c
-            .standing
-            .current
-            .map_or("-", |p| p.label(lang));
+        let phase = c.standing.current.map_or("-", |p| p.label(lang));
         let behind: Vec<&str> = c.standing.behind.iter().map(|p| p.label(lang)).collect();
         let _ = write!(out, "  {}\t{phase}", c.village);
         if !behind.is_empty() {

@@ -23,8 +23,8 @@ use crate::protocol::Seq;
 use crate::record_doc::{self, Author, HistoryItem, NewChange, StoredRecord};
 use crate::records::rules;
 use crate::records::{
-    self, Audience, DemandLink, PhaseEntry, PhaseStanding, PracticalThing, Record, RecordKind, Reference, StudyCredit, ValidationError,
-    Warning, Withdrawal,
+    self, Audience, DemandLink, PhaseEntry, PhaseStanding, PracticalThing, Record, RecordKind,
+    Reference, StudyCredit, ValidationError, Warning, Withdrawal,
 };
 use crate::store::documents::{self, RecordRow};
 use crate::store::identity::{self, Identity, ServerPin};

@@ -347,7 +347,10 @@ mod tests {
                 .collect()
         };
         let mut records = vec![(id(7), plan)];
-        assert!(behind(&records, day(6, 1)).is_empty(), "the start day itself");
+        assert!(
+            behind(&records, day(6, 1)).is_empty(),
+            "the start day itself"
+        );
         let [item] = behind(&records, day(6, 2)).try_into().expect("one item");
         assert_eq!((item.record, item.day), (Some(id(7)), Some(day(6, 1))));
         assert!(item.why.contains("学习教育"), "{}", item.why);

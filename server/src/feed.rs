@@ -13,8 +13,7 @@ use std::collections::{HashMap, VecDeque};
 
 use massline_model::packing::Packer;
 use massline_model::protocol::{
-    MAX_MISSING_PER_CALL, MAX_PURGED_PER_MESSAGE, PullBatch, PullRequest, ServerId,
-    scopes_digest,
+    MAX_MISSING_PER_CALL, MAX_PURGED_PER_MESSAGE, PullBatch, PullRequest, ServerId, scopes_digest,
 };
 use rusqlite::{OptionalExtension, params};
 

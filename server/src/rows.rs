@@ -23,10 +23,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::OnceLock;
 
-use massline_model::{DocId, VillageCode};
 use massline_model::record_doc::{self, StoredRecord};
 use massline_model::records::row::{Cell, Row, RowOf, SqlType, Table};
 use massline_model::records::{self, PracticalThing, RecordKind, Warning};
+use massline_model::{DocId, VillageCode};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Transaction, params, params_from_iter};
 use sha2::{Digest, Sha256};

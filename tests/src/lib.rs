@@ -26,12 +26,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use massline_core::records::{
-    CampaignPhase, CampaignPlan, Demand, Education, FourWinds, HouseholdGroup, ListeningFormat, ListeningMeeting, Member,
-    Notice, NoticeCategory, NoticeMedium, Opinion, OpinionArea, OpinionChannel, OpinionStatus,
-    OrgLifeMeeting, PracticalThing, Rectification, RectificationStatus, RectificationTerm,
-    Regulation, RegulationCategory, ServiceMatter, ServiceRequest, ServiceStatus, SessionFormat,
-    PhaseEntry, SourceGroup, StudyEntry, StudyMaterial, StudyMode, StudySession, ThingStatus,
-    Visit,
+    CampaignPhase, CampaignPlan, Demand, Education, FourWinds, HouseholdGroup, ListeningFormat,
+    ListeningMeeting, Member, Notice, NoticeCategory, NoticeMedium, Opinion, OpinionArea,
+    OpinionChannel, OpinionStatus, OrgLifeMeeting, PhaseEntry, PracticalThing, Rectification,
+    RectificationStatus, RectificationTerm, Regulation, RegulationCategory, ServiceMatter,
+    ServiceRequest, ServiceStatus, SessionFormat, SourceGroup, StudyEntry, StudyMaterial,
+    StudyMode, StudySession, ThingStatus, Visit,
 };
 use massline_core::{Client, DocId, PersonId, Record, RecordKind, Role, VillageCode};
 use massline_server::connections::ConnectionLimits;

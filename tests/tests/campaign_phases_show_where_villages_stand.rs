@@ -89,19 +89,13 @@ fn each_village_shows_its_phase_and_whether_it_is_behind_the_plan() {
         "{status}"
     );
     let text = massline(&liu, &["status"]);
-    assert!(
-        text.contains("xicun\tRectification and rules\n"),
-        "{text}"
-    );
+    assert!(text.contains("xicun\tRectification and rules\n"), "{text}");
     assert!(text.contains("dongcun\t-\tbehind plan: Learning"), "{text}");
 
     // Once 东村 enters the last phase, it is behind in nothing.
     zhang
         .client
-        .create(
-            phase_entry(CampaignPhase::Rectification, today),
-            None,
-        )
+        .create(phase_entry(CampaignPhase::Rectification, today), None)
         .unwrap();
     assert!(behind(&zhang).is_empty());
     rt.block_on(zhang.client.sync()).unwrap();

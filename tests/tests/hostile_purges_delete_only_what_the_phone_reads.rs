@@ -59,9 +59,17 @@ async fn a_pull_deletes_only_purged_records_of_scopes_the_phone_reads() {
     phone.enroll(&server.code(), None, "li").await.unwrap();
 
     let zhang = automerge::ActorId::from([9u8; 16]);
-    let ours = raw::first_change(&zhang, "zhang", problem_root("v/dongcun/shared", 1, "村道坑洼"));
+    let ours = raw::first_change(
+        &zhang,
+        "zhang",
+        problem_root("v/dongcun/shared", 1, "村道坑洼"),
+    );
     // A record of a scope the phone does not read, which a broken server sent.
-    let theirs = raw::first_change(&zhang, "zhang", problem_root("v/xicun/shared", 2, "路灯不亮"));
+    let theirs = raw::first_change(
+        &zhang,
+        "zhang",
+        problem_root("v/xicun/shared", 2, "路灯不亮"),
+    );
     server.answer_next_pull(pull_answer(&[vec![ours.clone(), theirs.clone()]], 2));
     phone.sync().await.unwrap();
     let (ours, theirs) = (record_of(&ours), record_of(&theirs));

@@ -26,7 +26,15 @@ fn purge(town: &Township, record: &DocId, by: &str, reason: &str) -> (bool, Stri
         .arg("admin")
         .arg("--data")
         .arg(&town.data)
-        .args(["purge", "--record", &record.to_hex(), "--by", by, "--reason", reason])
+        .args([
+            "purge",
+            "--record",
+            &record.to_hex(),
+            "--by",
+            by,
+            "--reason",
+            reason,
+        ])
         .output()
         .unwrap();
     let text = format!(
@@ -120,7 +128,10 @@ async fn a_purged_opinion_leaves_the_server_and_every_phone() {
     assert!(ok, "{out}");
     assert!(out.contains(&id.to_string()), "{out}");
     town.wait_for_rows();
-    assert!(!holds(&server_db, SECRET), "the server still holds the opinion");
+    assert!(
+        !holds(&server_db, SECRET),
+        "the server still holds the opinion"
+    );
     assert_eq!(
         count(&town, "SELECT count(*) FROM opinions"),
         opinions_before - 1
@@ -148,13 +159,19 @@ async fn a_purged_opinion_leaves_the_server_and_every_phone() {
         &town,
         "SELECT (SELECT max(seq) FROM purges) - (SELECT value FROM settings WHERE key = 'rows_through')",
     );
-    assert!(metrics_lag <= 0, "the rows lag behind a purge: {metrics_lag}");
+    assert!(
+        metrics_lag <= 0,
+        "the rows lag behind a purge: {metrics_lag}"
+    );
 
     // The secretary's phone hears of it, and forgets it.
     let r = zhang.client.sync().await.unwrap();
     assert!(r.changed.contains(&id), "{r:?}");
     assert!(zhang.client.get(&id).is_err());
-    assert!(!holds(&zhang.path, SECRET), "the secretary's phone holds it");
+    assert!(
+        !holds(&zhang.path, SECRET),
+        "the secretary's phone holds it"
+    );
     // The problem stays, naming the id of an opinion that is no more.
     assert!(zhang.client.get(&problem).is_ok());
 
@@ -184,14 +201,21 @@ async fn a_purged_opinion_leaves_the_server_and_every_phone() {
         assert_eq!(r.code, pb::RefusalCode::Purged as i32, "{answer:?}");
     }
     assert_eq!(
-        count(&town, "SELECT count(*) FROM documents WHERE doc_id IN (SELECT doc_id FROM purges)"),
+        count(
+            &town,
+            "SELECT count(*) FROM documents WHERE doc_id IN (SELECT doc_id FROM purges)"
+        ),
         0
     );
 
     // Then syncs are idle again: one call each.
     for d in [&li, &zhang] {
         let idle = d.client.sync().await.unwrap();
-        assert_eq!((idle.pushed, idle.pulled, idle.calls), (0, 0, 1), "{idle:?}");
+        assert_eq!(
+            (idle.pushed, idle.pulled, idle.calls),
+            (0, 0, 1),
+            "{idle:?}"
+        );
     }
     // Purged twice: said so, nothing changes.
     let (ok, out) = purge(&town, &id, "liu", "再删一次");

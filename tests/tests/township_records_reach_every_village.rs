@@ -82,7 +82,10 @@ async fn the_township_office_writes_the_township_scope_and_every_village_reads_i
     assert_eq!(town.stored_changes(), before);
     wang.client.sync().await.unwrap();
     assert_eq!(
-        wang.client.list(Some(RecordKind::CampaignPlan)).unwrap().len(),
+        wang.client
+            .list(Some(RecordKind::CampaignPlan))
+            .unwrap()
+            .len(),
         1
     );
     assert_eq!(

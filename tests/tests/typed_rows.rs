@@ -4,12 +4,12 @@
 //! rebuilding every row from the stored documents gives the same rows.
 
 use chrono::NaiveDate;
-use massline_core::records::{Attendance, RectificationStatus};
+use massline_core::records::{Attendance, CampaignPhase, PhaseEntry, RectificationStatus};
 use massline_core::{PersonId, Record, RecordKind};
 use massline_server::{admin, rows};
 use massline_tests::{
-    Device, TestServer, Township, listening_meeting, meeting, member_file, notice, opinion,
-    practical, record_of, rectification, regulation, service, session, study, visit,
+    Device, TestServer, Township, campaign_plan, listening_meeting, meeting, member_file, notice,
+    opinion, practical, record_of, rectification, regulation, service, session, study, visit,
 };
 
 fn p(s: &str) -> PersonId {
@@ -114,6 +114,20 @@ async fn a_village_at_work(town: &Township, server: &TestServer) -> Vec<Device> 
         .client
         .create(regulation("村务公开制度"), None)
         .unwrap();
+    zhang
+        .client
+        .create(
+            Record::PhaseEntry(PhaseEntry {
+                phase: CampaignPhase::Learning,
+                entered_on: chrono::NaiveDate::from_ymd_opt(2024, 4, 1).unwrap(),
+                note: String::new(),
+            }),
+            None,
+        )
+        .unwrap();
+    let liu = Device::enrol(town, server.addr, "liu").await;
+    liu.client.create(campaign_plan("实施方案"), None).unwrap();
+    assert_eq!(liu.client.sync().await.unwrap().refused, 0);
     for d in [&zhang, &li, &wang, &zhang] {
         assert_eq!(d.client.sync().await.unwrap().refused, 0);
     }
@@ -197,7 +211,10 @@ async fn rebuilding_every_row_from_the_documents_gives_the_same_rows() {
         })
         .unwrap();
     assert!(rebuilt.unreadable.is_empty(), "{rebuilt:?}");
-    assert_eq!(rebuilt.records, 18, "every record of the village");
+    assert_eq!(
+        rebuilt.records, 20,
+        "every record of the village and the township's plan"
+    );
     let total: usize = before.values().map(Vec::len).sum();
     assert!(total > 20, "{before:?}");
     assert_eq!(before, after);

@@ -237,7 +237,11 @@ mod tests {
         let p = plan();
         let none = BTreeMap::new();
         let s = standing(Some(&p), &none, day(2, 1));
-        assert_eq!((s.current, s.is_behind()), (None, false), "the start day itself");
+        assert_eq!(
+            (s.current, s.is_behind()),
+            (None, false),
+            "the start day itself"
+        );
         let s = standing(Some(&p), &none, day(2, 2));
         assert_eq!(s.behind, vec![CampaignPhase::Learning]);
         let s = standing(Some(&p), &none, day(4, 2));
@@ -251,7 +255,11 @@ mod tests {
             entry(CampaignPhase::Learning, day(2, 1)),
         ];
         let entered = first_entries(&entries);
-        assert_eq!(entered[&CampaignPhase::Learning], day(2, 1), "the earliest counts");
+        assert_eq!(
+            entered[&CampaignPhase::Learning],
+            day(2, 1),
+            "the earliest counts"
+        );
         let s = standing(Some(&p), &entered, day(3, 1));
         assert_eq!(s.current, Some(CampaignPhase::Learning));
         assert!(!s.is_behind());

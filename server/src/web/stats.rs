@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use massline_model::records::{
-    AppraisalGrade, CampaignPhase, CampaignPlan, HowFound, PhaseStanding, OpinionStatus, RecordKind, RectificationStatus, ServiceStatus,
-    ThingStatus,
+    AppraisalGrade, CampaignPhase, CampaignPlan, HowFound, OpinionStatus, PhaseStanding,
+    RecordKind, RectificationStatus, ServiceStatus, ThingStatus,
 };
 use massline_model::{Coded, VillageCode};
 use rusqlite::types::Value;
@@ -824,9 +824,21 @@ mod tests {
         };
         let records = [
             (1_u8, Scope::Township, plan),
-            (2, Scope::VillageShared(v("a")), entry(CampaignPhase::Learning, "2026-02-01")),
-            (3, Scope::VillageShared(v("a")), entry(CampaignPhase::Criticism, "2026-04-01")),
-            (4, Scope::VillageShared(v("b")), entry(CampaignPhase::Learning, "2026-02-03")),
+            (
+                2,
+                Scope::VillageShared(v("a")),
+                entry(CampaignPhase::Learning, "2026-02-01"),
+            ),
+            (
+                3,
+                Scope::VillageShared(v("a")),
+                entry(CampaignPhase::Criticism, "2026-04-01"),
+            ),
+            (
+                4,
+                Scope::VillageShared(v("b")),
+                entry(CampaignPhase::Learning, "2026-02-03"),
+            ),
         ];
         db.write(|tx| {
             for (n, scope, record) in records {
@@ -848,7 +860,9 @@ mod tests {
             span: &span,
             today: day("2026-04-02"),
         };
-        let s = db.read(|tx| phases(tx, &c)).unwrap_or_else(|e| panic!("{e}"));
+        let s = db
+            .read(|tx| phases(tx, &c))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s["a"].current, Some(CampaignPhase::Criticism));
         assert!(!s["a"].is_behind());
         assert_eq!(s["b"].current, Some(CampaignPhase::Learning));
