@@ -55,7 +55,7 @@ async fn a_pull_deletes_only_purged_records_of_scopes_the_phone_reads() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let phone = Client::open(&dir.path().join("phone.db")).unwrap();
+    let phone = Client::open(dir.path().join("phone.db")).unwrap();
     phone.enroll(&server.code(), None, "li").await.unwrap();
 
     let zhang = automerge::ActorId::from([9u8; 16]);
