@@ -24,7 +24,8 @@ use crate::record_doc::{self, Author, HistoryItem, NewChange, StoredRecord};
 use crate::records::rules;
 use crate::records::{
     self, Audience, DemandLink, PhaseEntry, PhaseStanding, PracticalThing, Record, RecordKind,
-    Reference, StudyCredit, ValidationError, Warning, Withdrawal,
+    Reference, ServiceChecklist, StudyCredit, ValidationError, Warning, Withdrawal,
+    checklist_in_force,
 };
 use crate::store::documents::{self, RecordRow};
 use crate::store::identity::{self, Identity, ServerPin};
@@ -632,6 +633,7 @@ fn create_in(
         }
     };
     me.check_can_write(&scope)?;
+    let record = with_checklist(tx, record)?;
     let serial = identity::take_serial(tx)?;
     let (id, mut doc, change) = record_doc::create(&author(me), &scope, serial, &record)?;
     let edit = judged_here(&mut doc, &Standing::default())?;
@@ -639,6 +641,28 @@ fn create_in(
     store_change(tx, &id, &doc, None, &change)?;
     take_up_opinions(tx, me, None, &edit.made.record)?;
     Ok(id)
+}
+
+/// A service request made with no checklist of its own starts from the
+/// township's checklist in force for its matter (一次性告知: the villager is
+/// told everything at once), as the store holds it.
+fn with_checklist(tx: &rusqlite::Transaction<'_>, mut record: Record) -> Result<Record, Error> {
+    if let Record::ServiceRequest(r) = &mut record
+        && r.checklist.is_empty()
+    {
+        let lists: Vec<ServiceChecklist> =
+            documents::list(tx, Some(RecordKind::ServiceChecklist), false)?
+                .into_iter()
+                .filter_map(|row| match row.record {
+                    Some(Record::ServiceChecklist(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+        if let Some(c) = checklist_in_force(r.matter, &lists) {
+            r.checklist = c.items.clone();
+        }
+    }
+    Ok(record)
 }
 
 /// Where one village stands in the campaign (see [`Client::campaign`]).

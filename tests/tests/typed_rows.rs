@@ -4,7 +4,9 @@
 //! rebuilding every row from the stored documents gives the same rows.
 
 use chrono::NaiveDate;
-use massline_core::records::{Attendance, CampaignPhase, PhaseEntry, RectificationStatus};
+use massline_core::records::{
+    Attendance, CampaignPhase, PhaseEntry, RectificationStatus, ServiceChecklist, ServiceMatter,
+};
 use massline_core::{PersonId, Record, RecordKind};
 use massline_server::{admin, rows};
 use massline_tests::{
@@ -127,6 +129,16 @@ async fn a_village_at_work(town: &Township, server: &TestServer) -> Vec<Device> 
         .unwrap();
     let liu = Device::enrol(town, server.addr, "liu").await;
     liu.client.create(campaign_plan("实施方案"), None).unwrap();
+    liu.client
+        .create(
+            Record::ServiceChecklist(ServiceChecklist {
+                matter: ServiceMatter::SubsistenceAllowance,
+                issued_on: chrono::NaiveDate::from_ymd_opt(2024, 4, 1).unwrap(),
+                items: vec!["户口本".into()],
+            }),
+            None,
+        )
+        .unwrap();
     assert_eq!(liu.client.sync().await.unwrap().refused, 0);
     for d in [&zhang, &li, &wang, &zhang] {
         assert_eq!(d.client.sync().await.unwrap().refused, 0);
@@ -212,8 +224,8 @@ async fn rebuilding_every_row_from_the_documents_gives_the_same_rows() {
         .unwrap();
     assert!(rebuilt.unreadable.is_empty(), "{rebuilt:?}");
     assert_eq!(
-        rebuilt.records, 20,
-        "every record of the village and the township's plan"
+        rebuilt.records, 21,
+        "every record of the village and the township's plan and checklist"
     );
     let total: usize = before.values().map(Vec::len).sum();
     assert!(total > 20, "{before:?}");

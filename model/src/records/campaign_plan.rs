@@ -104,10 +104,6 @@ impl KindRules for CampaignPlan {
         }
         Ok(())
     }
-
-    fn township_makes(&self) -> bool {
-        true
-    }
 }
 
 /// The day a village entered a phase of the campaign (环节进展).

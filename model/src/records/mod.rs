@@ -39,6 +39,7 @@ mod rectification;
 mod regulation;
 pub mod row;
 pub mod rules;
+mod service_checklist;
 mod service_request;
 mod study_entry;
 mod study_session;
@@ -65,6 +66,7 @@ pub use problem::*;
 pub use rectification::*;
 pub use regulation::*;
 pub use rules::{Broken, Change, Context, Lookup};
+pub use service_checklist::*;
 pub use service_request::*;
 pub use study_entry::*;
 pub use study_session::*;
@@ -340,6 +342,8 @@ kinds! {
     CampaignPlan,
     /// 活动环节进展.
     PhaseEntry,
+    /// 一次性告知清单.
+    ServiceChecklist,
 }
 
 impl RecordKind {

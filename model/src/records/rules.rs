@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{RecordKind, Reference, ValidationError, Withdrawal, Withdrawers};
+use super::{Audience, RecordKind, Reference, ValidationError, Withdrawal, Withdrawers};
 use crate::access::{Principal, Role, Scope};
 use crate::ids::{DocId, PersonId, VillageCode};
 use crate::record_doc::StoredRecord;
@@ -134,7 +134,11 @@ fn check_author(c: &Change<'_>) -> Result<(), ValidationError> {
         if c.made.withdrawn.is_some() {
             return not_allowed("withdrawn", "a new record cannot be made withdrawn");
         }
-        if by.role == Role::TownshipOfficer && !made.township_makes() {
+        // The township's own kinds (its scope) are the township's to make.
+        if by.role == Role::TownshipOfficer
+            && made.kind().audience() != Audience::Township
+            && !made.township_makes()
+        {
             return not_allowed(
                 "kind",
                 "the township office issues problems to a village; the village makes its other records",

@@ -109,6 +109,14 @@ fn every_kind_merges_edits_of_different_fields() {
             ("note", json!("召开全体党员动员大会")),
             ("entered_on", json!("2024-06-02")),
         ),
+        (
+            RecordKind::ServiceChecklist,
+            (
+                "items",
+                json!(["户口本", "身份证", "家庭收入证明", "残疾证"]),
+            ),
+            ("issued_on", json!("2024-05-21")),
+        ),
     ];
     assert_eq!(edits.len(), RecordKind::all().len());
     for (kind, a, b) in edits {
