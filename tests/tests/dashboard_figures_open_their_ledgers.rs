@@ -136,6 +136,12 @@ async fn each_figure_opens_a_ledger_with_as_many_rows_as_it_counts() {
         assert_eq!(status, 200, "{path}");
         let page = String::from_utf8(page).unwrap();
         assert_eq!(text_in(&page, "row-count"), rows.to_string(), "{path}");
+        if ledger.name == "study" {
+            assert!(
+                page.contains("2024-05-10（外出务工）"),
+                "a member's missed session, and why: {page}"
+            );
+        }
         if ledger.name == "sessions" {
             assert!(
                 page.contains("赵党员（外出务工）"),

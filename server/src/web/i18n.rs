@@ -36,6 +36,17 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("ledger_sessions", "集中学习台账", "Study sessions"),
     ("s_with_absent", "有缺席", "With absentees"),
     ("c_absences", "缺席人员及原因", "Absent, and why"),
+    (
+        "c_centralized_minutes",
+        "集中学习(分钟)",
+        "Centralized study (minutes)",
+    ),
+    (
+        "c_personal_minutes",
+        "个人自学(分钟)",
+        "Personal study (minutes)",
+    ),
+    ("c_missed", "缺席集中学习及原因", "Sessions missed, and why"),
     ("ledger_notices", "党务村务公开台账", "Public notices"),
     ("ledger_regulations", "制度建设台账", "Regulations"),
     ("ledger_listening", "征求意见会台账", "Listening meetings"),

@@ -560,6 +560,17 @@ const MEMBERS_AND_STUDY: &str = concat!(
     ") s ON s.village = m.village AND s.person = m.person"
 );
 
+/// The study sessions of the period a member missed, and why
+/// (2024-05-10（外出务工）、…).
+const MEMBER_ABSENCES: &str = concat!(
+    "(SELECT group_concat(a.date || CASE WHEN a.reason <> '' THEN '（' || a.reason || '）'
+             ELSE '' END, '、')
+      FROM attendance a
+      WHERE a.village = m.village AND a.person = m.person AND a.present = 0
+        AND a.withdrawn = 0 AND a.kind = :session_kind
+        AND a.month BETWEEN :from_month AND :to_month)"
+);
+
 /// A member's age this year.
 const AGE: &str = "CAST(strftime('%Y', :today) AS INTEGER) - m.birth_year";
 
@@ -599,12 +610,23 @@ pub const STUDY: LedgerDef = LedgerDef {
             Show::Int,
         ),
         col(Head::Word("c_hours"), "coalesce(s.minutes, 0)", Show::Hours),
+        col(
+            Head::Word("c_centralized_minutes"),
+            "coalesce(s.centralized, 0)",
+            Show::Int,
+        ),
+        col(
+            Head::Word("c_personal_minutes"),
+            "coalesce(s.minutes - s.centralized, 0)",
+            Show::Int,
+        ),
         col(Head::Word("c_entries"), "coalesce(s.entries, 0)", Show::Int),
         col(
             Head::Word("c_sessions_attended"),
             "coalesce(s.sessions, 0)",
             Show::Int,
         ),
+        col(Head::Word("c_missed"), MEMBER_ABSENCES, Show::Text),
         col(Head::Word("c_last_study"), "s.last", Show::Text),
     ],
     groups: &[],

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use massline_model::records::{
     AppraisalGrade, CampaignPhase, CampaignPlan, HowFound, OpinionStatus, PhaseStanding,
-    RecordKind, RectificationStatus, ServiceStatus, ThingStatus,
+    RecordKind, RectificationStatus, ServiceStatus, StudyMode, ThingStatus,
 };
 use massline_model::{Coded, VillageCode};
 use rusqlite::types::Value;
@@ -133,6 +133,7 @@ impl Counting<'_> {
             ),
             (":entry_kind", text(RecordKind::StudyEntry.code())),
             (":session_kind", text(RecordKind::StudySession.code())),
+            (":centralized", text(StudyMode::Centralized.code())),
             (":planned", text(RectificationStatus::Planned.code())),
             (":in_progress", text(RectificationStatus::InProgress.code())),
             (":done", text(RectificationStatus::Done.code())),
@@ -187,6 +188,7 @@ macro_rules! per_member_study {
     () => {
         concat!(
             "SELECT village, person, sum(minutes) AS minutes,
+                    sum(CASE WHEN mode = :centralized THEN minutes ELSE 0 END) AS centralized,
                     sum(kind = :entry_kind) AS entries, sum(kind = :session_kind) AS sessions,
                     max(date) AS last
              FROM study_credits
