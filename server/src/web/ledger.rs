@@ -562,14 +562,13 @@ const MEMBERS_AND_STUDY: &str = concat!(
 
 /// The study sessions of the period a member missed, and why
 /// (2024-05-10（外出务工）、…).
-const MEMBER_ABSENCES: &str = concat!(
+const MEMBER_ABSENCES: &str =
     "(SELECT group_concat(a.date || CASE WHEN a.reason <> '' THEN '（' || a.reason || '）'
              ELSE '' END, '、')
       FROM attendance a
       WHERE a.village = m.village AND a.person = m.person AND a.present = 0
         AND a.withdrawn = 0 AND a.kind = :session_kind
-        AND a.month BETWEEN :from_month AND :to_month)"
-);
+        AND a.month BETWEEN :from_month AND :to_month)";
 
 /// A member's age this year.
 const AGE: &str = "CAST(strftime('%Y', :today) AS INTEGER) - m.birth_year";
