@@ -172,9 +172,24 @@ fn sync_client(
 ) -> pb::sync_client::SyncClient<
     tonic::service::interceptor::InterceptedService<Channel, impl tonic::service::Interceptor>,
 > {
+    sync_client_as(channel, token, None)
+}
+
+/// A sync client whose calls say they come from `user_agent`, if given.
+fn sync_client_as(
+    channel: Channel,
+    token: &str,
+    user_agent: Option<&str>,
+) -> pb::sync_client::SyncClient<
+    tonic::service::interceptor::InterceptedService<Channel, impl tonic::service::Interceptor>,
+> {
     let value: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+    let agent: Option<tonic::metadata::MetadataValue<_>> = user_agent.map(|a| a.parse().unwrap());
     pb::sync_client::SyncClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
         r.metadata_mut().insert("authorization", value.clone());
+        if let Some(agent) = &agent {
+            r.metadata_mut().insert("user-agent", agent.clone());
+        }
         Ok(r)
     })
     .max_encoding_message_size(usize::MAX)
@@ -204,7 +219,20 @@ pub async fn pull(
     token: &str,
     req: pb::PullRequest,
 ) -> Result<Vec<pb::PullResponse>, tonic::Status> {
-    let mut answers = sync_client(channel, token).pull(req).await?.into_inner();
+    pull_as(channel, token, None, req).await
+}
+
+/// Pulls as [`pull`] does, saying the call comes from `user_agent`.
+pub async fn pull_as(
+    channel: Channel,
+    token: &str,
+    user_agent: Option<&str>,
+    req: pb::PullRequest,
+) -> Result<Vec<pb::PullResponse>, tonic::Status> {
+    let mut answers = sync_client_as(channel, token, user_agent)
+        .pull(req)
+        .await?
+        .into_inner();
     let mut out = Vec::new();
     while let Some(a) = answers.message().await? {
         out.push(a);

@@ -1,11 +1,12 @@
 //! `massline-server admin device list` lists each person's devices with the
 //! app version they called with and when they last synced, pulls counting
 //! too; `--person` lists one person's. An idle sync within a minute of the
-//! last noted one writes nothing.
+//! last noted one writes nothing. A hostile `user-agent` is kept as at most
+//! 40 plain characters of its first word.
 
 use std::process::Command;
 
-use massline_tests::{Device, TestServer, Township, server_binary};
+use massline_tests::{Device, TestServer, Township, raw, server_binary};
 
 /// `admin device list [args]` as run by the township office.
 fn device_list(town: &Township, args: &[&str]) -> Vec<String> {
@@ -99,5 +100,29 @@ async fn devices_show_their_version_and_last_sync_pulls_included() {
         recent,
         "an idle sync within a minute wrote to the registry"
     );
+
+    // A device that says it is something odd and long: only the first word,
+    // cut and cleaned, is kept.
+    set_last_seen(&town, "wang", now() - 7_200);
+    let (channel, token) = raw::channel_of(&wang).await;
+    let agent = format!("massline/9.9<script>\\\"{}'; x y", "7".repeat(4_000));
+    raw::pull_as(
+        channel,
+        &token,
+        Some(&agent),
+        massline_proto::pb::PullRequest::default(),
+    )
+    .await
+    .unwrap();
+    let kept: String = town
+        .server_db()
+        .query_row(
+            "SELECT app_version FROM devices WHERE person = 'wang'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let cleaned = "massline/9.9script";
+    assert_eq!(kept, format!("{cleaned}{}", "7".repeat(40 - cleaned.len())));
     server.stop().await;
 }
