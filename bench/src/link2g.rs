@@ -65,6 +65,9 @@ pub struct Link2gArgs {
     /// Uncompressed KiB of changes per push message (default: the client's).
     #[arg(long)]
     pub push_message_kib: Option<usize>,
+    /// zstd dictionary of the phone's calls (0: none; default: the client's).
+    #[arg(long)]
+    pub dictionary: Option<u32>,
     /// Write all runs and medians here as JSON.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -181,6 +184,9 @@ pub fn run(args: Link2gArgs) -> anyhow::Result<()> {
     if let Some(kib) = args.push_message_kib {
         extra.extend(["--push-message-kib".into(), kib.to_string()]);
     }
+    if let Some(d) = args.dictionary {
+        extra.extend(["--dictionary".into(), d.to_string()]);
+    }
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
     let mut result = serde_json::Map::new();
     for &cuts in modes {
@@ -259,6 +265,7 @@ pub fn run(args: Link2gArgs) -> anyhow::Result<()> {
                 },
                 "level": args.level, "fixed_level": args.fixed_level,
                 "push_message_kib": args.push_message_kib,
+                "dictionary": args.dictionary,
             },
             "results": result,
         });

@@ -10,6 +10,7 @@
 //! massline-bench link2g --runs 3 --out link2g.json
 //! massline-bench load --devices 2000 --out load.json
 //! massline-bench dashboard --villages 30 --runs 20 --out dashboard.json
+//! massline-bench train-dictionary --out model/dict/changes-v1.zdict
 //! ```
 //!
 //! Each phone connection runs in a fresh child process (`massline-bench phone …`)
@@ -24,6 +25,7 @@ mod profile;
 mod scenarios;
 mod server;
 mod store;
+mod train;
 mod workload;
 
 use std::path::PathBuf;
@@ -49,6 +51,8 @@ enum Command {
     Dashboard(dashboard::DashboardArgs),
     /// Time the S1 and S4 steps in one process, without the network.
     Profile(profile::ProfileArgs),
+    /// Train the zstd dictionary of packed changes on a workload.
+    TrainDictionary(train::TrainArgs),
     /// One phone connection, in its own process (used by `run`).
     Phone(phone::PhoneArgs),
     /// Print massline against the automerge-repo peer, as ratios.
@@ -70,6 +74,7 @@ fn main() -> anyhow::Result<()> {
         Command::Phone(args) => phone::run(args),
         Command::Profile(args) => profile::run(args),
         Command::Dashboard(args) => dashboard::run(args),
+        Command::TrainDictionary(args) => train::run(args),
         Command::Compare { ours, peer } => compare::print(&ours, &peer),
     }
 }

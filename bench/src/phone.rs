@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use massline_core::packing::Dictionary;
 use massline_core::sync::engine::SyncOptions;
 use massline_core::{Client, DocId};
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,13 @@ pub struct PhoneArgs {
     /// zstd level for pushed changes.
     #[arg(long)]
     pub level: Option<i32>,
+    /// The zstd dictionary to push with and ask for (0: none; default:
+    /// the client's newest).
+    #[arg(long)]
+    pub dictionary: Option<u32>,
+    /// Apply only the first this many items of the incremental batch.
+    #[arg(long)]
+    pub items: Option<usize>,
     /// Keep calling sync after a failed one (a cut link) until one succeeds
     /// with the outbox empty; the time then runs from the first attempt.
     #[arg(long)]
@@ -92,6 +100,9 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
     if let Some(level) = args.level {
         opts.compression_level = level;
     }
+    if let Some(n) = args.dictionary {
+        opts.dictionary = Dictionary::from_number(n)?;
+    }
     if args.fixed_level {
         opts.slow_link_connect = std::time::Duration::MAX;
     }
@@ -108,7 +119,11 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
         let mut ids: HashMap<String, DocId> =
             serde_json::from_slice(&std::fs::read(ids_path(&args.store))?)?;
         let me = client.identity()?.context("not enrolled")?.principal.person;
-        workload::replay(&client, &me, &village.incremental, &mut ids)?;
+        let n = args
+            .items
+            .unwrap_or(usize::MAX)
+            .min(village.incremental.len());
+        workload::replay(&client, &me, &village.incremental[..n], &mut ids)?;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -8,8 +8,8 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use massline_core::Client;
-use massline_core::packing::Unpacker;
-use massline_core::protocol::PullBatch;
+use massline_core::packing::{Dictionary, Unpacker};
+use massline_core::protocol::{PullBatch, PullRequest};
 use massline_core::store::Db;
 use massline_core::sync::engine::{self, PullSession, SyncOptions};
 use massline_core::sync::sizes::Adaptive;
@@ -36,6 +36,9 @@ pub struct ProfileArgs {
     /// zstd level of pull answers.
     #[arg(long, default_value_t = FeedOptions::default().compression_level)]
     pub feed_level: i32,
+    /// zstd dictionary of the push and the pull (0: none).
+    #[arg(long, default_value_t = SyncOptions::default().dictionary.number())]
+    pub dictionary: u32,
 }
 
 fn ms(t: Instant) -> f64 {
@@ -93,6 +96,7 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
 
     let opts = SyncOptions {
         compression_level: args.level,
+        dictionary: Dictionary::from_number(args.dictionary)?,
         ..SyncOptions::default()
     };
     let start = Instant::now();
@@ -112,7 +116,7 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
         frames.len()
     );
 
-    let mut unpacker = Unpacker::new();
+    let mut unpacker = Unpacker::with_dictionary(opts.dictionary);
     let (mut unpack_ms, mut ingest_ms, mut record_ms) = (0.0, 0.0, 0.0);
     let cpu = cpu_ms();
     for f in frames {
@@ -139,7 +143,10 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
         .read(|tx| registry::authenticate(tx, &second.device_token))?
         .context("device unknown")?;
     let b_db = Db::open(&second_store, None)?;
-    let req = engine::pull_request(&b_db)?;
+    let req = PullRequest {
+        dictionary: args.dictionary,
+        ..engine::pull_request(&b_db)?
+    };
     let fo = FeedOptions {
         compression_level: args.feed_level,
         ..FeedOptions::default()

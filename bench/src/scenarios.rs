@@ -5,6 +5,7 @@
 //! - S3: 13 new changes in 11 records (the incremental batch), then sync.
 //! - S4: a fresh second phone downloads the village.
 //! - S5: 30 villages from 30 phones in turn into one server.
+//! - one: after S1, one new record (the incremental batch's first), then sync.
 //!
 //! Setting up (enrolling phones, recording the village on the phone) happens
 //! once, into a template that every run copies; it is not timed.
@@ -27,7 +28,7 @@ use crate::workload::{self, Village};
 /// Options of `run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// chain (S1 to S4), s5, or all.
+    /// chain (S1 to S4), s5, one (a one-record sync), or all.
     #[arg(long, default_value = "chain")]
     pub scenario: String,
     /// Runs of the chain; medians are reported.
@@ -45,6 +46,9 @@ pub struct RunArgs {
     /// zstd level for pushed changes (default: the client's).
     #[arg(long)]
     pub level: Option<i32>,
+    /// zstd dictionary of the phones' calls (0: none; default: the client's).
+    #[arg(long)]
+    pub dictionary: Option<u32>,
     /// Write all runs and medians here as JSON.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -53,6 +57,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub encrypted: bool,
 }
+
+/// The dictionary `run` was told to have its phones use (`--dictionary`).
+static DICTIONARY: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
 
 /// Enrolls a phone of `person` with the server at `addr` into `store`.
 fn enrol(
@@ -143,6 +150,9 @@ pub(crate) fn phone(
     if let Some(l) = level {
         cmd.args(["--level", &l.to_string()]);
     }
+    if let Some(d) = DICTIONARY.get().copied().flatten() {
+        cmd.args(["--dictionary", &d.to_string()]);
+    }
     let out = cmd.output()?;
     if !out.status.success() {
         bail!("phone failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -214,6 +224,43 @@ fn chain(args: &RunArgs) -> anyhow::Result<Value> {
         runs.push(run_json);
     }
     Ok(json!({ "seed_ms": t.seed_ms, "runs": runs, "median": medians(&runs) }))
+}
+
+/// A one-record sync: the phone uploads the village (untimed), records the
+/// incremental batch's first item, a new record, and syncs.
+fn one(args: &RunArgs) -> anyhow::Result<Value> {
+    let village = workload::load(&args.workload)?
+        .into_iter()
+        .next()
+        .context("the workload has no village")?;
+    let t = template_for(std::slice::from_ref(&village))?;
+    let mut runs = Vec::new();
+    for _ in 0..args.runs {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("server");
+        server::copy_tree(&t.data, &data)?;
+        let a = dir.path().join("a.db");
+        copy_store(&t.phones[0], &a)?;
+        let srv = Server::start(&data, &t.port)?;
+        phone(&a, &[], args.level)?;
+        let w = args.workload.to_string_lossy().to_string();
+        let extra = [
+            "--incremental",
+            &w,
+            "--village",
+            &village.id,
+            "--items",
+            "1",
+        ];
+        let p = phone(&a, &extra, args.level)?;
+        srv.stop()?;
+        runs.push(scenario_json(&p, 0));
+    }
+    let m = |k: &str| median(runs.iter().filter_map(|r| r[k].as_f64()).collect());
+    Ok(json!({
+        "median_payload_up": m("payload_up"), "median_payload_down": m("payload_down"),
+        "runs": runs,
+    }))
 }
 
 fn s5(args: &RunArgs) -> anyhow::Result<Value> {
@@ -353,6 +400,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     if args.encrypted {
         store::encrypt_with_new_key()?;
     }
+    let _ = DICTIONARY.set(args.dictionary);
     let mut result = serde_json::Map::new();
     result.insert(
         "meta".into(),
@@ -360,7 +408,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             "tool": "massline-bench",
             "date": chrono::Utc::now().to_rfc3339(),
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
-            "workload": args.workload, "level": args.level,
+            "workload": args.workload, "level": args.level, "dictionary": args.dictionary,
             "encrypted_stores": store::encrypted(),
         }),
     );
@@ -368,6 +416,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         let c = chain(&args)?;
         print_table(&c);
         result.insert("chain".into(), c);
+    }
+    if matches!(args.scenario.as_str(), "one" | "all") {
+        let r = one(&args)?;
+        println!(
+            "one  payload ↑ {} B, ↓ {} B (median of {} runs)",
+            r["median_payload_up"], r["median_payload_down"], args.runs
+        );
+        result.insert("one".into(), r);
     }
     if matches!(args.scenario.as_str(), "s5" | "all") {
         let r = s5(&args)?;

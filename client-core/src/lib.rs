@@ -21,8 +21,8 @@ pub mod store;
 pub mod sync;
 
 pub use massline_model::{
-    access, bundle, catalog, change_limits, codes, doc_json, enrollment_code, first_change, ids,
-    judge, packing, protocol, record_doc, records, report, stored_doc, todo,
+    access, bundle, catalog, change_limits, codes, dictionary, doc_json, enrollment_code,
+    first_change, ids, judge, packing, protocol, record_doc, records, report, stored_doc, todo,
 };
 
 pub use access::{Principal, Role, Scope};

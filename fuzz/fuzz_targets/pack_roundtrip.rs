@@ -2,7 +2,7 @@
 //! Automerge made (several records, each change depending on the one
 //! before, so dependencies travel as back-references), whole documents, and
 //! chunks that are not plain changes, in messages split anywhere, at zstd
-//! levels 1 to 5. The input is a script: each byte an action, its arguments
+//! levels 1 to 5, with and without the dictionary. The input is a script: each byte an action, its arguments
 //! the bytes after it.
 #![no_main]
 
@@ -10,17 +10,23 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, Automerge, ROOT};
 use libfuzzer_sys::fuzz_target;
 use massline_core::DocId;
-use massline_core::packing::{Entry, Packer, Unpacker};
+use massline_core::packing::{Dictionary, Entry, Packer, Unpacker};
 
 const DOCS: usize = 3;
 
 fuzz_target!(|data: &[u8]| {
     let mut script = data.iter().copied();
-    let level = 1 + i32::from(script.next().unwrap_or(0) % 5);
+    let first = script.next().unwrap_or(0);
+    let level = 1 + i32::from(first % 5);
+    let dictionary = if first & 0x80 == 0 {
+        Dictionary::None
+    } else {
+        Dictionary::NEWEST
+    };
     let mut docs: Vec<Automerge> = (0..DOCS)
         .map(|i| Automerge::new().with_actor(ActorId::from([i as u8 + 1; 16])))
         .collect();
-    let mut packer = Packer::new(level);
+    let mut packer = Packer::with_dictionary(level, dictionary);
     let mut messages = Vec::new();
     let mut expected = Vec::new();
     while let Some(action) = script.next() {
@@ -68,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     messages.push(packer.flush());
-    let mut unpacker = Unpacker::new();
+    let mut unpacker = Unpacker::with_dictionary(dictionary);
     let mut got = Vec::new();
     for (frame, n) in messages {
         got.extend(unpacker.unpack(&frame, n).expect("what was packed unpacks"));

@@ -16,6 +16,7 @@
 //!   its author saw, made and left, and who created the record) that phone
 //!   and server hold to the rules.
 //! - [`packing`]: how changes travel (packed, one zstd stream per call);
+//!   [`dictionary`]: the zstd dictionaries a stream may be compressed with;
 //!   [`change_limits`]: what one change from a device may hold.
 //! - [`protocol`]: the sync messages as plain Rust.
 //! - [`enrollment_code`]: the code a township officer hands out.
@@ -37,6 +38,7 @@ pub mod bundle;
 pub mod catalog;
 pub mod change_limits;
 pub mod codes;
+pub mod dictionary;
 pub mod doc_json;
 pub mod enrollment_code;
 #[cfg(feature = "uniffi")]

@@ -10,7 +10,8 @@
 //! that, by its 32 bytes. The receiver rebuilds the exact original bytes.
 //!
 //! Entries of one call form a single zstd stream, flushed at the end of every
-//! message, so later messages compress against everything sent before.
+//! message, so later messages compress against everything sent before, and
+//! the first against a [`Dictionary`] when the call names one.
 //!
 //! Entry forms (after one tag byte):
 //! - `1` change: `uleb n`, `n` dependencies (`uleb 0` + 32 bytes, or `uleb k`
@@ -26,7 +27,8 @@
 //! Nothing a message declares sizes an allocation: it decompresses to at most
 //! [`MAX_MESSAGE_BYTES`] through a window of at most 2^[`MAX_WINDOW_LOG`]
 //! bytes, and holds at most [`MAX_ENTRIES_PER_MESSAGE`] entries, exactly as
-//! many as it says.
+//! many as it says. A dictionary changes none of this: it is one of ours,
+//! named by number, and the window and output bounds hold with it.
 
 use std::collections::HashMap;
 
@@ -34,6 +36,7 @@ use automerge::ChangeHash;
 use sha2::{Digest, Sha256};
 
 use crate::change_limits::{MAX_CHANGE_BYTES, MAX_DEPENDENCIES};
+pub use crate::dictionary::{Dictionary, UnknownDictionary};
 use crate::ids::DocId;
 
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
@@ -96,6 +99,9 @@ pub enum PackingError {
         /// The count found (reading stops at one more than said).
         found: usize,
     },
+    /// The call names a dictionary this side does not have.
+    #[error(transparent)]
+    UnknownDictionary(#[from] UnknownDictionary),
 }
 
 /// One unpacked entry.
@@ -211,10 +217,21 @@ impl std::fmt::Debug for Packer {
 const STREAM_SIZE_HINT: u32 = 1 << 20;
 
 impl Packer {
-    /// A packer compressing at `level` (zstd levels, 1 to 19).
+    /// A packer compressing at `level` (zstd levels, 1 to 19), with no dictionary.
     pub fn new(level: i32) -> Self {
-        let mut zstd = zstd::stream::write::Encoder::new(Vec::new(), level)
-            .unwrap_or_else(|_| unreachable_encoder());
+        Self::with_dictionary(level, Dictionary::None)
+    }
+
+    /// A packer compressing at `level` against `dictionary`; the receiver
+    /// must be told which ([`Unpacker::with_dictionary`]).
+    pub fn with_dictionary(level: i32, dictionary: Dictionary) -> Self {
+        let zstd = match dictionary.encoder(level) {
+            Some(prepared) => {
+                zstd::stream::write::Encoder::with_prepared_dictionary(Vec::new(), prepared)
+            }
+            None => zstd::stream::write::Encoder::new(Vec::new(), level),
+        };
+        let mut zstd = zstd.unwrap_or_else(|_| unreachable_encoder());
         // Only a hint: a longer stream still compresses, in a 1 MiB window.
         let _ = zstd.set_parameter(zstd::stream::raw::CParameter::SrcSizeHint(STREAM_SIZE_HINT));
         Packer {
@@ -289,6 +306,12 @@ impl Packer {
         self.plain.len()
     }
 
+    /// The packed entries waiting for the next [`Packer::flush`], before
+    /// compression: what a dictionary is trained on.
+    pub fn pending(&self) -> &[u8] {
+        &self.plain
+    }
+
     /// Entries waiting for the next [`Packer::flush`].
     pub fn pending_entries(&self) -> u32 {
         self.entries
@@ -338,11 +361,26 @@ impl Default for Unpacker {
 }
 
 impl Unpacker {
-    /// A fresh unpacker for a new call.
-    #[allow(clippy::panic)]
+    /// A fresh unpacker for a new call with no dictionary.
     pub fn new() -> Self {
-        let mut zstd = zstd::stream::raw::Decoder::new()
-            .unwrap_or_else(|_| panic!("zstd decoder could not be created"));
+        Self::with_dictionary(Dictionary::None)
+    }
+
+    /// A fresh unpacker for a new call whose stream was compressed against
+    /// the dictionary numbered `number` on the wire; a number this side does
+    /// not know is refused before anything is allocated.
+    pub fn for_number(number: u32) -> Result<Self, PackingError> {
+        Ok(Self::with_dictionary(Dictionary::from_number(number)?))
+    }
+
+    /// A fresh unpacker for a new call compressed against `dictionary`.
+    #[allow(clippy::panic)]
+    pub fn with_dictionary(dictionary: Dictionary) -> Self {
+        let zstd = match dictionary.decoder() {
+            Some(prepared) => zstd::stream::raw::Decoder::with_prepared_dictionary(prepared),
+            None => zstd::stream::raw::Decoder::new(),
+        };
+        let mut zstd = zstd.unwrap_or_else(|_| panic!("zstd decoder could not be created"));
         // Only fails for a value out of zstd's range, which this is not.
         let _ = zstd.set_parameter(zstd::stream::raw::DParameter::WindowLogMax(MAX_WINDOW_LOG));
         Unpacker {
@@ -653,6 +691,100 @@ mod tests {
             })
         );
         assert_eq!(unpacker.seen.len() as u64, MAX_BACK_REFERENCE);
+    }
+
+    /// A call of `cs` packed at `level` against `dictionary`, two changes a
+    /// message, unpacked by `unpacker`; returns the call's compressed bytes.
+    fn round_trip(level: i32, dictionary: Dictionary, mut unpacker: Unpacker) -> usize {
+        let cs = changes();
+        let mut packer = Packer::with_dictionary(level, dictionary);
+        packer.expect(cs.iter().map(|c| c.raw_bytes().len()).sum());
+        let (mut got, mut bytes) = (Vec::new(), 0);
+        for pair in cs.chunks(2) {
+            for c in pair {
+                packer.push_change(c.raw_bytes());
+            }
+            let (frame, n) = packer.flush();
+            bytes += frame.len();
+            got.extend(unpacker.unpack(&frame, n).expect("unpack"));
+        }
+        let want: Vec<_> = cs
+            .iter()
+            .map(|c| Entry::Change {
+                hash: c.hash(),
+                bytes: c.raw_bytes().to_vec(),
+            })
+            .collect();
+        assert_eq!(got, want);
+        bytes
+    }
+
+    #[test]
+    fn a_push_and_a_pull_with_the_dictionary_come_back_byte_for_byte() {
+        // A device's push at its fast and slow levels, a server's answer at 3.
+        for level in [3, 19] {
+            let unpacker = Unpacker::for_number(Dictionary::ChangesV1.number()).expect("known");
+            round_trip(level, Dictionary::ChangesV1, unpacker);
+        }
+        round_trip(3, Dictionary::None, Unpacker::new());
+    }
+
+    #[test]
+    fn the_dictionary_makes_a_small_call_smaller() {
+        let with = round_trip(
+            19,
+            Dictionary::ChangesV1,
+            Unpacker::with_dictionary(Dictionary::ChangesV1),
+        );
+        let without = round_trip(19, Dictionary::None, Unpacker::new());
+        assert!(
+            with < without,
+            "{with} B with the dictionary, {without} B without"
+        );
+    }
+
+    #[test]
+    fn a_stream_made_with_the_dictionary_is_refused_without_it() {
+        let mut packer = Packer::with_dictionary(3, Dictionary::ChangesV1);
+        for c in changes() {
+            packer.push_change(c.raw_bytes());
+        }
+        let (frame, n) = packer.flush();
+        assert!(Unpacker::new().unpack(&frame, n).is_err());
+    }
+
+    #[test]
+    fn an_unknown_dictionary_is_refused_before_anything_is_read() {
+        let err = Unpacker::for_number(9).expect_err("unknown");
+        assert!(matches!(
+            err,
+            PackingError::UnknownDictionary(UnknownDictionary(9))
+        ));
+        assert!(err.to_string().contains("dictionary 9"), "{err}");
+    }
+
+    #[test]
+    fn the_window_bound_holds_with_the_dictionary() {
+        // As a_stream_longer_than_its_size_hint_comes_back_whole, against the
+        // dictionary: the receiver's window stays at most 2^MAX_WINDOW_LOG.
+        let mut x = 7u64;
+        let block: Vec<u8> = (0..64 << 10)
+            .map(|_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                (x >> 56) as u8
+            })
+            .collect();
+        let mut packer = Packer::with_dictionary(19, Dictionary::ChangesV1);
+        let mut unpacker = Unpacker::with_dictionary(Dictionary::ChangesV1);
+        for k in 0..40u8 {
+            let id = DocId::from_slice(&[k; 16]).expect("id");
+            let mut bytes = block.clone();
+            bytes[usize::from(k)] = k;
+            packer.push_document(&id, &bytes);
+            let (frame, n) = packer.flush();
+            let got = unpacker.unpack(&frame, n).expect("unpack");
+            assert_eq!(got, vec![Entry::Document { doc: id, bytes }]);
+        }
     }
 
     #[test]

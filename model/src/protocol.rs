@@ -33,6 +33,10 @@ pub struct PushFrame {
     pub frame: Vec<u8>,
     /// How many changes the piece holds.
     pub changes: u32,
+    /// The number of the [`Dictionary`](crate::dictionary::Dictionary) the
+    /// call's stream was compressed with, as the first message names it
+    /// (later ones leave it 0, and the receiver reads it only there).
+    pub dictionary: u32,
 }
 
 /// The server's answer to one push message.
@@ -87,6 +91,10 @@ pub struct PullRequest {
     /// own size, and always at least one change per message): smaller after
     /// a link cut a pull short, so each message can get through.
     pub message_bytes: u32,
+    /// The number of the newest [`Dictionary`](crate::dictionary::Dictionary)
+    /// the device has (0: none); the server answers with the newest it has
+    /// up to that one.
+    pub dictionary: u32,
 }
 
 /// A server's identity: random, made anew when it is restored from a backup.
@@ -120,6 +128,9 @@ pub struct PullBatch {
     /// sent (16 bytes each, at most [`MAX_PURGED_PER_MESSAGE`]; the device
     /// checks both): it deletes them, their changes and its outbox for them.
     pub purged: Vec<Vec<u8>>,
+    /// The number of the [`Dictionary`](crate::dictionary::Dictionary) the
+    /// call's stream is compressed with, on every message carrying a frame.
+    pub dictionary: u32,
 }
 
 /// Most purged records one pull message may name: 1,024 ids are 16 KiB. The

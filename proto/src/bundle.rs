@@ -21,6 +21,7 @@ pub fn encode_request(r: &BundleRequest) -> Vec<u8> {
             .map(|f| pb::PushRequest {
                 frame: f.frame.clone(),
                 changes: f.changes,
+                dictionary: f.dictionary,
             })
             .collect(),
         pull: Some(pb::PullRequest::from(r.pull.clone())),
@@ -38,6 +39,7 @@ pub fn decode_request(body: &[u8]) -> Result<BundleRequest, BundleError> {
             .map(|p| PushFrame {
                 frame: p.frame,
                 changes: p.changes,
+                dictionary: p.dictionary,
             })
             .collect(),
         pull: m.pull.map(PullRequest::from).unwrap_or_default(),

@@ -106,6 +106,7 @@ impl From<PullRequest> for pb::PullRequest {
                 .map(|(scope, seq)| pb::ScopeCursor { scope, seq })
                 .collect(),
             server: r.server.map(Vec::from).unwrap_or_default(),
+            dictionary: r.dictionary,
         }
     }
 }
@@ -120,6 +121,7 @@ impl From<pb::PullRequest> for PullRequest {
             cursors: r.cursors.into_iter().map(|c| (c.scope, c.seq)).collect(),
             // Any other length names no server this one could have been.
             server: r.server.try_into().ok(),
+            dictionary: r.dictionary,
         }
     }
 }
@@ -135,6 +137,7 @@ impl From<PullBatch> for pb::PullResponse {
             server: b.server.map(Vec::from).unwrap_or_default(),
             reset: b.reset,
             purged: b.purged,
+            dictionary: b.dictionary,
         }
     }
 }
@@ -150,6 +153,7 @@ impl From<pb::PullResponse> for PullBatch {
             server: m.server.try_into().ok(),
             reset: m.reset,
             purged: m.purged,
+            dictionary: m.dictionary,
         }
     }
 }
@@ -179,6 +183,7 @@ mod tests {
             compression: 19,
             message_bytes: 4096,
             server: Some([4; 16]),
+            dictionary: 1,
         };
         assert_eq!(PullRequest::from(pb::PullRequest::from(req.clone())), req);
         let batch = PullBatch {
@@ -190,6 +195,7 @@ mod tests {
             server: Some([5; 16]),
             reset: true,
             purged: vec![vec![6; 16]],
+            dictionary: 1,
         };
         assert_eq!(
             PullBatch::from(pb::PullResponse::from(batch.clone())),

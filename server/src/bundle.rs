@@ -59,8 +59,11 @@ pub fn import(db: &Db, bytes: &[u8], now: i64) -> Result<Imported, Error> {
         .ok_or(BundleError::Revoked(id))?;
     let mut reply = BundleReply::default();
     let (mut accepted, mut refused) = (0, 0);
-    // One packed stream, message after message, as a push call's.
-    let mut unpacker = Unpacker::new();
+    // One packed stream, message after message, as a push call's, with the
+    // dictionary its first message names.
+    let dictionary = request.push.first().map_or(0, |m| m.dictionary);
+    let mut unpacker = Unpacker::for_number(dictionary)
+        .map_err(|e| Error::Invalid(format!("push messages of the bundle: {e}")))?;
     for message in &request.push {
         let entries = unpacker
             .unpack(&message.frame, message.changes)

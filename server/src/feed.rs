@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use massline_model::packing::Packer;
+use massline_model::packing::{Dictionary, Packer};
 use massline_model::protocol::{
     MAX_MISSING_PER_CALL, MAX_PURGED_PER_MESSAGE, PullBatch, PullRequest, ServerId, scopes_digest,
 };
@@ -102,6 +102,8 @@ pub struct Answer {
     /// is sent after its purge.
     purged: VecDeque<(i64, Vec<u8>)>,
     packer: Packer,
+    /// The number of the dictionary `packer` compresses with.
+    dictionary: u32,
     message_bytes: usize,
     read_rows: i64,
     /// Whether a message of changes went out before the last.
@@ -133,7 +135,9 @@ pub fn start(
         read: VecDeque::new(),
         packed_through: 0,
         purged: VecDeque::new(),
+        // Made once the answer's size is known, below.
         packer: Packer::new(level),
+        dictionary: 0,
         message_bytes: match req.message_bytes {
             0 => opts.message_bytes,
             asked => opts.message_bytes.min(asked as usize),
@@ -180,6 +184,15 @@ pub fn start(
         .min()
         .copied()
         .unwrap_or(answer.head);
+    // The newest dictionary both sides have (a device may be newer than the
+    // server), for an answer that may be small: past that its stream's own
+    // history serves as well (see `Dictionary::SMALL_CALL_CHANGES`).
+    let most = u64::try_from(answer.head - answer.scanned).unwrap_or(0);
+    if most <= Dictionary::SMALL_CALL_CHANGES {
+        let dictionary = Dictionary::newest_up_to(req.dictionary);
+        answer.packer = Packer::with_dictionary(level, dictionary);
+        answer.dictionary = dictionary.number();
+    }
     answer.scope_ids = serde_json::to_string(&answer.cursor_of.keys().collect::<Vec<_>>())
         .map_err(|e| Error::internal("listing the scopes of a pull", e))?;
     Ok(answer)
@@ -260,6 +273,7 @@ impl Answer {
             (Vec::new(), 0)
         };
         Ok(Some(PullBatch {
+            dictionary: self.dictionary_of(&frame),
             frame,
             entries,
             through: self.head as u64,
@@ -268,6 +282,11 @@ impl Answer {
             purged: self.purged.drain(..).map(|(_, id)| id).collect(),
             ..PullBatch::default()
         }))
+    }
+
+    /// The dictionary a message names: the stream's, when it carries a frame.
+    fn dictionary_of(&self, frame: &[u8]) -> u32 {
+        if frame.is_empty() { 0 } else { self.dictionary }
     }
 
     /// A message before the last: the changes packed so far and up to
@@ -287,6 +306,7 @@ impl Answer {
             None => self.packed_through,
         };
         PullBatch {
+            dictionary: self.dictionary_of(&frame),
             frame,
             entries,
             through: u64::try_from(through).unwrap_or(0),
@@ -470,6 +490,7 @@ mod tests {
             compression: 0,
             message_bytes: 0,
             server: None,
+            dictionary: Dictionary::NEWEST.number(),
         };
         let expected: Vec<Vec<u8>> = changes
             .iter()
@@ -494,7 +515,12 @@ mod tests {
                 let last = batches.last().unwrap();
                 assert!(last.done);
                 assert_eq!(last.through, 60);
-                let mut unpacker = Unpacker::new();
+                assert!(
+                    batches
+                        .iter()
+                        .all(|b| b.frame.is_empty() || b.dictionary == Dictionary::NEWEST.number())
+                );
+                let mut unpacker = Unpacker::with_dictionary(Dictionary::NEWEST);
                 let got: Vec<Vec<u8>> = batches
                     .iter()
                     .flat_map(|b| unpacker.unpack(&b.frame, b.entries).unwrap())

@@ -163,7 +163,12 @@ pub fn next_message(packer: &mut Packer, changes: &[Vec<u8>]) -> pb::PushRequest
         packer.push_change(c);
     }
     let (frame, n) = packer.flush();
-    pb::PushRequest { frame, changes: n }
+    // Named by no message: an old client's call, with no dictionary.
+    pb::PushRequest {
+        frame,
+        changes: n,
+        dictionary: 0,
+    }
 }
 
 fn sync_client(
@@ -514,6 +519,7 @@ pub fn packed_message(plain: &[u8], changes: u32) -> pb::PushRequest {
     pb::PushRequest {
         frame: zstd::bulk::compress(plain, 3).unwrap(),
         changes,
+        dictionary: 0,
     }
 }
 

@@ -103,6 +103,7 @@ async fn oversized_and_corrupt_messages_end_the_call_and_nothing_else() {
     let huge = pb::PushRequest {
         frame: vec![7u8; 9 << 20],
         changes: 1,
+        dictionary: 0,
     };
     let err = raw::push(channel.clone(), &token, vec![huge])
         .await
@@ -118,6 +119,7 @@ async fn oversized_and_corrupt_messages_end_the_call_and_nothing_else() {
     let corrupt = pb::PushRequest {
         frame: b"\x28\xb5\x2f\xfd garbage".to_vec(),
         changes: 1,
+        dictionary: 0,
     };
     let err = raw::push(channel.clone(), &token, vec![corrupt])
         .await

@@ -93,7 +93,11 @@ async fn counts_sizes_and_windows_a_message_declares_are_refused_before_they_cos
         e.write_all(&raw::raw_entry(&good)).unwrap();
         e.finish().unwrap()
     };
-    let m = pb::PushRequest { frame, changes: 1 };
+    let m = pb::PushRequest {
+        frame,
+        changes: 1,
+        dictionary: 0,
+    };
     refused_whole(push(&channel, &token, vec![m]).await, "memory");
     li.still_syncs(problem("垃圾乱倒")).await;
 

@@ -105,6 +105,7 @@ pub fn export(db: &Db, now: i64) -> Result<Exported, Error> {
         compression: BUNDLE_COMPRESSION_LEVEL as u32,
         server,
         message_bytes: 0,
+        dictionary: opts.dictionary.number(),
     };
     let request = BundleRequest { push, pull };
     let header = Header {

@@ -22,7 +22,7 @@ use crate::doc_json;
 use crate::error::{Because, Error};
 use crate::first_change;
 use crate::ids::DocId;
-use crate::packing::{self, Entry, Packer, Unpacker};
+use crate::packing::{self, Dictionary, Entry, Packer, Unpacker};
 use crate::protocol::{
     MAX_PURGED_PER_MESSAGE, PullBatch, PullRequest, PushAck, PushFrame, ServerId, scopes_digest,
 };
@@ -55,6 +55,9 @@ pub struct SyncOptions {
     pub pull_message_bytes: usize,
     /// The same on a slow link.
     pub slow_link_pull_message_bytes: usize,
+    /// The zstd dictionary pushes are compressed with, and the newest one
+    /// pulls ask for.
+    pub dictionary: Dictionary,
 }
 
 impl Default for SyncOptions {
@@ -68,6 +71,7 @@ impl Default for SyncOptions {
             push_call_bytes: 32 << 20,
             pull_message_bytes: 256 << 10,
             slow_link_pull_message_bytes: 32 << 10,
+            dictionary: Dictionary::NEWEST,
         }
     }
 }
@@ -76,6 +80,8 @@ impl Default for SyncOptions {
 #[derive(Debug)]
 pub struct PushFrames {
     packer: Packer,
+    /// The dictionary's number, until the first message has named it.
+    dictionary: Option<u32>,
     queue: VecDeque<Pending>,
     message_bytes: Arc<Adaptive>,
     sent: mpsc::Sender<Sent>,
@@ -107,11 +113,19 @@ pub fn start_push(
         return Ok(None);
     }
     let (tx, rx) = mpsc::channel();
-    let mut packer = Packer::new(opts.compression_level);
-    packer.expect(pending.iter().map(|p| p.bytes.len()).sum());
+    let bytes = pending.iter().map(|p| p.bytes.len()).sum();
+    // A dictionary for a small call only: see `Dictionary::SMALL_CALL_BYTES`.
+    let dictionary = if bytes <= Dictionary::SMALL_CALL_BYTES {
+        opts.dictionary
+    } else {
+        Dictionary::None
+    };
+    let mut packer = Packer::with_dictionary(opts.compression_level, dictionary);
+    packer.expect(bytes);
     Ok(Some((
         PushFrames {
             packer,
+            dictionary: Some(dictionary.number()),
             queue: pending.into(),
             message_bytes: message_bytes.clone(),
             sent: tx,
@@ -146,7 +160,11 @@ impl Iterator for PushFrames {
         let (frame, changes) = self.packer.flush();
         // The receiver lives as long as the call; if it is gone, the call is over.
         let _ = self.sent.send((hashes, bytes));
-        Some(PushFrame { frame, changes })
+        Some(PushFrame {
+            frame,
+            changes,
+            dictionary: self.dictionary.take().unwrap_or(0),
+        })
     }
 }
 
@@ -222,7 +240,8 @@ impl PushAcks {
 }
 
 /// What the device asks for: its cursors, compressed to a common value plus
-/// exceptions, and the digest of the scopes it knows.
+/// exceptions, the digest of the scopes it knows, and the newest dictionary
+/// it has.
 pub fn pull_request(db: &Db) -> Result<PullRequest, Error> {
     let (known, server) =
         db.read(|tx| Ok::<_, Error>((cursors::all(tx)?, identity::server_seen(tx)?)))?;
@@ -301,6 +320,7 @@ fn request_for(known: &BTreeMap<String, u64>) -> PullRequest {
         compression: 0,
         message_bytes: 0,
         server: None,
+        dictionary: Dictionary::NEWEST.number(),
         scopes_digest: scopes_digest(known.keys().map(String::as_str)),
         cursors: known
             .iter()
@@ -411,7 +431,9 @@ fn refused_change(record: Option<DocId>, change: &ChangeHash, why: &str) -> Erro
 /// database: it can run ahead of [`PullSession::commit`].
 #[derive(Debug, Default)]
 pub struct PullDecoder {
-    unpacker: Unpacker,
+    /// Made at the first message carrying a frame, with the dictionary it
+    /// names (the number kept to hold later messages to it).
+    unpacker: Option<(u32, Unpacker)>,
 }
 
 impl PullDecoder {
@@ -421,10 +443,12 @@ impl PullDecoder {
     pub fn decode(&mut self, batch: PullBatch) -> Result<DecodedBatch, Error> {
         let mut entries = Vec::new();
         if batch.scopes.is_empty() && !batch.reset {
-            let unpacked = self
-                .unpacker
-                .unpack(&batch.frame, batch.entries)
-                .map_err(|e| Error::Protocol(Because::of("a pull message from the server", e)))?;
+            let unpacked = match self.unpacker(&batch)? {
+                Some(unpacker) => unpacker.unpack(&batch.frame, batch.entries),
+                // No frame: it must say it holds nothing.
+                None => Unpacker::new().unpack(&batch.frame, batch.entries),
+            }
+            .map_err(|e| Error::Protocol(Because::of("a pull message from the server", e)))?;
             entries.reserve_exact(unpacked.len());
             let mut budget = change_limits::MAX_OPS_PER_MESSAGE;
             for e in unpacked {
@@ -477,6 +501,36 @@ impl PullDecoder {
             server: batch.server,
             reset: batch.reset,
         })
+    }
+
+    /// The call's unpacker, made with the dictionary the first message
+    /// carrying a frame names; a later one naming another is refused.
+    /// `None` before the stream has begun and for a message with no frame.
+    fn unpacker(&mut self, batch: &PullBatch) -> Result<Option<&mut Unpacker>, Error> {
+        if batch.frame.is_empty() {
+            return Ok(None);
+        }
+        let named = batch.dictionary;
+        let made = match self.unpacker.take() {
+            Some(made) => made,
+            None => (
+                named,
+                Unpacker::for_number(named).map_err(|e| {
+                    Error::Protocol(Because::of("a pull message from the server", e))
+                })?,
+            ),
+        };
+        let (number, unpacker) = self.unpacker.insert(made);
+        if *number != named {
+            return Err(Error::Protocol(
+                format!(
+                    "a pull message from the server names zstd dictionary {named}, \
+                     but the call's stream began with {number}"
+                )
+                .into(),
+            ));
+        }
+        Ok(Some(unpacker))
     }
 }
 

@@ -23,6 +23,7 @@ use super::sizes::{Adaptive, LinkSizes};
 use super::tls;
 use crate::error::{Because, Error};
 use crate::ids::DocId;
+use crate::packing::Dictionary;
 use crate::protocol::{MAX_MISSING_PER_CALL, PullBatch, PullRequest, PushAck, Seq};
 use crate::store::Db;
 use crate::store::{identity, outbox};
@@ -269,6 +270,7 @@ impl Connection {
                     let m = pb::PushRequest {
                         frame: f.frame,
                         changes: f.changes,
+                        dictionary: f.dictionary,
                     };
                     sent.fetch_add(framed(m.encoded_len()), Ordering::Relaxed);
                     Some((m, (frames, window, size)))
@@ -343,17 +345,19 @@ impl Connection {
     /// Pulls everything new in every readable scope. Returns (received,
     /// through, the records changed).
     /// `compression` is the zstd level asked of the server (0: its own choice);
+    /// `dictionary` the newest zstd dictionary asked for;
     /// `message_bytes` the size of its messages, smaller after a cut.
     pub async fn pull(
         &self,
         db: &Arc<Db>,
         token: &str,
         compression: u32,
+        dictionary: Dictionary,
         message_bytes: &Adaptive,
         progress: &Progress,
     ) -> Result<(u64, u64, Vec<DocId>), Error> {
         let pulled = self
-            .pull_rounds(db, token, compression, message_bytes, progress)
+            .pull_rounds(db, token, compression, dictionary, message_bytes, progress)
             .await;
         if let Err(Error::Network(_)) = &pulled {
             // A cut: the message under way did not get through.
@@ -367,6 +371,7 @@ impl Connection {
         db: &Arc<Db>,
         token: &str,
         compression: u32,
+        dictionary: Dictionary,
         message_bytes: &Adaptive,
         progress: &Progress,
     ) -> Result<(u64, u64, Vec<DocId>), Error> {
@@ -382,6 +387,7 @@ impl Connection {
             let req = pb::PullRequest::from(PullRequest {
                 compression,
                 message_bytes: u32::try_from(message_bytes.get()).unwrap_or(u32::MAX),
+                dictionary: dictionary.number(),
                 ..req
             });
             self.count_sent(req.encoded_len());
@@ -628,7 +634,14 @@ pub async fn sync(
         .map_err(|e| Error::Storage(Box::new(e)))??;
     let (push, pull) = tokio::join!(
         conn.push(db, token, &opts, &sizes.push, progress),
-        conn.pull(db, token, answer_level, &sizes.pull, progress)
+        conn.pull(
+            db,
+            token,
+            answer_level,
+            opts.dictionary,
+            &sizes.pull,
+            progress
+        )
     );
     let recovered = match (&push, &pull) {
         (Ok(_), Ok(_)) => conn.recover(db, token, &opts, &sizes.push, progress).await,

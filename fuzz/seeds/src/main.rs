@@ -275,6 +275,7 @@ fn request_seeds(seeds: &mut Seeds, db: &Db) -> anyhow::Result<()> {
         cursors: Vec::new(),
         message_bytes: 4096,
         server: vec![7; 16],
+        dictionary: 1,
     };
     seeds.put("requests", &req.encode_to_vec())?;
     req.cursors = r
@@ -328,6 +329,7 @@ fn push_seeds(seeds: &mut Seeds, db: &Db) -> anyhow::Result<()> {
                 pb::PushRequest {
                     frame: f.frame.clone(),
                     changes: f.changes,
+                    dictionary: f.dictionary,
                 }
                 .encode_to_vec()
             })

@@ -78,7 +78,8 @@ impl pb::sync_server::Sync for SyncService {
         let (receiving, sender) = (slot.clone(), device.clone());
         tokio::spawn(async move {
             let (_slot, device) = (receiving, sender);
-            let mut unpacker = Unpacker::new();
+            // Made with the dictionary the first message names.
+            let mut unpacker: Option<Unpacker> = None;
             loop {
                 let next = tokio::select! {
                     next = clock.receive(inbound.message()) => next,
@@ -109,6 +110,21 @@ impl pb::sync_server::Sync for SyncService {
                     let _ = ready.send(Err(over_limit(e))).await;
                     break;
                 }
+                if unpacker.is_none() {
+                    match Unpacker::for_number(msg.dictionary) {
+                        Ok(u) => unpacker = Some(u),
+                        Err(e) => {
+                            tracing::info!(device = device.id, %e, "push refused");
+                            let _ = ready
+                                .send(Err(Status::invalid_argument(format!("push: {e}"))))
+                                .await;
+                            break;
+                        }
+                    }
+                }
+                let Some(unpacker) = unpacker.as_mut() else {
+                    break;
+                };
                 let entries = match unpacker.unpack(&msg.frame, msg.changes) {
                     Ok(e) => e,
                     Err(e) => {
