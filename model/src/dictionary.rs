@@ -136,8 +136,14 @@ mod tests {
         // bytes: a new dictionary takes a new number.
         use sha2::{Digest, Sha256};
         let v1 = Dictionary::ChangesV1.bytes().expect("bytes");
-        let hex: String = Sha256::digest(v1).iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, "2afc19409d2cee176a026ebe0b81442fadb9b37725d32f1fef81a9f73101e855");
+        let hex: String = Sha256::digest(v1)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "2afc19409d2cee176a026ebe0b81442fadb9b37725d32f1fef81a9f73101e855"
+        );
     }
 
     #[test]
