@@ -28,7 +28,7 @@ use super::engine::{self, PullSession, PullStep, PushAcks, SyncOptions};
 use super::sizes::Adaptive;
 use crate::error::Error;
 use crate::ids::DocId;
-use crate::protocol::{PullRequest, Seq, scopes_digest};
+use crate::protocol::{PullRequest, Seq, person_digest, scopes_digest};
 use crate::store::{Db, cursors, identity};
 
 /// Most bytes of changes (uncompressed) one bundle carries: what is left
@@ -105,6 +105,7 @@ pub fn export(db: &Db, now: i64) -> Result<Exported, Error> {
         compression: BUNDLE_COMPRESSION_LEVEL as u32,
         server,
         message_bytes: 0,
+        person_digest: person_digest(&me.principal),
     };
     let request = BundleRequest { push, pull };
     let header = Header {

@@ -13,6 +13,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("village_page", "村情况", "Village"),
     ("village", "村", "Village"),
     ("all_villages", "全部村", "All villages"),
+    (
+        "township_issued",
+        "乡镇（发至各村）",
+        "Township (to every village)",
+    ),
     ("total", "合计", "Total"),
     ("ledgers", "台账", "Ledgers"),
     ("ledger_study", "党员学习台账", "Study ledger"),
