@@ -83,11 +83,12 @@ class CampaignTest {
             assertTrue(zhang.list(RecordKind.NOTICE).any { it.id == notice })
             assertThrows(MasslineException::class.java) { runBlocking { zhang.withdraw(notice, "不是本村的") } }
 
-            // No phase entered: behind the plan in all three.
+            // No phase entered: behind the plan in the two that began before
+            // today (rectification starts today).
             val before = zhang.campaign().single()
             assertEquals("dongcun", before.village)
             assertNull(before.standing.current)
-            assertEquals(CampaignPhase.values().toList(), before.standing.behind)
+            assertEquals(listOf(CampaignPhase.LEARNING, CampaignPhase.CRITICISM), before.standing.behind)
 
             // The village enters each phase on its planned day: on plan.
             for ((phase, day) in listOf(
