@@ -20,8 +20,8 @@
 //! or older database has the journal's purges made again ([`reapply`]).
 
 use massline_model::{Coded, DocId, PersonId, RecordKind, Role, Scope};
-use tracing::warn;
 use rusqlite::{OptionalExtension, Transaction, params};
+use tracing::warn;
 
 use crate::db::Db;
 use crate::error::Error;

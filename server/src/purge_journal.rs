@@ -133,10 +133,7 @@ pub fn read(path: &Path) -> Result<Vec<Line>, Error> {
 
 /// The lines of a journal's bytes (see [`read`]).
 pub fn parse(bytes: &[u8]) -> Result<Vec<Line>, String> {
-    let whole = bytes
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |i| i + 1);
+    let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let mut out = Vec::new();
     for (n, raw) in bytes[..whole].split(|b| *b == b'\n').enumerate() {
         if raw.is_empty() {

@@ -242,7 +242,8 @@ impl Https {
             let c: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             head.push_str(&format!("Cookie: {}\r\n", c.join("; ")));
         }
-        let (content_type, body) = body.unwrap_or(("application/x-www-form-urlencoded", Vec::new()));
+        let (content_type, body) =
+            body.unwrap_or(("application/x-www-form-urlencoded", Vec::new()));
         if method == "POST" {
             head.push_str(&format!(
                 "Content-Type: {content_type}\r\nContent-Length: {}\r\n",

@@ -102,7 +102,9 @@ async fn a_bundle_uploaded_on_the_dashboard_reaches_the_ledger_and_its_reply_the
     let bad = dir.path().join("tampered.bundle");
     std::fs::write(&bad, &tampered).unwrap();
     browser.open(&format!("{base}/bundles")).await;
-    browser.type_into("bundle-file", bad.to_str().unwrap()).await;
+    browser
+        .type_into("bundle-file", bad.to_str().unwrap())
+        .await;
     browser.click("bundle-import").await;
     let why = browser.text_of("bundle-error").await;
     assert!(
@@ -132,7 +134,10 @@ async fn a_bundle_uploaded_on_the_dashboard_reaches_the_ledger_and_its_reply_the
     let day = chrono::Local::now().format("%Y%m%d");
     assert_eq!(
         download.header("content-disposition"),
-        Some(format!("attachment; filename=\"massline-reply-device-{device}-{day}.bundle\"").as_str())
+        Some(
+            format!("attachment; filename=\"massline-reply-device-{device}-{day}.bundle\"")
+                .as_str()
+        )
     );
     assert_eq!(download.body, reply, "the same bundle is answered the same");
     // The tampered bundle by hand: 422, naming why.
@@ -170,7 +175,11 @@ async fn a_bundle_uploaded_on_the_dashboard_reaches_the_ledger_and_its_reply_the
         )
         .await;
     assert_eq!(answer.status, 403);
-    assert_eq!(town.stored_changes(), stored, "a refused upload stored a change");
+    assert_eq!(
+        town.stored_changes(),
+        stored,
+        "a refused upload stored a change"
+    );
     server.stop().await;
 }
 
@@ -231,6 +240,10 @@ async fn bundles_taken_in_on_the_dashboard_count_against_the_push_quota() {
         "{}",
         answer.text()
     );
-    assert_eq!(town.stored_changes(), stored, "a bundle over the quota stored a change");
+    assert_eq!(
+        town.stored_changes(),
+        stored,
+        "a bundle over the quota stored a change"
+    );
     server.stop().await;
 }

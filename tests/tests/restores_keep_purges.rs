@@ -70,7 +70,15 @@ async fn a_backup_from_before_a_purge_restores_without_the_purged_record() {
     // The purge, while the server serves; no phone has synced since.
     let (ok, text) = admin(
         &town.data,
-        &["purge", "--record", &id.to_hex(), "--by", "liu", "--reason", REASON],
+        &[
+            "purge",
+            "--record",
+            &id.to_hex(),
+            "--by",
+            "liu",
+            "--reason",
+            REASON,
+        ],
     );
     assert!(ok, "{text}");
     let journal = town.data.join("purges.jsonl");
@@ -81,8 +89,14 @@ async fn a_backup_from_before_a_purge_restores_without_the_purged_record() {
         assert_eq!(mode, 0o600, "the purge journal is readable by others");
     }
     let kept = std::fs::read_to_string(&journal).unwrap();
-    assert!(kept.contains(&id.to_hex()) && kept.contains(REASON), "{kept}");
-    assert!(!kept.contains(SECRET), "the journal holds the record's content");
+    assert!(
+        kept.contains(&id.to_hex()) && kept.contains(REASON),
+        "{kept}"
+    );
+    assert!(
+        !kept.contains(SECRET),
+        "the journal holds the record's content"
+    );
     // A backup made now holds the journal.
     let later = dir.path().join("after-purge.backup");
     let (ok, text) = admin(&town.data, &["backup", "--to", later.to_str().unwrap()]);
@@ -95,8 +109,15 @@ async fn a_backup_from_before_a_purge_restores_without_the_purged_record() {
         &["restore", "--from", file.to_str().unwrap(), "--replace"],
     );
     assert!(ok, "{text}");
-    assert!(text.contains("1 purge(s) made after the backup made again"), "{text}");
-    assert_eq!(std::fs::read_to_string(&journal).unwrap(), kept, "the journal was lost");
+    assert!(
+        text.contains("1 purge(s) made after the backup made again"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&journal).unwrap(),
+        kept,
+        "the journal was lost"
+    );
     let hex = id.to_hex();
     assert_eq!(
         count(
@@ -109,7 +130,10 @@ async fn a_backup_from_before_a_purge_restores_without_the_purged_record() {
     assert_eq!(count(&town, "SELECT count(*) FROM opinions"), 0);
     assert!(!holds(&town.data.join("massline.db"), SECRET));
     let (ok, log) = admin(&town.data, &["purged"]);
-    assert!(ok && log.contains(&hex) && log.contains("liu") && log.contains(REASON), "{log}");
+    assert!(
+        ok && log.contains(&hex) && log.contains("liu") && log.contains(REASON),
+        "{log}"
+    );
 
     // Phones that still hold it meet the restored server: they lose it,
     // and the server does not take it back.

@@ -70,12 +70,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = needle[0];
     let mut at = 0;
     while at + needle.len() <= hay.len() {
-        let Some(i) = hay[at..=hay.len() - needle.len()]
+        let i = hay[at..=hay.len() - needle.len()]
             .iter()
-            .position(|b| *b == first)
-        else {
-            return None;
-        };
+            .position(|b| *b == first)?;
         let start = at + i;
         if &hay[start..start + needle.len()] == needle {
             return Some(start);
@@ -176,9 +173,18 @@ Content-Type: application/octet-stream\r\n\r\n\x00\r\n--Xy\x01\r\n--XyZ--\r\n";
         for (body, says) in [
             (&b"nothing"[..], "no boundary"),
             (&BODY[..BODY.len() - 12], "cut short"),
-            (b"--XyZ\r\nContent-Type: x\r\n\r\nv\r\n--XyZ--", "Content-Disposition"),
-            (b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nv\r\n--XyZ--", "no name"),
-            (b"--XyZ\r\nContent-Disposition: form-data; name=a", "headers do not end"),
+            (
+                b"--XyZ\r\nContent-Type: x\r\n\r\nv\r\n--XyZ--",
+                "Content-Disposition",
+            ),
+            (
+                b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nv\r\n--XyZ--",
+                "no name",
+            ),
+            (
+                b"--XyZ\r\nContent-Disposition: form-data; name=a",
+                "headers do not end",
+            ),
         ] {
             let e = parse("XyZ", Bytes::copy_from_slice(body)).unwrap_err();
             assert!(e.contains(says), "{e}");

@@ -123,7 +123,10 @@ pub const ROUTES: &[Route] = &[
         method: "POST",
         path: "/r/{id}/purge",
         village_scoped: false,
-        samples: &["/r/00000000000000000000000000000000/purge", "/r/not-an-id/purge"],
+        samples: &[
+            "/r/00000000000000000000000000000000/purge",
+            "/r/not-an-id/purge",
+        ],
         handler: || post(purge::purge),
     },
     Route {

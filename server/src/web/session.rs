@@ -24,8 +24,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use massline_model::Lang;
 
 use super::accounts::{self, Session};
-use super::multipart;
 use super::i18n::Words;
+use super::multipart;
 use super::pages::{Chrome, MessagePage};
 use super::{State, Web};
 use crate::registry::hash;
