@@ -220,10 +220,16 @@ async fn bundles_taken_in_on_the_dashboard_count_against_the_push_quota() {
         }
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-    // About 7 kB of the 12 kB this hour, by bundle.
+    // About 7 kB of the 12 kB this hour, by bundle; the reply carried back.
     zhang.client.create(noise(&mut rng), None).unwrap();
     let answer = upload(zhang.client.export_bundle().unwrap().bytes).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
+    let text = answer.text();
+    let at = text.find("/bundles/reply/").unwrap();
+    let path: String = text[at..].chars().take_while(|c| *c != '"').collect();
+    let reply = https.get_as(&liu, &path).await.body;
+    zhang.client.import_bundle(&reply).unwrap();
+    assert!(zhang.outbox().is_empty());
     let stored = town.stored_changes();
     assert_eq!(stored, 1);
     // Another 7 kB, which alone would fit: the push is refused, the bundle's

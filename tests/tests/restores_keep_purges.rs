@@ -13,6 +13,7 @@ use std::process::Command;
 use massline_tests::{Device, ServerProcess, Township, opinion, server_binary};
 
 const SECRET: &str = "赵大爷家宅基地纠纷细节-RESTORE-PURGE-0001";
+const SECOND: &str = "钱大妈反映的家庭情况-RESTORE-PURGE-0002";
 const REASON: &str = "赵大爷本人申请删除";
 
 /// Runs `massline-server admin --data <data> <args>`: whether it
@@ -147,6 +148,49 @@ async fn a_backup_from_before_a_purge_restores_without_the_purged_record() {
     li.client.sync().await.unwrap();
     assert!(town.server_records().iter().all(|(r, _)| *r != hex));
     assert!(!holds(&town.data.join("massline.db"), SECRET));
+
+    // A second opinion purged after the later backup (which holds a journal
+    // of its own): restoring that backup keeps both purges.
+    let second = zhang.client.create(opinion(SECOND), None).unwrap();
+    zhang.client.sync().await.unwrap();
+    let (ok, text) = admin(
+        &town.data,
+        &[
+            "purge",
+            "--record",
+            &second.to_hex(),
+            "--by",
+            "liu",
+            "--reason",
+            REASON,
+        ],
+    );
+    assert!(ok, "{text}");
+    server.terminate();
+    let (ok, text) = admin(
+        &town.data,
+        &["restore", "--from", later.to_str().unwrap(), "--replace"],
+    );
+    assert!(ok, "{text}");
+    let merged = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        merged.contains(&hex) && merged.contains(&second.to_hex()),
+        "{merged}"
+    );
+    let (_, log) = admin(&town.data, &["purged"]);
+    assert!(log.contains(&second.to_hex()), "{log}");
+    // zhang, who still holds it, sends it back to the restored server: refused.
+    let server = ServerProcess::spawn(&town, &addr.to_string());
+    zhang.client.sync().await.unwrap();
+    assert!(
+        zhang.client.get(&second).is_err(),
+        "the second opinion came back"
+    );
+    assert!(
+        town.server_records()
+            .iter()
+            .all(|(r, _)| *r != second.to_hex())
+    );
     server.terminate();
 
     // A database put back some other way (the old backup restored into a
@@ -165,7 +209,8 @@ async fn a_backup_from_before_a_purge_restores_without_the_purged_record() {
     fresh.client.sync().await.unwrap();
     assert!(fresh.client.get(&id).is_err(), "a phone pulled the opinion");
     assert_eq!(count(&by_hand, &held), 0, "serve started with the opinion");
-    assert_eq!(count(&by_hand, "SELECT count(*) FROM purges"), 1);
+    // Both purges of the journal are in its audit log.
+    assert_eq!(count(&by_hand, "SELECT count(*) FROM purges"), 2);
     server.terminate();
     assert!(!holds(&other.join("massline.db"), SECRET));
 }
