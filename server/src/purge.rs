@@ -197,6 +197,12 @@ fn erase(tx: &Transaction<'_>, scope_id: i64, mut purge: Purge) -> Result<Purge,
     let rows_current = rows_through >= registry::last_seq(tx)?;
     // The purge's own number: the next of the changes' AUTOINCREMENT, which
     // never gives it to a change (the sequence only grows).
+    // (A database that never held a change has no row for it yet.)
+    tx.execute(
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'changes', 0
+         WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'changes')",
+        [],
+    )?;
     let seq: i64 = tx.query_row(
         "UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(seq), 0) FROM changes)) + 1
          WHERE name = 'changes' RETURNING seq",
@@ -401,4 +407,40 @@ pub fn log_lines(db: &Db) -> Result<Vec<String>, Error> {
             )
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use massline_model::VillageCode;
+
+    #[test]
+    fn a_purge_of_the_journal_is_made_again_once_in_its_officers_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        db.write(|tx| registry::add_village(tx, &VillageCode::new("dongcun").unwrap(), "东村"))
+            .unwrap();
+        // An officer this database never knew (added after its backup),
+        // of a record it never held.
+        let line = Line {
+            id: "0123456789abcdef0123456789abcdef".into(),
+            kind: "opinion".into(),
+            scope: "v/dongcun/cadre".into(),
+            by: "gone".into(),
+            at: 1_700_000_000,
+            reason: "本人申请删除".into(),
+        };
+        purge_journal::append(dir.path(), &line).unwrap();
+        let made = reapply(&db).unwrap();
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].line(), line);
+        assert!(made[0].seq > 0);
+        assert!(reapply(&db).unwrap().is_empty(), "made twice");
+        let log = db.read(log).unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].by.as_str(), "gone");
+        // A record of it is refused as purged from now on.
+        let id = DocId::parse_hex(&line.id).unwrap();
+        assert!(db.read(|tx| purged(tx, &id)).unwrap().is_some());
+    }
 }
