@@ -216,13 +216,33 @@ impl Https {
         panic!("too many redirects");
     }
 
-    async fn request(
+    /// `POST path` of a form with a file whose headers declare `length`
+    /// bytes of body, none of which is sent: what a server answers before
+    /// reading a body it will not take.
+    pub async fn post_declaring(
         &self,
-        method: &str,
         path: &str,
         cookies: &[(&str, &str)],
-        body: Option<(&str, Vec<u8>)>,
+        length: u64,
     ) -> Answer {
+        let mut tls = self.connect().await;
+        let c: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: massline.local\r\nConnection: close\r\n\
+             Cookie: {}\r\nContent-Type: multipart/form-data; boundary=x\r\n\
+             Content-Length: {length}\r\n\r\n",
+            c.join("; ")
+        );
+        tls.write_all(head.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        tokio::time::timeout(Duration::from_secs(30), tls.read_to_end(&mut raw))
+            .await
+            .expect("an answer within 30 s")
+            .ok();
+        parse(&raw)
+    }
+
+    async fn connect(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
         let tcp = match self.from {
             None => tokio::net::TcpStream::connect(self.addr).await.unwrap(),
             Some(ip) => {
@@ -232,10 +252,20 @@ impl Https {
             }
         };
         let name = rustls::pki_types::ServerName::try_from("massline.local").unwrap();
-        let mut tls = tokio_rustls::TlsConnector::from(self.config.clone())
+        tokio_rustls::TlsConnector::from(self.config.clone())
             .connect(name, tcp)
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        cookies: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
+        let mut tls = self.connect().await;
         let mut head =
             format!("{method} {path} HTTP/1.1\r\nHost: massline.local\r\nConnection: close\r\n");
         if !cookies.is_empty() {

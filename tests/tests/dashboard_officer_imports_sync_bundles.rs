@@ -152,6 +152,21 @@ async fn a_bundle_uploaded_on_the_dashboard_reaches_the_ledger_and_its_reply_the
     assert_eq!(answer.status, 422);
     assert!(answer.text().contains("authentication does not match"));
 
+    // A file larger than any bundle: refused before it is read, saying why.
+    let answer = https
+        .post_declaring(
+            "/bundles",
+            &[(SESSION_COOKIE, &liu.cookie)],
+            massline_server::web::session::MAX_UPLOAD_BYTES as u64 + 1,
+        )
+        .await;
+    assert_eq!(answer.status, 413);
+    assert!(
+        answer.text().contains("a sync bundle is at most"),
+        "{}",
+        answer.text()
+    );
+
     // A secretary, with a valid token of their own: no page, no import, no reply.
     let zhang_web = https.login("zhang", PASSWORD).await;
     assert_eq!(https.get_as(&zhang_web, "/bundles").await.status, 403);
