@@ -178,7 +178,10 @@ fn kind_command(kind: RecordKind) -> clap::Command {
                     clap::Arg::new("village")
                         .long("village")
                         .value_name("VILLAGE")
-                        .help("The village, for a township officer (who has none of their own)."),
+                        .help(
+                            "The village, for a township officer (who has none of their own); \
+                             a notice naming none goes to every village.",
+                        ),
                 ),
         )
         .subcommand(

@@ -623,12 +623,19 @@ fn create_in(
     record: Record,
     village: Option<VillageCode>,
 ) -> Result<DocId, Error> {
-    // A township record's scope is the township's, whoever makes it.
+    // A township record's scope is the township's, whoever makes it; the
+    // township office issues a kind villages also keep (a notice) to every
+    // village from its own scope when it names no village.
     let scope = if record.kind().audience() == Audience::Township {
         Scope::Township
     } else {
         match village {
             Some(v) => record.home_scope(&v),
+            None if me.principal.role == Role::TownshipOfficer
+                && record.kind().township_issues() =>
+            {
+                Scope::Township
+            }
             None => record.home_scope(me.home_village()?),
         }
     };

@@ -4,6 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::access::Principal;
 use crate::coded_enum;
 
 /// Largest gRPC message the device and the server take from each other or
@@ -95,6 +96,34 @@ pub struct PullRequest {
     /// the device has (0: none); the server answers with the newest it has
     /// up to that one.
     pub dictionary: u32,
+    /// [`person_digest`] of who the device's note says its person is; 0
+    /// when it does not say (a device from before moves were sent).
+    pub person_digest: u64,
+}
+
+/// Who a device's person is as the server has them now, sent in a pull's
+/// answer with the scopes they may read when they were moved to another
+/// role or village.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    /// The person, their role and village.
+    pub principal: Principal,
+    /// Their name.
+    pub name: String,
+    /// Their village's name (empty for the township office).
+    pub village_name: String,
+}
+
+/// A short digest of who a device's person is (id, role, village), so an
+/// idle pull need not send it. Never 0, which says "not sent".
+pub fn person_digest(p: &Principal) -> u64 {
+    let village = p.village.as_ref().map_or("", |v| v.as_str());
+    let d = scopes_digest([
+        format!("person:{}", p.person).as_str(),
+        format!("role:{}", p.role.code()).as_str(),
+        format!("village:{village}").as_str(),
+    ]);
+    d.max(1)
 }
 
 /// A server's identity: random, made anew when it is restored from a backup.
@@ -131,6 +160,8 @@ pub struct PullBatch {
     /// The number of the [`Dictionary`](crate::dictionary::Dictionary) the
     /// call's stream is compressed with, on every message carrying a frame.
     pub dictionary: u32,
+    /// Who the device's person is now, with `scopes`, when they were moved.
+    pub person: Option<Person>,
 }
 
 /// Most purged records one pull message may name: 1,024 ids are 16 KiB. The

@@ -1,8 +1,8 @@
 //! `massline.v1` messages to and from the model's plain sync messages, for
 //! both edges: the device's transport and the server's services.
 
-use massline_model::Role;
-use massline_model::protocol::{PullBatch, PullRequest, PushAck, Refusal, RefusalCode};
+use massline_model::protocol::{Person, PullBatch, PullRequest, PushAck, Refusal, RefusalCode};
+use massline_model::{PersonId, Principal, Role, VillageCode};
 
 use crate::pb;
 
@@ -15,6 +15,42 @@ impl From<Role> for pb::Role {
             Role::TownshipOfficer => pb::Role::TownshipOfficer,
         }
     }
+}
+
+/// A person as the wire carries them, without the township's name (which
+/// the device learnt at enrollment).
+pub fn identity(p: &Person) -> pb::Identity {
+    pb::Identity {
+        person_id: p.principal.person.to_string(),
+        name: p.name.clone(),
+        role: pb::Role::from(p.principal.role).into(),
+        village: p
+            .principal
+            .village
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        village_name: p.village_name.clone(),
+        township: String::new(),
+    }
+}
+
+/// The person a wire identity names; `None` when its id, role or village
+/// does not read.
+pub fn person(i: &pb::Identity) -> Option<Person> {
+    let village = match i.village.as_str() {
+        "" => None,
+        v => Some(VillageCode::new(v).ok()?),
+    };
+    Some(Person {
+        principal: Principal {
+            person: PersonId::new(&i.person_id).ok()?,
+            role: role(i.role)?,
+            village,
+        },
+        name: i.name.clone(),
+        village_name: i.village_name.clone(),
+    })
 }
 
 /// The role a wire value names; `None` for an unknown or unset one.
@@ -107,6 +143,7 @@ impl From<PullRequest> for pb::PullRequest {
                 .collect(),
             server: r.server.map(Vec::from).unwrap_or_default(),
             dictionary: r.dictionary,
+            person_digest: r.person_digest,
         }
     }
 }
@@ -122,6 +159,7 @@ impl From<pb::PullRequest> for PullRequest {
             // Any other length names no server this one could have been.
             server: r.server.try_into().ok(),
             dictionary: r.dictionary,
+            person_digest: r.person_digest,
         }
     }
 }
@@ -138,6 +176,7 @@ impl From<PullBatch> for pb::PullResponse {
             reset: b.reset,
             purged: b.purged,
             dictionary: b.dictionary,
+            identity: b.person.as_ref().map(identity),
         }
     }
 }
@@ -154,6 +193,7 @@ impl From<pb::PullResponse> for PullBatch {
             reset: m.reset,
             purged: m.purged,
             dictionary: m.dictionary,
+            person: m.identity.as_ref().and_then(person),
         }
     }
 }
@@ -184,6 +224,7 @@ mod tests {
             message_bytes: 4096,
             server: Some([4; 16]),
             dictionary: 1,
+            person_digest: 11,
         };
         assert_eq!(PullRequest::from(pb::PullRequest::from(req.clone())), req);
         let batch = PullBatch {
@@ -196,6 +237,15 @@ mod tests {
             reset: true,
             purged: vec![vec![6; 16]],
             dictionary: 1,
+            person: Some(Person {
+                principal: Principal {
+                    person: PersonId::new("li").unwrap_or_else(|e| panic!("{e}")),
+                    role: Role::Member,
+                    village: Some(VillageCode::new("dongcun").unwrap_or_else(|e| panic!("{e}"))),
+                },
+                name: "李委员".into(),
+                village_name: "东村".into(),
+            }),
         };
         assert_eq!(
             PullBatch::from(pb::PullResponse::from(batch.clone())),

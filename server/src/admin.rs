@@ -326,8 +326,8 @@ pub fn import_bundle(db: &Db, file: &Path, reply_out: &Path) -> Result<String, E
     std::fs::write(&partial, &done.reply).map_err(io)?;
     massline_files::private_file(&partial).map_err(io)?;
     std::fs::rename(&partial, reply_out).map_err(io)?;
-    Ok(format!(
-        "device {}: {} changes stored, {} refused; the reply ({} bytes) carries {} changes{}",
+    let mut text = format!(
+        "device {}: {} changes stored, {} refused; the reply ({} bytes) carries {} changes{}{}",
         done.device,
         done.accepted,
         done.refused,
@@ -337,8 +337,17 @@ pub fn import_bundle(db: &Db, file: &Path, reply_out: &Path) -> Result<String, E
             ""
         } else {
             " (more wait: import the device's next bundle)"
+        },
+        if done.imported_before.is_some() {
+            " (this bundle was imported before: nothing was stored twice)"
+        } else {
+            ""
         }
-    ))
+    );
+    for reason in &done.reasons {
+        text.push_str(&format!("\nrefused: {reason}"));
+    }
+    Ok(text)
 }
 
 /// Makes every typed row again from the stored documents; returns a summary.

@@ -12,6 +12,11 @@
 //! refused with the reason, and the data directory stays as it was. The
 //! restored server gets a new identity ([`crate::registry::renew_server_id`]),
 //! so the devices that meet it send again what it lacks.
+//!
+//! The purge journal ([`crate::purge_journal`]) goes into the backup too. A
+//! restore over a directory keeps that directory's journal, merged with the
+//! backup's, and makes again every purge the restored database lacks: a
+//! purge made after the backup is not undone by restoring it.
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -21,7 +26,7 @@ use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::{registry, schema};
+use crate::{purge, purge_journal, registry, schema};
 
 /// The first bytes of every backup.
 pub const MAGIC: &[u8; 16] = b"massline-backup\n";
@@ -39,8 +44,9 @@ pub const MAX_NAME_BYTES: u16 = 64;
 pub const DATABASE: &str = "massline.db";
 
 /// The files of a data directory a backup holds and a restore puts back:
-/// the database, then the certificate and key (see [`crate::certs`]).
-pub const FILES: [&str; 2] = [DATABASE, crate::certs::FILE];
+/// the database, then the certificate and key (see [`crate::certs`]), then
+/// the purge journal if there is one (see [`crate::purge_journal`]).
+pub const FILES: [&str; 3] = [DATABASE, crate::certs::FILE, purge_journal::FILE];
 
 /// Suffix of files being written, removed when a step fails.
 const PARTIAL: &str = ".partial";
@@ -52,6 +58,8 @@ pub struct Summary {
     pub schema: u32,
     /// The files, with their sizes in bytes.
     pub files: Vec<(String, u64)>,
+    /// Purges of the journal the restored database lacked, made again.
+    pub purges_made_again: usize,
 }
 
 impl std::fmt::Display for Summary {
@@ -59,6 +67,13 @@ impl std::fmt::Display for Summary {
         write!(f, "schema {}:", self.schema)?;
         for (name, size) in &self.files {
             write!(f, " {name} ({size} bytes)")?;
+        }
+        if self.purges_made_again > 0 {
+            write!(
+                f,
+                "; {} purge(s) made after the backup made again",
+                self.purges_made_again
+            )?;
         }
         Ok(())
     }
@@ -193,6 +208,7 @@ pub fn backup(data: &Path, to: &Path) -> Result<Summary, Error> {
     let mut summary = Summary {
         schema,
         files: Vec::new(),
+        purges_made_again: 0,
     };
     let header = || -> io::Result<Vec<u8>> {
         let mut h = Vec::with_capacity(36);
@@ -325,6 +341,7 @@ pub fn restore(from: &Path, data: &Path, replace: bool) -> Result<Summary, Error
     let mut summary = Summary {
         schema,
         files: Vec::new(),
+        purges_made_again: 0,
     };
     for _ in 0..count {
         let mut len = [0_u8; 2];
@@ -382,6 +399,14 @@ pub fn restore(from: &Path, data: &Path, replace: bool) -> Result<Summary, Error
         return Err(refused(from, format!("it holds no {DATABASE}")));
     };
     renew_identity(db_partial, schema).map_err(|e| refused(from, e))?;
+    // The purges of the directory being replaced are kept, with the backup's.
+    if let Some((_, journal, _)) = restored.iter().find(|(n, ..)| n == purge_journal::FILE) {
+        let in_backup = purge_journal::read(journal).map_err(|e| refused(from, e))?;
+        let kept = purge_journal::read(&data.join(purge_journal::FILE))?;
+        if !kept.is_empty() {
+            purge_journal::write_new(journal, &purge_journal::merge(kept, in_backup))?;
+        }
+    }
 
     // Nothing of an older database may outlive it: its log would be read
     // into the restored one.
@@ -399,6 +424,10 @@ pub fn restore(from: &Path, data: &Path, replace: bool) -> Result<Summary, Error
         scratch.keep();
     }
     sync_parent(&data.join(DATABASE))?;
+    if data.join(purge_journal::FILE).is_file() {
+        let db = crate::db::Db::open(data)?;
+        summary.purges_made_again = purge::reapply(&db)?.len();
+    }
     Ok(summary)
 }
 

@@ -9,15 +9,24 @@
 //! matches the key of the device its header names, so a bundle changed on
 //! the way, or passed off as another device's, changes nothing; a revoked
 //! device's is refused. Importing the same bundle twice stores nothing twice
-//! (the intake takes a change it holds as accepted) and answers the same.
+//! (the intake takes a change it holds as accepted) and answers the same;
+//! the bundle's nonce is kept (`bundle_imports`), so the second import is
+//! said to be one.
+//!
+//! Taken in from the dashboard ([`import_charged`]), a bundle's push
+//! messages count against its device's push quota as a push call's do
+//! ([`crate::limits`]), charged once its tag is checked and before any of it
+//! is stored: a bundle over the quota is refused whole.
 
 use massline_model::bundle::{self, BundleError, BundleReply, Direction, Header, MAX_BUNDLE_BYTES};
 use massline_model::packing::Unpacker;
 use massline_model::protocol::{PullBatch, PullRequest, scopes_digest};
+use rusqlite::{OptionalExtension, params};
 
 use crate::db::Db;
 use crate::error::Error;
 use crate::feed::{self, FeedOptions};
+use crate::limits::LimitError;
 use crate::{ingest, registry, rows};
 
 /// Bytes kept free in a reply for its header, tag and protobuf framing.
@@ -34,6 +43,12 @@ pub struct Imported {
     pub accepted: u64,
     /// Its changes refused.
     pub refused: u64,
+    /// Why each refused change was refused (naming record and field).
+    pub reasons: Vec<String>,
+    /// The device's person: id and name.
+    pub person: (String, String),
+    /// When the same bundle was first taken in (Unix seconds), if it was before.
+    pub imported_before: Option<i64>,
     /// Changes of others the reply carries.
     pub pulled: u64,
     /// Whether the reply carries all the device would have pulled.
@@ -43,6 +58,18 @@ pub struct Imported {
 /// Takes in the request bundle `bytes` (at most [`MAX_BUNDLE_BYTES`]) as a
 /// push and a pull from its device, and makes the reply.
 pub fn import(db: &Db, bytes: &[u8], now: i64) -> Result<Imported, Error> {
+    import_charged(db, bytes, now, |_, _| Ok(()))
+}
+
+/// [`import`], first charging `charge` with the device and the bytes of the
+/// bundle's push messages (as a push call charges each message's), once the
+/// bundle's tag is checked; a refused charge refuses the bundle whole.
+pub fn import_charged(
+    db: &Db,
+    bytes: &[u8],
+    now: i64,
+    charge: impl FnOnce(u64, u64) -> Result<(), LimitError>,
+) -> Result<Imported, Error> {
     let opened = bundle::open(bytes, Direction::Request)?;
     let id = opened.header.device;
     let (token_hash, revoked) = db
@@ -57,8 +84,20 @@ pub fn import(db: &Db, bytes: &[u8], now: i64) -> Result<Imported, Error> {
     let device = db
         .read(|tx| registry::device(tx, id))?
         .ok_or(BundleError::Revoked(id))?;
+    let pushed: u64 = request.push.iter().map(|m| m.frame.len() as u64).sum();
+    charge(id, pushed).map_err(|e| Error::Invalid(format!("bundle refused: {e}")))?;
+    let nonce = opened.header.nonce;
+    let imported_before: Option<i64> = db.read(|tx| {
+        tx.query_row(
+            "SELECT imported_at FROM bundle_imports WHERE device_id = ?1 AND nonce = ?2",
+            params![id as i64, &nonce[..]],
+            |r| r.get(0),
+        )
+        .optional()
+    })?;
     let mut reply = BundleReply::default();
     let (mut accepted, mut refused) = (0, 0);
+    let mut reasons = Vec::new();
     // One packed stream, message after message, as a push call's, with the
     // dictionary its first message names.
     let dictionary = request.push.first().map_or(0, |m| m.dictionary);
@@ -72,11 +111,18 @@ pub fn import(db: &Db, bytes: &[u8], now: i64) -> Result<Imported, Error> {
         crate::metrics::answered(&ack);
         accepted += u64::from(ack.accepted);
         refused += ack.refused.len() as u64;
+        reasons.extend(ack.refused.iter().map(|r| r.reason.clone()));
         reply.push.push(ack);
     }
     // The typed rows follow at once (a running server's follower would
     // only when next poked).
-    db.write(rows::catch_up)?;
+    db.write(|tx| {
+        tx.execute(
+            "INSERT OR IGNORE INTO bundle_imports (device_id, nonce, imported_at) VALUES (?1, ?2, ?3)",
+            params![id as i64, &nonce[..], now],
+        )?;
+        rows::catch_up(tx)
+    })?;
     let answers = massline_proto::bundle::encode_reply(&reply).len();
     let budget = MAX_BUNDLE_BYTES.saturating_sub(answers + REPLY_MARGIN_BYTES);
     let (pull, pulled, complete) = pull(db, &device, request.pull, budget)?;
@@ -94,6 +140,9 @@ pub fn import(db: &Db, bytes: &[u8], now: i64) -> Result<Imported, Error> {
         device: id,
         accepted,
         refused,
+        reasons,
+        person: (device.principal.person.to_string(), device.name.clone()),
+        imported_before,
         pulled,
         complete,
     })

@@ -1,6 +1,6 @@
 //! The server's SQLite database: one writer, a few readers, WAL, durable commits.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -27,6 +27,7 @@ pub struct Db {
     readers: Vec<Mutex<Connection>>,
     lookups: Mutex<Connection>,
     writer: Mutex<Connection>,
+    dir: PathBuf,
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -92,7 +93,14 @@ impl Db {
             readers,
             lookups: reader()?,
             writer: Mutex::new(writer),
+            dir: dir.to_path_buf(),
         })
+    }
+
+    /// The data directory the database is in (files kept beside it, such
+    /// as the purge journal, live there too).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Runs `f` in one write transaction, committed durably only if `f` succeeds.

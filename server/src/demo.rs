@@ -21,14 +21,14 @@ use chrono::{Datelike, Months, NaiveDate};
 use massline_model::packing::Entry;
 use massline_model::record_doc::{self, Author};
 use massline_model::records::{
-    AppraisalGrade, Attendance, Education, Filing, FourWinds, Helper, HelperKind, HowFound,
-    MeetingPoint, Member, Notice, NoticeCategory, NoticeMedium, Opinion, OpinionArea,
-    OpinionChannel, OpinionStatus, OrgLifeMeeting, PointKind, PracticalThing, Problem, ProblemArea,
-    Rectification, RectificationStatus, RectificationTerm, Satisfaction, ServiceMatter,
-    ServiceRequest, ServiceStatus, SessionFormat, SourceGroup, StudyEntry, StudyMaterial,
-    StudyMode, StudySession, Submission, ThingStatus,
+    AppraisalGrade, Attendance, CampaignPhase, CampaignPlan, Education, Filing, FourWinds, Helper,
+    HelperKind, HowFound, MeetingPoint, Member, Notice, NoticeCategory, NoticeMedium, Opinion,
+    OpinionArea, OpinionChannel, OpinionStatus, OrgLifeMeeting, PhaseEntry, PointKind,
+    PracticalThing, Problem, ProblemArea, Rectification, RectificationStatus, RectificationTerm,
+    Satisfaction, ServiceChecklist, ServiceMatter, ServiceRequest, ServiceStatus, SessionFormat,
+    SourceGroup, StudyEntry, StudyMaterial, StudyMode, StudySession, Submission, ThingStatus,
 };
-use massline_model::{Coded, DocId, PersonId, Record, Role, VillageCode};
+use massline_model::{Coded, DocId, PersonId, Record, Role, Scope, VillageCode};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -55,6 +55,18 @@ pub const CAMPAIGN_MONTHS: u32 = 4;
 
 /// Most changes taken in per push message (as a phone packs them).
 const CHANGES_PER_MESSAGE: usize = 200;
+
+/// The one-time checklists the demo township issues: matter and items.
+const CHECKLISTS: &[(ServiceMatter, &[&str])] = &[
+    (
+        ServiceMatter::SubsistenceAllowance,
+        &["户口本", "身份证", "家庭收入证明", "低保申请书"],
+    ),
+    (
+        ServiceMatter::MedicalAssistance,
+        &["身份证", "医疗费用发票", "出院小结", "银行卡复印件"],
+    ),
+];
 
 /// The seed of the township `serve --demo` makes.
 pub const DEFAULT_SEED: u64 = 2013;
@@ -219,6 +231,18 @@ impl Maker<'_> {
         day: NaiveDate,
         record: Record,
     ) -> Result<DocId, Error> {
+        let scope = record.home_scope(village);
+        self.create_in(by, scope, day, record)
+    }
+
+    /// `by` makes a new record in `scope` on `day`.
+    fn create_in(
+        &mut self,
+        by: &PersonId,
+        scope: Scope,
+        day: NaiveDate,
+        record: Record,
+    ) -> Result<DocId, Error> {
         self.serial += 1;
         let a = self
             .actors
@@ -229,7 +253,6 @@ impl Maker<'_> {
             person: &a.person,
             time: Self::time_of(day),
         };
-        let scope = record.home_scope(village);
         let (id, doc, change) = record_doc::create(&author, &scope, self.serial, &record)
             .map_err(|e| Error::Invalid(e.to_string()))?;
         self.outbox.push((
@@ -318,6 +341,73 @@ impl Maker<'_> {
             pick(&mut self.rng, SURNAMES),
             pick(&mut self.rng, GIVEN)
         )
+    }
+
+    /// The township office's own records, read in every village: the
+    /// campaign's plan, the one-time checklists of two service matters and
+    /// a notice to every village; and the day each village entered each
+    /// phase, some of them behind the plan.
+    fn township(&mut self, officer: &PersonId, villages: &[(String, String)]) -> Result<(), Error> {
+        let start = self.start;
+        let month = |m: u32| start.checked_add_months(Months::new(m)).unwrap_or(start);
+        let plan = CampaignPlan {
+            title: "红星镇党的群众路线教育实践活动实施方案".into(),
+            issued_on: self.start,
+            learning_start: month(0),
+            learning_end: month(1),
+            criticism_start: month(1),
+            criticism_end: month(2),
+            rectification_start: month(2),
+            rectification_end: month(CAMPAIGN_MONTHS + 1),
+        };
+        let starts = [
+            (CampaignPhase::Learning, plan.learning_start),
+            (CampaignPhase::Criticism, plan.criticism_start),
+            (CampaignPhase::Rectification, plan.rectification_start),
+        ];
+        self.create_in(
+            officer,
+            Scope::Township,
+            self.start,
+            Record::CampaignPlan(plan),
+        )?;
+        for (matter, items) in CHECKLISTS {
+            let record = Record::ServiceChecklist(ServiceChecklist {
+                matter: *matter,
+                issued_on: self.start,
+                items: items.iter().map(|s| s.to_string()).collect(),
+            });
+            self.create_in(officer, Scope::Township, self.start, record)?;
+        }
+        let notice = Record::Notice(Notice {
+            date: month(1),
+            category: NoticeCategory::PartyAffairs,
+            medium: NoticeMedium::Meeting,
+            title: "关于各村开展查摆问题、开展批评环节工作的通知".into(),
+            content: "各村党支部：学习教育、听取意见环节即将结束，请按实施方案召开专题组织生活会，\
+                      撰写对照检查材料，认真开展批评和自我批评。"
+                .into(),
+            about: Vec::new(),
+        });
+        self.create_in(officer, Scope::Township, month(1), notice)?;
+        for (code, _) in villages {
+            let code = VillageCode::new(code.as_str()).map_err(Error::Invalid)?;
+            let secretary = person_id(&format!("{code}-shuji"))?;
+            for (phase, planned) in starts {
+                let lag = self.rng.random_range(0..=20);
+                let entered = planned + chrono::Days::new(lag);
+                if entered > self.today {
+                    break;
+                }
+                let record = Record::PhaseEntry(PhaseEntry {
+                    phase,
+                    entered_on: entered,
+                    note: String::new(),
+                });
+                self.create(&secretary, &code, entered, record)?;
+            }
+        }
+        Ok(())
     }
 
     fn village(&mut self, code: &VillageCode, officer: &PersonId) -> Result<(), Error> {
@@ -723,6 +813,7 @@ pub fn fill_villages(
         maker.village(&code, &officer)?;
         maker.made.villages += 1;
     }
+    maker.township(&officer, villages)?;
     maker.push_all()?;
     db.write(rows::catch_up)?;
     Ok(maker.made)

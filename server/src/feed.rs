@@ -13,7 +13,8 @@ use std::collections::{HashMap, VecDeque};
 
 use massline_model::packing::{Dictionary, Packer};
 use massline_model::protocol::{
-    MAX_MISSING_PER_CALL, MAX_PURGED_PER_MESSAGE, PullBatch, PullRequest, ServerId, scopes_digest,
+    MAX_MISSING_PER_CALL, MAX_PURGED_PER_MESSAGE, Person, PullBatch, PullRequest, ServerId,
+    person_digest, scopes_digest,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -57,8 +58,9 @@ enum Stage {
     /// The server lacks changes the device's cursors say it was sent: the
     /// answer tells it to lower them to this number and ask again.
     Reset(u64),
-    /// The device's scopes are out of date: the answer is the scope list.
-    Scopes(Vec<String>),
+    /// The device's scopes, or its note of its person, are out of date: the
+    /// answer is the scope list and the person.
+    Scopes(Vec<String>, Person),
     /// Changes to read and send.
     Changes,
     /// The last message was given.
@@ -160,8 +162,12 @@ pub fn start(
         }
         let readable = registry::readable_scopes(tx, &device.principal)?;
         let names: Vec<String> = readable.iter().map(ToString::to_string).collect();
-        if scopes_digest(names.iter().map(String::as_str)) != req.scopes_digest {
-            answer.stage = Stage::Scopes(names);
+        // A person moved to another role or village: their scopes, and who
+        // they now are, so the device's note of it follows (a device that
+        // does not say whom it takes itself for is told with its scopes).
+        let moved = req.person_digest != 0 && req.person_digest != person_digest(&device.principal);
+        if moved || scopes_digest(names.iter().map(String::as_str)) != req.scopes_digest {
+            answer.stage = Stage::Scopes(names, device.person(tx)?);
             return Ok::<_, Error>(());
         }
         answer.head = head;
@@ -237,9 +243,10 @@ impl Answer {
                     ..PullBatch::default()
                 }));
             }
-            Stage::Scopes(names) => {
+            Stage::Scopes(names, person) => {
                 return Ok(Some(PullBatch {
                     scopes: names,
+                    person: Some(person),
                     done: true,
                     ..PullBatch::default()
                 }));
@@ -491,6 +498,7 @@ mod tests {
             message_bytes: 0,
             server: None,
             dictionary: Dictionary::NEWEST.number(),
+            person_digest: 0,
         };
         let expected: Vec<Vec<u8>> = changes
             .iter()

@@ -14,6 +14,8 @@
 //!   row, for the dashboard's SQL.
 //! - [`certs`]: the server's own TLS certificate.
 //! - [`backup`]: backups made while serving, and restoring one.
+//! - [`purge`]: purging a record for good; [`purge_journal`]: every purge
+//!   also kept beside the database, made again after a restore.
 //! - [`connections`]: the accept loop, TLS handshakes and the limits on
 //!   connections; [`rate`]: attempts per address.
 //! - [`service`]: the gRPC edge (sync, enrollment).
@@ -45,6 +47,7 @@ pub mod limits;
 pub mod logs;
 pub mod metrics;
 pub mod purge;
+pub mod purge_journal;
 pub mod rate;
 pub mod registry;
 pub mod rows;
@@ -149,6 +152,11 @@ pub async fn serve(
     let open_files =
         connections::raise_open_file_limit().map_err(|e| Error::Io("open-file limit".into(), e))?;
     let db = Arc::new(db::Db::open(&config.data_dir)?);
+    // Purges the database lacks (it was restored from an older backup) are
+    // made again before any device can pull what they erased.
+    for p in purge::reapply(&db)? {
+        tracing::warn!(record = %p.id, kind = p.kind.code(), by = %p.by, "purge made again from the purge journal");
+    }
     let public = config
         .public_address
         .clone()
@@ -175,6 +183,8 @@ pub async fn serve(
             None
         }
     };
+    // One limiter for pushes and the bundles the dashboard takes in.
+    let limiter = limits::Limiter::new(config.limits);
     let mut device_files = open_files;
     let (stop_web, web_stopped) = tokio::sync::watch::channel(());
     let dashboard = match (listeners.web, &cert) {
@@ -191,7 +201,7 @@ pub async fn serve(
                 config.web.connections.clone(),
                 open_files,
             )?;
-            let state = web::Web::new(db.clone(), config.web.clone());
+            let state = web::Web::new(db.clone(), config.web.clone(), limiter.clone());
             let mut stopped = web_stopped;
             let serving = tokio::spawn(web::serve(incoming, state, async move {
                 // Stops when told, or when the devices' server ends.
@@ -254,7 +264,7 @@ pub async fn serve(
                 db.clone(),
                 config.feed,
                 rows_follower,
-                limits::Limiter::new(config.limits),
+                limiter,
             ))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_ANSWER_BYTES),

@@ -14,12 +14,18 @@
 //! The writer runs with `secure_delete` on, so deleted content is zeroed in
 //! the database's pages, and a purge ends with a checkpoint that truncates
 //! the log, so the bytes leave the files.
+//!
+//! Every purge is also kept in the purge journal beside the database
+//! ([`crate::purge_journal`]), written before the purge commits; a restored
+//! or older database has the journal's purges made again ([`reapply`]).
 
 use massline_model::{Coded, DocId, PersonId, RecordKind, Role, Scope};
 use rusqlite::{OptionalExtension, Transaction, params};
+use tracing::warn;
 
 use crate::db::Db;
 use crate::error::Error;
+use crate::purge_journal::{self, Line};
 use crate::{registry, rows};
 
 /// Most bytes of a purge's reason: a sentence or two for the audit log.
@@ -97,9 +103,28 @@ pub fn purge(
     reason: &str,
     now: i64,
 ) -> Result<Purge, PurgeError> {
-    let done = db.write(|tx| purge_in(tx, id, by, reason, now))?;
+    let done = db.write(|tx| {
+        let done = purge_in(tx, id, by, reason, now)?;
+        // Durable before the purge commits: no purge without its line.
+        purge_journal::append(db.dir(), &done.line())?;
+        Ok::<_, PurgeError>(done)
+    })?;
     db.checkpoint()?;
     Ok(done)
+}
+
+impl Purge {
+    /// The purge as the journal keeps it.
+    pub fn line(&self) -> Line {
+        Line {
+            id: self.id.to_hex(),
+            kind: self.kind.code().to_string(),
+            scope: self.scope.clone(),
+            by: self.by.to_string(),
+            at: self.at,
+            reason: self.reason.clone(),
+        }
+    }
 }
 
 /// [`purge`] inside a write transaction.
@@ -145,6 +170,24 @@ pub fn purge_in(
             kind: kind.code(),
         });
     }
+    let purge = Purge {
+        id: *id,
+        kind,
+        scope,
+        seq: 0,
+        by: by.clone(),
+        at: now,
+        reason: reason.to_string(),
+    };
+    erase(tx, scope_id, purge).map_err(PurgeError::from)
+}
+
+/// Deletes the record of `purge` (in the scope numbered `scope_id`) if the
+/// server holds it, and writes the audit row under the purge's own number,
+/// which it returns in the purge: the purge made, once its checks passed.
+fn erase(tx: &Transaction<'_>, scope_id: i64, mut purge: Purge) -> Result<Purge, Error> {
+    let (id, kind) = (&purge.id, purge.kind);
+    let key = &id.as_bytes()[..];
     // Whether the typed rows are current now: then, having deleted its
     // record's rows itself, the purge leaves them current past its number
     // (else the follower moves them past it when it catches up).
@@ -154,6 +197,12 @@ pub fn purge_in(
     let rows_current = rows_through >= registry::last_seq(tx)?;
     // The purge's own number: the next of the changes' AUTOINCREMENT, which
     // never gives it to a change (the sequence only grows).
+    // (A database that never held a change has no row for it yet.)
+    tx.execute(
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'changes', 0
+         WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'changes')",
+        [],
+    )?;
     let seq: i64 = tx.query_row(
         "UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(seq), 0) FROM changes)) + 1
          WHERE name = 'changes' RETURNING seq",
@@ -171,20 +220,101 @@ pub fn purge_in(
     tx.execute(
         "INSERT INTO purges (doc_id, kind, scope_id, seq, purged_by, purged_at, reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![key, kind.code(), scope_id, seq, by.as_str(), now, reason],
+        params![
+            key,
+            kind.code(),
+            scope_id,
+            seq,
+            purge.by.as_str(),
+            purge.at,
+            purge.reason
+        ],
     )?;
     if rows_current {
         registry::set_setting(tx, rows::THROUGH, &seq.to_string())?;
     }
-    Ok(Purge {
+    purge.seq = seq;
+    Ok(purge)
+}
+
+/// Makes again every purge of the journal beside `db`
+/// ([`crate::purge_journal`]) that the database does not hold: after a
+/// restore from a backup older than the purge, or a database put back by
+/// hand. The record, if the database holds it, is deleted as a purge
+/// deletes it; if not, the audit row alone is written, so that no change
+/// of the record is taken again. Either way the purge takes a new number,
+/// so devices that meet the server hear of it again and delete their copy.
+/// The purge stays in the name of the officer who made it, at its time,
+/// for its reason. Returns the purges made.
+pub fn reapply(db: &Db) -> Result<Vec<Purge>, Error> {
+    let lines = purge_journal::read(&db.dir().join(purge_journal::FILE))?;
+    let mut made = Vec::new();
+    for line in lines {
+        let bad = |what: &str| {
+            Error::Invalid(format!(
+                "{}: the purge of {:?} has {what}",
+                purge_journal::FILE,
+                line.id
+            ))
+        };
+        let id = DocId::parse_hex(&line.id).ok_or_else(|| bad("no record id"))?;
+        let kind = RecordKind::from_code(&line.kind)
+            .filter(|k| k.purgeable())
+            .ok_or_else(|| bad("no kind that is purged"))?;
+        let scope = Scope::parse(&line.scope).map_err(|_| bad("no scope"))?;
+        let by = PersonId::new(&line.by).map_err(|_| bad("no person"))?;
+        let done = db.write(|tx| reapply_in(tx, &id, kind, &scope, &by, line.at, &line.reason))?;
+        made.extend(done);
+    }
+    if !made.is_empty() {
+        db.checkpoint()?;
+    }
+    Ok(made)
+}
+
+/// One purge of the journal made again, unless the database holds it.
+fn reapply_in(
+    tx: &Transaction<'_>,
+    id: &DocId,
+    kind: RecordKind,
+    scope: &Scope,
+    by: &PersonId,
+    at: i64,
+    reason: &str,
+) -> Result<Option<Purge>, Error> {
+    if purged(tx, id)?.is_some() {
+        return Ok(None);
+    }
+    let held: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT d.scope_id, s.name FROM documents d
+             JOIN scopes s ON s.id = d.scope_id WHERE d.doc_id = ?1",
+            params![&id.as_bytes()[..]],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (scope_id, name) = match held {
+        Some(held) => held,
+        None if registry::scope_exists(tx, scope)? => {
+            (registry::scope_id(tx, scope)?, scope.to_string())
+        }
+        None => {
+            // A village this database does not know: made at a later start,
+            // once the village is added again.
+            warn!(record = %id, %scope, "a purge of a village this server does not know waits");
+            return Ok(None);
+        }
+    };
+    let purge = Purge {
         id: *id,
         kind,
-        scope,
-        seq,
+        scope: name,
+        seq: 0,
         by: by.clone(),
-        at: now,
+        at,
         reason: reason.to_string(),
-    })
+    };
+    erase(tx, scope_id, purge).map(Some)
 }
 
 fn purge_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Purge>> {
@@ -277,4 +407,40 @@ pub fn log_lines(db: &Db) -> Result<Vec<String>, Error> {
             )
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use massline_model::VillageCode;
+
+    #[test]
+    fn a_purge_of_the_journal_is_made_again_once_in_its_officers_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        db.write(|tx| registry::add_village(tx, &VillageCode::new("dongcun").unwrap(), "东村"))
+            .unwrap();
+        // An officer this database never knew (added after its backup),
+        // of a record it never held.
+        let line = Line {
+            id: "0123456789abcdef0123456789abcdef".into(),
+            kind: "opinion".into(),
+            scope: "v/dongcun/cadre".into(),
+            by: "gone".into(),
+            at: 1_700_000_000,
+            reason: "本人申请删除".into(),
+        };
+        purge_journal::append(dir.path(), &line).unwrap();
+        let made = reapply(&db).unwrap();
+        assert_eq!(made.len(), 1);
+        assert_eq!(made[0].line(), line);
+        assert!(made[0].seq > 0);
+        assert!(reapply(&db).unwrap().is_empty(), "made twice");
+        let log = db.read(log).unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].by.as_str(), "gone");
+        // A record of it is refused as purged from now on.
+        let id = DocId::parse_hex(&line.id).unwrap();
+        assert!(db.read(|tx| purged(tx, &id)).unwrap().is_some());
+    }
 }

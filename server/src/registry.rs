@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use massline_model::protocol;
 use massline_model::{PersonId, Principal, Role, Scope, VillageCode};
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
@@ -24,6 +25,29 @@ pub struct Device {
     pub last_seen_at: Option<i64>,
     /// The app version it last called with.
     pub app_version: Option<String>,
+}
+
+impl Device {
+    /// Its person as the registry has them now, as a pull's answer names
+    /// them to the device.
+    pub fn person(&self, tx: &Transaction<'_>) -> Result<protocol::Person, rusqlite::Error> {
+        let village_name = match &self.principal.village {
+            Some(v) => tx
+                .query_row(
+                    "SELECT name FROM villages WHERE code = ?1",
+                    params![v.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        Ok(protocol::Person {
+            principal: self.principal.clone(),
+            name: self.name.clone(),
+            village_name,
+        })
+    }
 }
 
 /// A person of the township, as listed.

@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 8;
+pub const VERSION: u32 = 9;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -192,6 +192,36 @@ DROP TABLE scopes;
 ALTER TABLE scopes_v8 RENAME TO scopes;
 ";
 
+/// Version 9: a purge's officer is kept as written, not as a person of the
+/// registry, so a purge made again from the purge journal
+/// ([`crate::purge::reapply`]) on a database restored from before that
+/// officer was added keeps their name (the table made anew, as version 8
+/// does). `bundle_imports` keeps the nonce of every sync bundle taken in,
+/// so the township office is told when a bundle comes in again.
+const V9: &str = "
+CREATE TABLE purges_v9 (
+    doc_id BLOB PRIMARY KEY,
+    kind TEXT NOT NULL,
+    scope_id INTEGER NOT NULL REFERENCES scopes (id),
+    seq INTEGER NOT NULL UNIQUE,
+    purged_by TEXT NOT NULL,
+    purged_at INTEGER NOT NULL,
+    reason TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO purges_v9 (doc_id, kind, scope_id, seq, purged_by, purged_at, reason)
+    SELECT doc_id, kind, scope_id, seq, purged_by, purged_at, reason FROM purges;
+DROP TABLE purges;
+ALTER TABLE purges_v9 RENAME TO purges;
+CREATE INDEX purges_by_scope ON purges (scope_id, seq);
+
+CREATE TABLE bundle_imports (
+    device_id INTEGER NOT NULL,
+    nonce BLOB NOT NULL,
+    imported_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, nonce)
+) WITHOUT ROWID;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -204,6 +234,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             5 => tx.execute_batch(V6)?,
             6 => tx.execute_batch(V7)?,
             7 => tx.execute_batch(V8)?,
+            8 => tx.execute_batch(V9)?,
             _ => {}
         }
     }

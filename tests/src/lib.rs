@@ -129,6 +129,21 @@ impl Township {
         }
     }
 
+    /// Adds the person `id`, named `name`, of `role` in `village` (none: the
+    /// township office).
+    pub fn add_person(&self, id: &str, name: &str, role: Role, village: Option<&str>) {
+        let db = admin::open(&self.data).unwrap();
+        let village = village.map(|v| VillageCode::new(v).unwrap());
+        admin::add_person(
+            &db,
+            Some(PersonId::new(id).unwrap()),
+            name,
+            role,
+            village.as_ref(),
+        )
+        .unwrap();
+    }
+
     /// A setting of the server's database, once the database and the
     /// setting exist.
     pub fn setting(&self, key: &str) -> Option<String> {

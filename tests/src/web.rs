@@ -133,7 +133,48 @@ impl Https {
                 },
             )
             .finish();
-        self.request("POST", path, cookies, Some(body)).await
+        self.request(
+            "POST",
+            path,
+            cookies,
+            Some(("application/x-www-form-urlencoded", body.into_bytes())),
+        )
+        .await
+    }
+
+    /// `POST path` of a form with a file (`multipart/form-data`), as a
+    /// browser sends one: its text fields, then the file `(field, file
+    /// name, bytes)`.
+    pub async fn post_file(
+        &self,
+        path: &str,
+        cookies: &[(&str, &str)],
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Answer {
+        let boundary = "----massline-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let (field, name, bytes) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; \
+                 filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        self.request("POST", path, cookies, Some((content_type.as_str(), body)))
+            .await
     }
 
     /// `GET` with the session's cookie.
@@ -175,13 +216,33 @@ impl Https {
         panic!("too many redirects");
     }
 
-    async fn request(
+    /// `POST path` of a form with a file whose headers declare `length`
+    /// bytes of body, none of which is sent: what a server answers before
+    /// reading a body it will not take.
+    pub async fn post_declaring(
         &self,
-        method: &str,
         path: &str,
         cookies: &[(&str, &str)],
-        body: Option<String>,
+        length: u64,
     ) -> Answer {
+        let mut tls = self.connect().await;
+        let c: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: massline.local\r\nConnection: close\r\n\
+             Cookie: {}\r\nContent-Type: multipart/form-data; boundary=x\r\n\
+             Content-Length: {length}\r\n\r\n",
+            c.join("; ")
+        );
+        tls.write_all(head.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        tokio::time::timeout(Duration::from_secs(30), tls.read_to_end(&mut raw))
+            .await
+            .expect("an answer within 30 s")
+            .ok();
+        parse(&raw)
+    }
+
+    async fn connect(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
         let tcp = match self.from {
             None => tokio::net::TcpStream::connect(self.addr).await.unwrap(),
             Some(ip) => {
@@ -191,26 +252,38 @@ impl Https {
             }
         };
         let name = rustls::pki_types::ServerName::try_from("massline.local").unwrap();
-        let mut tls = tokio_rustls::TlsConnector::from(self.config.clone())
+        tokio_rustls::TlsConnector::from(self.config.clone())
             .connect(name, tcp)
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        cookies: &[(&str, &str)],
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Answer {
+        let mut tls = self.connect().await;
         let mut head =
             format!("{method} {path} HTTP/1.1\r\nHost: massline.local\r\nConnection: close\r\n");
         if !cookies.is_empty() {
             let c: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
             head.push_str(&format!("Cookie: {}\r\n", c.join("; ")));
         }
-        let body = body.unwrap_or_default();
+        let (content_type, body) =
+            body.unwrap_or(("application/x-www-form-urlencoded", Vec::new()));
         if method == "POST" {
             head.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
                 body.len()
             ));
         }
         head.push_str("\r\n");
-        head.push_str(&body);
-        tls.write_all(head.as_bytes()).await.unwrap();
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(&body);
+        tls.write_all(&bytes).await.unwrap();
         let mut raw = Vec::new();
         tokio::time::timeout(Duration::from_secs(30), tls.read_to_end(&mut raw))
             .await

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use crate::access::{Principal, Role, Scope};
 use crate::error::Error;
 use crate::ids::{PersonId, VillageCode};
-use crate::protocol::ServerId;
+use crate::protocol::{Person, ServerId};
 
 /// The server a device is enrolled with, and the certificate it pins.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,6 +133,32 @@ pub fn save(tx: &Transaction<'_>, id: &Identity, now: i64) -> Result<(), Error> 
             id.village_name,
             id.township,
             now,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Notes who the device's person now is, as the server says after they
+/// were moved to another role or village. The person stays the one the
+/// device enrolled as: a server naming another is refused.
+pub fn set_person(tx: &Transaction<'_>, p: &Person) -> Result<(), Error> {
+    let enrolled = load(tx)?.ok_or(Error::NotEnrolled)?;
+    if enrolled.principal.person != p.principal.person {
+        return Err(Error::Protocol(
+            format!(
+                "the server says this device is {}'s; it enrolled as {}'s",
+                p.principal.person, enrolled.principal.person
+            )
+            .into(),
+        ));
+    }
+    tx.execute(
+        "UPDATE identity SET name = ?1, role = ?2, village = ?3, village_name = ?4 WHERE id = 1",
+        params![
+            p.name,
+            p.principal.role.code(),
+            p.principal.village.as_ref().map(|v| v.as_str()),
+            (!p.village_name.is_empty()).then_some(p.village_name.as_str()),
         ],
     )?;
     Ok(())

@@ -28,7 +28,7 @@ use super::engine::{self, PullSession, PullStep, PushAcks, SyncOptions};
 use super::sizes::Adaptive;
 use crate::error::Error;
 use crate::ids::DocId;
-use crate::protocol::{PullRequest, Seq, scopes_digest};
+use crate::protocol::{PullRequest, Seq, person_digest, scopes_digest};
 use crate::store::{Db, cursors, identity};
 
 /// Most bytes of changes (uncompressed) one bundle carries: what is left
@@ -106,6 +106,7 @@ pub fn export(db: &Db, now: i64) -> Result<Exported, Error> {
         server,
         message_bytes: 0,
         dictionary: opts.dictionary.number(),
+        person_digest: person_digest(&me.principal),
     };
     let request = BundleRequest { push, pull };
     let header = Header {

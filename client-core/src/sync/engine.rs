@@ -24,7 +24,8 @@ use crate::first_change;
 use crate::ids::DocId;
 use crate::packing::{self, Dictionary, Entry, Packer, Unpacker};
 use crate::protocol::{
-    MAX_PURGED_PER_MESSAGE, PullBatch, PullRequest, PushAck, PushFrame, ServerId, scopes_digest,
+    MAX_PURGED_PER_MESSAGE, Person, PullBatch, PullRequest, PushAck, PushFrame, ServerId,
+    person_digest, scopes_digest,
 };
 use crate::store::documents::{self, StoredDoc};
 use crate::store::outbox::{self, Pending};
@@ -243,10 +244,16 @@ impl PushAcks {
 /// exceptions, the digest of the scopes it knows, and the newest dictionary
 /// it has.
 pub fn pull_request(db: &Db) -> Result<PullRequest, Error> {
-    let (known, server) =
-        db.read(|tx| Ok::<_, Error>((cursors::all(tx)?, identity::server_seen(tx)?)))?;
+    let (known, server, me) = db.read(|tx| {
+        Ok::<_, Error>((
+            cursors::all(tx)?,
+            identity::server_seen(tx)?,
+            identity::load(tx)?,
+        ))
+    })?;
     Ok(PullRequest {
         server,
+        person_digest: me.map_or(0, |m| person_digest(&m.principal)),
         ..request_for(&known)
     })
 }
@@ -321,6 +328,7 @@ fn request_for(known: &BTreeMap<String, u64>) -> PullRequest {
         message_bytes: 0,
         server: None,
         dictionary: Dictionary::NEWEST.number(),
+        person_digest: 0,
         scopes_digest: scopes_digest(known.keys().map(String::as_str)),
         cursors: known
             .iter()
@@ -350,6 +358,7 @@ pub struct DecodedBatch {
     entries: Vec<Decoded>,
     through: u64,
     scopes: Vec<String>,
+    person: Option<Person>,
     done: bool,
     server: Option<ServerId>,
     reset: bool,
@@ -497,6 +506,7 @@ impl PullDecoder {
             entries,
             through: batch.through,
             scopes: batch.scopes,
+            person: batch.person,
             done: batch.done,
             server: batch.server,
             reset: batch.reset,
@@ -660,7 +670,14 @@ impl PullSession {
             return Ok(PullStep::AskAgain);
         }
         if !batch.scopes.is_empty() {
-            db.write(|tx| cursors::set_scopes(tx, &batch.scopes))?;
+            // A person moved to another role or village: their note of
+            // themselves follows, so the phone allows what the server will.
+            db.write(|tx| {
+                if let Some(p) = &batch.person {
+                    identity::set_person(tx, p)?;
+                }
+                cursors::set_scopes(tx, &batch.scopes)
+            })?;
             return Ok(PullStep::AskAgain);
         }
         let entries = batch.entries;

@@ -276,6 +276,7 @@ fn request_seeds(seeds: &mut Seeds, db: &Db) -> anyhow::Result<()> {
         message_bytes: 4096,
         server: vec![7; 16],
         dictionary: 1,
+        person_digest: r.person_digest,
     };
     seeds.put("requests", &req.encode_to_vec())?;
     req.cursors = r

@@ -133,6 +133,11 @@ pub trait KindRules {
     /// kind is the organization's own evidence, withdrawn but never erased.
     const PURGEABLE: bool = false;
 
+    /// Whether the township office also issues records of the kind to every
+    /// village, in its own scope (a notice to all villages), besides the
+    /// villages' own records of it in their scopes.
+    const TOWNSHIP_ISSUES: bool = false;
+
     /// The kind's own rules of another record it newly names (`named`, found
     /// in the village, not withdrawn), judged on `authors_copy` or not.
     fn check_named(

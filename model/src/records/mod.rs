@@ -142,6 +142,14 @@ macro_rules! kinds {
                     $(RecordKind::$kind => <$kind as KindRules>::PURGEABLE,)+
                 }
             }
+
+            /// Whether the township office also issues records of the kind
+            /// to every village ([`KindRules::TOWNSHIP_ISSUES`]).
+            pub fn township_issues(self) -> bool {
+                match self {
+                    $(RecordKind::$kind => <$kind as KindRules>::TOWNSHIP_ISSUES,)+
+                }
+            }
         }
 
         impl Coded for RecordKind {
@@ -496,7 +504,7 @@ impl Record {
     pub fn check_scope(&self, scope: &Scope) -> Result<(), ValidationError> {
         let fits = match scope.village() {
             Some(village) => self.home_scope(village) == *scope,
-            None => self.kind().audience() == Audience::Township,
+            None => self.kind().audience() == Audience::Township || self.kind().township_issues(),
         };
         if fits {
             Ok(())

@@ -1,4 +1,5 @@
-//! 党务村务公开 — what the village made public, when, and how.
+//! 党务村务公开 — what the village made public, when, and how; and what the
+//! township office makes public to every village (its own scope).
 
 use chrono::NaiveDate;
 use massline_model_derive::Kind;
@@ -68,4 +69,8 @@ pub struct Notice {
     pub about: Vec<DocId>,
 }
 
-impl KindRules for Notice {}
+impl KindRules for Notice {
+    /// The township office makes public to every village at once (a notice
+    /// of the township's, read in every village).
+    const TOWNSHIP_ISSUES: bool = true;
+}

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Audience, RecordKind, Reference, ValidationError, Withdrawal, Withdrawers};
+use super::{RecordKind, Reference, ValidationError, Withdrawal, Withdrawers};
 use crate::access::{Principal, Role, Scope};
 use crate::ids::{DocId, PersonId, VillageCode};
 use crate::record_doc::StoredRecord;
@@ -134,9 +134,10 @@ fn check_author(c: &Change<'_>) -> Result<(), ValidationError> {
         if c.made.withdrawn.is_some() {
             return not_allowed("withdrawn", "a new record cannot be made withdrawn");
         }
-        // The township's own kinds (its scope) are the township's to make.
+        // The township's own scope is the township's to write; in a village
+        // it issues problems only.
         if by.role == Role::TownshipOfficer
-            && made.kind().audience() != Audience::Township
+            && c.made.scope != Scope::Township
             && !made.township_makes()
         {
             return not_allowed(
@@ -214,7 +215,8 @@ fn check_withdrawal(
     let author = c.created_by == Some(&by.person);
     let allowed = match by.role {
         Role::Cadre | Role::Secretary => true,
-        Role::TownshipOfficer => author || township_only,
+        // The township's own records are the office's, whoever of it made them.
+        Role::TownshipOfficer => author || township_only || seen.scope == Scope::Township,
         Role::Member => author,
     };
     if !allowed {

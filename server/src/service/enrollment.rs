@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use massline_proto::pb;
+use massline_proto::{convert, pb};
 use tonic::{Request, Response, Status};
 
 use crate::db::Db;
@@ -74,29 +74,12 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
                     registry::enroll(tx, &req.code, &req.actor_id, &req.device_name)?;
                 let scopes = registry::readable_scopes(tx, &device.principal)?;
                 let township = registry::township(tx)?;
-                let village_name = match &device.principal.village {
-                    Some(v) => registry::villages(tx)?
-                        .into_iter()
-                        .find(|(c, _)| c == v)
-                        .map(|(_, n)| n)
-                        .unwrap_or_default(),
-                    None => String::new(),
-                };
                 Ok::<_, EnrollError>(pb::EnrollResponse {
                     device_token: token,
                     device_id: device.id,
                     identity: Some(pb::Identity {
-                        person_id: device.principal.person.to_string(),
-                        name: device.name.clone(),
-                        role: pb::Role::from(device.principal.role).into(),
-                        village: device
-                            .principal
-                            .village
-                            .as_ref()
-                            .map(ToString::to_string)
-                            .unwrap_or_default(),
-                        village_name,
                         township,
+                        ..convert::identity(&device.person(tx)?)
                     }),
                     readable_scopes: scopes.iter().map(ToString::to_string).collect(),
                 })

@@ -140,6 +140,12 @@ pub struct Reading<'a> {
 
 impl Reading<'_> {
     fn village(&self, code: &str) -> String {
+        // The township's own records are no village's: every village's.
+        if code.is_empty() {
+            return super::i18n::Words(self.lang)
+                .get("township_issued")
+                .to_string();
+        }
         self.names
             .iter()
             .find(|(v, _)| v.as_str() == code)
@@ -294,12 +300,20 @@ impl LedgerDef {
             .and_then(|c| self.filters().find(|f| f.code == c))
             .map(|f| format!(" AND ({})", f.sql))
             .unwrap_or_default();
+        // A kind the township also issues to every village lists the
+        // township's own rows (village '') with the villages'.
+        let township = if self.kind.township_issues() {
+            " UNION ALL SELECT ''"
+        } else {
+            ""
+        };
         format!(
             concat!(
                 "{a}.village",
-                villages_in!(""),
+                " IN (SELECT value FROM json_each(:villages){t})",
                 " AND {a}.withdrawn = 0 AND ({p}) AND ({o}){f}"
             ),
+            t = township,
             a = self.alias,
             p = self.period,
             o = self.only,

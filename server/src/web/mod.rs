@@ -19,20 +19,26 @@
 //! - [`ledger`]: ledgers (台账) declared once, shown as a page, CSV and XLSX.
 //! - [`filings`]: the township office's filing inbox, acknowledged from the
 //!   dashboard through [`crate::acting`]; [`issue`]: issuing a problem to a
-//!   village, the same way.
+//!   village, the same way; [`purge`]: purging a record for good at a
+//!   villager's request, and the audit log; [`bundles`]: taking in a
+//!   device's sync bundle uploaded by the township office
+//!   ([`multipart`] reads the upload).
 //! - [`pages`]: the handlers; [`chart`]: server-drawn SVG charts;
 //!   [`i18n`]: the dashboard's own words in Chinese and English.
 
 pub mod access;
 pub mod accounts;
 mod assets;
+mod bundles;
 pub mod chart;
 mod export;
 mod filings;
 pub mod i18n;
 mod issue;
 pub mod ledger;
+pub mod multipart;
 mod pages;
+mod purge;
 pub mod routes;
 pub mod session;
 pub mod stats;
@@ -55,6 +61,7 @@ use tower::ServiceExt;
 
 use crate::connections::{self, Call, ConnectionLimits, Incoming, Peer};
 use crate::db::Db;
+use crate::limits::Limiter;
 use crate::rate::{PerAddress, PerKey, Rate};
 
 pub use routes::{ROUTES, Route};
@@ -132,6 +139,10 @@ impl Default for WebOptions {
     }
 }
 
+/// Sync bundle uploads taken in at once (each up to
+/// [`session::MAX_UPLOAD_BYTES`] in memory); others wait their turn.
+pub const UPLOADS_AT_ONCE: usize = 1;
+
 /// What every request of the dashboard shares.
 #[derive(Debug)]
 pub struct Web {
@@ -140,18 +151,26 @@ pub struct Web {
     address_failures: PerAddress,
     person_failures: PerKey<String>,
     password_checks: Semaphore,
+    uploads: Semaphore,
+    limiter: Limiter,
+    replies: bundles::Replies,
 }
 
 /// The dashboard's state as handlers take it.
 pub type State = Arc<Web>;
 
 impl Web {
-    /// The dashboard over `db`.
-    pub fn new(db: Arc<Db>, options: WebOptions) -> State {
+    /// The dashboard over `db`; bundles taken in from it count against
+    /// their devices' push quotas in `limiter`, the one the sync service
+    /// charges.
+    pub fn new(db: Arc<Db>, options: WebOptions, limiter: Limiter) -> State {
         Arc::new(Web {
             address_failures: PerAddress::new(options.login_failures_per_address),
             person_failures: PerKey::new(options.login_failures_per_person),
             password_checks: Semaphore::new(PASSWORD_CHECKS_AT_ONCE),
+            uploads: Semaphore::new(UPLOADS_AT_ONCE),
+            limiter,
+            replies: bundles::Replies::default(),
             db,
             options,
         })

@@ -66,6 +66,8 @@ impl Chrome {
             if super::filings::may_act(s) {
                 nav.push((t.get("filings").to_string(), "/filings".to_string()));
                 nav.push((t.get("issue").to_string(), "/issue".to_string()));
+                nav.push((t.get("bundles").to_string(), "/bundles".to_string()));
+                nav.push((t.get("purged_log").to_string(), "/purged".to_string()));
             }
             for l in ledger::LEDGERS {
                 nav.push((t.get(l.title).to_string(), format!("/ledgers/{}", l.name)));
@@ -972,6 +974,9 @@ struct RecordPage {
     table: Table,
     /// Its changes: when, by whom, which fields.
     history: Table,
+    /// Whether the viewer is offered the purge form.
+    purgeable: bool,
+    max_reason: usize,
 }
 
 /// A field's value as shown: codes by their labels, lists joined, and
@@ -1145,7 +1150,7 @@ pub async fn record(
         })
         .await?;
     let Some((stored, village, history, names, township)) = found else {
-        return Err(WebError::NotFound);
+        return super::purge::purged_record(&web, &ctx, id).await;
     };
     let kind = stored.record.kind();
     let lang = t.0;
@@ -1246,6 +1251,8 @@ pub async fn record(
             .map(|_| field_label("withdrawn", lang).to_string()),
         table,
         history,
+        purgeable: super::purge::offered(s, kind),
+        max_reason: crate::purge::MAX_REASON_BYTES,
     })
 }
 

@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
 
-use super::{State, assets, filings, issue, pages, session};
+use super::{State, assets, bundles, filings, issue, pages, purge, session};
 
 /// A route: method, path (axum's syntax), whether it shows one village's
 /// records, example requests, and its handler.
@@ -118,6 +118,44 @@ pub const ROUTES: &[Route] = &[
         village_scoped: false,
         samples: &["/issue"],
         handler: || post(issue::issue),
+    },
+    Route {
+        method: "POST",
+        path: "/r/{id}/purge",
+        village_scoped: false,
+        samples: &[
+            "/r/00000000000000000000000000000000/purge",
+            "/r/not-an-id/purge",
+        ],
+        handler: || post(purge::purge),
+    },
+    Route {
+        method: "GET",
+        path: "/purged",
+        village_scoped: false,
+        samples: &["/purged"],
+        handler: || get(purge::log),
+    },
+    Route {
+        method: "GET",
+        path: "/bundles",
+        village_scoped: false,
+        samples: &["/bundles"],
+        handler: || get(bundles::form),
+    },
+    Route {
+        method: "POST",
+        path: "/bundles",
+        village_scoped: false,
+        samples: &["/bundles"],
+        handler: || post(bundles::import),
+    },
+    Route {
+        method: "GET",
+        path: "/bundles/reply/{token}",
+        village_scoped: false,
+        samples: &["/bundles/reply/unknown"],
+        handler: || get(bundles::reply),
     },
     Route {
         method: "GET",

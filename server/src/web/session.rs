@@ -5,6 +5,12 @@
 //! Every request that is not a GET or HEAD is a form, and is refused unless
 //! it carries the token of its session (or, for the login forms, before a
 //! session exists, the token of the login cookie): no route can forget it.
+//!
+//! A form with a file (`multipart/form-data`, the sync bundle's upload) is
+//! taken only at [`UPLOAD_PATHS`], only from a township officer (asked
+//! before a byte of it is read), one at a time, up to
+//! [`MAX_UPLOAD_BYTES`]; its token is checked the same way, and its parts
+//! reach the handler in [`Ctx::upload`].
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +25,7 @@ use massline_model::Lang;
 
 use super::accounts::{self, Session};
 use super::i18n::Words;
+use super::multipart;
 use super::pages::{Chrome, MessagePage};
 use super::{State, Web};
 use crate::registry::hash;
@@ -35,6 +42,13 @@ pub const LANG_COOKIE: &str = "__Host-massline-lang";
 
 /// Most bytes of a form's body; a longer one is refused unread.
 pub const MAX_FORM_BYTES: usize = 16 << 10;
+
+/// Most bytes of a form with a file: the largest sync bundle and room for
+/// the form around it.
+pub const MAX_UPLOAD_BYTES: usize = massline_model::bundle::MAX_BUNDLE_BYTES + (64 << 10);
+
+/// The only paths that take a form with a file.
+pub const UPLOAD_PATHS: &[&str] = &["/bundles"];
 
 /// How long the login cookie lives.
 pub const LOGIN_COOKIE_AGE: Duration = Duration::from_secs(3600);
@@ -55,6 +69,8 @@ pub struct Ctx {
     pub path: String,
     /// The browser's address, for limits on failed logins.
     pub addr: Option<std::net::IpAddr>,
+    /// The parts of a form with a file, its token checked.
+    pub upload: Option<multipart::Form>,
 }
 
 impl Ctx {
@@ -108,6 +124,9 @@ pub enum WebError {
     /// A form without its CSRF token, or with a wrong one.
     #[error("form refused: its token is missing or wrong")]
     Csrf,
+    /// A request larger than it may be; says how large it may be.
+    #[error("{0}")]
+    TooLarge(String),
     /// Something failed on the server.
     #[error("{0}")]
     Server(String),
@@ -128,6 +147,7 @@ impl WebError {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Gone(_) => StatusCode::GONE,
             WebError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -142,6 +162,7 @@ impl WebError {
             WebError::NotFound => ("e_not_found", String::new()),
             WebError::BadRequest(why) => ("e_bad_request", why.clone()),
             WebError::TooMany(_) => ("e_too_many", self.to_string()),
+            WebError::TooLarge(why) => ("e_too_large", why.clone()),
             WebError::Gone(why) => ("e_gone", why.clone()),
             WebError::Csrf => ("e_bad_request", w.get("e_csrf").into()),
             WebError::Server(_) => ("e_server", String::new()),
@@ -221,7 +242,7 @@ pub async fn around(
         .extensions
         .get::<crate::connections::Peer>()
         .map(|p| p.addr.ip());
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         lang,
         token: sent_token.clone().filter(|_| session.is_some()),
         session,
@@ -231,9 +252,26 @@ pub async fn around(
             .path_and_query()
             .map_or_else(|| "/".into(), |p| p.as_str().to_string()),
         addr,
+        upload: None,
     };
+    // Held until the answer is made: uploads are taken in one at a time.
+    let mut _uploading = None;
     let body = if parts.method == Method::GET || parts.method == Method::HEAD {
         body
+    } else if let Some(boundary) = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(multipart::boundary)
+    {
+        match checked_upload(&web, &ctx, &parts, body, &boundary).await {
+            Ok((form, permit)) => {
+                ctx.upload = Some(form);
+                _uploading = Some(permit);
+                Body::empty()
+            }
+            Err(e) => return finish(e.into_response(), lang, ctx.session, started),
+        }
     } else {
         match checked_form(&ctx, body).await {
             Ok(bytes) => Body::from(bytes),
@@ -295,6 +333,54 @@ async fn checked_form(ctx: &Ctx, body: Body) -> Result<bytes::Bytes, WebError> {
     };
     match (sent, expected) {
         (Some(sent), Some(expected)) if same_secret(&sent, &expected) => Ok(bytes),
+        _ => Err(WebError::Csrf),
+    }
+}
+
+/// A form with a file, read and its token checked (see the module).
+async fn checked_upload<'a>(
+    web: &'a Web,
+    ctx: &Ctx,
+    parts: &Parts,
+    body: Body,
+    boundary: &str,
+) -> Result<(multipart::Form, tokio::sync::SemaphorePermit<'a>), WebError> {
+    if !UPLOAD_PATHS.contains(&parts.uri.path()) {
+        return Err(WebError::BadRequest(
+            "only the sync bundle's form takes a file".into(),
+        ));
+    }
+    // Who may upload is known before a byte is read.
+    let s = ctx.viewer()?;
+    if !super::filings::may_act(s) {
+        return Err(WebError::Forbidden);
+    }
+    let too_large = || {
+        WebError::TooLarge(format!(
+            "an upload has at most {MAX_UPLOAD_BYTES} bytes: a sync bundle is at most {} bytes \
+             (16 MiB); export the device's changes in more than one bundle",
+            massline_model::bundle::MAX_BUNDLE_BYTES
+        ))
+    };
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_UPLOAD_BYTES as u64) {
+        return Err(too_large());
+    }
+    let permit = web
+        .uploads
+        .acquire()
+        .await
+        .map_err(|_| WebError::Server("uploads closed".into()))?;
+    let bytes = axum::body::to_bytes(body, MAX_UPLOAD_BYTES)
+        .await
+        .map_err(|_| too_large())?;
+    let form = multipart::parse(boundary, bytes).map_err(WebError::BadRequest)?;
+    match form.text("csrf") {
+        Some(sent) if same_secret(&sent, &s.csrf) => Ok((form, permit)),
         _ => Err(WebError::Csrf),
     }
 }

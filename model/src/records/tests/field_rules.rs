@@ -48,9 +48,14 @@ fn each_kind_lives_in_its_scope() {
         .check_scope(&Scope::VillageShared(v.clone()))
         .expect_err("the plan is no village's");
     assert_eq!(e.field, "kind");
-    let e = sample(RecordKind::Notice)
+    // A notice is a village's, or the township's to every village; a
+    // regulation only a village's.
+    sample(RecordKind::Notice)
         .check_scope(&Scope::Township)
-        .expect_err("a village notice");
+        .expect("the township makes notices public to every village");
+    let e = sample(RecordKind::Regulation)
+        .check_scope(&Scope::Township)
+        .expect_err("a regulation is a village's");
     assert_eq!(e.field, "kind");
     assert_eq!(
         scope(RecordKind::StudyEntry),

@@ -22,6 +22,7 @@ import org.massline.ffi.Status
 import org.massline.ffi.Store
 import org.massline.ffi.SyncProgress
 import org.massline.ffi.SyncReport
+import org.massline.ffi.VillageCampaign
 import org.massline.ffi.maxBundleBytes
 import org.massline.model.Lang
 import org.massline.model.Record
@@ -176,6 +177,13 @@ class MasslineStore private constructor(
      * about, and an id that stays the same while it stands.
      */
     suspend fun todo(lang: Lang = Lang.ZH): List<TodoItem> = io { core.todo(lang) }
+
+    /**
+     * Where each village this device holds stands in the campaign today: its
+     * phase, and the phases it is behind the township's plan in (the
+     * person's own village; every village on a township officer's device).
+     */
+    suspend fun campaign(): List<VillageCampaign> = io { core.campaign() }
 
     /** The full id of the record whose id starts with [prefix]. */
     suspend fun resolve(prefix: String): String = io { core.resolve(prefix) }

@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit
 /**
  * A real `massline-server` process serving a township made with its admin
  * commands: village 东村 (`dongcun`) with the secretary `zhang` and the
- * members `wang` and `zhao`; devices only (no dashboard, whose port, the
+ * members `wang` and `zhao`, and the township officer `liu`; devices only (no dashboard, whose port, the
  * gRPC port + 1, may be another process's).
  */
 class TownshipServer : AutoCloseable {
@@ -33,6 +33,7 @@ class TownshipServer : AutoCloseable {
         )) {
             admin("person", "add", "--name", name, "--role", role, "--village", "dongcun", "--id", id)
         }
+        admin("person", "add", "--name", "刘干事", "--role", "township_officer", "--id", "liu")
     }
 
     private fun run(vararg args: String): String {
