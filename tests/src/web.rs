@@ -242,6 +242,28 @@ impl Https {
         parse(&raw)
     }
 
+    /// Starts `POST path` of a form with a file declaring `length` bytes of
+    /// body and sends none of it: an upload stalled on its way. The
+    /// connection stays open until the stream is dropped.
+    pub async fn start_stalled_upload(
+        &self,
+        path: &str,
+        cookies: &[(&str, &str)],
+        length: u64,
+    ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        let mut tls = self.connect().await;
+        let c: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: massline.local\r\n\
+             Cookie: {}\r\nContent-Type: multipart/form-data; boundary=x\r\n\
+             Content-Length: {length}\r\n\r\n",
+            c.join("; ")
+        );
+        tls.write_all(head.as_bytes()).await.unwrap();
+        tls.flush().await.unwrap();
+        tls
+    }
+
     async fn connect(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
         let tcp = match self.from {
             None => tokio::net::TcpStream::connect(self.addr).await.unwrap(),

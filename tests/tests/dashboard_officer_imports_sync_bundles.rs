@@ -167,6 +167,47 @@ async fn a_bundle_uploaded_on_the_dashboard_reaches_the_ledger_and_its_reply_the
         answer.text()
     );
 
+    // An upload stalled on its way keeps nobody waiting: another is refused
+    // at once, saying why, and once the stalled one is gone uploads go on.
+    let stalled = https
+        .start_stalled_upload("/bundles", &[(SESSION_COOKIE, &liu.cookie)], 100_000)
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let answer = https
+        .post_file(
+            "/bundles",
+            &[(SESSION_COOKIE, &liu.cookie)],
+            &[("csrf", &liu.csrf)],
+            ("bundle", "tampered.bundle", &tampered),
+        )
+        .await;
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    assert!(
+        answer.text().contains("另一个同步包正在上传"),
+        "{}",
+        answer.text()
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    drop(stalled);
+    let mut after = 0;
+    for _ in 0..50 {
+        after = https
+            .post_file(
+                "/bundles",
+                &[(SESSION_COOKIE, &liu.cookie)],
+                &[("csrf", &liu.csrf)],
+                ("bundle", "tampered.bundle", &tampered),
+            )
+            .await
+            .status;
+        if after != 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(after, 422, "uploads go on once the stalled one is gone");
+
     // A secretary, with a valid token of their own: no page, no import, no reply.
     let zhang_web = https.login("zhang", PASSWORD).await;
     assert_eq!(https.get_as(&zhang_web, "/bundles").await.status, 403);

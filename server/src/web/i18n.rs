@@ -254,6 +254,12 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("e_bad_request", "请求有误", "Bad request"),
     ("e_too_many", "尝试次数过多", "Too many attempts"),
     ("e_too_large", "上传内容过大", "Upload too large"),
+    ("e_busy", "正在上传其他文件", "Another upload under way"),
+    (
+        "e_busy_text",
+        "另一个同步包正在上传，请稍后再试。",
+        "Another sync bundle is being uploaded: try again in a moment.",
+    ),
     ("e_server", "服务器错误", "Server error"),
     ("e_gone", "链接已失效", "Link no longer valid"),
     ("back_home", "返回首页", "Back to the start page"),

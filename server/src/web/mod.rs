@@ -140,7 +140,8 @@ impl Default for WebOptions {
 }
 
 /// Sync bundle uploads taken in at once (each up to
-/// [`session::MAX_UPLOAD_BYTES`] in memory); others wait their turn.
+/// [`session::MAX_UPLOAD_BYTES`] in memory); another is refused at once
+/// (503), never kept waiting behind one whose body is still arriving.
 pub const UPLOADS_AT_ONCE: usize = 1;
 
 /// What every request of the dashboard shares.

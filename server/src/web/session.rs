@@ -43,6 +43,9 @@ pub const LANG_COOKIE: &str = "__Host-massline-lang";
 /// Most bytes of a form's body; a longer one is refused unread.
 pub const MAX_FORM_BYTES: usize = 16 << 10;
 
+/// Longest an upload's body may take to arrive (16 MiB at 28 kB/s).
+pub const UPLOAD_TIME: Duration = Duration::from_secs(600);
+
 /// Most bytes of a form with a file: the largest sync bundle and room for
 /// the form around it.
 pub const MAX_UPLOAD_BYTES: usize = massline_model::bundle::MAX_BUNDLE_BYTES + (64 << 10);
@@ -127,6 +130,9 @@ pub enum WebError {
     /// A request larger than it may be; says how large it may be.
     #[error("{0}")]
     TooLarge(String),
+    /// Another upload is being taken in; try again in a moment.
+    #[error("another sync bundle is being uploaded: try again in a moment")]
+    Busy,
     /// Something failed on the server.
     #[error("{0}")]
     Server(String),
@@ -148,6 +154,7 @@ impl WebError {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Gone(_) => StatusCode::GONE,
             WebError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -163,6 +170,7 @@ impl WebError {
             WebError::BadRequest(why) => ("e_bad_request", why.clone()),
             WebError::TooMany(_) => ("e_too_many", self.to_string()),
             WebError::TooLarge(why) => ("e_too_large", why.clone()),
+            WebError::Busy => ("e_busy", w.get("e_busy_text").into()),
             WebError::Gone(why) => ("e_gone", why.clone()),
             WebError::Csrf => ("e_bad_request", w.get("e_csrf").into()),
             WebError::Server(_) => ("e_server", String::new()),
@@ -370,13 +378,17 @@ async fn checked_upload<'a>(
     if declared.is_some_and(|n| n > MAX_UPLOAD_BYTES as u64) {
         return Err(too_large());
     }
-    let permit = web
-        .uploads
-        .acquire()
+    // Nobody waits behind an upload whose body is still on its way: another
+    // is refused at once, and the one under way has a deadline.
+    let permit = web.uploads.try_acquire().map_err(|_| WebError::Busy)?;
+    let bytes = tokio::time::timeout(UPLOAD_TIME, axum::body::to_bytes(body, MAX_UPLOAD_BYTES))
         .await
-        .map_err(|_| WebError::Server("uploads closed".into()))?;
-    let bytes = axum::body::to_bytes(body, MAX_UPLOAD_BYTES)
-        .await
+        .map_err(|_| {
+            WebError::BadRequest(format!(
+                "the upload did not arrive within {} minutes",
+                UPLOAD_TIME.as_secs() / 60
+            ))
+        })?
         .map_err(|_| too_large())?;
     let form = multipart::parse(boundary, bytes).map_err(WebError::BadRequest)?;
     match form.text("csrf") {
