@@ -70,6 +70,8 @@ impl Township {
             registry::add_village(tx, &VillageCode::new("xicun").unwrap(), "西村")
         })
         .unwrap();
+        drop(db);
+        let town = Township { _dir: dir, data };
         for (id, name, role, village) in [
             ("zhang", "张书记", Role::Secretary, Some("dongcun")),
             ("li", "李委员", Role::Cadre, Some("dongcun")),
@@ -79,17 +81,9 @@ impl Township {
             ("sun", "孙党员", Role::Member, Some("xicun")),
             ("liu", "刘干事", Role::TownshipOfficer, None),
         ] {
-            let village = village.map(|v| VillageCode::new(v).unwrap());
-            admin::add_person(
-                &db,
-                Some(PersonId::new(id).unwrap()),
-                name,
-                role,
-                village.as_ref(),
-            )
-            .unwrap();
+            town.add_person(id, name, role, village);
         }
-        Township { _dir: dir, data }
+        town
     }
 
     /// The data directory at `data`, as it is (nothing added).
