@@ -17,6 +17,7 @@ use crate::access::{Principal, Role, Scope};
 use crate::codes::Lang;
 use crate::enrollment_code::EnrollmentCode;
 use crate::error::Error;
+use crate::bundle::SigningKey;
 use crate::ids::{DocId, PersonId, VillageCode};
 use crate::judge::{self, Edit, Standing};
 use crate::protocol::Seq;
@@ -165,12 +166,15 @@ impl Client {
         let code: EnrollmentCode = code.parse()?;
         let address = address.unwrap_or(&code.address).to_string();
         let actor: [u8; 16] = rand::random();
+        let signing = SigningKey::generate()?;
+        let public = SigningKey::from_pkcs8(&signing)?.public_key();
         let conn = Connection::open(&address, code.pin).await?;
         let resp = conn
             .enroll(pb::EnrollRequest {
                 code: code.secret.clone(),
                 actor_id: actor.to_vec(),
                 device_name: device_name.to_string(),
+                bundle_public_key: public.to_vec(),
             })
             .await?;
         let who = resp
@@ -201,6 +205,7 @@ impl Client {
         };
         self.db.write(|tx| {
             identity::save(tx, &identity, now())?;
+            identity::set_bundle_signing_key(tx, &signing)?;
             cursors::set_scopes(tx, &resp.readable_scopes)
         })?;
         Ok(identity)

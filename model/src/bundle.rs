@@ -5,22 +5,28 @@
 //!
 //! ```text
 //! magic "MLBNDL" · format u8 · direction u8 · device u64 · server [16] ·
-//! nonce [16] · body length u32 · body · HMAC-SHA256 tag [32]
+//! nonce [16] · body length u32 · body · tag
 //! ```
 //!
 //! (integers little-endian). The body is opaque here: the `massline.v1`
 //! `BundleRequest` or `BundleReply`, converted by `massline_proto::bundle`.
-//! The tag covers everything before it and is keyed by the device's
-//! [`device_key`]: the phone derives it from the token it holds, the server
-//! from the hash of that token it keeps, so neither stores anything new. A
-//! reply carries the request's nonce and the device's number under the same
-//! key, so a reply made for another device or another request is refused.
+//! The tag covers everything before it. A device's request is signed with
+//! its own Ed25519 key ([`SigningKey`], format 2, a 64-byte signature): the
+//! phone made the key at enrollment and the server keeps only its public
+//! half, so not even a reader of the server's database can make a bundle in
+//! a device's name. A reply, and the request of a device enrolled before
+//! devices had signing keys, is tagged with HMAC-SHA256 under the device's
+//! [`device_key`] (format 1, 32 bytes): the phone derives it from the token
+//! it holds, the server from the hash of that token it keeps. A reply
+//! carries the request's nonce and the device's number under that key, so a
+//! reply made for another device or another request is refused.
 //!
 //! Every length is checked against [`MAX_BUNDLE_BYTES`] before anything is
 //! allocated, and nothing of a bundle is believed before its tag is checked.
 
 use std::io::Read;
 
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use sha2::{Digest, Sha256};
 
 use crate::protocol::{PullBatch, PullRequest, PushAck, PushFrame, ServerId};
@@ -28,8 +34,13 @@ use crate::protocol::{PullBatch, PullRequest, PushAck, PushFrame, ServerId};
 /// The first bytes of every bundle.
 pub const MAGIC: &[u8; 6] = b"MLBNDL";
 
-/// The format this code writes and reads.
-pub const FORMAT: u8 = 1;
+/// The format of a bundle tagged with HMAC-SHA256 under the device's
+/// [`device_key`]: every reply, and the requests of devices enrolled before
+/// devices had signing keys.
+pub const FORMAT_SHARED_KEY: u8 = 1;
+
+/// The format of a request signed with the device's own [`SigningKey`].
+pub const FORMAT_SIGNED: u8 = 2;
 
 /// Largest bundle file either side writes or reads, header and tag
 /// included: small enough to send as a chat attachment, and what a reader
@@ -47,8 +58,24 @@ pub const MAX_BUNDLE_PULL_MESSAGES: usize = 256;
 /// body length.
 pub const HEADER_BYTES: usize = 6 + 1 + 1 + 8 + 16 + 16 + 4;
 
-/// Bytes of the tag (HMAC-SHA256).
+/// Bytes of a format 1 tag (HMAC-SHA256).
 pub const TAG_BYTES: usize = 32;
+
+/// Bytes of a format 2 tag (an Ed25519 signature).
+pub const SIGNATURE_BYTES: usize = 64;
+
+/// Bytes of an Ed25519 public key, as enrollment carries it.
+pub const PUBLIC_KEY_BYTES: usize = 32;
+
+/// Bytes of the tag of a bundle of `format`, `None` for a format this
+/// version does not read.
+fn tag_bytes(format: u8) -> Option<usize> {
+    match format {
+        FORMAT_SHARED_KEY => Some(TAG_BYTES),
+        FORMAT_SIGNED => Some(SIGNATURE_BYTES),
+        _ => None,
+    }
+}
 
 /// Which way a bundle goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +130,7 @@ pub enum BundleError {
     #[error("not a massline bundle (it does not start with {MAGIC:?})")]
     NotABundle,
     /// A bundle of a format this version does not read.
-    #[error("bundle format {0}, this version reads format {FORMAT}")]
+    #[error("bundle format {0}, this version reads formats {FORMAT_SHARED_KEY} and {FORMAT_SIGNED}")]
     Format(u8),
     /// The direction byte is neither request nor reply.
     #[error("bundle direction {0} is neither a request (1) nor a reply (2)")]
@@ -134,6 +161,17 @@ pub enum BundleError {
          made, or made by another device"
     )]
     BadTag(u64),
+    /// A request not signed, from a device that signs its bundles: made
+    /// with the key a reader of the server's database could derive.
+    #[error(
+        "device {0} signs its bundles with its own key, and this one is not signed: it was not \
+         made by that device"
+    )]
+    NotSigned(u64),
+    /// A signing key that does not read (a damaged store), or one that
+    /// could not be made.
+    #[error("the device's bundle signing key: {0}")]
+    SigningKey(String),
     /// A reply made for another device than this one.
     #[error("this reply is for device {bundle}, and this is device {this}")]
     ForAnotherDevice {
@@ -244,23 +282,87 @@ pub fn read_bounded(from: impl std::io::Read, length: Option<u64>) -> Result<Vec
     Ok(out)
 }
 
-/// Seals `body` into a bundle under `key`.
-pub fn seal(header: &Header, body: &[u8], key: &[u8; 32]) -> Result<Vec<u8>, BundleError> {
-    let total = HEADER_BYTES + body.len() + TAG_BYTES;
+/// A device's own key for signing its request bundles (Ed25519). The phone
+/// makes it at enrollment and keeps it in its store; the server is given
+/// its public half only.
+pub struct SigningKey(Ed25519KeyPair);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey({:?})", self.public_key())
+    }
+}
+
+impl SigningKey {
+    /// Makes a new key; returns it as the PKCS#8 document to store.
+    pub fn generate() -> Result<Vec<u8>, BundleError> {
+        Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+            .map(|doc| doc.as_ref().to_vec())
+            .map_err(|e| BundleError::SigningKey(format!("cannot be made: {e}")))
+    }
+
+    /// The key stored as `pkcs8` (what [`SigningKey::generate`] gave).
+    pub fn from_pkcs8(pkcs8: &[u8]) -> Result<SigningKey, BundleError> {
+        Ed25519KeyPair::from_pkcs8(pkcs8)
+            .map(SigningKey)
+            .map_err(|e| BundleError::SigningKey(format!("does not read: {e}")))
+    }
+
+    /// The public half, for the server.
+    pub fn public_key(&self) -> [u8; PUBLIC_KEY_BYTES] {
+        let mut out = [0; PUBLIC_KEY_BYTES];
+        out.copy_from_slice(self.0.public_key().as_ref());
+        out
+    }
+}
+
+/// What a bundle is sealed with.
+#[derive(Clone, Copy, Debug)]
+pub enum Seal<'a> {
+    /// HMAC-SHA256 under the device's [`device_key`] (format 1).
+    SharedKey(&'a [u8; 32]),
+    /// The device's own signature (format 2).
+    Signature(&'a SigningKey),
+}
+
+/// What a bundle must be sealed with for its reader to take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// HMAC-SHA256 under this [`device_key`] (format 1).
+    SharedKey([u8; 32]),
+    /// A signature by the holder of this Ed25519 public key (format 2).
+    Signature([u8; PUBLIC_KEY_BYTES]),
+}
+
+/// Seals `body` into a bundle with `seal`.
+pub fn seal(header: &Header, body: &[u8], seal: Seal<'_>) -> Result<Vec<u8>, BundleError> {
+    let (format, tag_len) = match seal {
+        Seal::SharedKey(_) => (FORMAT_SHARED_KEY, TAG_BYTES),
+        Seal::Signature(_) => (FORMAT_SIGNED, SIGNATURE_BYTES),
+    };
+    let total = HEADER_BYTES + body.len() + tag_len;
     if total > MAX_BUNDLE_BYTES {
         return Err(BundleError::TooLarge(total as u64));
     }
     let mut out = Vec::with_capacity(total);
     out.extend_from_slice(MAGIC);
-    out.push(FORMAT);
+    out.push(format);
     out.push(header.direction as u8);
     out.extend_from_slice(&header.device.to_le_bytes());
     out.extend_from_slice(&header.server);
     out.extend_from_slice(&header.nonce);
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
     out.extend_from_slice(body);
-    let tag = hmac(key, &out);
-    out.extend_from_slice(&tag);
+    match seal {
+        Seal::SharedKey(key) => {
+            let tag = hmac(key, &out);
+            out.extend_from_slice(&tag);
+        }
+        Seal::Signature(key) => {
+            let signature = key.0.sign(&out);
+            out.extend_from_slice(signature.as_ref());
+        }
+    }
     Ok(out)
 }
 
@@ -269,6 +371,7 @@ pub fn seal(header: &Header, body: &[u8], key: &[u8; 32]) -> Result<Vec<u8>, Bun
 pub struct Opened<'a> {
     /// Its header, as the file says (not to be believed before [`Opened::verify`]).
     pub header: Header,
+    format: u8,
     signed: &'a [u8],
     body: &'a [u8],
     tag: &'a [u8],
@@ -290,9 +393,8 @@ pub fn open(bytes: &[u8], wanted: Direction) -> Result<Opened<'_>, BundleError> 
         });
     }
     let (head, rest) = bytes.split_at(HEADER_BYTES);
-    if head[6] != FORMAT {
-        return Err(BundleError::Format(head[6]));
-    }
+    let format = head[6];
+    let tag_len = tag_bytes(format).ok_or(BundleError::Format(format))?;
     let direction = match head[7] {
         1 => Direction::Request,
         2 => Direction::Reply,
@@ -310,7 +412,7 @@ pub fn open(bytes: &[u8], wanted: Direction) -> Result<Opened<'_>, BundleError> 
     let body_len = u32::from_le_bytes(take(4).try_into().unwrap_or_default()) as usize;
     let declared = HEADER_BYTES
         .saturating_add(body_len)
-        .saturating_add(TAG_BYTES);
+        .saturating_add(tag_len);
     if declared > MAX_BUNDLE_BYTES {
         return Err(BundleError::TooLarge(declared as u64));
     }
@@ -337,6 +439,7 @@ pub fn open(bytes: &[u8], wanted: Direction) -> Result<Opened<'_>, BundleError> 
             server,
             nonce,
         },
+        format,
         signed: &bytes[..HEADER_BYTES + body_len],
         body,
         tag,
@@ -344,19 +447,32 @@ pub fn open(bytes: &[u8], wanted: Direction) -> Result<Opened<'_>, BundleError> 
 }
 
 impl<'a> Opened<'a> {
-    /// The body, once the tag matches `key`, the key of the device the
-    /// header names.
-    pub fn verify(&self, key: &[u8; 32]) -> Result<&'a [u8], BundleError> {
-        let want = hmac(key, self.signed);
-        // Compared in constant time: a tag is not to be guessed byte by byte.
-        let diff = want
-            .iter()
-            .zip(self.tag)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        if diff != 0 || self.tag.len() != TAG_BYTES {
-            return Err(BundleError::BadTag(self.header.device));
+    /// The body, once the tag is what `expect` asks of the device the
+    /// header names: a signature where the device signs, or the tag under
+    /// its shared key.
+    pub fn verify(&self, expect: &Expect) -> Result<&'a [u8], BundleError> {
+        let device = self.header.device;
+        let good = match (expect, self.format) {
+            (Expect::SharedKey(key), FORMAT_SHARED_KEY) => {
+                let want = hmac(key, self.signed);
+                // Compared in constant time: a tag is not to be guessed byte by byte.
+                let diff = want
+                    .iter()
+                    .zip(self.tag)
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+                diff == 0 && self.tag.len() == TAG_BYTES
+            }
+            (Expect::Signature(public), FORMAT_SIGNED) => UnparsedPublicKey::new(&ED25519, public)
+                .verify(self.signed, self.tag)
+                .is_ok(),
+            (Expect::Signature(_), _) => return Err(BundleError::NotSigned(device)),
+            (Expect::SharedKey(_), _) => false,
+        };
+        if good {
+            Ok(self.body)
+        } else {
+            Err(BundleError::BadTag(device))
         }
-        Ok(self.body)
     }
 }
 
@@ -418,24 +534,32 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_sealed_bundle_opens_and_every_change_to_it_is_refused() {
-        let key = device_key(&token_hash("t"));
-        let sealed = seal(&header(), b"body", &key).unwrap();
-        let opened = open(&sealed, Direction::Request).unwrap();
-        assert_eq!(opened.header, header());
-        assert_eq!(opened.verify(&key).unwrap(), b"body");
+    /// Every byte of `sealed` flipped, and every prefix, is refused.
+    fn every_change_refused(sealed: &[u8], expect: &Expect) {
         for i in 0..sealed.len() {
-            let mut bad = sealed.clone();
+            let mut bad = sealed.to_vec();
             bad[i] ^= 1;
-            let refused = open(&bad, Direction::Request).and_then(|o| o.verify(&key).map(|_| ()));
+            let refused = open(&bad, Direction::Request).and_then(|o| o.verify(expect).map(|_| ()));
             assert!(refused.is_err(), "byte {i} flipped and still taken");
         }
         for n in 0..sealed.len() {
             assert!(open(&sealed[..n], Direction::Request).is_err(), "{n} bytes");
         }
+    }
+
+    #[test]
+    fn a_sealed_bundle_opens_and_every_change_to_it_is_refused() {
+        let key = device_key(&token_hash("t"));
+        let sealed = seal(&header(), b"body", Seal::SharedKey(&key)).unwrap();
+        let opened = open(&sealed, Direction::Request).unwrap();
+        assert_eq!(opened.header, header());
+        assert_eq!(opened.verify(&Expect::SharedKey(key)).unwrap(), b"body");
+        every_change_refused(&sealed, &Expect::SharedKey(key));
         let other = device_key(&token_hash("u"));
-        assert_eq!(opened.verify(&other), Err(BundleError::BadTag(7)));
+        assert_eq!(
+            opened.verify(&Expect::SharedKey(other)),
+            Err(BundleError::BadTag(7))
+        );
         assert!(matches!(
             open(&sealed, Direction::Reply),
             Err(BundleError::WrongDirection { .. })
@@ -443,9 +567,60 @@ mod tests {
     }
 
     #[test]
+    fn a_signed_bundle_opens_with_its_public_key_only() {
+        let pkcs8 = SigningKey::generate().unwrap();
+        let key = SigningKey::from_pkcs8(&pkcs8).unwrap();
+        let public = key.public_key();
+        let sealed = seal(&header(), b"body", Seal::Signature(&key)).unwrap();
+        assert_eq!(sealed[6], FORMAT_SIGNED);
+        assert_eq!(sealed.len(), HEADER_BYTES + 4 + SIGNATURE_BYTES);
+        let opened = open(&sealed, Direction::Request).unwrap();
+        assert_eq!(opened.verify(&Expect::Signature(public)).unwrap(), b"body");
+        every_change_refused(&sealed, &Expect::Signature(public));
+        let other = SigningKey::from_pkcs8(&SigningKey::generate().unwrap()).unwrap();
+        assert_eq!(
+            opened.verify(&Expect::Signature(other.public_key())),
+            Err(BundleError::BadTag(7))
+        );
+        // Signed where a shared key is expected (a reply), refused.
+        assert_eq!(
+            opened.verify(&Expect::SharedKey(device_key(&token_hash("t")))),
+            Err(BundleError::BadTag(7))
+        );
+    }
+
+    #[test]
+    fn a_device_that_signs_has_bundles_made_with_its_shared_key_refused() {
+        let public = SigningKey::from_pkcs8(&SigningKey::generate().unwrap())
+            .unwrap()
+            .public_key();
+        // What a reader of the server's database can make: the shared key
+        // derives from the token hash the server keeps.
+        let forged = seal(
+            &header(),
+            b"body",
+            Seal::SharedKey(&device_key(&token_hash("t"))),
+        )
+        .unwrap();
+        let opened = open(&forged, Direction::Request).unwrap();
+        assert_eq!(
+            opened.verify(&Expect::Signature(public)),
+            Err(BundleError::NotSigned(7))
+        );
+    }
+
+    #[test]
+    fn a_damaged_signing_key_is_refused_by_name() {
+        assert!(matches!(
+            SigningKey::from_pkcs8(b"not a key"),
+            Err(BundleError::SigningKey(_))
+        ));
+    }
+
+    #[test]
     fn a_declared_length_past_the_limit_is_refused_before_reading() {
         let key = device_key(&token_hash("t"));
-        let mut sealed = seal(&header(), b"", &key).unwrap();
+        let mut sealed = seal(&header(), b"", Seal::SharedKey(&key)).unwrap();
         sealed[HEADER_BYTES - 4..HEADER_BYTES].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(matches!(
             open(&sealed, Direction::Request),

@@ -6,8 +6,9 @@
 //! do: each push message is unpacked and handed to [`ingest::ingest`] (the
 //! same limits, the same refusals naming record and field), and the pull is
 //! answered by [`feed::start`]. Nothing of a bundle is read before its tag
-//! matches the key of the device its header names, so a bundle changed on
-//! the way, or passed off as another device's, changes nothing; a revoked
+//! is checked against the device its header names (its signature, for a
+//! device that enrolled with a signing key), so a bundle changed on the
+//! way, or passed off as another device's, changes nothing; a revoked
 //! device's is refused. Importing the same bundle twice stores nothing twice
 //! (the intake takes a change it holds as accepted) and answers the same;
 //! the bundle's nonce is kept (`bundle_imports`), so the second import is
@@ -18,7 +19,9 @@
 //! ([`crate::limits`]), charged once its tag is checked and before any of it
 //! is stored: a bundle over the quota is refused whole.
 
-use massline_model::bundle::{self, BundleError, BundleReply, Direction, Header, MAX_BUNDLE_BYTES};
+use massline_model::bundle::{
+    self, BundleError, BundleReply, Direction, Expect, Header, MAX_BUNDLE_BYTES, Seal,
+};
 use massline_model::packing::Unpacker;
 use massline_model::protocol::{PullBatch, PullRequest, scopes_digest};
 use rusqlite::{OptionalExtension, params};
@@ -72,12 +75,15 @@ pub fn import_charged(
 ) -> Result<Imported, Error> {
     let opened = bundle::open(bytes, Direction::Request)?;
     let id = opened.header.device;
-    let (token_hash, revoked) = db
-        .read(|tx| registry::bundle_key(tx, id))?
+    let keys = db
+        .read(|tx| registry::bundle_keys(tx, id))?
         .ok_or(BundleError::UnknownDevice(id))?;
-    let key = bundle::device_key(&token_hash);
-    let body = opened.verify(&key)?;
-    if revoked {
+    let key = bundle::device_key(&keys.token_hash);
+    let body = opened.verify(&match keys.public_key {
+        Some(public) => Expect::Signature(public),
+        None => Expect::SharedKey(key),
+    })?;
+    if keys.revoked {
         return Err(BundleError::Revoked(id).into());
     }
     let request = massline_proto::bundle::decode_request(body)?;
@@ -136,7 +142,7 @@ pub fn import_charged(
     };
     let body = massline_proto::bundle::encode_reply(&reply);
     Ok(Imported {
-        reply: bundle::seal(&header, &body, &key)?,
+        reply: bundle::seal(&header, &body, Seal::SharedKey(&key))?,
         device: id,
         accepted,
         refused,

@@ -207,7 +207,7 @@ impl Maker<'_> {
         let device = self.db.write(|tx| {
             registry::add_person(tx, Some(id.clone()), name, role, village)?;
             let code = registry::new_enrollment_code(tx, &id, Duration::from_secs(60))?;
-            registry::enroll(tx, &code, actor.to_bytes(), "demo")
+            registry::enroll(tx, &code, actor.to_bytes(), "demo", None)
                 .map(|(device, _token)| device)
                 .map_err(|e| Error::Invalid(e.to_string()))
         })?;

@@ -438,7 +438,7 @@ mod tests {
     fn enrol(tx: &rusqlite::Transaction<'_>, person: &PersonId, actor: u8) -> Device {
         let code =
             registry::new_enrollment_code(tx, person, registry::DEFAULT_CODE_VALIDITY).unwrap();
-        registry::enroll(tx, &code, &[actor; 16], "phone")
+        registry::enroll(tx, &code, &[actor; 16], "phone", None)
             .unwrap()
             .0
     }

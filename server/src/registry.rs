@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use massline_model::bundle::PUBLIC_KEY_BYTES;
 use massline_model::protocol;
 use massline_model::{PersonId, Principal, Role, Scope, VillageCode};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -110,9 +111,10 @@ pub enum EnrollError {
         when(*.0)
     )]
     ExpiredCode(i64),
-    /// The actor id is not 16 bytes, or already taken.
+    /// What the device says of itself does not hold: its actor id is not
+    /// 16 bytes or is taken, or its bundle key is not an Ed25519 public key.
     #[error("{0}")]
-    BadActor(String),
+    BadDevice(String),
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] rusqlite::Error),
@@ -492,15 +494,18 @@ pub fn code_person(tx: &Transaction<'_>, secret: &str) -> Result<String, EnrollE
     }
 }
 
-/// Exchanges a one-time code for a new device and its token.
+/// Exchanges a one-time code for a new device and its token. `bundle_key`
+/// is the public half of the key the device signs its sync bundles with
+/// (none from a device made before devices had one).
 pub fn enroll(
     tx: &Transaction<'_>,
     secret: &str,
     actor: &[u8],
     device_name: &str,
+    bundle_key: Option<&[u8; PUBLIC_KEY_BYTES]>,
 ) -> Result<(Device, String), EnrollError> {
     if actor.len() != 16 {
-        return Err(EnrollError::BadActor("actor_id must be 16 bytes".into()));
+        return Err(EnrollError::BadDevice("actor_id must be 16 bytes".into()));
     }
     let person_id = code_person(tx, secret)?;
     let code_hash = hash(&normalize_secret(secret));
@@ -510,7 +515,7 @@ pub fn enroll(
         |r| r.get(0),
     )?;
     if taken {
-        return Err(EnrollError::BadActor(
+        return Err(EnrollError::BadDevice(
             "actor_id already belongs to another device".into(),
         ));
     }
@@ -521,8 +526,16 @@ pub fn enroll(
         device_name.trim()
     };
     tx.execute(
-        "INSERT INTO devices (person, actor, token_hash, name, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![person_id, actor, hash(&token), name.chars().take(100).collect::<String>(), now()],
+        "INSERT INTO devices (person, actor, token_hash, name, enrolled_at, bundle_public_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            person_id,
+            actor,
+            hash(&token),
+            name.chars().take(100).collect::<String>(),
+            now(),
+            bundle_key.map(|k| &k[..]),
+        ],
     )?;
     let device_id = tx.last_insert_rowid();
     tx.execute(
@@ -620,16 +633,44 @@ pub fn authenticate(tx: &Transaction<'_>, token: &str) -> Result<Option<Device>,
     Ok(device_by(tx, "d.token_hash = ?1", params![hash(token)])?)
 }
 
-/// The hash of `device`'s token, which keys its sync bundles, and whether
-/// it is revoked; `None` for a device never enrolled.
-pub fn bundle_key(tx: &Transaction<'_>, device: u64) -> Result<Option<(Vec<u8>, bool)>, Error> {
-    Ok(tx
+/// What authenticates `device`'s sync bundles; `None` for a device never
+/// enrolled.
+#[derive(Debug)]
+pub struct BundleKeys {
+    /// The hash of its token, which keys the replies (and the requests of
+    /// a device with no signing key).
+    pub token_hash: Vec<u8>,
+    /// The public half of the key it signs its requests with.
+    pub public_key: Option<[u8; PUBLIC_KEY_BYTES]>,
+    /// Whether it is revoked.
+    pub revoked: bool,
+}
+
+/// What authenticates `device`'s sync bundles; `None` for a device never
+/// enrolled.
+pub fn bundle_keys(tx: &Transaction<'_>, device: u64) -> Result<Option<BundleKeys>, Error> {
+    let row: Option<(Vec<u8>, Option<Vec<u8>>, bool)> = tx
         .query_row(
-            "SELECT token_hash, revoked_at IS NOT NULL FROM devices WHERE id = ?1",
+            "SELECT token_hash, bundle_public_key, revoked_at IS NOT NULL
+             FROM devices WHERE id = ?1",
             params![device as i64],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
-        .optional()?)
+        .optional()?;
+    row.map(|(token_hash, public_key, revoked)| {
+        Ok(BundleKeys {
+            token_hash,
+            public_key: public_key
+                .map(|k| {
+                    k.try_into().map_err(|_| {
+                        Error::Invalid(format!("device {device}'s stored bundle key is damaged"))
+                    })
+                })
+                .transpose()?,
+            revoked,
+        })
+    })
+    .transpose()
 }
 
 /// The device numbered `device`, if it is enrolled and not revoked.

@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 9;
+pub const VERSION: u32 = 10;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -222,6 +222,12 @@ CREATE TABLE bundle_imports (
 ) WITHOUT ROWID;
 ";
 
+/// Version 10: the public half of the key a device signs its sync bundles
+/// with (NULL for a device enrolled before devices had one).
+const V10: &str = "
+ALTER TABLE devices ADD COLUMN bundle_public_key BLOB;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -235,6 +241,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             6 => tx.execute_batch(V7)?,
             7 => tx.execute_batch(V8)?,
             8 => tx.execute_batch(V9)?,
+            9 => tx.execute_batch(V10)?,
             _ => {}
         }
     }

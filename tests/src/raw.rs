@@ -674,6 +674,7 @@ pub async fn enroll(channel: Channel, secret: &str) -> Result<pb::EnrollResponse
             code: secret.to_string(),
             actor_id: rand::random::<[u8; 16]>().to_vec(),
             device_name: "raw".to_string(),
+            bundle_public_key: Vec::new(),
         })
         .await
         .map(tonic::Response::into_inner)

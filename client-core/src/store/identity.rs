@@ -212,3 +212,25 @@ pub fn set_recovering(tx: &Transaction<'_>, on: bool) -> Result<(), Error> {
     )?;
     Ok(())
 }
+
+/// The key this device signs its sync bundles with (PKCS#8), if it enrolled
+/// with one.
+pub fn bundle_signing_key(tx: &Transaction<'_>) -> Result<Option<Vec<u8>>, Error> {
+    Ok(tx
+        .query_row(
+            "SELECT bundle_signing_key FROM identity WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten())
+}
+
+/// Keeps the key this device signs its sync bundles with (PKCS#8).
+pub fn set_bundle_signing_key(tx: &Transaction<'_>, pkcs8: &[u8]) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE identity SET bundle_signing_key = ?1 WHERE id = 1",
+        params![pkcs8],
+    )?;
+    Ok(())
+}

@@ -6,7 +6,7 @@
 use rusqlite::Transaction;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 const V1: &str = "
 CREATE TABLE identity (
@@ -108,6 +108,12 @@ CREATE TABLE bundle_export (
 );
 ";
 
+/// Version 6: the device's own key for signing its sync bundles (Ed25519,
+/// PKCS#8), made at enrollment; NULL for a device enrolled before.
+const V6: &str = "
+ALTER TABLE identity ADD COLUMN bundle_signing_key BLOB;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
     for version in from..VERSION {
@@ -117,6 +123,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
             2 => tx.execute_batch(V3)?,
             3 => tx.execute_batch(V4)?,
             4 => tx.execute_batch(V5)?,
+            5 => tx.execute_batch(V6)?,
             _ => unreachable_version(version),
         }
     }

@@ -20,7 +20,8 @@ use std::sync::Arc;
 
 use automerge::ChangeHash;
 use massline_model::bundle::{
-    self, BundleError, BundleReply, BundleRequest, Direction, Header, MAX_BUNDLE_BYTES,
+    self, BundleError, BundleReply, BundleRequest, Direction, Expect, Header, MAX_BUNDLE_BYTES,
+    Seal, SigningKey,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -69,7 +70,8 @@ pub struct Imported {
     pub complete: bool,
 }
 
-/// The key this device's bundles are authenticated with.
+/// The key this device's reply bundles are authenticated with (and its
+/// requests, when it has no signing key).
 fn key_of(me: &identity::Identity) -> [u8; 32] {
     bundle::device_key(&bundle::token_hash(&me.device_token))
 }
@@ -91,9 +93,14 @@ pub fn export(db: &Db, now: i64) -> Result<Exported, Error> {
         }
         None => (Vec::new(), Vec::new()),
     };
-    let (me, server, known) = db.read(|tx| {
+    let (me, signing, server, known) = db.read(|tx| {
         let me = identity::load(tx)?.ok_or(Error::NotEnrolled)?;
-        Ok::<_, Error>((me, identity::server_seen(tx)?, cursors::all(tx)?))
+        Ok::<_, Error>((
+            me,
+            identity::bundle_signing_key(tx)?,
+            identity::server_seen(tx)?,
+            cursors::all(tx)?,
+        ))
     })?;
     // Every cursor listed, none left to a common value: the server answers
     // a device whose scopes changed at once, with the scopes it knew at
@@ -116,7 +123,13 @@ pub fn export(db: &Db, now: i64) -> Result<Exported, Error> {
         nonce: rand::random(),
     };
     let body = massline_proto::bundle::encode_request(&request);
-    let bytes = bundle::seal(&header, &body, &key_of(&me))?;
+    let bytes = match signing {
+        Some(pkcs8) => {
+            let key = SigningKey::from_pkcs8(&pkcs8)?;
+            bundle::seal(&header, &body, Seal::Signature(&key))?
+        }
+        None => bundle::seal(&header, &body, Seal::SharedKey(&key_of(&me)))?,
+    };
     let changes = messages.iter().map(|m| m.len() as u64).sum();
     db.write(|tx| {
         tx.execute(
@@ -190,7 +203,7 @@ pub fn import_reply(db: &Db, bytes: &[u8], now: i64) -> Result<Imported, Error> 
         }
         .into());
     }
-    let body = opened.verify(&key_of(&me))?;
+    let body = opened.verify(&Expect::SharedKey(key_of(&me)))?;
     let (nonce, messages) = sent.ok_or(BundleError::NothingExported)?;
     if nonce != opened.header.nonce {
         return Err(BundleError::AnswersAnotherBundle.into());

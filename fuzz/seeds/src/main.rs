@@ -293,6 +293,7 @@ fn request_seeds(seeds: &mut Seeds, db: &Db) -> anyhow::Result<()> {
         code: "K7QM-2XRT-9WPA-H3CD".into(),
         actor_id: vec![0x5e; 16],
         device_name: "书记的手机".into(),
+        bundle_public_key: vec![0x3b; 32],
     };
     seeds.put("requests", &enroll.encode_to_vec())
 }

@@ -12,6 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use massline_model::bundle::PUBLIC_KEY_BYTES;
 use massline_proto::{convert, pb};
 use tonic::{Request, Response, Status};
 
@@ -50,6 +51,19 @@ impl EnrollmentService {
     }
 }
 
+/// The bundle signing key a device enrols with: none, or an Ed25519 public key.
+fn bundle_key(bytes: &[u8]) -> Result<Option<&[u8; PUBLIC_KEY_BYTES]>, EnrollError> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    bytes.try_into().map(Some).map_err(|_| {
+        EnrollError::BadDevice(format!(
+            "bundle_public_key must be {PUBLIC_KEY_BYTES} bytes (Ed25519), not {}",
+            bytes.len()
+        ))
+    })
+}
+
 #[tonic::async_trait]
 impl pb::enrollment_server::Enrollment for EnrollmentService {
     async fn enroll(
@@ -70,8 +84,13 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
         let answer = tokio::task::spawn_blocking(move || {
             db.read(|tx| registry::code_person(tx, &req.code))?;
             db.write(|tx| {
-                let (device, token) =
-                    registry::enroll(tx, &req.code, &req.actor_id, &req.device_name)?;
+                let (device, token) = registry::enroll(
+                    tx,
+                    &req.code,
+                    &req.actor_id,
+                    &req.device_name,
+                    bundle_key(&req.bundle_public_key)?,
+                )?;
                 let scopes = registry::readable_scopes(tx, &device.principal)?;
                 let township = registry::township(tx)?;
                 Ok::<_, EnrollError>(pb::EnrollResponse {
@@ -92,7 +111,7 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
             Err(EnrollError::UnknownCode
                 | EnrollError::UsedCode(_)
                 | EnrollError::ExpiredCode(_)
-                | EnrollError::BadActor(_))
+                | EnrollError::BadDevice(_))
         ) {
             self.failures.charge(ip);
         }
@@ -106,10 +125,28 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
                 | EnrollError::UsedCode(_)
                 | EnrollError::ExpiredCode(_)),
             ) => Err(Status::unauthenticated(e.to_string())),
-            Err(EnrollError::BadActor(m)) => Err(Status::invalid_argument(m)),
+            Err(EnrollError::BadDevice(m)) => Err(Status::invalid_argument(m)),
             Err(e @ (EnrollError::Storage(_) | EnrollError::Server(_))) => {
                 Err(Status::internal(e.to_string()))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bundle_key_is_none_or_32_bytes_and_a_wrong_length_is_named() {
+        assert_eq!(bundle_key(&[]).unwrap(), None);
+        assert_eq!(bundle_key(&[7; 32]).unwrap(), Some(&[7; 32]));
+        for len in [1, 31, 33, 4096] {
+            let err = bundle_key(&vec![7; len]).unwrap_err().to_string();
+            assert!(
+                err.contains("bundle_public_key must be 32 bytes") && err.contains(&len.to_string()),
+                "{err}"
+            );
         }
     }
 }
