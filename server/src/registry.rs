@@ -613,7 +613,7 @@ pub fn dashboard_device(tx: &Transaction<'_>, person: &PersonId) -> Result<Devic
             let code = new_enrollment_code(tx, person, Duration::from_secs(60))?;
             let actor = rand::random::<[u8; 16]>();
             let (device, _token) =
-                enroll(tx, &code, &actor, DASHBOARD_DEVICE_NAME).map_err(|e| match e {
+                enroll(tx, &code, &actor, DASHBOARD_DEVICE_NAME, None).map_err(|e| match e {
                     EnrollError::Storage(e) => Error::Storage(e),
                     EnrollError::Server(e) => e,
                     e => Error::Invalid(e.to_string()),
