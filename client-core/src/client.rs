@@ -14,10 +14,10 @@ use rusqlite::{OptionalExtension, params};
 use chrono::NaiveDate;
 
 use crate::access::{Principal, Role, Scope};
+use crate::bundle::SigningKey;
 use crate::codes::Lang;
 use crate::enrollment_code::EnrollmentCode;
 use crate::error::Error;
-use crate::bundle::SigningKey;
 use crate::ids::{DocId, PersonId, VillageCode};
 use crate::judge::{self, Edit, Standing};
 use crate::protocol::Seq;

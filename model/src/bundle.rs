@@ -130,7 +130,9 @@ pub enum BundleError {
     #[error("not a massline bundle (it does not start with {MAGIC:?})")]
     NotABundle,
     /// A bundle of a format this version does not read.
-    #[error("bundle format {0}, this version reads formats {FORMAT_SHARED_KEY} and {FORMAT_SIGNED}")]
+    #[error(
+        "bundle format {0}, this version reads formats {FORMAT_SHARED_KEY} and {FORMAT_SIGNED}"
+    )]
     Format(u8),
     /// The direction byte is neither request nor reply.
     #[error("bundle direction {0} is neither a request (1) nor a reply (2)")]

@@ -166,17 +166,16 @@ async fn a_bundle_made_from_the_servers_database_is_refused() {
         .unwrap()
         .header;
     let body = &signed[HEADER_BYTES..];
-    let forged = massline_core::bundle::seal(
-        &header,
-        body,
-        Seal::SharedKey(&device_key(&token_hash)),
-    )
-    .unwrap();
+    let forged =
+        massline_core::bundle::seal(&header, body, Seal::SharedKey(&device_key(&token_hash)))
+            .unwrap();
     let before = town.stored_changes();
     refused(
         &town,
         &forged,
-        &format!("device {zhang_id} signs its bundles with its own key, and this one is not signed"),
+        &format!(
+            "device {zhang_id} signs its bundles with its own key, and this one is not signed"
+        ),
     );
     assert_eq!(town.stored_changes(), before);
     // Signed by another device's key, refused as not matching.

@@ -144,7 +144,8 @@ mod tests {
         for len in [1, 31, 33, 4096] {
             let err = bundle_key(&vec![7; len]).unwrap_err().to_string();
             assert!(
-                err.contains("bundle_public_key must be 32 bytes") && err.contains(&len.to_string()),
+                err.contains("bundle_public_key must be 32 bytes")
+                    && err.contains(&len.to_string()),
                 "{err}"
             );
         }
