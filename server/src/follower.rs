@@ -133,7 +133,10 @@ mod tests {
             let took = started.elapsed();
             poker.abort();
             assert!(took >= MAX_LAG, "caught up {took:?} after the first poke");
-            assert!(took < MAX_LAG * 3, "caught up {took:?} after the first poke");
+            assert!(
+                took < MAX_LAG * 3,
+                "caught up {took:?} after the first poke"
+            );
         });
     }
 
