@@ -7,7 +7,8 @@
 #
 # Environment: RUNS (3), S5_RUNS (1), PEER_SRC (../shared/bench/automerge-repo
 # beside the project), PEER_DIR (a writable copy, made once; /tmp/massline-peer),
-# OUT (where both result files go; bench/results).
+# OUT (where both result files go; bench/results), CARGO_TARGET_DIR (where
+# cargo builds; target/ of the project by default).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 scenario="${1:-chain}"
@@ -33,7 +34,7 @@ fi
 
 cargo build --release --locked -p massline-server -p massline-bench \
     --manifest-path "$root/Cargo.toml"
-bench="$root/target/release/massline-bench"
+bench="${CARGO_TARGET_DIR:-$root/target}/release/massline-bench"
 
 extra=()
 if [ "$scenario" = all ]; then

@@ -770,25 +770,47 @@ pub fn parse(bytes: &[u8]) -> Limited<Checked> {
 /// [`parse`] for a change of a message whose operations so far left
 /// `budget` of [`MAX_OPS_PER_MESSAGE`]; takes this change's from it.
 pub fn parse_within(bytes: &[u8], budget: &mut u64) -> Limited<Checked> {
+    within(bytes, budget)?.parse()
+}
+
+/// A change's bytes that [`check_chunk`] passed and whose operations its
+/// message's budget took: what is left of [`parse_within`], the costly part,
+/// which can run apart from (and alongside) the other changes of the message.
+#[derive(Clone, Copy, Debug)]
+pub struct Within<'a>(&'a [u8]);
+
+/// The first, cheap part of [`parse_within`]: the change's bytes checked,
+/// and its operations taken from `budget`, the message's budget left. A
+/// message's changes go through it in order.
+pub fn within<'a>(bytes: &'a [u8], budget: &mut u64) -> Limited<Within<'a>> {
     let ops = check_chunk(bytes)?;
     *budget = budget
         .checked_sub(ops)
         .ok_or(over("the operations of its message", MAX_OPS_PER_MESSAGE))?;
-    let change = Change::try_from(bytes).map_err(ChangeLimitError::Unreadable)?;
-    let expanded = change.decode();
-    let shape = check_ops(&expanded)?;
-    // Saved and loaded again, a document holds each change as Automerge
-    // writes its operations; bytes in any other form (a column declaring
-    // more rows than the change has operations, a run that could be longer)
-    // would come back with another hash, and the record would never load.
-    if Change::from(expanded.clone()).hash() != change.hash() {
-        return malformed("it is not written as Automerge writes its operations");
+    Ok(Within(bytes))
+}
+
+impl Within<'_> {
+    /// The rest of [`parse_within`]: read by Automerge, then [`check_ops`]
+    /// and the written form.
+    pub fn parse(self) -> Limited<Checked> {
+        let Within(bytes) = self;
+        let change = Change::try_from(bytes).map_err(ChangeLimitError::Unreadable)?;
+        let expanded = change.decode();
+        let shape = check_ops(&expanded)?;
+        // Saved and loaded again, a document holds each change as Automerge
+        // writes its operations; bytes in any other form (a column declaring
+        // more rows than the change has operations, a run that could be longer)
+        // would come back with another hash, and the record would never load.
+        if Change::from(expanded.clone()).hash() != change.hash() {
+            return malformed("it is not written as Automerge writes its operations");
+        }
+        Ok(Checked {
+            change,
+            expanded,
+            shape,
+        })
     }
-    Ok(Checked {
-        change,
-        expanded,
-        shape,
-    })
 }
 
 #[cfg(test)]

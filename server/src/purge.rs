@@ -363,6 +363,14 @@ pub fn log(tx: &Transaction<'_>) -> Result<Vec<Purge>, Error> {
     Ok(out)
 }
 
+/// Whether any record was ever purged: until one is, the intake looks up
+/// no change's record among the purged.
+pub fn any(tx: &Transaction<'_>) -> Result<bool, Error> {
+    Ok(tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM purges)")?
+        .query_row([], |r| r.get(0))?)
+}
+
 /// The record a change was of, if it was purged: the change itself was
 /// purged, or (a first change) its record.
 pub fn record_of_change(

@@ -81,7 +81,7 @@ pub fn ingest_prepared(
         if !registry::enrolled(tx, device.id)? {
             return Err(Error::Revoked(device.id));
         }
-        let mut batch = Batch::new(tx, device, now);
+        let mut batch = Batch::new(tx, device, now, crate::purge::any(tx)?);
         let mut ack = PushAck::default();
         let mut entries: Vec<Option<Prepared>> = entries.into_iter().map(Some).collect();
         for index in 0..entries.len() {
@@ -191,10 +191,13 @@ struct Batch<'a> {
     scopes: HashMap<Scope, i64>,
     /// People looked up in this message.
     people: RefCell<HashMap<PersonId, Option<VillageCode>>>,
+    /// Whether any record was ever purged (read in the message's
+    /// transaction): if none was, no change's record is looked up.
+    purges: bool,
 }
 
 impl<'a> Batch<'a> {
-    fn new(tx: &'a Transaction<'a>, device: &'a Device, now: i64) -> Self {
+    fn new(tx: &'a Transaction<'a>, device: &'a Device, now: i64, purges: bool) -> Self {
         Batch {
             tx,
             device,
@@ -206,6 +209,7 @@ impl<'a> Batch<'a> {
             applied: FxHashMap::default(),
             scopes: HashMap::new(),
             people: RefCell::default(),
+            purges,
         }
     }
 

@@ -6,7 +6,7 @@
 
 use automerge::{Change, ChangeHash};
 use massline_model::DocId;
-use massline_model::change_limits::{self, ChangeLimitError, OpIndex};
+use massline_model::change_limits::{self, ChangeLimitError, OpIndex, Within};
 use massline_model::judge::{self, Judgement};
 use massline_model::packing::Entry;
 
@@ -43,30 +43,99 @@ pub enum Prepared {
     Document(DocId),
 }
 
+/// Fewest changes of a message each thread [`prepare`] starts reads.
+pub const CHANGES_PER_THREAD: usize = 64;
+
+/// Most threads [`prepare`] reads one message on.
+pub const MAX_THREADS: usize = 4;
+
 /// Checks a message's entries against the change limits, parses them and
-/// reads first changes, touching no database.
+/// reads first changes, touching no database. The message's budget of
+/// operations is taken change by change, in order (read from their bytes,
+/// cheaply); the rest, Automerge's reading and the checks after it, runs on
+/// as many threads as the machine has cores (up to [`MAX_THREADS`], each
+/// with at least [`CHANGES_PER_THREAD`] changes), so a large message is
+/// ready sooner while the one before it is taken in.
 pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
     let mut budget = change_limits::MAX_OPS_PER_MESSAGE;
-    entries
-        .into_iter()
+    let within: Vec<Option<Checking<'_>>> = entries
+        .iter()
         .map(|e| match e {
             Entry::Change { hash, bytes } => {
-                let (parsed, first) = match change_limits::parse_within(&bytes, &mut budget) {
-                    Err(e) => (Err(e.into()), None),
-                    Ok(c) if c.change.hash() != hash => (Err(Unread::WrongHash), None),
-                    Ok(c) if !c.change.deps().is_empty() => (Ok(c.change), None),
-                    Ok(c) => first_of(c),
-                };
-                Prepared::Change {
-                    hash,
-                    bytes,
-                    parsed,
-                    first,
-                }
+                Some((*hash, change_limits::within(bytes, &mut budget)))
             }
-            Entry::Document { doc, .. } => Prepared::Document(doc),
+            Entry::Document { .. } => None,
+        })
+        .collect();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = cores
+        .min(MAX_THREADS)
+        .min(within.len() / CHANGES_PER_THREAD)
+        .max(1);
+    let per_thread = within.len().div_ceil(threads).max(1);
+    let mut parts = Vec::with_capacity(threads);
+    let mut rest = within;
+    while !rest.is_empty() {
+        let tail = rest.split_off(per_thread.min(rest.len()));
+        parts.push(std::mem::replace(&mut rest, tail));
+    }
+    let read: Vec<Option<Read>> = if parts.len() < 2 {
+        parts.into_iter().flatten().map(read).collect()
+    } else {
+        read_apart(parts)
+    };
+    entries
+        .into_iter()
+        .zip(read)
+        .map(|(e, read)| match (e, read) {
+            (Entry::Change { hash, bytes }, Some((parsed, first))) => Prepared::Change {
+                hash,
+                bytes,
+                parsed,
+                first,
+            },
+            (Entry::Change { hash, bytes }, None) => Prepared::Change {
+                hash,
+                bytes,
+                parsed: Err(Unread::WrongHash),
+                first: None,
+            },
+            (Entry::Document { doc, .. }, _) => Prepared::Document(doc),
         })
         .collect()
+}
+
+/// [`read`] of each part on a thread of its own; in order.
+fn read_apart(parts: Vec<Vec<Option<Checking<'_>>>>) -> Vec<Option<Read>> {
+    std::thread::scope(|s| {
+        let threads: Vec<_> = parts
+            .into_iter()
+            .map(|part| s.spawn(move || part.into_iter().map(read).collect::<Vec<_>>()))
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// A change of a message, with its hash as sent, through the cheap checks
+/// of [`change_limits::within`] (or refused by them).
+type Checking<'a> = (ChangeHash, Result<Within<'a>, ChangeLimitError>);
+
+/// What [`prepare`] reads of one change: the change, or why it is refused
+/// unread, and for a plain first change the record it makes.
+type Read = (Result<Change, Unread>, Option<Judgement>);
+
+/// Reads a change (`None`: the entry is a whole document).
+fn read(entry: Option<Checking<'_>>) -> Option<Read> {
+    let (hash, within) = entry?;
+    Some(match within.and_then(Within::parse) {
+        Err(e) => (Err(e.into()), None),
+        Ok(c) if c.change.hash() != hash => (Err(Unread::WrongHash), None),
+        Ok(c) if !c.change.deps().is_empty() => (Ok(c.change), None),
+        Ok(c) => first_of(c),
+    })
 }
 
 /// A change without dependencies: judged from its operations when it is the
@@ -79,5 +148,52 @@ fn first_of(c: change_limits::Checked) -> (Result<Change, Unread>, Option<Judgem
     match OpIndex::default().check(&c.change.decode()) {
         Ok(()) => (Ok(c.change), None),
         Err(e) => (Err(e.into()), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+
+    use super::*;
+
+    /// A change, as sent: its hash and bytes.
+    fn change(n: i64) -> (ChangeHash, Vec<u8>) {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "n", n).expect("a put");
+        let c = doc.get_last_local_change().expect("a change");
+        (c.hash(), c.raw_bytes().to_vec())
+    }
+
+    #[test]
+    fn a_large_message_is_read_on_several_threads_and_answered_in_order() {
+        let n = CHANGES_PER_THREAD * MAX_THREADS;
+        let mut sent: Vec<(ChangeHash, Vec<u8>)> = (0..n as i64).map(change).collect();
+        // Two sent under a hash not theirs: refused where they are.
+        let wrong = [5, n - CHANGES_PER_THREAD / 2];
+        for &i in &wrong {
+            sent[i].0.0[0] ^= 1;
+        }
+        let entries = sent
+            .iter()
+            .map(|(hash, bytes)| Entry::Change {
+                hash: *hash,
+                bytes: bytes.clone(),
+            })
+            .collect();
+        let prepared = prepare(entries);
+        assert_eq!(prepared.len(), n);
+        for (i, p) in prepared.iter().enumerate() {
+            let Prepared::Change { hash, parsed, .. } = p else {
+                panic!("entry {i} is not a change");
+            };
+            assert_eq!(*hash, sent[i].0, "entry {i}");
+            match parsed {
+                Err(Unread::WrongHash) => assert!(wrong.contains(&i), "entry {i}"),
+                Ok(c) => assert_eq!(c.raw_bytes(), &sent[i].1[..], "entry {i}"),
+                Err(e) => panic!("entry {i}: {e}"),
+            }
+        }
     }
 }
