@@ -216,14 +216,16 @@ impl Connection {
             };
             let sent = self.payload_sent.clone();
             let window = Arc::new(Window::default());
-            let state = (frames, window.clone());
+            let state = (frames, window.clone(), message_bytes.clone());
             let budget = opts.push_in_flight_bytes;
             // A message is made once it may leave, at the size the answers
-            // so far (and any cut) left.
-            let requests = futures::stream::unfold(state, move |(mut frames, window)| {
+            // so far (and any cut) left. The budget shrinks with that size:
+            // on a link cut every kilobyte or two, a message only gets
+            // through if nothing travels with it.
+            let requests = futures::stream::unfold(state, move |(mut frames, window, size)| {
                 let sent = sent.clone();
                 async move {
-                    window.room(budget).await;
+                    window.room(budget.min(size.get())).await;
                     let f = frames.next()?;
                     window.sent(f.frame.len());
                     let m = pb::PushRequest {
@@ -232,7 +234,7 @@ impl Connection {
                         dictionary: f.dictionary,
                     };
                     sent.fetch_add(framed(m.encoded_len()), Ordering::Relaxed);
-                    Some((m, (frames, window)))
+                    Some((m, (frames, window, size)))
                 }
             });
             self.calls.fetch_add(1, Ordering::Relaxed);

@@ -5,7 +5,9 @@
 //! A message leaves only while the unanswered ones hold fewer compressed
 //! bytes than the call's budget ([`SyncOptions::push_in_flight_bytes`],
 //! smaller on a slow link): enough to keep the link busy while answers come
-//! back, little enough that a cut loses little. The budget counts the frames
+//! back, little enough that a cut loses little; and never more than a
+//! message's uncompressed size, which shrinks after a cut, so that on a link
+//! cut every kilobyte or two one message travels alone. The budget counts the frames
 //! as they go on the wire; the uncompressed size a message is made to says
 //! little of that (a 32 KiB message of the village is some 3.4 kB).
 //!
