@@ -65,6 +65,10 @@ pub struct Link2gArgs {
     /// Uncompressed KiB of changes per push message (default: the client's).
     #[arg(long)]
     pub push_message_kib: Option<usize>,
+    /// Compressed bytes of push messages that may go unanswered (default:
+    /// the client's).
+    #[arg(long)]
+    pub push_in_flight_bytes: Option<usize>,
     /// zstd dictionary of the phone's calls (0: none; default: the client's).
     #[arg(long)]
     pub dictionary: Option<u32>,
@@ -115,6 +119,7 @@ fn scenario(p: &PhoneResult, link: &LinkSim, before: (u64, u64, u64, u64)) -> Va
         "last_payload_up": p.payload_up, "last_payload_down": p.payload_down,
         "phone_max_rss": p.max_rss,
         "errors": p.errors.iter().take(5).collect::<Vec<_>>(),
+        "timeline": p.timeline,
     })
 }
 
@@ -183,6 +188,9 @@ pub fn run(args: Link2gArgs) -> anyhow::Result<()> {
     }
     if let Some(kib) = args.push_message_kib {
         extra.extend(["--push-message-kib".into(), kib.to_string()]);
+    }
+    if let Some(b) = args.push_in_flight_bytes {
+        extra.extend(["--push-in-flight-bytes".into(), b.to_string()]);
     }
     if let Some(d) = args.dictionary {
         extra.extend(["--dictionary".into(), d.to_string()]);
@@ -265,6 +273,7 @@ pub fn run(args: Link2gArgs) -> anyhow::Result<()> {
                 },
                 "level": args.level, "fixed_level": args.fixed_level,
                 "push_message_kib": args.push_message_kib,
+                "push_in_flight_bytes": args.push_in_flight_bytes,
                 "dictionary": args.dictionary,
             },
             "results": result,

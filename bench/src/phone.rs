@@ -51,6 +51,10 @@ pub struct PhoneArgs {
     /// Uncompressed KiB of changes per push message (default: the client's).
     #[arg(long)]
     pub push_message_kib: Option<usize>,
+    /// Compressed bytes of push messages that may go unanswered, on any
+    /// link (default: the client's).
+    #[arg(long)]
+    pub push_in_flight_bytes: Option<usize>,
     /// Sync once, untimed, before the timed sync, as a phone whose app kept
     /// running would have: the timed one then resumes the TLS session.
     #[arg(long)]
@@ -86,6 +90,21 @@ pub struct PhoneResult {
     /// Why the failed attempts failed.
     #[serde(default)]
     pub errors: Vec<String>,
+    /// Each attempt (with --until-synced): when it began and how long it
+    /// took (ms since the first began), and the changes it got stored.
+    #[serde(default)]
+    pub timeline: Vec<Attempt>,
+}
+
+/// One sync attempt of a phone that keeps trying.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Attempt {
+    /// When it began, ms after the first attempt began.
+    pub at_ms: u64,
+    /// How long it took, ms.
+    pub ms: u64,
+    /// Changes that left the outbox during it.
+    pub pushed: u64,
 }
 
 /// Where the map from workload item ids to record ids is kept for a store.
@@ -109,6 +128,10 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
     if let Some(kib) = args.push_message_kib {
         opts.push_message_bytes = kib << 10;
         opts.slow_link_push_message_bytes = kib << 10;
+    }
+    if let Some(bytes) = args.push_in_flight_bytes {
+        opts.push_in_flight_bytes = bytes;
+        opts.slow_link_push_in_flight_bytes = bytes;
     }
     client.set_sync_options(opts);
     if let Some(path) = &args.incremental {
@@ -146,7 +169,7 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
         link_down: r.link_received,
         max_rss: usage.max_rss() as u64 * 1024,
         attempts: 1,
-        errors: Vec::new(),
+        ..PhoneResult::default()
     };
     println!("{}", serde_json::to_string(&out)?);
     Ok(())
@@ -173,12 +196,18 @@ fn until_synced(
     let mut out = PhoneResult::default();
     loop {
         out.attempts += 1;
+        let (began, unsent) = (start.elapsed(), client.status()?.unsent);
         let attempt = rt.block_on(async {
             tokio::time::timeout(
                 std::time::Duration::from_secs(args.attempt_timeout_s),
                 client.sync(),
             )
             .await
+        });
+        out.timeline.push(Attempt {
+            at_ms: began.as_millis() as u64,
+            ms: (start.elapsed() - began).as_millis() as u64,
+            pushed: unsent.saturating_sub(client.status()?.unsent),
         });
         match attempt {
             Ok(Ok(r)) if client.status()?.unsent == 0 => {

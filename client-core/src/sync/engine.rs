@@ -49,6 +49,13 @@ pub struct SyncOptions {
     /// server answers each message once it is stored, so a cut link loses
     /// (and sends again) at most the messages not yet answered.
     pub slow_link_push_message_bytes: usize,
+    /// Most compressed bytes of push messages sent and not yet answered
+    /// ([`window`](super::window)); a message larger still goes alone.
+    pub push_in_flight_bytes: usize,
+    /// The same on a slow link: enough to keep it busy while answers come
+    /// back (a 600 ms round trip at 64 kbit/s holds 4.8 kB), little enough
+    /// that a cut loses little.
+    pub slow_link_push_in_flight_bytes: usize,
     /// Uncompressed bytes of changes per push call; more waits for the next call.
     pub push_call_bytes: usize,
     /// Most uncompressed bytes of changes per pull answer message asked of
@@ -69,6 +76,8 @@ impl Default for SyncOptions {
             slow_link_connect: std::time::Duration::from_millis(250),
             push_message_bytes: 256 << 10,
             slow_link_push_message_bytes: 32 << 10,
+            push_in_flight_bytes: 256 << 10,
+            slow_link_push_in_flight_bytes: 12_000,
             push_call_bytes: 32 << 20,
             pull_message_bytes: 256 << 10,
             slow_link_pull_message_bytes: 32 << 10,

@@ -8,3 +8,4 @@ pub mod progress;
 pub mod sizes;
 pub mod tls;
 pub mod transport;
+pub mod window;

@@ -21,6 +21,7 @@ use super::link::{Counted, LinkBytes, LinkStream};
 use super::progress::Progress;
 use super::sizes::{Adaptive, LinkSizes};
 use super::tls;
+use super::window::Window;
 use crate::error::{Because, Error};
 use crate::ids::DocId;
 use crate::packing::Dictionary;
@@ -76,48 +77,6 @@ fn status_error(s: tonic::Status) -> Error {
         }
         Code::Unauthenticated | Code::PermissionDenied => Error::Refused(s.message().to_string()),
         _ => Error::Refused(format!("{:?}: {}", s.code(), s.message())),
-    }
-}
-
-/// The push messages of a call sent and not yet answered: their frames'
-/// bytes, oldest first.
-#[derive(Debug, Default)]
-struct Window {
-    unanswered: std::sync::Mutex<std::collections::VecDeque<usize>>,
-    answered: tokio::sync::Notify,
-}
-
-impl Window {
-    /// Waits until the unanswered messages hold fewer than `bytes` (or none).
-    async fn room(&self, bytes: usize) {
-        loop {
-            let answer = self.answered.notified();
-            if self.in_flight().is_none_or(|b| b < bytes) {
-                return;
-            }
-            answer.await;
-        }
-    }
-
-    /// Bytes unanswered, `None` when nothing is.
-    fn in_flight(&self) -> Option<usize> {
-        let q = self.unanswered.lock().unwrap_or_else(|p| p.into_inner());
-        (!q.is_empty()).then(|| q.iter().sum())
-    }
-
-    fn sent(&self, bytes: usize) {
-        self.unanswered
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push_back(bytes);
-    }
-
-    fn answered(&self) {
-        self.unanswered
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop_front();
-        self.answered.notify_waiters();
     }
 }
 
@@ -258,13 +217,15 @@ impl Connection {
             let sent = self.payload_sent.clone();
             let window = Arc::new(Window::default());
             let state = (frames, window.clone(), message_bytes.clone());
-            // A message leaves only once the unanswered ones hold less than
-            // a message's worth: on a link cut every few kilobytes, bytes
-            // queued behind an unanswered message would be lost with it.
+            let budget = opts.push_in_flight_bytes;
+            // A message is made once it may leave, at the size the answers
+            // so far (and any cut) left. The budget shrinks with that size:
+            // on a link cut every kilobyte or two, a message only gets
+            // through if nothing travels with it.
             let requests = futures::stream::unfold(state, move |(mut frames, window, size)| {
                 let sent = sent.clone();
                 async move {
-                    window.room(size.get()).await;
+                    window.room(budget.min(size.get())).await;
                     let f = frames.next()?;
                     window.sent(f.frame.len());
                     let m = pb::PushRequest {
@@ -625,6 +586,7 @@ pub async fn sync(
     if start.elapsed() > opts.slow_link_connect {
         opts.compression_level = opts.slow_link_compression_level;
         opts.push_message_bytes = opts.slow_link_push_message_bytes;
+        opts.push_in_flight_bytes = opts.slow_link_push_in_flight_bytes;
         opts.pull_message_bytes = opts.slow_link_pull_message_bytes;
         answer_level = opts.slow_link_compression_level as u32;
     }
