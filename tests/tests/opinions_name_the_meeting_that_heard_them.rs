@@ -107,6 +107,7 @@ fn opinions_heard_at_a_meeting_are_counted_by_it() {
     assert!(!refused.status.success());
 
     massline(&store, &["sync"]);
+    town.wait_for_rows();
     let db = town.server_db();
     let counted: i64 = db
         .query_row(

@@ -93,6 +93,7 @@ fn a_problems_label_and_status_reach_the_typed_rows() {
         ],
     );
     massline(&store, &["sync"]);
+    town.wait_for_rows();
     let row: (String, String, Option<String>, Option<String>) = town
         .server_db()
         .query_row(

@@ -55,6 +55,7 @@ fn a_rule_adopted_reaches_members_and_the_typed_rows() {
     };
     assert_eq!(r.title, "村务公开制度");
 
+    town.wait_for_rows();
     let typed: (String, String, String, Option<String>) = town
         .server_db()
         .query_row(

@@ -50,6 +50,7 @@ async fn a_withdrawn_record_leaves_every_list_and_keeps_its_history() {
         li.client.edit(&id, |_| Ok(())).and_then(|_| li.client.withdraw(&id, "再撤一次")),
         Err(Error::InvalidRecord(e)) if e.field == "withdrawn"
     ));
+    town.wait_for_rows();
     let flagged: i64 = town
         .server_db()
         .query_row("SELECT withdrawn FROM notices", [], |r| r.get(0))
