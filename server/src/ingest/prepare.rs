@@ -105,17 +105,20 @@ pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
         .collect()
 }
 
-/// [`read`] of each part on a thread of its own; in order.
-fn read_apart(parts: Vec<Vec<Option<Checking<'_>>>>) -> Vec<Option<Read>> {
+/// [`read`] of the first part on this thread and of each other part on a
+/// thread of its own; in order.
+fn read_apart(mut parts: Vec<Vec<Option<Checking<'_>>>>) -> Vec<Option<Read>> {
+    let others = parts.split_off(1.min(parts.len()));
     std::thread::scope(|s| {
-        let threads: Vec<_> = parts
+        let threads: Vec<_> = others
             .into_iter()
             .map(|part| s.spawn(move || part.into_iter().map(read).collect::<Vec<_>>()))
             .collect();
-        threads
-            .into_iter()
-            .flat_map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+        let mut done: Vec<Option<Read>> = parts.into_iter().flatten().map(read).collect();
+        for t in threads {
+            done.extend(t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        done
     })
 }
 
