@@ -84,6 +84,10 @@ pub struct PhoneResult {
     pub link_down: u64,
     /// Peak RSS of the phone process, bytes.
     pub max_rss: u64,
+    /// How the last attempt's TLS handshake went (`full`, `resumed`,
+    /// `early-data`).
+    #[serde(default)]
+    pub handshake: String,
     /// Sync calls made (more than one when a cut link made some fail).
     #[serde(default)]
     pub attempts: u64,
@@ -167,6 +171,7 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
         payload_down: r.payload_received,
         link_up: r.link_sent,
         link_down: r.link_received,
+        handshake: r.handshake.name().into(),
         max_rss: usage.max_rss() as u64 * 1024,
         attempts: 1,
         ..PhoneResult::default()
@@ -190,6 +195,10 @@ fn until_synced(
                 break;
             }
         }
+        // A phone's syncs are minutes apart: by the next one, the last
+        // connection has taken in the server's next ticket (a round trip
+        // after its answers when the calls went as early data).
+        std::thread::sleep(std::time::Duration::from_secs(3));
     }
     let unsent_before = client.status()?.unsent;
     let start = std::time::Instant::now();
@@ -218,6 +227,7 @@ fn until_synced(
                 out.payload_down = r.payload_received;
                 out.link_up = r.link_sent;
                 out.link_down = r.link_received;
+                out.handshake = r.handshake.name().into();
                 break;
             }
             Ok(Ok(r)) => {

@@ -417,7 +417,7 @@ pub fn status(s: &Status, campaign: &[VillageStanding], lang: Lang) -> String {
 pub fn report(r: &SyncReport) -> String {
     format!(
         "synced in {} ms: pushed {}, refused {}, pulled {}, now at {}; \
-         payload {} B up / {} B down, link {} B up / {} B down, {} call(s)",
+         payload {} B up / {} B down, link {} B up / {} B down ({} TLS handshake), {} call(s)",
         r.millis,
         r.pushed,
         r.refused,
@@ -427,6 +427,7 @@ pub fn report(r: &SyncReport) -> String {
         r.payload_received,
         r.link_sent,
         r.link_received,
+        r.handshake.name(),
         r.calls
     )
 }

@@ -177,7 +177,7 @@ pub async fn serve(
         None
     };
     let tls = match (&cert, config.tls) {
-        (Some(cert), true) => Some(connections::tls_acceptor(cert)?),
+        (Some(cert), true) => Some(connections::tls_config(cert)?),
         _ => {
             tracing::warn!("serving plain-text gRPC: for local development only");
             None

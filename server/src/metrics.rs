@@ -35,6 +35,9 @@ pub const PULL_BYTES: &str = "massline_pull_bytes_total";
 pub const PUSH_MESSAGE_SECONDS: &str = "massline_push_message_seconds";
 /// Seconds a pull call took, from its start to its last message.
 pub const PULL_CALL_SECONDS: &str = "massline_pull_call_seconds";
+/// TLS handshakes begun well, labelled by `kind`: `full`, `resumed`, or
+/// `early_data` (resumed, the first calls read from early data).
+pub const TLS_HANDSHAKES: &str = "massline_tls_handshakes_total";
 /// Connections open (devices' and the dashboard's).
 pub const CONNECTIONS: &str = "massline_connections";
 /// Bytes of the database file (pages in use and free).

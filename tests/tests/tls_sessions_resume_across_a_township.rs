@@ -21,10 +21,12 @@ const CONNECTIONS_EACH: usize = 3;
 /// HTTP/2's connection preface and an empty SETTINGS frame.
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
 
-/// A phone's TLS settings: pinned to the server, with sessions of its own.
+/// A phone's TLS settings: pinned to the server, with sessions of its own,
+/// and no early data, so the server's first frame follows its ticket.
 fn phone(pin: [u8; 32]) -> Arc<rustls::ClientConfig> {
     let mut config = (*tls::client_config(pin)).clone();
     config.resumption = Resumption::in_memory_sessions(8);
+    config.enable_early_data = false;
     Arc::new(config)
 }
 

@@ -3,18 +3,65 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-/// Bytes that crossed the link (TLS and HTTP/2 included), both ways.
+/// How a connection's TLS handshake went.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Handshake {
+    /// No TLS (a development server), or the handshake is not done.
+    #[default]
+    None,
+    /// A full handshake: the server sent its certificate.
+    Full,
+    /// A session resumed, the first calls sent after the handshake.
+    Resumed,
+    /// A session resumed, the first calls sent with the ClientHello (TLS
+    /// 1.3 early data) and taken by the server: one round trip fewer.
+    EarlyData,
+}
+
+impl Handshake {
+    fn code(self) -> u8 {
+        match self {
+            Handshake::None => 0,
+            Handshake::Full => 1,
+            Handshake::Resumed => 2,
+            Handshake::EarlyData => 3,
+        }
+    }
+
+    fn from_code(c: u8) -> Handshake {
+        match c {
+            1 => Handshake::Full,
+            2 => Handshake::Resumed,
+            3 => Handshake::EarlyData,
+            _ => Handshake::None,
+        }
+    }
+
+    /// Its name in reports: `full`, `resumed`, `early-data` or `none`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Handshake::None => "none",
+            Handshake::Full => "full",
+            Handshake::Resumed => "resumed",
+            Handshake::EarlyData => "early-data",
+        }
+    }
+}
+
+/// Bytes that crossed the link (TLS and HTTP/2 included), both ways, and
+/// how its TLS handshake went.
 #[derive(Clone, Debug, Default)]
 pub struct LinkBytes {
     sent: Arc<AtomicU64>,
     received: Arc<AtomicU64>,
+    handshake: Arc<AtomicU8>,
 }
 
 impl LinkBytes {
@@ -25,6 +72,10 @@ impl LinkBytes {
     /// Bytes read from the socket.
     pub fn received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)
+    }
+    /// How the TLS handshake went, once it is done.
+    pub fn handshake(&self) -> Handshake {
+        Handshake::from_code(self.handshake.load(Ordering::Relaxed))
     }
 }
 
@@ -79,7 +130,7 @@ impl AsyncWrite for Counted {
 /// The stream gRPC runs over: TLS (the normal case) or plain text (development).
 #[derive(Debug)]
 pub enum LinkStream {
-    /// TLS over counted TCP.
+    /// TLS over counted TCP; its handshake is noted in the counters once done.
     Tls(Box<TlsStream<Counted>>),
     /// Plain counted TCP.
     Plain(Counted),
@@ -92,7 +143,23 @@ impl AsyncRead for LinkStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            LinkStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            LinkStream::Tls(s) => {
+                let r = Pin::new(s.as_mut()).poll_read(cx, buf);
+                let (tcp, tls) = s.get_ref();
+                let noted = &tcp.bytes.handshake;
+                if noted.load(Ordering::Relaxed) == 0 && !tls.is_handshaking() {
+                    let kind = match tls.handshake_kind() {
+                        Some(
+                            rustls::HandshakeKind::Full
+                            | rustls::HandshakeKind::FullWithHelloRetryRequest,
+                        ) => Handshake::Full,
+                        _ if tls.is_early_data_accepted() => Handshake::EarlyData,
+                        _ => Handshake::Resumed,
+                    };
+                    noted.store(kind.code(), Ordering::Relaxed);
+                }
+                r
+            }
             LinkStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
         }
     }

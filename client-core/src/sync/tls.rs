@@ -9,9 +9,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{
+    ClientSessionMemoryCache, ClientSessionStore, Resumption, Tls12ClientSessionValue,
+    Tls13ClientSessionValue,
+};
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use rustls::{CertificateError, DigitallySignedStruct, NamedGroup, SignatureScheme};
+use tokio::sync::watch;
 
 pub use crate::enrollment_code::fingerprint;
 
@@ -74,32 +79,114 @@ impl ServerCertVerifier for PinnedCert {
     }
 }
 
-/// The client configuration for a pinned server, shared per pin within the
-/// process so later connections resume the TLS session.
-pub fn client_config(pin: [u8; 32]) -> Arc<rustls::ClientConfig> {
-    static CONFIGS: OnceLock<Mutex<HashMap<[u8; 32], Arc<rustls::ClientConfig>>>> = OnceLock::new();
+/// TLS 1.3 tickets a device keeps per server, in memory. A resumption takes
+/// one and the server gives one new per connection; a few more leave room.
+const TICKETS: usize = 8;
+
+/// The session store of a pinned server's configuration: rustls' own, which
+/// also tells who waits when a new ticket has come in.
+#[derive(Debug)]
+struct Tickets {
+    inner: ClientSessionMemoryCache,
+    arrived: watch::Sender<u64>,
+}
+
+impl ClientSessionStore for Tickets {
+    fn set_kx_hint(&self, server_name: ServerName<'static>, group: NamedGroup) {
+        self.inner.set_kx_hint(server_name, group);
+    }
+
+    fn kx_hint(&self, server_name: &ServerName<'_>) -> Option<NamedGroup> {
+        self.inner.kx_hint(server_name)
+    }
+
+    fn set_tls12_session(&self, server_name: ServerName<'static>, value: Tls12ClientSessionValue) {
+        self.inner.set_tls12_session(server_name, value);
+    }
+
+    fn tls12_session(&self, server_name: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        self.inner.tls12_session(server_name)
+    }
+
+    fn remove_tls12_session(&self, server_name: &ServerName<'static>) {
+        self.inner.remove_tls12_session(server_name);
+    }
+
+    fn insert_tls13_ticket(
+        &self,
+        server_name: ServerName<'static>,
+        value: Tls13ClientSessionValue,
+    ) {
+        self.inner.insert_tls13_ticket(server_name, value);
+        self.arrived.send_modify(|n| *n += 1);
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        server_name: &ServerName<'static>,
+    ) -> Option<Tls13ClientSessionValue> {
+        self.inner.take_tls13_ticket(server_name)
+    }
+}
+
+/// A pinned server's configuration and the arrivals of its tickets.
+struct Pinned {
+    config: Arc<rustls::ClientConfig>,
+    arrived: watch::Receiver<u64>,
+}
+
+fn pinned<T>(pin: [u8; 32], f: impl FnOnce(&Pinned) -> T) -> T {
+    static CONFIGS: OnceLock<Mutex<HashMap<[u8; 32], Pinned>>> = OnceLock::new();
     let mut configs = CONFIGS
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    configs
-        .entry(pin)
-        .or_insert_with(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
-                .with_protocol_versions(&[&rustls::version::TLS13])
-                .unwrap_or_else(|_| {
-                    rustls::ClientConfig::builder_with_provider(provider.clone())
-                        .with_safe_default_protocol_versions()
-                        .unwrap_or_else(|_| unreachable_tls())
-                })
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(PinnedCert { pin, provider }))
-                .with_no_client_auth();
-            config.alpn_protocols = vec![b"h2".to_vec()];
-            Arc::new(config)
-        })
-        .clone()
+    f(configs.entry(pin).or_insert_with(|| {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .unwrap_or_else(|_| {
+                rustls::ClientConfig::builder_with_provider(provider.clone())
+                    .with_safe_default_protocol_versions()
+                    .unwrap_or_else(|_| unreachable_tls())
+            })
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinnedCert { pin, provider }))
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let (arrived, seen) = watch::channel(0);
+        config.resumption = Resumption::store(Arc::new(Tickets {
+            inner: ClientSessionMemoryCache::new(TICKETS),
+            arrived,
+        }));
+        // A resumed connection sends its first calls with the ClientHello
+        // (TLS 1.3 early data), saving a round trip.
+        config.enable_early_data = true;
+        Pinned {
+            config: Arc::new(config),
+            arrived: seen,
+        }
+    }))
+}
+
+/// The client configuration for a pinned server, shared per pin within the
+/// process so later connections resume the TLS session and send their first
+/// calls as early data (the server reads them only once: see its
+/// `connections::tls`).
+pub fn client_config(pin: [u8; 32]) -> Arc<rustls::ClientConfig> {
+    pinned(pin, |p| p.config.clone())
+}
+
+/// Changes each time a pinned server gives a new ticket. After a sync that
+/// went as early data, the server's ticket comes a round trip after its
+/// answers (once the device's `Finished` has reached it); the connection is
+/// kept until then, so the next sync resumes too.
+pub fn ticket_arrivals(pin: [u8; 32]) -> watch::Receiver<u64> {
+    pinned(pin, |p| {
+        let mut r = p.arrived.clone();
+        r.mark_unchanged();
+        r
+    })
 }
 
 #[allow(clippy::panic)]

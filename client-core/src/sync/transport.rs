@@ -17,7 +17,7 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
 use super::engine::{self, PullDecoder, PullSession, PullStep, PushAcks, SyncOptions};
-use super::link::{Counted, LinkBytes, LinkStream};
+use super::link::{Counted, Handshake, LinkBytes, LinkStream};
 use super::progress::Progress;
 use super::sizes::{Adaptive, LinkSizes};
 use super::tls;
@@ -55,15 +55,22 @@ pub struct SyncReport {
     pub link_sent: u64,
     /// Bytes read from the TCP connection (TLS and HTTP/2 included).
     pub link_received: u64,
+    /// How the connection's TLS handshake went.
+    pub handshake: Handshake,
     /// Wall time of the sync, from starting to connect.
     pub millis: u64,
 }
+
+/// Longest a connection is kept after a sync for the server's next ticket.
+pub const TICKET_WAIT: Duration = Duration::from_secs(10);
 
 /// A connection to a township server.
 #[derive(Debug, Clone)]
 pub struct Connection {
     channel: Channel,
     link: LinkBytes,
+    /// Arrivals of the pinned server's TLS tickets (over TLS).
+    tickets: Option<tokio::sync::watch::Receiver<u64>>,
     payload_sent: Arc<AtomicU64>,
     payload_received: Arc<AtomicU64>,
     calls: Arc<AtomicU64>,
@@ -107,6 +114,7 @@ impl Connection {
             .connect_timeout(Duration::from_secs(15));
         let addr = address.to_string();
         let counters = link.clone();
+        let tickets = pin.map(tls::ticket_arrivals);
         let connector = tower::service_fn(move |_uri| {
             let addr = addr.clone();
             let counters = counters.clone();
@@ -116,7 +124,8 @@ impl Connection {
                 let counted = Counted::new(tcp, counters);
                 let stream = match pin {
                     Some(pin) => {
-                        let connector = tokio_rustls::TlsConnector::from(tls::client_config(pin));
+                        let connector = tokio_rustls::TlsConnector::from(tls::client_config(pin))
+                            .early_data(true);
                         let name = ServerName::try_from("massline.local")
                             .map_err(std::io::Error::other)?;
                         LinkStream::Tls(Box::new(connector.connect(name, counted).await?))
@@ -135,10 +144,29 @@ impl Connection {
         Ok(Connection {
             channel,
             link,
+            tickets,
             payload_sent: Arc::default(),
             payload_received: Arc::default(),
             calls: Arc::default(),
         })
+    }
+
+    /// After calls that went as early data, keeps the connection open in the
+    /// background until the server's next TLS ticket is in, or for at most
+    /// [`TICKET_WAIT`]. The server sends it once the device's `Finished`
+    /// reaches it, a round trip after its answers; closed sooner, the
+    /// device's next sync would make a full handshake.
+    fn keep_for_ticket(self) {
+        let Some(mut arrived) = self.tickets.clone() else {
+            return;
+        };
+        if self.link.handshake() != Handshake::EarlyData || arrived.has_changed().unwrap_or(true) {
+            return;
+        }
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(TICKET_WAIT, arrived.changed()).await;
+            drop(self);
+        });
     }
 
     /// The gRPC channel, for callers that speak `massline.v1` themselves.
@@ -619,6 +647,8 @@ pub async fn sync(
     pushed += stored;
     refused += refused_again;
     let (calls, payload_sent, payload_received, link_sent, link_received) = conn.counts();
+    let handshake = conn.link.handshake();
+    conn.keep_for_ticket();
     Ok(SyncReport {
         pushed,
         refused,
@@ -631,6 +661,7 @@ pub async fn sync(
         payload_received,
         link_sent,
         link_received,
+        handshake,
         millis: start.elapsed().as_millis() as u64,
     })
 }

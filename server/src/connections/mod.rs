@@ -24,6 +24,7 @@
 mod calls;
 mod guarded;
 mod table;
+mod tls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -31,16 +32,16 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
 use tonic::transport::server::Connected;
 
 pub use calls::{Call, TrackCalls};
 use guarded::Guarded;
 use table::{Admission, Slot, Table};
+pub use tls::TlsStream;
 
 use crate::certs::ServerCert;
 use crate::error::Error;
@@ -98,7 +99,7 @@ pub const MAX_PENDING_EVICTIONS: usize = 32;
 /// TLS sessions the server remembers, so that a phone's next connection
 /// resumes (no certificate sent, a cheaper handshake) rather than starting
 /// over. A township has some 1,500 phones, each holding one ticket of ours
-/// at a time (see [`tls_acceptor_for`]); rustls' default of 256 would
+/// at a time (see [`tls_config_for`]); rustls' default of 256 would
 /// forget most of them between two syncs. An entry is some 200 bytes.
 pub const TLS_SESSIONS: usize = 8192;
 
@@ -220,7 +221,7 @@ impl ServerIo {
     fn guarded(&self) -> &Guarded {
         match self {
             ServerIo::Plain(g) => g,
-            ServerIo::Tls(t) => t.get_ref().0,
+            ServerIo::Tls(t) => t.get_ref(),
         }
     }
 }
@@ -295,14 +296,25 @@ impl AsyncWrite for ServerIo {
     }
 }
 
-/// The TLS side of the server: its certificate, offering HTTP/2.
-pub fn tls_acceptor(cert: &ServerCert) -> Result<TlsAcceptor, Error> {
-    tls_acceptor_for(cert, &[b"h2"])
+/// Early data (TLS 1.3 0-RTT) a resumed device may send before its
+/// handshake is done: room for an idle sync's pull and a slow link's first
+/// push messages. rustls holds it per connection until it is read.
+pub const MAX_EARLY_DATA_BYTES: u32 = 16 << 10;
+
+/// The TLS side of the devices' server: its certificate, offering HTTP/2,
+/// reading a resumed device's early data (see [`tls`]).
+pub fn tls_config(cert: &ServerCert) -> Result<Arc<ServerConfig>, Error> {
+    tls_config_for(cert, &[b"h2"], MAX_EARLY_DATA_BYTES)
 }
 
 /// The server's certificate, offering the application protocols `alpn`
-/// (the dashboard offers HTTP/1.1 besides HTTP/2, for browsers).
-pub fn tls_acceptor_for(cert: &ServerCert, alpn: &[&[u8]]) -> Result<TlsAcceptor, Error> {
+/// (the dashboard offers HTTP/1.1 besides HTTP/2, for browsers) and taking
+/// up to `early_data` bytes of early data from a resumed client (0: none).
+pub fn tls_config_for(
+    cert: &ServerCert,
+    alpn: &[&[u8]],
+    early_data: u32,
+) -> Result<Arc<ServerConfig>, Error> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     const BAD: &str = "cannot serve it over TLS";
@@ -311,22 +323,25 @@ pub fn tls_acceptor_for(cert: &ServerCert, alpn: &[&[u8]]) -> Result<TlsAcceptor
         .map_err(|e| Error::certificate(BAD, e))?;
     let key = PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes())
         .map_err(|e| Error::certificate(BAD, e))?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| Error::certificate(BAD, e))?
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .map_err(|e| Error::certificate(BAD, e))?;
+    let mut config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::certificate(BAD, e))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| Error::certificate(BAD, e))?;
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     // A resumption uses up its ticket and each connection gives one new
     // ticket, so a phone that keeps syncing holds one entry, refreshed each
     // time; with rustls' default of two a phone would add one forgotten
     // ticket per connection and push other phones' sessions out sooner.
+    // Tickets stay in this store (no stateless ticketer): that is what
+    // makes early data single use.
     config.session_storage = rustls::server::ServerSessionMemoryCache::new(TLS_SESSIONS);
     config.send_tls13_tickets = 1;
-    Ok(TlsAcceptor::from(Arc::new(config)))
+    config.max_early_data_size = early_data;
+    config.send_half_rtt_data = early_data > 0;
+    Ok(Arc::new(config))
 }
 
 /// The connections tonic serves, as they finish their handshake. Dropping
@@ -349,7 +364,7 @@ impl futures::Stream for Incoming {
 /// (closing the listener) once the [`Incoming`] is dropped.
 pub fn accept(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<ServerConfig>>,
     limits: ConnectionLimits,
     open_file_limit: u64,
 ) -> (Incoming, tokio::task::JoinHandle<()>) {
@@ -380,7 +395,7 @@ fn only_that_connection(e: &std::io::Error) -> bool {
 
 async fn accept_loop(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<ServerConfig>>,
     limits: ConnectionLimits,
     table: Arc<Table>,
     ready: mpsc::Sender<ServerIo>,
@@ -432,9 +447,14 @@ async fn accept_loop(
         tokio::spawn(async move {
             let io = match tls {
                 None => ServerIo::Plain(guarded),
-                Some(acceptor) => {
-                    match tokio::time::timeout(handshake_timeout, acceptor.accept(guarded)).await {
-                        Ok(Ok(stream)) => ServerIo::Tls(Box::new(stream)),
+                Some(config) => {
+                    let accept = TlsStream::accept(config, guarded);
+                    match tokio::time::timeout(handshake_timeout, accept).await {
+                        Ok(Ok(mut stream)) => {
+                            metrics::counter!(crate::metrics::TLS_HANDSHAKES, "kind" => stream.kind())
+                                .increment(1);
+                            ServerIo::Tls(Box::new(stream))
+                        }
                         Ok(Err(e)) => {
                             tracing::debug!(%addr, "TLS handshake failed: {e}");
                             return;

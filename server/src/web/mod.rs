@@ -303,7 +303,7 @@ pub fn accept(
     limits: ConnectionLimits,
     open_files: u64,
 ) -> Result<(Incoming, tokio::task::JoinHandle<()>), crate::Error> {
-    let tls = connections::tls_acceptor_for(cert, &[b"h2", b"http/1.1"])?;
+    let tls = connections::tls_config_for(cert, &[b"h2", b"http/1.1"], 0)?;
     Ok(connections::accept(listener, Some(tls), limits, open_files))
 }
 
