@@ -11,7 +11,7 @@ use massline_core::sync::link::Handshake;
 use massline_tests::{Device, TestServer, Township, study};
 
 /// Round trip of the emulated link; a new connection waits one.
-const RTT: Duration = Duration::from_millis(500);
+const RTT: Duration = Duration::from_millis(800);
 
 fn slow_link() -> LinkConfig {
     LinkConfig {
