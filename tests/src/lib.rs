@@ -17,6 +17,7 @@
 
 pub mod browser;
 pub mod hostile;
+pub mod metrics;
 pub mod raw;
 pub mod web;
 

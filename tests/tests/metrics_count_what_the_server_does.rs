@@ -3,32 +3,9 @@
 //! refused by their reason's code, bytes both ways, connections open, the
 //! database's size and the rows' lag.
 
-use std::io::{Read, Write};
-
 use automerge::ActorId;
+use massline_tests::metrics::{sample, scrape};
 use massline_tests::{Device, TestServer, Township, opinion, raw};
-
-/// The body of `GET /metrics` at `addr`.
-fn scrape(addr: std::net::SocketAddr) -> String {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    assert!(
-        out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200"),
-        "{out}"
-    );
-    out
-}
-
-/// The value of the sample `name` (with its labels, as written) in `text`.
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find(|l| l.split_whitespace().next() == Some(name))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_what_the_server_does() {

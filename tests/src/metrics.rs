@@ -1,0 +1,26 @@
+//! Reading the server's Prometheus endpoint (`serve --metrics ADDR`).
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+
+/// The body of `GET /metrics` at `addr`; panics unless it is a 200.
+pub fn scrape(addr: SocketAddr) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(
+        out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200"),
+        "{out}"
+    );
+    out
+}
+
+/// The value of the sample `name` (with its labels, as written) in `text`.
+pub fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
