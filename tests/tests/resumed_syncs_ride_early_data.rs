@@ -84,3 +84,35 @@ async fn early_data_a_restarted_server_cannot_read_is_sent_again() {
     assert_eq!(town.stored_changes(), 2);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_is_taken_as_slow_by_its_round_trip_with_or_without_early_data() {
+    // A 200 ms round trip is slow: connecting takes two of them (400 ms,
+    // over the 250 ms threshold), or one (200 ms, over half of it) when the
+    // calls go as early data.
+    let town = Township::new();
+    let server = TestServer::start(&town).await;
+    let rtt = Duration::from_millis(200);
+    let link = LinkSim::start(
+        server.addr,
+        LinkConfig {
+            one_way_delay: rtt / 2,
+            connect_delay: rtt,
+            ..LinkConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let li = Device::enrol_through(&town, server.addr, link.addr(), "li").await;
+    let over_link = li.client.sync().await.unwrap();
+    assert_eq!(
+        (over_link.handshake, over_link.slow_link),
+        (Handshake::EarlyData, true),
+        "{over_link:?}"
+    );
+
+    let zhao = Device::enrol(&town, server.addr, "zhao").await;
+    let direct = zhao.client.sync().await.unwrap();
+    assert!(!direct.slow_link, "{direct:?}");
+    server.stop().await;
+}

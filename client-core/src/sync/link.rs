@@ -2,9 +2,10 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -62,6 +63,9 @@ pub struct LinkBytes {
     sent: Arc<AtomicU64>,
     received: Arc<AtomicU64>,
     handshake: Arc<AtomicU8>,
+    early: Arc<AtomicBool>,
+    opened: Arc<OnceLock<Instant>>,
+    handshake_millis: Arc<AtomicU64>,
 }
 
 impl LinkBytes {
@@ -76,6 +80,28 @@ impl LinkBytes {
     /// How the TLS handshake went, once it is done.
     pub fn handshake(&self) -> Handshake {
         Handshake::from_code(self.handshake.load(Ordering::Relaxed))
+    }
+    /// Notes that the connection was handed over before its TLS handshake,
+    /// its first calls to go as early data: connecting took the TCP round
+    /// trip alone.
+    pub fn started_early(&self) {
+        self.early.store(true, Ordering::Relaxed);
+    }
+    /// Whether the connection was handed over before its TLS handshake.
+    pub fn is_early(&self) -> bool {
+        self.early.load(Ordering::Relaxed)
+    }
+    /// Notes when connecting began.
+    pub fn opening(&self) {
+        let _ = self.opened.set(Instant::now());
+    }
+    /// From the start of connecting to the end of the TLS handshake (TCP
+    /// and TLS, two round trips however the handshake went), once it is done.
+    pub fn handshake_took(&self) -> Option<Duration> {
+        match self.handshake_millis.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms - 1)),
+        }
     }
 }
 
@@ -157,6 +183,10 @@ impl AsyncRead for LinkStream {
                         _ => Handshake::Resumed,
                     };
                     noted.store(kind.code(), Ordering::Relaxed);
+                    if let Some(t) = tcp.bytes.opened.get() {
+                        let ms = u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+                        tcp.bytes.handshake_millis.store(ms + 1, Ordering::Relaxed);
+                    }
                 }
                 r
             }

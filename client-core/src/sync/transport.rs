@@ -57,6 +57,9 @@ pub struct SyncReport {
     pub link_received: u64,
     /// How the connection's TLS handshake went.
     pub handshake: Handshake,
+    /// Whether connecting took long enough for the link to be taken as slow
+    /// (smaller messages, more compression).
+    pub slow_link: bool,
     /// Wall time of the sync, from starting to connect.
     pub millis: u64,
 }
@@ -68,6 +71,8 @@ pub const TICKET_WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct Connection {
     channel: Channel,
+    /// The server's address, as connected to.
+    address: String,
     link: LinkBytes,
     /// Arrivals of the pinned server's TLS tickets (over TLS).
     tickets: Option<tokio::sync::watch::Receiver<u64>>,
@@ -113,6 +118,7 @@ impl Connection {
             .map_err(|e| Error::Network(Box::new(e)))?
             .connect_timeout(Duration::from_secs(15));
         let addr = address.to_string();
+        link.opening();
         let counters = link.clone();
         let tickets = pin.map(tls::ticket_arrivals);
         let connector = tower::service_fn(move |_uri| {
@@ -121,14 +127,18 @@ impl Connection {
             async move {
                 let tcp = TcpStream::connect(&addr).await?;
                 tcp.set_nodelay(true)?;
-                let counted = Counted::new(tcp, counters);
+                let counted = Counted::new(tcp, counters.clone());
                 let stream = match pin {
                     Some(pin) => {
                         let connector = tokio_rustls::TlsConnector::from(tls::client_config(pin))
                             .early_data(true);
                         let name = ServerName::try_from("massline.local")
                             .map_err(std::io::Error::other)?;
-                        LinkStream::Tls(Box::new(connector.connect(name, counted).await?))
+                        let tls = connector.connect(name, counted).await?;
+                        if tls.get_ref().1.is_handshaking() {
+                            counters.started_early();
+                        }
+                        LinkStream::Tls(Box::new(tls))
                     }
                     None => LinkStream::Plain(counted),
                 };
@@ -143,6 +153,7 @@ impl Connection {
             })?;
         Ok(Connection {
             channel,
+            address: address.to_string(),
             link,
             tickets,
             payload_sent: Arc::default(),
@@ -169,6 +180,15 @@ impl Connection {
         });
     }
 
+    /// Remembers whether this connection's link was slow (its TCP and TLS
+    /// handshakes took over `threshold`), for the next connection to the
+    /// same server, whose calls may go as early data before it can tell.
+    fn remember_link(&self, threshold: Duration) {
+        if let Some(took) = self.link.handshake_took() {
+            remember_slow(&self.address, took > threshold);
+        }
+    }
+
     /// The gRPC channel, for callers that speak `massline.v1` themselves.
     pub fn channel(&self) -> Channel {
         self.channel.clone()
@@ -190,6 +210,7 @@ impl Connection {
         self.count_sent(req.encoded_len());
         let resp = client.enroll(req).await.map_err(status_error)?.into_inner();
         self.count_received(resp.encoded_len());
+        self.remember_link(SyncOptions::default().slow_link_connect);
         Ok(resp)
     }
 
@@ -597,6 +618,28 @@ impl<E: std::error::Error + 'static> std::error::Error for Chained<E> {
     }
 }
 
+/// Whether each server address's link was last found slow, in this process.
+fn slow_links() -> &'static std::sync::Mutex<std::collections::HashMap<String, bool>> {
+    static SLOW: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, bool>>> =
+        std::sync::OnceLock::new();
+    SLOW.get_or_init(Default::default)
+}
+
+fn slow_before(address: &str) -> Option<bool> {
+    slow_links()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(address)
+        .copied()
+}
+
+fn remember_slow(address: &str, slow: bool) {
+    slow_links()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(address.to_string(), slow);
+}
+
 /// Runs a whole sync: push and pull at once on one connection.
 pub async fn sync(
     db: &Arc<Db>,
@@ -611,7 +654,18 @@ pub async fn sync(
     progress.connected(conn.link.clone());
     let mut opts = *opts;
     let mut answer_level = 0;
-    if start.elapsed() > opts.slow_link_connect {
+    // Connecting is two round trips (TCP, then TLS). A connection whose
+    // calls go as early data is handed over before the second, so it takes
+    // the link as the last connection to this server in this process found
+    // it (only a process that connected before holds a ticket).
+    let slow_link = if conn.link.is_early() {
+        slow_before(address).unwrap_or(false)
+    } else {
+        let slow = start.elapsed() > opts.slow_link_connect;
+        remember_slow(address, slow);
+        slow
+    };
+    if slow_link {
         opts.compression_level = opts.slow_link_compression_level;
         opts.push_message_bytes = opts.slow_link_push_message_bytes;
         opts.push_in_flight_bytes = opts.slow_link_push_in_flight_bytes;
@@ -633,6 +687,7 @@ pub async fn sync(
             progress
         )
     );
+    conn.remember_link(opts.slow_link_connect);
     let recovered = match (&push, &pull) {
         (Ok(_), Ok(_)) => conn.recover(db, token, &opts, &sizes.push, progress).await,
         _ => Ok((0, 0, 0)),
@@ -662,6 +717,7 @@ pub async fn sync(
         link_sent,
         link_received,
         handshake,
+        slow_link,
         millis: start.elapsed().as_millis() as u64,
     })
 }
