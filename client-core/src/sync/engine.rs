@@ -40,8 +40,9 @@ pub struct SyncOptions {
     /// far less time than the bytes it saves.
     pub slow_link_compression_level: i32,
     /// A link whose connection (TCP and TLS handshakes) takes longer than this
-    /// is taken to be slow; half of it when the connection is handed over
-    /// after TCP alone, its calls to go as TLS early data.
+    /// is taken to be slow. A connection whose calls go as TLS early data is
+    /// handed over before it can tell, and takes the link as the last
+    /// connection to the same server in this process found it.
     pub slow_link_connect: std::time::Duration,
     /// Most uncompressed bytes of changes per push message; after a cut
     /// link, fewer ([`sizes`](super::sizes)).
