@@ -121,6 +121,18 @@ pub enum ChangeLimitError {
         /// The number it must have.
         expected: u64,
     },
+    /// Its operations are numbered from inside those of its actor's
+    /// previous change to the record: it does not build on that change, and
+    /// two operations would share an id.
+    #[error(
+        "its operations are numbered from {start}, but its actor's previous change to the record ends at {last}"
+    )]
+    OwnOpsReused {
+        /// The number of its first operation.
+        start: u64,
+        /// The number of the last operation of its actor's previous change.
+        last: u64,
+    },
     /// An operation is not one a record is made of.
     #[error("operation {index}: {why}")]
     Operation {
@@ -593,8 +605,16 @@ pub struct OpIndex {
     ops: FxHashMap<OpId, Made>,
     /// The number of the last operation of each change, by hash.
     last_ops: FxHashMap<ChangeHash, u64>,
-    /// The last sequence number of each actor's changes to the record.
-    seqs: FxHashMap<ActorId, u64>,
+    /// Each actor's last change to the record: its sequence number and the
+    /// number of its last operation.
+    actors: FxHashMap<ActorId, ActorLast>,
+}
+
+/// An actor's last change to a record.
+#[derive(Clone, Copy, Default)]
+struct ActorLast {
+    seq: u64,
+    last_op: u64,
 }
 
 impl std::fmt::Debug for OpIndex {
@@ -609,19 +629,24 @@ impl OpIndex {
     /// Takes in a change's operations (one that [`OpIndex::check`] passed,
     /// or that the record holds).
     pub fn add(&mut self, expanded: &ExpandedChange) {
-        let last = self.seqs.entry(expanded.actor_id.clone()).or_default();
-        *last = (*last).max(expanded.seq);
         let start = expanded.start_op.get();
+        let last_op = start
+            .saturating_add(expanded.operations.len() as u64)
+            .saturating_sub(1);
+        let actor = self.actors.entry(expanded.actor_id.clone()).or_default();
+        if expanded.seq >= actor.seq {
+            *actor = ActorLast {
+                seq: expanded.seq,
+                last_op,
+            };
+        }
         for (i, op) in expanded.operations.iter().enumerate() {
             let id = OpId(start.saturating_add(i as u64), expanded.actor_id.clone());
             let made = made_by(&id, op);
             self.ops.insert(id, made);
         }
         if let Some(hash) = expanded.hash {
-            let last = start
-                .saturating_add(expanded.operations.len() as u64)
-                .saturating_sub(1);
-            self.last_ops.insert(hash, last);
+            self.last_ops.insert(hash, last_op);
         }
     }
 
@@ -629,10 +654,8 @@ impl OpIndex {
     /// object, list item and earlier value it names is one the record has
     /// (or the change made before), of the right kind and in the right place.
     pub fn check(&self, expanded: &ExpandedChange) -> Limited<()> {
-        let next = self
-            .seqs
-            .get(&expanded.actor_id)
-            .map_or(1, |last| last.saturating_add(1));
+        let before = self.actors.get(&expanded.actor_id);
+        let next = before.map_or(1, |last| last.seq.saturating_add(1));
         if expanded.seq != next {
             return Err(ChangeLimitError::OutOfSequence {
                 seq: expanded.seq,
@@ -655,6 +678,18 @@ impl OpIndex {
                     expected,
                 });
             }
+        }
+        // Each actor numbers its operations on from its own last change, as
+        // every change builds on the one its actor made before. A change
+        // numbered from inside its actor's earlier ones would give two
+        // operations one id, which Automerge neither refuses nor survives.
+        if let Some(before) = before
+            && expanded.start_op.get() <= before.last_op
+        {
+            return Err(ChangeLimitError::OwnOpsReused {
+                start: expanded.start_op.get(),
+                last: before.last_op,
+            });
         }
         let start = expanded.start_op.get();
         let mut own: FxHashMap<OpId, Made> = FxHashMap::default();
@@ -1075,6 +1110,38 @@ mod tests {
             ),
             "a first change's operations are numbered from 1"
         );
+    }
+
+    #[test]
+    fn a_change_numbered_from_inside_its_actors_last_one_is_refused() {
+        let mut doc = Automerge::new().with_actor(ActorId::from([7u8; 16]));
+        let commit = |doc: &mut Automerge, v: i64| {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "a", v).expect("put");
+            tx.commit_with(CommitOptions::default());
+            doc.get_last_local_change().expect("a change").decode()
+        };
+        let first = commit(&mut doc, 1);
+        // The same actor edits two copies of the record after its first
+        // change: both edits build on the first, neither on the other.
+        let mut fork = doc.fork().with_actor(ActorId::from([7u8; 16]));
+        let second = commit(&mut doc, 2);
+        let mut beside = commit(&mut fork, 3);
+        beside.seq = 3;
+        let mut index = OpIndex::default();
+        index.add(&first);
+        index.add(&second);
+        let e = index.check(&beside).expect_err("its ids are the second's");
+        assert!(
+            matches!(e, ChangeLimitError::OwnOpsReused { start: 2, last: 2 }),
+            "{e:?}"
+        );
+        let mut after = commit(&mut doc, 4);
+        index
+            .check(&after)
+            .expect("the next change on the same copy is numbered on");
+        after.seq = 2;
+        assert!(index.check(&after).is_err(), "a used number");
     }
 
     #[test]
