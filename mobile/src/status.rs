@@ -10,6 +10,7 @@ use massline_core::record_doc::HistoryItem as CoreHistoryItem;
 use massline_core::records::{PhaseStanding, Record, StudyCredit, Withdrawal};
 use massline_core::store::documents::RecordRow as CoreRow;
 use massline_core::store::identity::Identity as CoreIdentity;
+use massline_core::sync::link::Handshake;
 use massline_core::{
     DocId, PersonId, Status as CoreStatus, SyncProgress as CoreProgress, SyncReport as CoreReport,
     VillageCode,
@@ -264,6 +265,13 @@ pub struct SyncReport {
     pub link_sent: u64,
     /// Bytes received over the link (TLS and HTTP/2 included).
     pub link_received: u64,
+    /// How the connection's TLS handshake went: `full` (the server sent its
+    /// certificate), `resumed`, `early-data` (resumed, the first calls sent
+    /// with the handshake) or `none` (no link).
+    pub handshake: String,
+    /// Whether the link was taken as slow (smaller messages, more
+    /// compression).
+    pub slow_link: bool,
     /// Wall time of the sync in milliseconds.
     pub millis: u64,
 }
@@ -279,6 +287,8 @@ impl From<CoreReport> for SyncReport {
             calls: r.calls,
             link_sent: r.link_sent,
             link_received: r.link_received,
+            handshake: r.handshake.name().to_string(),
+            slow_link: r.slow_link,
             millis: r.millis,
         }
     }
@@ -296,6 +306,8 @@ impl From<massline_core::sync::bundle::Imported> for SyncReport {
             calls: 0,
             link_sent: 0,
             link_received: 0,
+            handshake: Handshake::None.name().to_string(),
+            slow_link: false,
             millis: 0,
         }
     }

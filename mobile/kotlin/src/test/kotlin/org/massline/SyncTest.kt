@@ -48,7 +48,11 @@ class SyncTest {
             assertNotNull(failed.lastError)
 
             server.start(address)
-            assertEquals(1uL, wang.sync().pushed)
+            val back = wang.sync()
+            assertEquals(1uL, back.pushed)
+            assertEquals("full", back.handshake, "a restarted server knows no session ticket")
+            assertFalse(back.slowLink, "a link on this machine is fast")
+            assertEquals("early-data", wang.sync().handshake, "the next sync resumes, its calls sent with the handshake")
             assertEquals(0uL, wang.status().unsent)
 
             // The secretary's phone learns of the entry through the changes flow.
