@@ -3,7 +3,8 @@
 //! replayed on a real phone of the village's secretary), then mutated (bits
 //! flipped in a frame or inside a change, frames cut short, two frames
 //! spliced, changes duplicated and reordered, messages swapped, counts
-//! declared huge, frames of random bytes), go to a real server over gRPC/TLS.
+//! declared huge, frames of random bytes, a change's numbers, dependencies
+//! or operations forged and the change encoded again), go to a real server over gRPC/TLS.
 //! For every input nothing panics, the server answers, every refusal carries
 //! a reason naming the record, the change or the message, an ordinary device
 //! still syncs afterwards, and the process's peak memory stays under
@@ -37,7 +38,7 @@ mod workload;
 const MAX_PEAK_RSS_BYTES: u64 = 256 << 20;
 
 /// Cases run unless `PROPTEST_CASES` says otherwise.
-const DEFAULT_CASES: u32 = 24;
+const DEFAULT_CASES: u32 = 48;
 
 /// Records of each kind replayed from the workload, and updates per
 /// rectification item: every kind of record and of edit, a short replay.
@@ -74,6 +75,54 @@ enum Mutation {
     HugeCount { message: usize, count: u32 },
     /// One message's frame replaced by random bytes.
     RandomFrame { message: usize, bytes: Vec<u8> },
+    /// One change written otherwise and encoded again as Automerge encodes
+    /// it (its hash and checksum right), so that only the server's own
+    /// checks of what a change may be stand between it and the record.
+    Forge {
+        change: usize,
+        forgeries: Vec<Forgery>,
+    },
+}
+
+/// What a forged change says otherwise. `of` and `at` name an operation of
+/// another change of the call (its `at`-th), `op` one of the forged change.
+#[derive(Clone, Debug)]
+enum Forgery {
+    /// Its number in its actor's sequence moved by this much.
+    Seq(i64),
+    /// The number of its first operation moved by this much.
+    StartOp(i64),
+    /// It depends on another change of the call instead, its operations
+    /// numbered on from that change's if `renumber`.
+    DependOn { of: usize, renumber: bool },
+    /// It depends on nothing.
+    NoDependencies,
+    /// An operation replaces another change's operation.
+    Pred { op: usize, of: usize, at: usize },
+    /// An operation writes into what another change's operation made.
+    Obj { op: usize, of: usize, at: usize },
+    /// An operation writes after a list item another change's operation
+    /// inserted.
+    ListKey { op: usize, of: usize, at: usize },
+    /// An operation inserts where it wrote, or writes where it inserted.
+    ToggleInsert { op: usize },
+    /// An operation does something else.
+    Action { op: usize, action: u8 },
+}
+
+fn forgery() -> impl Strategy<Value = Forgery> {
+    let i = 0usize..256;
+    prop_oneof![
+        (-3i64..=3).prop_map(Forgery::Seq),
+        (-8i64..=8).prop_map(Forgery::StartOp),
+        (i.clone(), any::<bool>()).prop_map(|(of, renumber)| Forgery::DependOn { of, renumber }),
+        Just(Forgery::NoDependencies),
+        (i.clone(), i.clone(), i.clone()).prop_map(|(op, of, at)| Forgery::Pred { op, of, at }),
+        (i.clone(), i.clone(), i.clone()).prop_map(|(op, of, at)| Forgery::Obj { op, of, at }),
+        (i.clone(), i.clone(), i.clone()).prop_map(|(op, of, at)| Forgery::ListKey { op, of, at }),
+        i.clone().prop_map(|op| Forgery::ToggleInsert { op }),
+        (i, 0u8..7).prop_map(|(op, action)| Forgery::Action { op, action }),
+    ]
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -94,6 +143,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
             .prop_map(|(message, count)| Mutation::HugeCount { message, count }),
         1 => (i, prop::collection::vec(any::<u8>(), 0..512))
             .prop_map(|(message, bytes)| Mutation::RandomFrame { message, bytes }),
+        4 => (0usize..256, prop::collection::vec(forgery(), 1..4))
+            .prop_map(|(change, forgeries)| Mutation::Forge { change, forgeries }),
     ]
 }
 
@@ -167,6 +218,58 @@ fn flip_in_change(change: &[u8], at: usize, xor: u8) -> Vec<u8> {
     raw::chunk(change[8], &body)
 }
 
+/// Change `c` of `changes` as `forgeries` say, encoded again by Automerge.
+fn forge(changes: &[Vec<u8>], c: usize, forgeries: &[Forgery]) -> Vec<u8> {
+    use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
+    use automerge::{Change, ExpandedChange, ObjType, ScalarValue};
+    let decode = |i: usize| Change::from_bytes(changes[i % changes.len()].clone()).unwrap();
+    let op_of = |of: usize, at: usize| {
+        let other = decode(of);
+        let at = at as u64 % other.len().max(1) as u64;
+        OpId::new(other.start_op().get() + at, other.actor_id())
+    };
+    let mut e = ExpandedChange::from(&decode(c));
+    let n = e.operations.len();
+    let shift = |v: u64, by: i64| v.saturating_add_signed(by).max(1);
+    for forgery in forgeries {
+        match *forgery {
+            Forgery::Seq(by) => e.seq = shift(e.seq, by),
+            Forgery::StartOp(by) => {
+                e.start_op = std::num::NonZeroU64::new(shift(e.start_op.get(), by)).unwrap();
+            }
+            Forgery::DependOn { of, renumber } => {
+                let on = decode(of);
+                e.deps = vec![on.hash()];
+                if renumber {
+                    e.start_op = std::num::NonZeroU64::new(on.max_op() + 1).unwrap();
+                }
+            }
+            Forgery::NoDependencies => e.deps.clear(),
+            Forgery::Pred { op, of, at } => {
+                e.operations[op % n].pred = vec![op_of(of, at)].into();
+            }
+            Forgery::Obj { op, of, at } => e.operations[op % n].obj = ObjectId::Id(op_of(of, at)),
+            Forgery::ListKey { op, of, at } => {
+                e.operations[op % n].key = Key::Seq(ElementId::Id(op_of(of, at)));
+            }
+            Forgery::ToggleInsert { op } => e.operations[op % n].insert ^= true,
+            Forgery::Action { op, action } => {
+                e.operations[op % n].action = match action {
+                    0 => OpType::Make(ObjType::Map),
+                    1 => OpType::Make(ObjType::List),
+                    2 => OpType::Make(ObjType::Text),
+                    3 => OpType::Put(ScalarValue::Str("伪造".into())),
+                    4 => OpType::Delete,
+                    5 => OpType::Increment(1),
+                    _ => OpType::Put(ScalarValue::counter(0)),
+                };
+            }
+        }
+    }
+    e.hash = None;
+    Change::from(e).bytes().to_vec()
+}
+
 /// The call `m` makes of the real `changes`.
 fn apply(m: &Mutation, changes: &[Vec<u8>]) -> Vec<pb::PushRequest> {
     let honest = call_of(changes);
@@ -208,6 +311,12 @@ fn apply(m: &Mutation, changes: &[Vec<u8>]) -> Vec<pb::PushRequest> {
         Mutation::SwapMessages { a, b } => call.swap(a % n, b % n),
         Mutation::HugeCount { message, count } => call[message % n].changes = *count,
         Mutation::RandomFrame { message, bytes } => call[message % n].frame = bytes.clone(),
+        Mutation::Forge { change, forgeries } => {
+            let mut changes = changes.to_vec();
+            let c = change % changes.len();
+            changes[c] = forge(&changes, c, forgeries);
+            call = call_of(&changes);
+        }
     }
     call
 }
