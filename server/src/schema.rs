@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 10;
+pub const VERSION: u32 = 11;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -228,6 +228,14 @@ const V10: &str = "
 ALTER TABLE devices ADD COLUMN bundle_public_key BLOB;
 ";
 
+/// Version 11: the scope index names each change's device, so a pull skips
+/// the device's own changes (all of them, after an upload) without reading
+/// a row of `changes`.
+const V11: &str = "
+DROP INDEX changes_by_scope;
+CREATE INDEX changes_by_scope ON changes (scope_id, seq, device_id);
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -242,6 +250,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             7 => tx.execute_batch(V8)?,
             8 => tx.execute_batch(V9)?,
             9 => tx.execute_batch(V10)?,
+            10 => tx.execute_batch(V11)?,
             _ => {}
         }
     }
