@@ -1,8 +1,17 @@
-//! Counts the calls under way on each connection, so an idle connection can
-//! be told from one whose call is merely quiet: a call lasts until its
-//! answer's body is done or dropped.
+//! The calls under way on each connection, so an idle connection can be
+//! told from one whose call is merely quiet.
+//!
+//! A call counts only while the server does a device's work on it: the
+//! sync service starts a [`Call`] once the device's token is checked (see
+//! [`Peer::call`]) and keeps it while the call's work goes on, which the
+//! device's own limits and timeouts bound; enrollment counts while it
+//! runs. A call that is not (yet) a device's work does not count: one
+//! whose request never arrives, a reflection or health stream, an answer
+//! whose device never opens its window. Counted, any of these would keep
+//! its connection from ever being idle, or chosen to give way at the cap,
+//! until its age ran out, and a few of them, from anyone, would hold the
+//! server full.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -14,7 +23,8 @@ use tonic::transport::server::TcpConnectInfo;
 use super::Peer;
 use super::table::Slot;
 
-/// The tower layer that counts calls per connection (see the module).
+/// The tower layer that hands each call its connection's address as
+/// tonic's own listener does (`tonic::Request::remote_addr`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TrackCalls;
 
@@ -26,7 +36,7 @@ impl<S> tower::Layer<S> for TrackCalls {
     }
 }
 
-/// A service whose calls are counted on their connection.
+/// A service whose calls know their connection's address.
 #[derive(Clone, Debug)]
 pub struct Tracked<S> {
     inner: S,
@@ -64,9 +74,7 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
-        let peer = req.extensions().get::<Peer>().cloned();
-        let call = peer.as_ref().map(|p| Call::start(&p.slot));
-        if let Some(p) = peer {
+        if let Some(p) = req.extensions().get::<Peer>().cloned() {
             // So that `tonic::Request::remote_addr` works as with tonic's own
             // listener.
             req.extensions_mut().insert(TcpConnectInfo {
@@ -74,44 +82,6 @@ where
                 remote_addr: Some(p.addr),
             });
         }
-        let answer = self.inner.call(req);
-        Box::pin(async move {
-            let res = answer.await?;
-            Ok(match call {
-                Some(call) => res.map(|body| {
-                    Body::new(CallBody {
-                        inner: body,
-                        _call: call,
-                    })
-                }),
-                None => res,
-            })
-        })
-    }
-}
-
-/// An answer's body that ends its call when done or dropped.
-struct CallBody {
-    inner: Body,
-    _call: Call,
-}
-
-impl http_body::Body for CallBody {
-    type Data = bytes::Bytes;
-    type Error = tonic::Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, tonic::Status>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
+        Box::pin(self.inner.call(req))
     }
 }

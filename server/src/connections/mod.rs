@@ -15,7 +15,9 @@
 //! - Each connection's socket is [`guarded`]: it is closed when it carries no
 //!   call for [`IDLE_TIMEOUT`], when it outlives [`MAX_CONNECTION_AGE`] plus
 //!   [`CONNECTION_AGE_GRACE`], or when its slot is taken by a newer one.
-//!   Calls are counted by the [`calls`] layer.
+//!   A call counts only while the server does a device's work on it
+//!   ([`calls`]): a call that merely waits (its request never comes, its
+//!   answer is never let in) keeps no connection.
 //! - Accept errors (out of file descriptors, out of memory) back off instead
 //!   of spinning.
 //! - At start the open-file soft limit is raised to the hard limit, and the
@@ -201,8 +203,8 @@ pub struct Peer {
 
 impl Peer {
     /// Counts a call on this connection until the returned guard is
-    /// dropped, for servers that are not tonic's (the dashboard), which
-    /// [`TrackCalls`] does not wrap.
+    /// dropped: while one is, the connection is neither idle nor chosen to
+    /// give way (see [`calls`]).
     pub fn call(&self) -> Call {
         Call::start(&self.slot)
     }

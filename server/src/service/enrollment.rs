@@ -79,6 +79,9 @@ impl pb::enrollment_server::Enrollment for EnrollmentService {
                 wait.as_secs().max(1)
             )));
         }
+        // Counted on its connection while it runs, not while its request
+        // was on its way.
+        let _working = super::working(&request);
         let req = request.into_inner();
         let db = self.db.clone();
         let answer = tokio::task::spawn_blocking(move || {

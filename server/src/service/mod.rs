@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Status};
 
+use crate::connections::{Call, Peer};
 use crate::db::Db;
 use crate::error::Error;
 use crate::limits::LimitError;
@@ -50,6 +51,14 @@ async fn authenticate<T>(db: &Arc<Db>, req: &Request<T>) -> Result<Device, Statu
         AuthError::Refused(s) => s,
         AuthError::Server(e) => status_of(e),
     })
+}
+
+/// The call counted as under way on its connection (see
+/// [`crate::connections::Call`]), from now until the guard is dropped: a
+/// service takes it once it does a device's work, and keeps it while that
+/// work goes on, never while a call only waits on a device without limit.
+fn working<T>(req: &Request<T>) -> Option<Call> {
+    req.extensions().get::<Peer>().map(Peer::call)
 }
 
 /// Why a call's device was not found.

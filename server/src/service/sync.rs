@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::stream::{self, cut_status};
-use super::{authenticate, over_limit, status_of};
+use super::{authenticate, over_limit, status_of, working};
 use crate::db::Db;
 use crate::feed::{self, FeedOptions};
 use crate::follower::Follower;
@@ -65,8 +65,12 @@ impl pb::sync_server::Sync for SyncService {
     ) -> Result<Response<Self::PushStream>, Status> {
         let device = Arc::new(authenticate(&self.db, &request).await?);
         metrics::counter!(crate::metrics::PUSH_CALLS).increment(1);
-        // Held by both stages below: the slot is free once both have ended.
-        let slot = Arc::new(self.limiter.begin_call(device.id).map_err(over_limit)?);
+        // Held by both stages below: the slot is free, and the call no
+        // longer keeps its connection busy, once both have ended.
+        let slot = Arc::new((
+            self.limiter.begin_call(device.id).map_err(over_limit)?,
+            working(&request),
+        ));
         let mut inbound = request.into_inner();
         let (answering, answer) = stream::channel(CallClock::start(self.limiter.limits()));
         let clock = *answering.clock();
@@ -191,6 +195,7 @@ impl pb::sync_server::Sync for SyncService {
     ) -> Result<Response<pb::MissingResponse>, Status> {
         let device = authenticate(&self.db, &request).await?;
         let _slot = self.limiter.begin_call(device.id).map_err(over_limit)?;
+        let _working = working(&request);
         let asked = request.into_inner().heads;
         if asked.len() > MAX_MISSING_PER_CALL {
             return Err(Status::invalid_argument(format!(
@@ -219,7 +224,12 @@ impl pb::sync_server::Sync for SyncService {
         request: Request<pb::PullRequest>,
     ) -> Result<Response<Self::PullStream>, Status> {
         let device = authenticate(&self.db, &request).await?;
-        let slot = self.limiter.begin_call(device.id).map_err(over_limit)?;
+        // Until the task below has handed over its last message: it waits
+        // on the device only within the send timeout.
+        let slot = (
+            self.limiter.begin_call(device.id).map_err(over_limit)?,
+            working(&request),
+        );
         metrics::counter!(crate::metrics::PULL_CALLS).increment(1);
         let begun = std::time::Instant::now();
         let req = PullRequest::from(request.into_inner());

@@ -44,9 +44,7 @@ pub mod session;
 pub mod stats;
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -59,7 +57,7 @@ use tokio::sync::Semaphore;
 use tonic::transport::server::Connected;
 use tower::ServiceExt;
 
-use crate::connections::{self, Call, ConnectionLimits, Incoming, Peer};
+use crate::connections::{self, ConnectionLimits, Incoming, Peer};
 use crate::db::Db;
 use crate::limits::Limiter;
 use crate::rate::{PerAddress, PerKey, Rate};
@@ -189,34 +187,6 @@ impl Web {
     }
 }
 
-/// A response body that keeps its request counted as a call on its
-/// connection until it is sent or dropped, so a connection is idle only
-/// when it carries no request (see [`crate::connections`]).
-struct Counted {
-    inner: Body,
-    _call: Call,
-}
-
-impl http_body::Body for Counted {
-    type Data = bytes::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, axum::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
-    }
-}
-
 /// Serves the dashboard on the connections `incoming` brings (already past
 /// their TLS handshake, each guarded by its idle and age deadlines) until
 /// `shutdown` completes; then lets requests under way finish, for up to
@@ -248,17 +218,12 @@ pub async fn serve(incoming: Incoming, state: State, shutdown: impl Future<Outpu
         let Some(Ok(io)) = io else { break };
         let peer = io.connect_info();
         let app = app.clone();
+        // A request counts as a call on its connection only while it is
+        // worked on (see `session::around`).
         let service = tower::service_fn(move |req: axum::http::Request<hyper::body::Incoming>| {
-            let call = peer.call();
             let mut req = req.map(Body::new);
             req.extensions_mut().insert::<Peer>(peer.clone());
-            let app = app.clone();
-            async move {
-                let res = app.oneshot(req).await?;
-                Ok::<_, std::convert::Infallible>(
-                    res.map(|inner| Body::new(Counted { inner, _call: call })),
-                )
-            }
+            app.clone().oneshot(req)
         });
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));

@@ -6,6 +6,13 @@
 //! it carries the token of its session (or, for the login forms, before a
 //! session exists, the token of the login cookie): no route can forget it.
 //!
+//! A request counts as a call on its connection (which then is neither
+//! idle nor chosen to give way at the cap) only while it is worked on: from
+//! when its form's body has arrived (a file's, from when its officer is
+//! known and the one upload's turn taken) until its answer is made. A body
+//! that never arrives, or an answer the browser never lets in, keeps no
+//! connection.
+//!
 //! A form with a file (`multipart/form-data`, the sync bundle's upload) is
 //! taken only at [`UPLOAD_PATHS`], only from a township officer (asked
 //! before a byte of it is read), one at a time, up to
@@ -246,10 +253,8 @@ pub async fn around(
         },
         None => None,
     };
-    let addr = parts
-        .extensions
-        .get::<crate::connections::Peer>()
-        .map(|p| p.addr.ip());
+    let peer = parts.extensions.get::<crate::connections::Peer>().cloned();
+    let addr = peer.as_ref().map(|p| p.addr.ip());
     let mut ctx = Ctx {
         lang,
         token: sent_token.clone().filter(|_| session.is_some()),
@@ -264,7 +269,10 @@ pub async fn around(
     };
     // Held until the answer is made: uploads are taken in one at a time.
     let mut _uploading = None;
+    // Held until the answer is made: the request is worked on.
+    let mut _working = None;
     let body = if parts.method == Method::GET || parts.method == Method::HEAD {
+        _working = peer.as_ref().map(crate::connections::Peer::call);
         body
     } else if let Some(boundary) = parts
         .headers
@@ -272,17 +280,21 @@ pub async fn around(
         .and_then(|v| v.to_str().ok())
         .and_then(multipart::boundary)
     {
-        match checked_upload(&web, &ctx, &parts, body, &boundary).await {
-            Ok((form, permit)) => {
+        match checked_upload(&web, &ctx, &parts, body, &boundary, peer.as_ref()).await {
+            Ok((form, permit, working)) => {
                 ctx.upload = Some(form);
                 _uploading = Some(permit);
+                _working = working;
                 Body::empty()
             }
             Err(e) => return finish(e.into_response(), lang, ctx.session, started),
         }
     } else {
         match checked_form(&ctx, body).await {
-            Ok(bytes) => Body::from(bytes),
+            Ok(bytes) => {
+                _working = peer.as_ref().map(crate::connections::Peer::call);
+                Body::from(bytes)
+            }
             Err(e) => return finish(e.into_response(), lang, ctx.session, started),
         }
     };
@@ -352,7 +364,15 @@ async fn checked_upload<'a>(
     parts: &Parts,
     body: Body,
     boundary: &str,
-) -> Result<(multipart::Form, tokio::sync::SemaphorePermit<'a>), WebError> {
+    peer: Option<&crate::connections::Peer>,
+) -> Result<
+    (
+        multipart::Form,
+        tokio::sync::SemaphorePermit<'a>,
+        Option<crate::connections::Call>,
+    ),
+    WebError,
+> {
     if !UPLOAD_PATHS.contains(&parts.uri.path()) {
         return Err(WebError::BadRequest(
             "only the sync bundle's form takes a file".into(),
@@ -381,6 +401,9 @@ async fn checked_upload<'a>(
     // Nobody waits behind an upload whose body is still on its way: another
     // is refused at once, and the one under way has a deadline.
     let permit = web.uploads.try_acquire().map_err(|_| WebError::Busy)?;
+    // The one upload, an officer's, within its deadline: it counts as
+    // worked on while it arrives.
+    let working = peer.map(crate::connections::Peer::call);
     let bytes = tokio::time::timeout(UPLOAD_TIME, axum::body::to_bytes(body, MAX_UPLOAD_BYTES))
         .await
         .map_err(|_| {
@@ -392,7 +415,7 @@ async fn checked_upload<'a>(
         .map_err(|_| too_large())?;
     let form = multipart::parse(boundary, bytes).map_err(WebError::BadRequest)?;
     match form.text("csrf") {
-        Some(sent) if same_secret(&sent, &s.csrf) => Ok((form, permit)),
+        Some(sent) if same_secret(&sent, &s.csrf) => Ok((form, permit, working)),
         _ => Err(WebError::Csrf),
     }
 }
