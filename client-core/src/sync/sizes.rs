@@ -73,6 +73,8 @@ pub struct LinkSizes {
     pub push: Arc<Adaptive>,
     /// Pull answers, asked of the server.
     pub pull: Arc<Adaptive>,
+    /// What the store held when loaded (push, pull), as [`Adaptive`] keeps it.
+    stored: (Option<i64>, Option<i64>),
 }
 
 impl LinkSizes {
@@ -89,15 +91,22 @@ impl LinkSizes {
         })?;
         let (push, pull) = stored.unwrap_or_default();
         let size = |v: Option<i64>| v.and_then(|v| usize::try_from(v).ok());
-        Ok(LinkSizes {
+        let mut sizes = LinkSizes {
             push: Arc::new(Adaptive::new(size(push), opts.push_message_bytes)),
             pull: Arc::new(Adaptive::new(size(pull), opts.pull_message_bytes)),
-        })
+            stored: (None, None),
+        };
+        sizes.stored = (sizes.push.to_store(), sizes.pull.to_store());
+        Ok(sizes)
     }
 
-    /// Keeps the sizes for the next sync.
+    /// Keeps the sizes for the next sync; writes nothing when they are as
+    /// loaded (a sync that met no cut, on a link that had met none).
     pub fn save(&self, db: &Db) -> Result<(), Error> {
         let (push, pull) = (self.push.to_store(), self.pull.to_store());
+        if (push, pull) == self.stored {
+            return Ok(());
+        }
         db.write(|tx| {
             tx.execute(
                 "INSERT INTO sync_log (id, push_message_bytes, pull_message_bytes)
@@ -153,5 +162,27 @@ mod tests {
             ..opts
         };
         assert_eq!(LinkSizes::load(&db, &slow).expect("load").push.get(), 1000);
+    }
+
+    #[test]
+    fn sizes_as_loaded_are_not_written_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&dir.path().join("s.db"), None).expect("db");
+        let opts = SyncOptions::default();
+        let sizes = LinkSizes::load(&db, &opts).expect("load");
+        sizes.pull.cut(800);
+        sizes.save(&db).expect("save");
+        let unchanged = LinkSizes::load(&db, &opts).expect("load");
+        // Another hand changes the row: a save of sizes as loaded leaves it.
+        db.write(|tx| {
+            tx.execute("UPDATE sync_log SET pull_message_bytes = 777", [])?;
+            Ok(())
+        })
+        .expect("write");
+        unchanged.save(&db).expect("save");
+        assert_eq!(LinkSizes::load(&db, &opts).expect("load").pull.get(), 777);
+        unchanged.pull.answered();
+        unchanged.save(&db).expect("save");
+        assert_eq!(LinkSizes::load(&db, &opts).expect("load").pull.get(), 800);
     }
 }
