@@ -214,7 +214,10 @@ pub async fn serve(
     };
 
     if let Some(addr) = config.metrics {
-        metrics::serve(addr, db.clone())?;
+        metrics::serve(addr, db.clone(), open_files).await?;
+        // Its connections take descriptors the devices' would otherwise.
+        device_files = device_files
+            .saturating_sub(u64::try_from(metrics::MAX_CONNECTIONS).unwrap_or(u64::MAX));
         tracing::info!(%addr, "metrics served");
     }
     let (rows_follower, stop_follower, following) = follower::start(db.clone());
@@ -248,6 +251,9 @@ pub async fn serve(
         .http2_keepalive_interval(Some(limits.keepalive_interval))
         .http2_keepalive_timeout(Some(limits.keepalive_timeout))
         .max_concurrent_streams(limits.streams_per_connection)
+        .http2_max_pending_accept_reset_streams(Some(connections::MAX_PENDING_ACCEPT_RESETS))
+        .http2_max_local_error_reset_streams(Some(connections::MAX_LOCAL_ERROR_RESETS))
+        .http2_max_header_list_size(connections::MAX_HEADER_LIST_BYTES)
         // tonic's own grace (`max_connection_age_grace`) would skip the
         // GOAWAY and cut the connection outright; the grace is enforced by
         // the connection's socket instead (see `connections`).

@@ -88,6 +88,28 @@ pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 /// A device runs two (push and pull) at once.
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 16;
 
+/// Streams a client may open and reset before the server has taken them up
+/// (a rapid reset), per connection; one more and the connection is sent
+/// away (HTTP/2 GOAWAY `ENHANCE_YOUR_CALM`). A reset stream gives its place
+/// back at once, so without this the streams-per-connection cap would not
+/// bound the streams a connection makes the server start. (h2's own
+/// default, set here so that both ports keep it whatever tonic does.)
+pub const MAX_PENDING_ACCEPT_RESETS: usize = 20;
+
+/// Streams the server may have to reset for a client's errors (a stream
+/// pushed past its flow-control window, malformed headers, streams over
+/// [`MAX_STREAMS_PER_CONNECTION`]) over one connection's life; one more and
+/// the connection is sent away. tonic turns hyper's limit off unless it is
+/// given one, and each such reset frees its stream's place as a client's
+/// own reset would. An honest device makes none.
+pub const MAX_LOCAL_ERROR_RESETS: usize = 1024;
+
+/// Bytes of one request's headers, decoded (HTTP/2
+/// `SETTINGS_MAX_HEADER_LIST_SIZE`), on the devices' port; a device's call
+/// sends a few hundred. More is refused before any service sees it, and a
+/// header block growing past it is cut off.
+pub const MAX_HEADER_LIST_BYTES: u32 = 16 << 10;
+
 /// File descriptors kept out of the connection cap, for the database (a
 /// writer and four readers, each with its log and shared memory), the
 /// certificate, the runtime and the connections being closed to make room.

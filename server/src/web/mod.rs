@@ -206,6 +206,8 @@ pub async fn serve(incoming: Incoming, state: State, shutdown: impl Future<Outpu
         .keep_alive_interval(limits.keepalive_interval)
         .keep_alive_timeout(limits.keepalive_timeout)
         .max_concurrent_streams(limits.streams_per_connection)
+        .max_pending_accept_reset_streams(connections::MAX_PENDING_ACCEPT_RESETS)
+        .max_local_error_reset_streams(connections::MAX_LOCAL_ERROR_RESETS)
         .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
     let graceful = GracefulShutdown::new();
     let mut incoming = incoming;
