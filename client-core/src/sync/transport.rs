@@ -410,7 +410,7 @@ impl Connection {
                 .into_inner();
             // Two stages: decoding the next message (decompressing, parsing,
             // reading first changes) overlaps with applying the one before.
-            let (ready, mut decoded) = tokio::sync::mpsc::channel::<Result<_, Error>>(1);
+            let (ready, decoded) = tokio::sync::mpsc::channel::<Result<_, Error>>(1);
             let read = async move {
                 let mut decoder = PullDecoder::default();
                 loop {
@@ -444,6 +444,10 @@ impl Connection {
             };
             let mut session = PullSession::new();
             let apply = async {
+                // Held here, so that when applying stops (a message refused)
+                // the reader's next hand-over fails and it stops too, rather
+                // than waiting for ever on a message nobody takes.
+                let mut decoded = decoded;
                 while let Some(d) = decoded.recv().await {
                     let d = d?;
                     let db = db.clone();

@@ -1,0 +1,586 @@
+//! Whatever changes a server sends, the phone stays whole: real changes
+//! (the shared workload's records of every kind and their edits, replayed on
+//! a real phone of the village's secretary) are forged — a change's number
+//! in its actor's sequence, the number of its first operation, its
+//! dependencies (its operations numbered on from the new one or not), an
+//! operation's earlier value, object, list position, insert flag or action —
+//! and encoded again as Automerge encodes them (hash and checksum right),
+//! so that only the phone's own checks stand between them and its records.
+//! A hand-made hostile server answers a fresh phone's pull with the honest
+//! changes and a forged one in place of, before or after its original. For
+//! every answer nothing panics, the sync ends (a refused message with more
+//! behind it stops the reading of the rest too), succeeds or fails with an error
+//! naming the record (or, for a change whose dependency never came, the
+//! change), every record in the store loads with its history, the phone then
+//! takes the honest changes (ending with the secretary's records exactly,
+//! unless it took the forged change in) and a new record as before.
+//!
+//! A few seconds by default; `PROPTEST_CASES=500` runs longer, and
+//! `MASSLINE_TEST_SEED` replays a run.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use automerge::{Change, ChangeHash};
+use massline_core::store::{Db, outbox};
+use massline_core::{Client, PersonId};
+use massline_proto::pb;
+use massline_tests::hostile::{Enrols, HostileServer, pull_answer};
+use massline_tests::{Device, TestServer, Township, problem, seeded_rng};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use rand::Rng;
+
+/// The workload's reading as records, shared with the benchmark.
+#[allow(dead_code)]
+#[path = "../../bench/src/workload.rs"]
+mod workload;
+
+/// Cases run unless `PROPTEST_CASES` says otherwise.
+const DEFAULT_CASES: u32 = 32;
+
+/// Records of each kind replayed from the workload, and updates per
+/// rectification item: every kind of record and of edit, a short replay.
+const PER_KIND: usize = 3;
+
+/// Changes per message of a pull answer.
+const CHANGES_PER_MESSAGE: usize = 6;
+
+/// The `index`-th change (counted round) of the whole answer, or of the
+/// forged change's own record: a record's own changes are what a forgery
+/// most often names to get past the phone's checks.
+#[derive(Clone, Copy, Debug)]
+struct Other {
+    index: usize,
+    same_record: bool,
+}
+
+/// What a forged change says otherwise; `at` names an operation (counted
+/// round) of another change, `op` one of the forged change.
+#[derive(Clone, Debug)]
+enum Forgery {
+    /// Its number in its actor's sequence moved by this much.
+    Seq(i64),
+    /// The number of its first operation moved by this much.
+    StartOp(i64),
+    /// It depends on another change instead, its operations numbered on
+    /// from that change's if `renumber`.
+    DependOn { of: Other, renumber: bool },
+    /// It depends on nothing.
+    NoDependencies,
+    /// An operation replaces another change's operation.
+    Pred { op: usize, of: Other, at: usize },
+    /// An operation writes into what another change's operation made.
+    Obj { op: usize, of: Other, at: usize },
+    /// An operation writes after a list item another change's operation
+    /// inserted.
+    ListKey { op: usize, of: Other, at: usize },
+    /// An operation inserts where it wrote, or writes where it inserted.
+    ToggleInsert { op: usize },
+    /// An operation does something else.
+    Action { op: usize, action: u8 },
+}
+
+/// Where the forged change goes in the answer.
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    /// In place of its original, which is not sent.
+    Instead,
+    /// Just before its original.
+    Before,
+    /// Just after its original.
+    After,
+}
+
+/// One hostile answer: the honest changes, or one of them forged.
+#[derive(Clone, Debug)]
+enum Case {
+    Honest,
+    Forged {
+        /// The change forged (counted round), among edits only if `edit`.
+        change: usize,
+        edit: bool,
+        place: Place,
+        forgeries: Vec<Forgery>,
+    },
+}
+
+fn other() -> impl Strategy<Value = Other> {
+    (0usize..256, prop::bool::weighted(0.7))
+        .prop_map(|(index, same_record)| Other { index, same_record })
+}
+
+fn forgery() -> impl Strategy<Value = Forgery> {
+    let i = 0usize..256;
+    // Most often numbered as its actor's next change: placed after its
+    // original, a second change on the same dependencies, its operations
+    // numbered as the original's.
+    let seq = prop_oneof![3 => Just(1i64), 1 => -3i64..=3];
+    prop_oneof![
+        2 => seq.prop_map(Forgery::Seq),
+        1 => (-8i64..=8).prop_map(Forgery::StartOp),
+        1 => (other(), any::<bool>())
+            .prop_map(|(of, renumber)| Forgery::DependOn { of, renumber }),
+        1 => Just(Forgery::NoDependencies),
+        1 => (i.clone(), other(), i.clone()).prop_map(|(op, of, at)| Forgery::Pred { op, of, at }),
+        1 => (i.clone(), other(), i.clone()).prop_map(|(op, of, at)| Forgery::Obj { op, of, at }),
+        1 => (i.clone(), other(), i.clone())
+            .prop_map(|(op, of, at)| Forgery::ListKey { op, of, at }),
+        1 => i.clone().prop_map(|op| Forgery::ToggleInsert { op }),
+        1 => (i, 0u8..7).prop_map(|(op, action)| Forgery::Action { op, action }),
+    ]
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let place = prop_oneof![
+        1 => Just(Place::Instead),
+        1 => Just(Place::Before),
+        2 => Just(Place::After),
+    ];
+    prop_oneof![
+        1 => Just(Case::Honest),
+        8 => (0usize..256, any::<bool>(), place, prop::collection::vec(forgery(), 1..4))
+            .prop_map(|(change, edit, place, forgeries)| Case::Forged {
+                change,
+                edit,
+                place,
+                forgeries,
+            }),
+    ]
+}
+
+/// The real changes the hostile server sends, each with the record it
+/// belongs to.
+struct Changes {
+    bytes: Vec<Vec<u8>>,
+    /// For each change, the number of its record (in order of first change).
+    record: Vec<usize>,
+    /// The changes of each record, in order.
+    of_record: Vec<Vec<usize>>,
+    /// The changes that depend on another (edits).
+    edits: Vec<usize>,
+}
+
+impl Changes {
+    fn new(bytes: Vec<Vec<u8>>) -> Changes {
+        let mut by_hash: HashMap<ChangeHash, usize> = HashMap::new();
+        let (mut record, mut of_record, mut edits) =
+            (Vec::new(), Vec::<Vec<usize>>::new(), Vec::new());
+        for (i, b) in bytes.iter().enumerate() {
+            let c = Change::from_bytes(b.clone()).unwrap();
+            let r = match c.deps().first() {
+                None => {
+                    of_record.push(Vec::new());
+                    of_record.len() - 1
+                }
+                Some(d) => {
+                    edits.push(i);
+                    record[by_hash[d]]
+                }
+            };
+            by_hash.insert(c.hash(), i);
+            record.push(r);
+            of_record[r].push(i);
+        }
+        Changes {
+            bytes,
+            record,
+            of_record,
+            edits,
+        }
+    }
+
+    /// The change `of` names for a forgery of change `c`.
+    fn other(&self, c: usize, of: Other) -> usize {
+        if of.same_record {
+            let own = &self.of_record[self.record[c]];
+            own[of.index % own.len()]
+        } else {
+            of.index % self.bytes.len()
+        }
+    }
+
+    fn decode(&self, i: usize) -> Change {
+        Change::from_bytes(self.bytes[i].clone()).unwrap()
+    }
+
+    /// Change `c` as `forgeries` say, encoded again by Automerge.
+    fn forge(&self, c: usize, forgeries: &[Forgery]) -> Vec<u8> {
+        use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
+        use automerge::{ExpandedChange, ObjType, ScalarValue};
+        let op_of = |of: Other, at: usize| {
+            let other = self.decode(self.other(c, of));
+            let at = at as u64 % other.len().max(1) as u64;
+            OpId::new(other.start_op().get() + at, other.actor_id())
+        };
+        let mut e = ExpandedChange::from(&self.decode(c));
+        let n = e.operations.len();
+        let shift = |v: u64, by: i64| v.saturating_add_signed(by).max(1);
+        for forgery in forgeries {
+            match *forgery {
+                Forgery::Seq(by) => e.seq = shift(e.seq, by),
+                Forgery::StartOp(by) => {
+                    e.start_op = std::num::NonZeroU64::new(shift(e.start_op.get(), by)).unwrap();
+                }
+                Forgery::DependOn { of, renumber } => {
+                    let on = self.decode(self.other(c, of));
+                    e.deps = vec![on.hash()];
+                    if renumber {
+                        e.start_op = std::num::NonZeroU64::new(on.max_op() + 1).unwrap();
+                    }
+                }
+                Forgery::NoDependencies => e.deps.clear(),
+                Forgery::Pred { op, of, at } => {
+                    e.operations[op % n].pred = vec![op_of(of, at)].into();
+                }
+                Forgery::Obj { op, of, at } => {
+                    e.operations[op % n].obj = ObjectId::Id(op_of(of, at));
+                }
+                Forgery::ListKey { op, of, at } => {
+                    e.operations[op % n].key = Key::Seq(ElementId::Id(op_of(of, at)));
+                }
+                Forgery::ToggleInsert { op } => e.operations[op % n].insert ^= true,
+                Forgery::Action { op, action } => {
+                    e.operations[op % n].action = match action {
+                        0 => OpType::Make(ObjType::Map),
+                        1 => OpType::Make(ObjType::List),
+                        2 => OpType::Make(ObjType::Text),
+                        3 => OpType::Put(ScalarValue::Str("伪造".into())),
+                        4 => OpType::Delete,
+                        5 => OpType::Increment(1),
+                        _ => OpType::Put(ScalarValue::counter(0)),
+                    };
+                }
+            }
+        }
+        e.hash = None;
+        Change::from(e).raw_bytes().to_vec()
+    }
+
+    /// The changes the hostile server sends for `case`, and the forged
+    /// change if it differs from its original.
+    fn answer(&self, case: &Case) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+        let mut changes = self.bytes.clone();
+        let Case::Forged {
+            change,
+            edit,
+            place,
+            forgeries,
+        } = case
+        else {
+            return (changes, None);
+        };
+        let c = if *edit && !self.edits.is_empty() {
+            self.edits[change % self.edits.len()]
+        } else {
+            change % changes.len()
+        };
+        let forged = self.forge(c, forgeries);
+        if forged == changes[c] {
+            return (changes, None);
+        }
+        match place {
+            Place::Instead => changes[c] = forged.clone(),
+            Place::Before => changes.insert(c, forged.clone()),
+            Place::After => changes.insert(c + 1, forged.clone()),
+        }
+        (changes, Some(forged))
+    }
+}
+
+/// The pull answer holding `changes`, packed as the server packs them,
+/// its messages saying they cover through `first_through` on.
+fn answer_of(changes: &[Vec<u8>], first_through: u64) -> Vec<pb::PullResponse> {
+    let messages: Vec<Vec<Vec<u8>>> = changes
+        .chunks(CHANGES_PER_MESSAGE)
+        .map(<[Vec<u8>]>::to_vec)
+        .collect();
+    pull_answer(&messages, first_through)
+}
+
+/// The changes of a phone that replayed part of the workload's village:
+/// `PER_KIND` records of each kind and up to `PER_KIND` updates of each
+/// rectification item kept, in the order the phone made them; and who the
+/// hostile server enrols a phone as to send them.
+async fn workload_changes(town: &Township, server: &TestServer) -> (Device, Vec<Vec<u8>>, Enrols) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../bench/data/workload-1-village.json");
+    let village = workload::load(&path).unwrap().remove(0);
+    let secretary = village.secretary();
+    town.add_village(&village.id, &secretary, &village.members);
+    let phone = Device::enrol(town, server.addr, &secretary).await;
+
+    let mut kinds: HashMap<_, usize> = HashMap::new();
+    let mut updates: HashMap<String, usize> = HashMap::new();
+    let ops: Vec<_> = village
+        .ops
+        .iter()
+        .filter(|op| match op {
+            workload::Op::Create { key, record, .. } => {
+                let n = kinds.entry(record.kind()).or_default();
+                *n += 1;
+                if *n <= PER_KIND {
+                    updates.insert(key.clone(), 0);
+                }
+                *n <= PER_KIND
+            }
+            workload::Op::UpdateRectification { key, .. } => match updates.get_mut(key) {
+                Some(n) if *n < PER_KIND => {
+                    *n += 1;
+                    true
+                }
+                _ => false,
+            },
+        })
+        .cloned()
+        .collect();
+    let me = PersonId::new(&secretary).unwrap();
+    workload::replay(&phone.client, &me, &ops, &mut HashMap::new()).unwrap();
+    let changes = pending(&phone.path);
+    let enrols = Enrols {
+        person: secretary,
+        role: pb::Role::Secretary,
+        village: village.id.clone(),
+        scopes: phone
+            .client
+            .status()
+            .unwrap()
+            .cursors
+            .iter()
+            .map(|(scope, _)| scope.to_string())
+            .collect(),
+    };
+    (phone, changes, enrols)
+}
+
+/// The changes waiting in a device's outbox, oldest first.
+fn pending(store: &Path) -> Vec<Vec<u8>> {
+    Db::open(store, None)
+        .unwrap()
+        .read(|tx| outbox::pending(tx, usize::MAX))
+        .unwrap()
+        .into_iter()
+        .map(|p| p.bytes)
+        .collect()
+}
+
+/// Whether the phone's store holds the change `bytes`.
+fn holds(store: &Path, bytes: &[u8]) -> bool {
+    let hash = Change::from_bytes(bytes.to_vec()).unwrap().hash();
+    let db =
+        rusqlite::Connection::open_with_flags(store, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    db.query_row(
+        "SELECT count(*) FROM changes WHERE hash = ?1",
+        [&hash.0[..]],
+        |r| r.get::<_, i64>(0),
+    )
+    .unwrap()
+        > 0
+}
+
+/// Every record in the phone's store, each loaded with its history, as
+/// (id hex, record JSON or why it does not read), sorted.
+fn every_record_loads(
+    phone: &Client,
+    store: &Path,
+    case: &Case,
+) -> Vec<(String, serde_json::Value)> {
+    let db =
+        rusqlite::Connection::open_with_flags(store, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let stored: i64 = db
+        .query_row("SELECT count(*) FROM documents", [], |r| r.get(0))
+        .unwrap();
+    let rows = phone.list_all(None).unwrap();
+    assert_eq!(
+        rows.len() as i64,
+        stored,
+        "{case:?}: records left out of the list"
+    );
+    let mut out: Vec<_> = rows
+        .into_iter()
+        .map(|row| {
+            let history = phone.history(&row.id);
+            assert!(
+                history.as_ref().is_ok_and(|h| !h.is_empty()),
+                "{case:?}: record {} does not load: {history:?}",
+                row.id
+            );
+            let again = phone.get(&row.id).unwrap();
+            let record = match again.record {
+                Some(r) => serde_json::to_value(r).unwrap(),
+                None => serde_json::Value::String(again.problem.unwrap_or_default()),
+            };
+            (row.id.to_hex(), record)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The phone's sync, which must end within 20 s whatever the answer.
+fn sync(
+    rt: &tokio::runtime::Runtime,
+    phone: &Client,
+    case: &Case,
+) -> Result<massline_core::SyncReport, String> {
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(20), phone.sync())
+            .await
+            .unwrap_or_else(|_| panic!("{case:?}: the sync did not end within 20 s"))
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// A failed sync names the record of the change it would not take, or,
+/// when the answer holds an `orphan` (a change whose dependency came
+/// nowhere before it, so that nothing tells the phone its record), a change.
+fn names_what_failed(case: &Case, err: &str, orphan: bool) {
+    assert!(
+        err.contains("record ") || (orphan && err.contains("change ")),
+        "{case:?}: the sync failed naming no record: {err}"
+    );
+}
+
+/// Whether a change of `sent` depends first on none of the changes before
+/// it: the forged change, or a change made after its original, which a
+/// forgery sent in its place.
+fn orphan(sent: &[Vec<u8>]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    sent.iter().any(|b| {
+        let c = Change::from_bytes(b.clone()).unwrap();
+        let lost = c.deps().first().is_some_and(|d| !seen.contains(d));
+        seen.insert(c.hash());
+        lost
+    })
+}
+
+/// How a forged answer went, tallied to show where the inputs went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Outcome {
+    /// The honest changes, taken.
+    Honest,
+    /// A forgery that comes out as its original.
+    Unchanged,
+    /// The sync failed; the forged change was not taken.
+    Refused,
+    /// The forged change was taken (a change Automerge could have made).
+    Taken,
+}
+
+/// Panics anywhere in the process, counted by the hook [`count_panics`]
+/// installs.
+static PANICS: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts every panic in [`PANICS`], then reports it as before.
+fn count_panics() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS.fetch_add(1, Ordering::SeqCst);
+        report(info);
+    }));
+}
+
+#[test]
+fn forged_pulls_leave_the_phone_intact() {
+    count_panics();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let town = Township::new();
+    let server = rt.block_on(TestServer::start(&town));
+    let (maker, bytes, enrols) = rt.block_on(workload_changes(&town, &server));
+    rt.block_on(server.stop());
+    let changes = Changes::new(bytes);
+    assert!(changes.bytes.len() > 20, "{} changes", changes.bytes.len());
+    let truth = maker.records();
+    let hostile = rt.block_on(HostileServer::start(enrols.clone()));
+
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_CASES);
+    let (_, mut seeds) = seeded_rng("forged_pulls_leave_the_phone_intact");
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seeds.random::<[u8; 32]>()),
+    );
+    let serial = AtomicUsize::new(0);
+    let outcomes = std::sync::Mutex::new(HashMap::<Outcome, usize>::new());
+    let result = runner.run(&case(), |case| {
+        // A panic of the case before (a failed assertion, while shrinking)
+        // is not this one's.
+        PANICS.store(0, Ordering::SeqCst);
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("phone.db");
+        let phone = Client::open(&store).unwrap();
+        rt.block_on(phone.enroll(&hostile.code(), None, &enrols.person))
+            .unwrap();
+
+        let (sent, forged) = changes.answer(&case);
+        hostile.answer_next_pull(answer_of(&sent, 1));
+        let first = sync(&rt, &phone, &case);
+        assert_eq!(PANICS.load(Ordering::SeqCst), 0, "{case:?}: a panic");
+        let orphan = orphan(&sent);
+        if let Err(err) = &first {
+            names_what_failed(&case, err, orphan);
+        }
+        let taken = forged.as_ref().is_some_and(|f| holds(&store, f));
+        let outcome = match (&case, &forged) {
+            (Case::Honest, _) => Outcome::Honest,
+            (_, None) => Outcome::Unchanged,
+            _ if taken => Outcome::Taken,
+            _ => Outcome::Refused,
+        };
+        if forged.is_none() {
+            assert!(first.is_ok(), "{case:?}: honest changes refused: {first:?}");
+        }
+        every_record_loads(&phone, &store, &case);
+
+        // The honest changes again: all taken, unless the forged change
+        // took an honest one's place.
+        hostile.answer_next_pull(answer_of(&changes.bytes, 1_000));
+        let again = sync(&rt, &phone, &case);
+        assert_eq!(PANICS.load(Ordering::SeqCst), 0, "{case:?}: a panic");
+        match &again {
+            Err(err) if taken => names_what_failed(&case, err, false),
+            Err(err) => panic!("{case:?}: the honest changes refused: {err}"),
+            Ok(_) => {}
+        }
+        let records = every_record_loads(&phone, &store, &case);
+        if !taken {
+            assert_eq!(records, truth, "{case:?}: the phone's records differ");
+        }
+
+        // A new record of the secretary's: taken as before.
+        let n = serial.fetch_add(1, Ordering::Relaxed);
+        maker
+            .client
+            .create(problem(&format!("村道坑洼 {n}")), None)
+            .unwrap();
+        let new = pending(&maker.path).pop().unwrap();
+        hostile.answer_next_pull(answer_of(&[new], 2_000));
+        let r = sync(&rt, &phone, &case).unwrap_or_else(|e| panic!("{case:?}: a new record: {e}"));
+        assert_eq!(r.pulled, 1, "{case:?}: {r:?}");
+        assert_eq!(PANICS.load(Ordering::SeqCst), 0, "{case:?}: a panic");
+        every_record_loads(&phone, &store, &case);
+        *outcomes.lock().unwrap().entry(outcome).or_default() += 1;
+        Ok(())
+    });
+    eprintln!(
+        "{} changes of {} records from the workload; forged answers: {:?}",
+        changes.bytes.len(),
+        changes.of_record.len(),
+        outcomes.lock().unwrap(),
+    );
+    result.unwrap();
+}
