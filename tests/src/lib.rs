@@ -12,10 +12,13 @@
 //! - [`web`]: the dashboard over HTTPS without a browser; [`browser`]: with one.
 //! - [`hostile`]: a server answering pulls with hand-made messages, for
 //!   inputs a real server never sends.
+//! - [`forge`]: a phone's real changes from the shared workload, and the
+//!   same changes forged.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 pub mod browser;
+pub mod forge;
 pub mod hostile;
 pub mod metrics;
 pub mod raw;

@@ -23,65 +23,21 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use automerge::{Change, ChangeHash};
-use massline_core::store::{Db, outbox};
-use massline_core::{Client, PersonId};
+use automerge::Change;
+use massline_core::Client;
 use massline_proto::pb;
+use massline_tests::forge::{self, Changes, Forgery, panics};
 use massline_tests::hostile::{Enrols, HostileServer, pull_answer};
 use massline_tests::{Device, TestServer, Township, problem, seeded_rng};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rand::Rng;
 
-/// The workload's reading as records, shared with the benchmark.
-#[allow(dead_code)]
-#[path = "../../bench/src/workload.rs"]
-mod workload;
-
 /// Cases run unless `PROPTEST_CASES` says otherwise.
 const DEFAULT_CASES: u32 = 32;
 
-/// Records of each kind replayed from the workload, and updates per
-/// rectification item: every kind of record and of edit, a short replay.
-const PER_KIND: usize = 3;
-
 /// Changes per message of a pull answer.
 const CHANGES_PER_MESSAGE: usize = 6;
-
-/// The `index`-th change (counted round) of the whole answer, or of the
-/// forged change's own record: a record's own changes are what a forgery
-/// most often names to get past the phone's checks.
-#[derive(Clone, Copy, Debug)]
-struct Other {
-    index: usize,
-    same_record: bool,
-}
-
-/// What a forged change says otherwise; `at` names an operation (counted
-/// round) of another change, `op` one of the forged change.
-#[derive(Clone, Debug)]
-enum Forgery {
-    /// Its number in its actor's sequence moved by this much.
-    Seq(i64),
-    /// The number of its first operation moved by this much.
-    StartOp(i64),
-    /// It depends on another change instead, its operations numbered on
-    /// from that change's if `renumber`.
-    DependOn { of: Other, renumber: bool },
-    /// It depends on nothing.
-    NoDependencies,
-    /// An operation replaces another change's operation.
-    Pred { op: usize, of: Other, at: usize },
-    /// An operation writes into what another change's operation made.
-    Obj { op: usize, of: Other, at: usize },
-    /// An operation writes after a list item another change's operation
-    /// inserted.
-    ListKey { op: usize, of: Other, at: usize },
-    /// An operation inserts where it wrote, or writes where it inserted.
-    ToggleInsert { op: usize },
-    /// An operation does something else.
-    Action { op: usize, action: u8 },
-}
 
 /// Where the forged change goes in the answer.
 #[derive(Clone, Copy, Debug)]
@@ -107,32 +63,6 @@ enum Case {
     },
 }
 
-fn other() -> impl Strategy<Value = Other> {
-    (0usize..256, prop::bool::weighted(0.7))
-        .prop_map(|(index, same_record)| Other { index, same_record })
-}
-
-fn forgery() -> impl Strategy<Value = Forgery> {
-    let i = 0usize..256;
-    // Most often numbered as its actor's next change: placed after its
-    // original, a second change on the same dependencies, its operations
-    // numbered as the original's.
-    let seq = prop_oneof![3 => Just(1i64), 1 => -3i64..=3];
-    prop_oneof![
-        2 => seq.prop_map(Forgery::Seq),
-        1 => (-8i64..=8).prop_map(Forgery::StartOp),
-        1 => (other(), any::<bool>())
-            .prop_map(|(of, renumber)| Forgery::DependOn { of, renumber }),
-        1 => Just(Forgery::NoDependencies),
-        1 => (i.clone(), other(), i.clone()).prop_map(|(op, of, at)| Forgery::Pred { op, of, at }),
-        1 => (i.clone(), other(), i.clone()).prop_map(|(op, of, at)| Forgery::Obj { op, of, at }),
-        1 => (i.clone(), other(), i.clone())
-            .prop_map(|(op, of, at)| Forgery::ListKey { op, of, at }),
-        1 => i.clone().prop_map(|op| Forgery::ToggleInsert { op }),
-        1 => (i, 0u8..7).prop_map(|(op, action)| Forgery::Action { op, action }),
-    ]
-}
-
 fn case() -> impl Strategy<Value = Case> {
     let place = prop_oneof![
         1 => Just(Place::Instead),
@@ -141,7 +71,7 @@ fn case() -> impl Strategy<Value = Case> {
     ];
     prop_oneof![
         1 => Just(Case::Honest),
-        8 => (0usize..256, any::<bool>(), place, prop::collection::vec(forgery(), 1..4))
+        8 => (0usize..256, any::<bool>(), place, prop::collection::vec(forge::forgery(), 1..4))
             .prop_map(|(change, edit, place, forgeries)| Case::Forged {
                 change,
                 edit,
@@ -151,143 +81,34 @@ fn case() -> impl Strategy<Value = Case> {
     ]
 }
 
-/// The real changes the hostile server sends, each with the record it
-/// belongs to.
-struct Changes {
-    bytes: Vec<Vec<u8>>,
-    /// For each change, the number of its record (in order of first change).
-    record: Vec<usize>,
-    /// The changes of each record, in order.
-    of_record: Vec<Vec<usize>>,
-    /// The changes that depend on another (edits).
-    edits: Vec<usize>,
-}
-
-impl Changes {
-    fn new(bytes: Vec<Vec<u8>>) -> Changes {
-        let mut by_hash: HashMap<ChangeHash, usize> = HashMap::new();
-        let (mut record, mut of_record, mut edits) =
-            (Vec::new(), Vec::<Vec<usize>>::new(), Vec::new());
-        for (i, b) in bytes.iter().enumerate() {
-            let c = Change::from_bytes(b.clone()).unwrap();
-            let r = match c.deps().first() {
-                None => {
-                    of_record.push(Vec::new());
-                    of_record.len() - 1
-                }
-                Some(d) => {
-                    edits.push(i);
-                    record[by_hash[d]]
-                }
-            };
-            by_hash.insert(c.hash(), i);
-            record.push(r);
-            of_record[r].push(i);
-        }
-        Changes {
-            bytes,
-            record,
-            of_record,
-            edits,
-        }
+/// The changes the hostile server sends for `case`, and the forged change
+/// if it differs from its original.
+fn answer(real: &Changes, case: &Case) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
+    let mut changes = real.bytes.clone();
+    let Case::Forged {
+        change,
+        edit,
+        place,
+        forgeries,
+    } = case
+    else {
+        return (changes, None);
+    };
+    let c = if *edit && !real.edits.is_empty() {
+        real.edits[change % real.edits.len()]
+    } else {
+        change % changes.len()
+    };
+    let forged = real.forge(c, forgeries);
+    if forged == changes[c] {
+        return (changes, None);
     }
-
-    /// The change `of` names for a forgery of change `c`.
-    fn other(&self, c: usize, of: Other) -> usize {
-        if of.same_record {
-            let own = &self.of_record[self.record[c]];
-            own[of.index % own.len()]
-        } else {
-            of.index % self.bytes.len()
-        }
+    match place {
+        Place::Instead => changes[c] = forged.clone(),
+        Place::Before => changes.insert(c, forged.clone()),
+        Place::After => changes.insert(c + 1, forged.clone()),
     }
-
-    fn decode(&self, i: usize) -> Change {
-        Change::from_bytes(self.bytes[i].clone()).unwrap()
-    }
-
-    /// Change `c` as `forgeries` say, encoded again by Automerge.
-    fn forge(&self, c: usize, forgeries: &[Forgery]) -> Vec<u8> {
-        use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
-        use automerge::{ExpandedChange, ObjType, ScalarValue};
-        let op_of = |of: Other, at: usize| {
-            let other = self.decode(self.other(c, of));
-            let at = at as u64 % other.len().max(1) as u64;
-            OpId::new(other.start_op().get() + at, other.actor_id())
-        };
-        let mut e = ExpandedChange::from(&self.decode(c));
-        let n = e.operations.len();
-        let shift = |v: u64, by: i64| v.saturating_add_signed(by).max(1);
-        for forgery in forgeries {
-            match *forgery {
-                Forgery::Seq(by) => e.seq = shift(e.seq, by),
-                Forgery::StartOp(by) => {
-                    e.start_op = std::num::NonZeroU64::new(shift(e.start_op.get(), by)).unwrap();
-                }
-                Forgery::DependOn { of, renumber } => {
-                    let on = self.decode(self.other(c, of));
-                    e.deps = vec![on.hash()];
-                    if renumber {
-                        e.start_op = std::num::NonZeroU64::new(on.max_op() + 1).unwrap();
-                    }
-                }
-                Forgery::NoDependencies => e.deps.clear(),
-                Forgery::Pred { op, of, at } => {
-                    e.operations[op % n].pred = vec![op_of(of, at)].into();
-                }
-                Forgery::Obj { op, of, at } => {
-                    e.operations[op % n].obj = ObjectId::Id(op_of(of, at));
-                }
-                Forgery::ListKey { op, of, at } => {
-                    e.operations[op % n].key = Key::Seq(ElementId::Id(op_of(of, at)));
-                }
-                Forgery::ToggleInsert { op } => e.operations[op % n].insert ^= true,
-                Forgery::Action { op, action } => {
-                    e.operations[op % n].action = match action {
-                        0 => OpType::Make(ObjType::Map),
-                        1 => OpType::Make(ObjType::List),
-                        2 => OpType::Make(ObjType::Text),
-                        3 => OpType::Put(ScalarValue::Str("伪造".into())),
-                        4 => OpType::Delete,
-                        5 => OpType::Increment(1),
-                        _ => OpType::Put(ScalarValue::counter(0)),
-                    };
-                }
-            }
-        }
-        e.hash = None;
-        Change::from(e).raw_bytes().to_vec()
-    }
-
-    /// The changes the hostile server sends for `case`, and the forged
-    /// change if it differs from its original.
-    fn answer(&self, case: &Case) -> (Vec<Vec<u8>>, Option<Vec<u8>>) {
-        let mut changes = self.bytes.clone();
-        let Case::Forged {
-            change,
-            edit,
-            place,
-            forgeries,
-        } = case
-        else {
-            return (changes, None);
-        };
-        let c = if *edit && !self.edits.is_empty() {
-            self.edits[change % self.edits.len()]
-        } else {
-            change % changes.len()
-        };
-        let forged = self.forge(c, forgeries);
-        if forged == changes[c] {
-            return (changes, None);
-        }
-        match place {
-            Place::Instead => changes[c] = forged.clone(),
-            Place::Before => changes.insert(c, forged.clone()),
-            Place::After => changes.insert(c + 1, forged.clone()),
-        }
-        (changes, Some(forged))
-    }
+    (changes, Some(forged))
 }
 
 /// The pull answer holding `changes`, packed as the server packs them,
@@ -300,49 +121,20 @@ fn answer_of(changes: &[Vec<u8>], first_through: u64) -> Vec<pb::PullResponse> {
     pull_answer(&messages, first_through)
 }
 
-/// The changes of a phone that replayed part of the workload's village:
-/// `PER_KIND` records of each kind and up to `PER_KIND` updates of each
-/// rectification item kept, in the order the phone made them; and who the
-/// hostile server enrols a phone as to send them.
+/// The secretary's phone of the workload's village and its changes
+/// ([`forge::replayed_village`]), and who the hostile server enrols a phone
+/// as to send them.
 async fn workload_changes(town: &Township, server: &TestServer) -> (Device, Vec<Vec<u8>>, Enrols) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../bench/data/workload-1-village.json");
-    let village = workload::load(&path).unwrap().remove(0);
-    let secretary = village.secretary();
-    town.add_village(&village.id, &secretary, &village.members);
-    let phone = Device::enrol(town, server.addr, &secretary).await;
-
-    let mut kinds: HashMap<_, usize> = HashMap::new();
-    let mut updates: HashMap<String, usize> = HashMap::new();
-    let ops: Vec<_> = village
-        .ops
-        .iter()
-        .filter(|op| match op {
-            workload::Op::Create { key, record, .. } => {
-                let n = kinds.entry(record.kind()).or_default();
-                *n += 1;
-                if *n <= PER_KIND {
-                    updates.insert(key.clone(), 0);
-                }
-                *n <= PER_KIND
-            }
-            workload::Op::UpdateRectification { key, .. } => match updates.get_mut(key) {
-                Some(n) if *n < PER_KIND => {
-                    *n += 1;
-                    true
-                }
-                _ => false,
-            },
-        })
-        .cloned()
-        .collect();
-    let me = PersonId::new(&secretary).unwrap();
-    workload::replay(&phone.client, &me, &ops, &mut HashMap::new()).unwrap();
-    let changes = pending(&phone.path);
+    let forge::Replayed {
+        phone,
+        secretary,
+        village,
+        changes,
+    } = forge::replayed_village(town, server).await;
     let enrols = Enrols {
         person: secretary,
         role: pb::Role::Secretary,
-        village: village.id.clone(),
+        village,
         scopes: phone
             .client
             .status()
@@ -353,17 +145,6 @@ async fn workload_changes(town: &Township, server: &TestServer) -> (Device, Vec<
             .collect(),
     };
     (phone, changes, enrols)
-}
-
-/// The changes waiting in a device's outbox, oldest first.
-fn pending(store: &Path) -> Vec<Vec<u8>> {
-    Db::open(store, None)
-        .unwrap()
-        .read(|tx| outbox::pending(tx, usize::MAX))
-        .unwrap()
-        .into_iter()
-        .map(|p| p.bytes)
-        .collect()
 }
 
 /// Whether the phone's store holds the change `bytes`.
@@ -471,22 +252,9 @@ enum Outcome {
     Taken,
 }
 
-/// Panics anywhere in the process, counted by the hook [`count_panics`]
-/// installs.
-static PANICS: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts every panic in [`PANICS`], then reports it as before.
-fn count_panics() {
-    let report = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        PANICS.fetch_add(1, Ordering::SeqCst);
-        report(info);
-    }));
-}
-
 #[test]
 fn forged_pulls_leave_the_phone_intact() {
-    count_panics();
+    panics::count();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -519,17 +287,17 @@ fn forged_pulls_leave_the_phone_intact() {
     let result = runner.run(&case(), |case| {
         // A panic of the case before (a failed assertion, while shrinking)
         // is not this one's.
-        PANICS.store(0, Ordering::SeqCst);
+        panics::take();
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("phone.db");
         let phone = Client::open(&store).unwrap();
         rt.block_on(phone.enroll(&hostile.code(), None, &enrols.person))
             .unwrap();
 
-        let (sent, forged) = changes.answer(&case);
+        let (sent, forged) = answer(&changes, &case);
         hostile.answer_next_pull(answer_of(&sent, 1));
         let first = sync(&rt, &phone, &case);
-        assert_eq!(PANICS.load(Ordering::SeqCst), 0, "{case:?}: a panic");
+        assert_eq!(panics::take(), 0, "{case:?}: a panic");
         let orphan = orphan(&sent);
         if let Err(err) = &first {
             names_what_failed(&case, err, orphan);
@@ -550,7 +318,7 @@ fn forged_pulls_leave_the_phone_intact() {
         // took an honest one's place.
         hostile.answer_next_pull(answer_of(&changes.bytes, 1_000));
         let again = sync(&rt, &phone, &case);
-        assert_eq!(PANICS.load(Ordering::SeqCst), 0, "{case:?}: a panic");
+        assert_eq!(panics::take(), 0, "{case:?}: a panic");
         match &again {
             Err(err) if taken => names_what_failed(&case, err, false),
             Err(err) => panic!("{case:?}: the honest changes refused: {err}"),
@@ -567,11 +335,11 @@ fn forged_pulls_leave_the_phone_intact() {
             .client
             .create(problem(&format!("村道坑洼 {n}")), None)
             .unwrap();
-        let new = pending(&maker.path).pop().unwrap();
+        let new = forge::pending(&maker.path).pop().unwrap();
         hostile.answer_next_pull(answer_of(&[new], 2_000));
         let r = sync(&rt, &phone, &case).unwrap_or_else(|e| panic!("{case:?}: a new record: {e}"));
         assert_eq!(r.pulled, 1, "{case:?}: {r:?}");
-        assert_eq!(PANICS.load(Ordering::SeqCst), 0, "{case:?}: a panic");
+        assert_eq!(panics::take(), 0, "{case:?}: a panic");
         every_record_loads(&phone, &store, &case);
         *outcomes.lock().unwrap().entry(outcome).or_default() += 1;
         Ok(())
@@ -579,7 +347,7 @@ fn forged_pulls_leave_the_phone_intact() {
     eprintln!(
         "{} changes of {} records from the workload; forged answers: {:?}",
         changes.bytes.len(),
-        changes.of_record.len(),
+        changes.records(),
         outcomes.lock().unwrap(),
     );
     result.unwrap();

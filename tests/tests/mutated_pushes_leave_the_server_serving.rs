@@ -17,19 +17,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use massline_core::PersonId;
 use massline_core::packing::Packer;
-use massline_core::store::{Db, outbox};
 use massline_proto::pb;
+use massline_tests::forge::{self, Changes, Forgery, panics};
 use massline_tests::{Device, TestServer, Township, problem, raw, seeded_rng};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use rand::Rng;
-
-/// The workload's reading as records, shared with the benchmark.
-#[allow(dead_code)]
-#[path = "../../bench/src/workload.rs"]
-mod workload;
 
 /// Most the test process (server, devices and test together) may ever hold:
 /// several times what it peaks at (about 35 MiB), far below what one message
@@ -39,10 +33,6 @@ const MAX_PEAK_RSS_BYTES: u64 = 256 << 20;
 
 /// Cases run unless `PROPTEST_CASES` says otherwise.
 const DEFAULT_CASES: u32 = 48;
-
-/// Records of each kind replayed from the workload, and updates per
-/// rectification item: every kind of record and of edit, a short replay.
-const PER_KIND: usize = 3;
 
 /// Changes per message of a real call, as a device batches them.
 const CHANGES_PER_MESSAGE: usize = 6;
@@ -84,47 +74,6 @@ enum Mutation {
     },
 }
 
-/// What a forged change says otherwise. `of` and `at` name an operation of
-/// another change of the call (its `at`-th), `op` one of the forged change.
-#[derive(Clone, Debug)]
-enum Forgery {
-    /// Its number in its actor's sequence moved by this much.
-    Seq(i64),
-    /// The number of its first operation moved by this much.
-    StartOp(i64),
-    /// It depends on another change of the call instead, its operations
-    /// numbered on from that change's if `renumber`.
-    DependOn { of: usize, renumber: bool },
-    /// It depends on nothing.
-    NoDependencies,
-    /// An operation replaces another change's operation.
-    Pred { op: usize, of: usize, at: usize },
-    /// An operation writes into what another change's operation made.
-    Obj { op: usize, of: usize, at: usize },
-    /// An operation writes after a list item another change's operation
-    /// inserted.
-    ListKey { op: usize, of: usize, at: usize },
-    /// An operation inserts where it wrote, or writes where it inserted.
-    ToggleInsert { op: usize },
-    /// An operation does something else.
-    Action { op: usize, action: u8 },
-}
-
-fn forgery() -> impl Strategy<Value = Forgery> {
-    let i = 0usize..256;
-    prop_oneof![
-        (-3i64..=3).prop_map(Forgery::Seq),
-        (-8i64..=8).prop_map(Forgery::StartOp),
-        (i.clone(), any::<bool>()).prop_map(|(of, renumber)| Forgery::DependOn { of, renumber }),
-        Just(Forgery::NoDependencies),
-        (i.clone(), i.clone(), i.clone()).prop_map(|(op, of, at)| Forgery::Pred { op, of, at }),
-        (i.clone(), i.clone(), i.clone()).prop_map(|(op, of, at)| Forgery::Obj { op, of, at }),
-        (i.clone(), i.clone(), i.clone()).prop_map(|(op, of, at)| Forgery::ListKey { op, of, at }),
-        i.clone().prop_map(|op| Forgery::ToggleInsert { op }),
-        (i, 0u8..7).prop_map(|(op, action)| Forgery::Action { op, action }),
-    ]
-}
-
 fn mutation() -> impl Strategy<Value = Mutation> {
     let i = 0usize..64;
     prop_oneof![
@@ -143,56 +92,9 @@ fn mutation() -> impl Strategy<Value = Mutation> {
             .prop_map(|(message, count)| Mutation::HugeCount { message, count }),
         1 => (i, prop::collection::vec(any::<u8>(), 0..512))
             .prop_map(|(message, bytes)| Mutation::RandomFrame { message, bytes }),
-        4 => (0usize..256, prop::collection::vec(forgery(), 1..4))
+        4 => (0usize..256, prop::collection::vec(forge::forgery(), 1..4))
             .prop_map(|(change, forgeries)| Mutation::Forge { change, forgeries }),
     ]
-}
-
-/// The changes of a phone that replayed part of the workload's village:
-/// `PER_KIND` records of each kind and up to `PER_KIND` updates of each
-/// rectification item kept, in the order the phone made them.
-async fn workload_changes(town: &Township, server: &TestServer) -> (Device, Vec<Vec<u8>>) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../bench/data/workload-1-village.json");
-    let village = workload::load(&path).unwrap().remove(0);
-    let secretary = village.secretary();
-    town.add_village(&village.id, &secretary, &village.members);
-    let phone = Device::enrol(town, server.addr, &secretary).await;
-
-    let mut kinds: HashMap<_, usize> = HashMap::new();
-    let mut updates: HashMap<String, usize> = HashMap::new();
-    let ops: Vec<_> = village
-        .ops
-        .iter()
-        .filter(|op| match op {
-            workload::Op::Create { key, record, .. } => {
-                let n = kinds.entry(record.kind()).or_default();
-                *n += 1;
-                if *n <= PER_KIND {
-                    updates.insert(key.clone(), 0);
-                }
-                *n <= PER_KIND
-            }
-            workload::Op::UpdateRectification { key, .. } => match updates.get_mut(key) {
-                Some(n) if *n < PER_KIND => {
-                    *n += 1;
-                    true
-                }
-                _ => false,
-            },
-        })
-        .cloned()
-        .collect();
-    let me = PersonId::new(&secretary).unwrap();
-    workload::replay(&phone.client, &me, &ops, &mut HashMap::new()).unwrap();
-    let changes = Db::open(&phone.path, None)
-        .unwrap()
-        .read(|tx| outbox::pending(tx, usize::MAX))
-        .unwrap()
-        .into_iter()
-        .map(|p| p.bytes)
-        .collect();
-    (phone, changes)
 }
 
 /// The messages of one call holding `changes`, packed as a device packs them.
@@ -218,60 +120,9 @@ fn flip_in_change(change: &[u8], at: usize, xor: u8) -> Vec<u8> {
     raw::chunk(change[8], &body)
 }
 
-/// Change `c` of `changes` as `forgeries` say, encoded again by Automerge.
-fn forge(changes: &[Vec<u8>], c: usize, forgeries: &[Forgery]) -> Vec<u8> {
-    use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
-    use automerge::{Change, ExpandedChange, ObjType, ScalarValue};
-    let decode = |i: usize| Change::from_bytes(changes[i % changes.len()].clone()).unwrap();
-    let op_of = |of: usize, at: usize| {
-        let other = decode(of);
-        let at = at as u64 % other.len().max(1) as u64;
-        OpId::new(other.start_op().get() + at, other.actor_id())
-    };
-    let mut e = ExpandedChange::from(&decode(c));
-    let n = e.operations.len();
-    let shift = |v: u64, by: i64| v.saturating_add_signed(by).max(1);
-    for forgery in forgeries {
-        match *forgery {
-            Forgery::Seq(by) => e.seq = shift(e.seq, by),
-            Forgery::StartOp(by) => {
-                e.start_op = std::num::NonZeroU64::new(shift(e.start_op.get(), by)).unwrap();
-            }
-            Forgery::DependOn { of, renumber } => {
-                let on = decode(of);
-                e.deps = vec![on.hash()];
-                if renumber {
-                    e.start_op = std::num::NonZeroU64::new(on.max_op() + 1).unwrap();
-                }
-            }
-            Forgery::NoDependencies => e.deps.clear(),
-            Forgery::Pred { op, of, at } => {
-                e.operations[op % n].pred = vec![op_of(of, at)].into();
-            }
-            Forgery::Obj { op, of, at } => e.operations[op % n].obj = ObjectId::Id(op_of(of, at)),
-            Forgery::ListKey { op, of, at } => {
-                e.operations[op % n].key = Key::Seq(ElementId::Id(op_of(of, at)));
-            }
-            Forgery::ToggleInsert { op } => e.operations[op % n].insert ^= true,
-            Forgery::Action { op, action } => {
-                e.operations[op % n].action = match action {
-                    0 => OpType::Make(ObjType::Map),
-                    1 => OpType::Make(ObjType::List),
-                    2 => OpType::Make(ObjType::Text),
-                    3 => OpType::Put(ScalarValue::Str("伪造".into())),
-                    4 => OpType::Delete,
-                    5 => OpType::Increment(1),
-                    _ => OpType::Put(ScalarValue::counter(0)),
-                };
-            }
-        }
-    }
-    e.hash = None;
-    Change::from(e).bytes().to_vec()
-}
-
-/// The call `m` makes of the real `changes`.
-fn apply(m: &Mutation, changes: &[Vec<u8>]) -> Vec<pb::PushRequest> {
+/// The call `m` makes of the real changes.
+fn apply(m: &Mutation, real: &Changes) -> Vec<pb::PushRequest> {
+    let changes = &real.bytes[..];
     let honest = call_of(changes);
     let n = honest.len();
     let mut call = honest.clone();
@@ -314,7 +165,7 @@ fn apply(m: &Mutation, changes: &[Vec<u8>]) -> Vec<pb::PushRequest> {
         Mutation::Forge { change, forgeries } => {
             let mut changes = changes.to_vec();
             let c = change % changes.len();
-            changes[c] = forge(&changes, c, forgeries);
+            changes[c] = real.forge(c, forgeries);
             call = call_of(&changes);
         }
     }
@@ -385,22 +236,9 @@ enum Outcome {
     CallRefused,
 }
 
-/// Panics anywhere in the process (the server's tasks catch theirs, and
-/// answer with an error), counted by the hook [`count_panics`] installs.
-static PANICS: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts every panic in [`PANICS`], then reports it as before.
-fn count_panics() {
-    let report = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        PANICS.fetch_add(1, Ordering::SeqCst);
-        report(info);
-    }));
-}
-
 #[test]
 fn mutated_pushes_leave_the_server_serving() {
-    count_panics();
+    panics::count();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -408,8 +246,9 @@ fn mutated_pushes_leave_the_server_serving() {
         .unwrap();
     let town = Township::new();
     let server = rt.block_on(TestServer::start(&town));
-    let (phone, changes) = rt.block_on(workload_changes(&town, &server));
-    assert!(changes.len() > 20, "{} changes", changes.len());
+    let replayed = rt.block_on(forge::replayed_village(&town, &server));
+    let (phone, changes) = (replayed.phone, Changes::new(replayed.changes));
+    assert!(changes.bytes.len() > 20, "{} changes", changes.bytes.len());
     let li = rt.block_on(Device::enrol(&town, server.addr, "li"));
     let (channel, token) = rt.block_on(raw::channel_of(&phone));
 
@@ -432,7 +271,7 @@ fn mutated_pushes_leave_the_server_serving() {
     let result = runner.run(&mutation(), |m| {
         // A panic of the case before (a failed assertion, while shrinking)
         // is not this one's.
-        PANICS.store(0, Ordering::SeqCst);
+        panics::take();
         let call = apply(&m, &changes);
         let answer = rt.block_on(async {
             tokio::time::timeout(
@@ -442,7 +281,7 @@ fn mutated_pushes_leave_the_server_serving() {
             .await
             .expect("the server answers a push within 20 s")
         });
-        assert_eq!(PANICS.load(Ordering::SeqCst), 0, "{m:?}: a panic");
+        assert_eq!(panics::take(), 0, "{m:?}: a panic");
         let outcome = check_answer(&m, &answer, mutants_stored.load(Ordering::SeqCst));
         if !matches!(m, Mutation::Honest) && outcome != Outcome::CallRefused {
             mutants_stored.store(true, Ordering::SeqCst);
@@ -460,7 +299,7 @@ fn mutated_pushes_leave_the_server_serving() {
     });
     eprintln!(
         "{} changes from the workload; calls answered: {:?}; peak memory {} MiB",
-        changes.len(),
+        changes.bytes.len(),
         outcomes.lock().unwrap(),
         peak_rss() >> 20
     );
