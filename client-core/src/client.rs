@@ -177,6 +177,7 @@ impl Client {
                 bundle_public_key: public.to_vec(),
             })
             .await?;
+        conn.remember_link(self.options.slow_link_connect);
         let who = resp
             .identity
             .ok_or_else(|| Error::Protocol("enrollment answer without identity".into()))?;

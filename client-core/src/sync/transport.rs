@@ -183,7 +183,7 @@ impl Connection {
     /// Remembers whether this connection's link was slow (its TCP and TLS
     /// handshakes took over `threshold`), for the next connection to the
     /// same server, whose calls may go as early data before it can tell.
-    fn remember_link(&self, threshold: Duration) {
+    pub fn remember_link(&self, threshold: Duration) {
         if let Some(took) = self.link.handshake_took() {
             remember_slow(&self.address, took > threshold);
         }
@@ -210,7 +210,6 @@ impl Connection {
         self.count_sent(req.encoded_len());
         let resp = client.enroll(req).await.map_err(status_error)?.into_inner();
         self.count_received(resp.encoded_len());
-        self.remember_link(SyncOptions::default().slow_link_connect);
         Ok(resp)
     }
 
