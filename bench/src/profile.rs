@@ -11,7 +11,7 @@ use massline_core::Client;
 use massline_core::packing::{Dictionary, Unpacker};
 use massline_core::protocol::{PullBatch, PullRequest};
 use massline_core::store::Db;
-use massline_core::sync::engine::{self, PullSession, SyncOptions};
+use massline_core::sync::engine::{self, PullDecoder, PullSession, SyncOptions};
 use massline_core::sync::sizes::Adaptive;
 use massline_server::feed::{self, FeedOptions};
 use massline_server::{ingest, registry};
@@ -165,12 +165,19 @@ pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
     );
     let start = Instant::now();
     let cpu = cpu_ms();
-    let mut session = PullSession::new();
+    let (mut decoder, mut session) = (PullDecoder::default(), PullSession::new());
+    let (mut decoding, mut committing) = (0.0, 0.0);
     for b in batches {
-        session.apply(&b_db, b, 1_700_000_000)?;
+        let step = Instant::now();
+        let decoded = decoder.decode(b)?;
+        decoding += ms(step);
+        let step = Instant::now();
+        session.commit(&b_db, decoded, 1_700_000_000)?;
+        committing += ms(step);
     }
     println!(
-        "phone: apply pull {:.1} ms, cpu {:.1} ms ({} changes)",
+        "phone: apply pull {:.1} ms (decode {decoding:.1} ms, commit {committing:.1} ms), \
+         cpu of this thread {:.1} ms ({} changes)",
         ms(start),
         cpu_ms() - cpu,
         session.received

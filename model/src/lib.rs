@@ -17,7 +17,8 @@
 //!   and server hold to the rules.
 //! - [`packing`]: how changes travel (packed, one zstd stream per call);
 //!   [`dictionary`]: the zstd dictionaries a stream may be compressed with;
-//!   [`change_limits`]: what one change from a device may hold.
+//!   [`change_limits`]: what one change from a device may hold;
+//!   [`parallel`]: a message's changes read on the machine's cores.
 //! - [`protocol`]: the sync messages as plain Rust.
 //! - [`enrollment_code`]: the code a township officer hands out.
 //! - [`report`]: an error and its sources as one line.
@@ -47,6 +48,7 @@ pub mod first_change;
 pub mod ids;
 pub mod judge;
 pub mod packing;
+pub mod parallel;
 pub mod protocol;
 pub mod record_doc;
 pub mod records;

@@ -91,19 +91,58 @@ pub fn put(
     now: i64,
 ) -> Result<(), Error> {
     let written = Written {
-        root: doc_json::read_root(doc),
+        row: Row::of(doc_json::read_root(doc)),
         previous,
         new_chunks,
         n_new,
     };
-    put_root(tx, id, written, now, || Ok(doc.save()))
+    put_row(tx, id, written, now, || Ok(doc.save()))
 }
 
-/// A document's new state, as its root and the chunks that made it.
+/// A record's row as written beside its document: what its root reads as.
+/// Made apart from the database, so it can be made ahead, on any thread.
+#[derive(Clone, Debug)]
+pub struct Row {
+    scope: String,
+    kind: String,
+    /// The record as JSON, or `None` with `problem` saying why the root does
+    /// not read as one.
+    record: Option<String>,
+    problem: Option<String>,
+    withdrawn: Option<String>,
+}
+
+impl Row {
+    /// The row of a document whose root is `root`.
+    pub fn of(root: serde_json::Map<String, Value>) -> Row {
+        let field = |k: &str| match root.get(k) {
+            Some(Value::String(s)) => s.clone(),
+            _ => String::new(),
+        };
+        let (scope, kind) = (field("scope"), field("kind"));
+        let (record, problem, withdrawn) = match record_doc::parse_root(root) {
+            Ok(r) => (
+                serde_json::to_string(&r.record).ok(),
+                None,
+                r.withdrawn.and_then(|w| serde_json::to_string(&w).ok()),
+            ),
+            Err(e) => (None, Some(e.to_string()), None),
+        };
+        Row {
+            scope,
+            kind,
+            record,
+            problem,
+            withdrawn,
+        }
+    }
+}
+
+/// A document's new state, as its row and the chunks that made it.
 #[derive(Debug)]
 pub struct Written<'a> {
-    /// The document's root as JSON.
-    pub root: serde_json::Map<String, Value>,
+    /// What the document's root reads as.
+    pub row: Row,
     /// Its stored form before, if any.
     pub previous: Option<&'a StoredDoc>,
     /// The chunks just applied, concatenated.
@@ -119,7 +158,7 @@ pub fn will_compact(previous: Option<&StoredDoc>, n_new: i64) -> bool {
 
 /// Writes a document's new state. `save` makes the compacted document when
 /// the run of chunks grows too long; it is not called otherwise.
-pub fn put_root(
+pub fn put_row(
     tx: &Transaction<'_>,
     id: &DocId,
     w: Written<'_>,
@@ -128,20 +167,13 @@ pub fn put_root(
 ) -> Result<(), Error> {
     let (state, chunks) =
         stored_doc::next_run(w.previous.map(StoredDoc::run), w.new_chunks, w.n_new, save)?;
-    let root = w.root;
-    let field = |k: &str| match root.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        _ => String::new(),
-    };
-    let (scope, kind) = (field("scope"), field("kind"));
-    let (record, problem, withdrawn) = match record_doc::parse_root(root) {
-        Ok(r) => (
-            serde_json::to_string(&r.record).ok(),
-            None,
-            r.withdrawn.and_then(|w| serde_json::to_string(&w).ok()),
-        ),
-        Err(e) => (None, Some(e.to_string()), None),
-    };
+    let Row {
+        scope,
+        kind,
+        record,
+        problem,
+        withdrawn,
+    } = w.row;
     tx.prepare_cached(
         "INSERT INTO documents (doc_id, scope, kind, state, chunks, record, problem, updated_at,
                                 withdrawn)

@@ -17,7 +17,7 @@ use automerge::{Automerge, Change, ChangeHash, ExpandedChange};
 use rustc_hash::FxHashMap;
 
 use super::sizes::Adaptive;
-use crate::change_limits::{self, OpIndex};
+use crate::change_limits::{self, ChangeLimitError, OpIndex, Within};
 use crate::doc_json;
 use crate::error::{Because, Error};
 use crate::first_change;
@@ -27,9 +27,10 @@ use crate::protocol::{
     MAX_PURGED_PER_MESSAGE, Person, PullBatch, PullRequest, PushAck, PushFrame, ServerId,
     person_digest, scopes_digest,
 };
-use crate::store::documents::{self, StoredDoc};
+use crate::store::documents::{self, Row, StoredDoc};
 use crate::store::outbox::{self, Pending};
 use crate::store::{Db, cursors, identity};
+use massline_model::parallel;
 
 /// Tuning of a sync.
 #[derive(Clone, Copy, Debug)]
@@ -379,16 +380,16 @@ pub struct DecodedBatch {
 }
 
 /// One change of a pull message, parsed within the change limits; a change
-/// without dependencies also carries the record root it makes when it is a
-/// plain first change, an edit its operations, to be checked against its
-/// record's.
+/// without dependencies also carries the row of the record it makes when it
+/// is a plain first change (read on the decoding thread), an edit its
+/// operations, to be checked against its record's.
 #[derive(Debug)]
 enum Decoded {
     Change {
         hash: ChangeHash,
         bytes: Vec<u8>,
         change: Box<Change>,
-        root: Option<serde_json::Map<String, serde_json::Value>>,
+        row: Option<Row>,
         ops: Option<Box<ExpandedChange>>,
     },
     /// A change outside the limits: the message fails once its record is
@@ -401,21 +402,38 @@ enum Decoded {
     },
 }
 
-/// Parses a change from the server within the change limits, reading it as a
-/// record when it is a plain first change; any other change without
-/// dependencies must name only what it makes itself.
-fn decode_change(hash: ChangeHash, bytes: Vec<u8>, budget: &mut u64) -> Decoded {
+impl Decoded {
+    /// A change read (by [`decode_change`]) with the bytes it was read from,
+    /// which its message held meanwhile.
+    fn with_bytes(mut self, read_from: Vec<u8>) -> Decoded {
+        if let Decoded::Change { bytes, .. } = &mut self {
+            *bytes = read_from;
+        }
+        self
+    }
+}
+
+/// Parses a change from the server whose bytes [`change_limits::within`]
+/// passed (or refused), reading it as a record when it is a plain first
+/// change; any other change without dependencies must name only what it
+/// makes itself. Runs on any thread; its bytes are added after
+/// ([`Decoded::with_bytes`]).
+fn decode_change(
+    hash: ChangeHash,
+    bytes: &[u8],
+    within: Result<Within<'_>, ChangeLimitError>,
+) -> Decoded {
     let refused = |deps, why: String| Decoded::Refused { hash, deps, why };
-    let checked = match change_limits::parse_within(&bytes, budget) {
+    let checked = match within.and_then(Within::parse) {
         Ok(c) => c,
-        Err(e) => return refused(packing::dependencies(&bytes), e.to_string()),
+        Err(e) => return refused(packing::dependencies(bytes), e.to_string()),
     };
     if !checked.change.deps().is_empty() {
         return Decoded::Change {
             hash,
-            bytes,
+            bytes: Vec::new(),
             change: Box::new(checked.change),
-            root: None,
+            row: None,
             ops: Some(Box::new(checked.expanded)),
         };
     }
@@ -427,9 +445,9 @@ fn decode_change(hash: ChangeHash, bytes: Vec<u8>, budget: &mut u64) -> Decoded 
     }
     Decoded::Change {
         hash,
-        bytes,
+        bytes: Vec::new(),
         change: Box::new(checked.change),
-        root,
+        row: root.map(Row::of),
         ops: None,
     }
 }
@@ -471,11 +489,10 @@ impl PullDecoder {
                 None => Unpacker::new().unpack(&batch.frame, batch.entries),
             }
             .map_err(|e| Error::Protocol(Because::of("a pull message from the server", e)))?;
-            entries.reserve_exact(unpacked.len());
-            let mut budget = change_limits::MAX_OPS_PER_MESSAGE;
+            let mut changes = Vec::with_capacity(unpacked.len());
             for e in unpacked {
-                entries.push(match e {
-                    Entry::Change { hash, bytes } => decode_change(hash, bytes, &mut budget),
+                match e {
+                    Entry::Change { hash, bytes } => changes.push((hash, bytes)),
                     // A saved document is read whole by Automerge, past every limit.
                     Entry::Document { doc, .. } => {
                         return Err(Error::Protocol(
@@ -486,8 +503,23 @@ impl PullDecoder {
                             .into(),
                         ));
                     }
-                });
+                }
             }
+            // The message's budget of operations is taken in order, cheaply;
+            // Automerge's reading and the checks after it run on the cores.
+            let mut budget = change_limits::MAX_OPS_PER_MESSAGE;
+            let within: Vec<_> = changes
+                .iter()
+                .map(|(hash, bytes)| (*hash, &bytes[..], change_limits::within(bytes, &mut budget)))
+                .collect();
+            let decoded = parallel::map_in_order(within, |(hash, bytes, within)| {
+                decode_change(hash, bytes, within)
+            });
+            entries = decoded
+                .into_iter()
+                .zip(changes)
+                .map(|(d, (_, bytes))| d.with_bytes(bytes))
+                .collect();
         }
         if batch.purged.len() > MAX_PURGED_PER_MESSAGE {
             return Err(Error::Protocol(
@@ -572,7 +604,9 @@ pub struct PullSession {
 /// until another change of it arrives.
 struct Working {
     doc: Option<Automerge>,
-    root: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The row of a new record read from its first change, until another
+    /// change of it arrives.
+    row: Option<Row>,
     previous: Option<StoredDoc>,
     chunks: Vec<u8>,
     n_new: i64,
@@ -594,11 +628,11 @@ impl Working {
         })
     }
 
-    /// A record new to the phone, whose first change reads as `root`.
-    fn new(root: Option<serde_json::Map<String, serde_json::Value>>) -> Working {
+    /// A record new to the phone, whose first change reads as `row`.
+    fn new(row: Option<Row>) -> Working {
         Working {
             doc: None,
-            root,
+            row,
             previous: None,
             chunks: Vec::new(),
             n_new: 0,
@@ -646,7 +680,7 @@ impl Working {
             };
             doc.load_incremental(&self.chunks)
                 .map_err(|e| Error::Storage(Because::of("a received record does not load", e)))?;
-            self.root = None;
+            self.row = None;
             self.doc = Some(doc);
         }
         self.doc
@@ -758,7 +792,7 @@ fn apply_entries(
                 hash,
                 bytes,
                 change,
-                root,
+                row,
                 ops,
             } => {
                 let id = match change.deps().first() {
@@ -768,7 +802,7 @@ fn apply_entries(
                         if work.contains_key(&id) || documents::stored(tx, &id)?.is_some() {
                             continue;
                         }
-                        work.insert(id, Working::new(root));
+                        work.insert(id, Working::new(row));
                         order.push(id);
                         id
                     }
@@ -820,8 +854,8 @@ fn apply_entries(
                     }
                     None => {
                         // A plain first change of a new record reads without a document.
-                        if w.root.is_none() || w.n_new > 0 {
-                            w.root = None;
+                        if w.row.is_none() || w.n_new > 0 {
+                            w.row = None;
                             w.deferred.push(hash);
                         }
                         if w.index.is_none() {
@@ -844,8 +878,8 @@ fn apply_entries(
         if documents::will_compact(w.previous.as_ref(), w.n_new) {
             w.doc()?;
         }
-        let root = match w.root.take() {
-            Some(root) if w.doc.is_none() => root,
+        let row = match w.row.take() {
+            Some(row) if w.doc.is_none() => row,
             _ => {
                 let deferred = std::mem::take(&mut w.deferred);
                 let doc = w.doc()?;
@@ -857,17 +891,17 @@ fn apply_entries(
                         format!("change {h} of record {id} lacks a dependency").into(),
                     ));
                 }
-                doc_json::read_root(doc)
+                Row::of(doc_json::read_root(doc))
             }
         };
         let written = documents::Written {
-            root,
+            row,
             previous: w.previous.as_ref(),
             new_chunks: &w.chunks,
             n_new: w.n_new,
         };
         let doc = w.doc.as_ref();
-        documents::put_root(tx, id, written, now, || {
+        documents::put_row(tx, id, written, now, || {
             doc.map(Automerge::save)
                 .ok_or_else(|| Error::Storage("document not loaded".into()))
         })?;

@@ -9,6 +9,7 @@ use massline_model::DocId;
 use massline_model::change_limits::{self, ChangeLimitError, OpIndex, Within};
 use massline_model::judge::{self, Judgement};
 use massline_model::packing::Entry;
+use massline_model::parallel;
 
 /// Why a change is refused before its record is looked at.
 #[derive(Debug, thiserror::Error)]
@@ -43,18 +44,11 @@ pub enum Prepared {
     Document(DocId),
 }
 
-/// Fewest changes of a message each thread [`prepare`] starts reads.
-pub const CHANGES_PER_THREAD: usize = 64;
-
-/// Most threads [`prepare`] reads one message on.
-pub const MAX_THREADS: usize = 4;
-
 /// Checks a message's entries against the change limits, parses them and
 /// reads first changes, touching no database. The message's budget of
 /// operations is taken change by change, in order (read from their bytes,
 /// cheaply); the rest, Automerge's reading and the checks after it, runs on
-/// as many threads as the machine has cores (up to [`MAX_THREADS`], each
-/// with at least [`CHANGES_PER_THREAD`] changes), so a large message is
+/// the machine's cores ([`parallel::map_in_order`]), so a large message is
 /// ready sooner while the one before it is taken in.
 pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
     let mut budget = change_limits::MAX_OPS_PER_MESSAGE;
@@ -67,23 +61,7 @@ pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
             Entry::Document { .. } => None,
         })
         .collect();
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = cores
-        .min(MAX_THREADS)
-        .min(within.len() / CHANGES_PER_THREAD)
-        .max(1);
-    let per_thread = within.len().div_ceil(threads).max(1);
-    let mut parts = Vec::with_capacity(threads);
-    let mut rest = within;
-    while !rest.is_empty() {
-        let tail = rest.split_off(per_thread.min(rest.len()));
-        parts.push(std::mem::replace(&mut rest, tail));
-    }
-    let read: Vec<Option<Read>> = if parts.len() < 2 {
-        parts.into_iter().flatten().map(read).collect()
-    } else {
-        read_apart(parts)
-    };
+    let read = parallel::map_in_order(within, read);
     entries
         .into_iter()
         .zip(read)
@@ -103,23 +81,6 @@ pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
             (Entry::Document { doc, .. }, _) => Prepared::Document(doc),
         })
         .collect()
-}
-
-/// [`read`] of the first part on this thread and of each other part on a
-/// thread of its own; in order.
-fn read_apart(mut parts: Vec<Vec<Option<Checking<'_>>>>) -> Vec<Option<Read>> {
-    let others = parts.split_off(1.min(parts.len()));
-    std::thread::scope(|s| {
-        let threads: Vec<_> = others
-            .into_iter()
-            .map(|part| s.spawn(move || part.into_iter().map(read).collect::<Vec<_>>()))
-            .collect();
-        let mut done: Vec<Option<Read>> = parts.into_iter().flatten().map(read).collect();
-        for t in threads {
-            done.extend(t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-        }
-        done
-    })
 }
 
 /// A change of a message, with its hash as sent, through the cheap checks
@@ -171,10 +132,10 @@ mod tests {
 
     #[test]
     fn a_large_message_is_read_on_several_threads_and_answered_in_order() {
-        let n = CHANGES_PER_THREAD * MAX_THREADS;
+        let n = parallel::ITEMS_PER_THREAD * parallel::MAX_THREADS;
         let mut sent: Vec<(ChangeHash, Vec<u8>)> = (0..n as i64).map(change).collect();
         // Two sent under a hash not theirs: refused where they are.
-        let wrong = [5, n - CHANGES_PER_THREAD / 2];
+        let wrong = [5, n - parallel::ITEMS_PER_THREAD / 2];
         for &i in &wrong {
             sent[i].0.0[0] ^= 1;
         }
