@@ -52,54 +52,65 @@ pub enum Prepared {
 /// ready sooner while the one before it is taken in.
 pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
     let mut budget = change_limits::MAX_OPS_PER_MESSAGE;
-    let within: Vec<Option<Checking<'_>>> = entries
+    let checked: Vec<Checking<'_>> = entries
         .iter()
         .map(|e| match e {
             Entry::Change { hash, bytes } => {
-                Some((*hash, change_limits::within(bytes, &mut budget)))
+                Checking::Change(*hash, change_limits::within(bytes, &mut budget))
             }
-            Entry::Document { .. } => None,
+            Entry::Document { doc, .. } => Checking::Document(*doc),
         })
         .collect();
-    let read = parallel::map_in_order(within, read);
-    entries
+    parallel::map_in_order(checked, read)
         .into_iter()
-        .zip(read)
-        .map(|(e, read)| match (e, read) {
-            (Entry::Change { hash, bytes }, Some((parsed, first))) => Prepared::Change {
-                hash,
-                bytes,
-                parsed,
-                first,
-            },
-            (Entry::Change { hash, bytes }, None) => Prepared::Change {
-                hash,
-                bytes,
-                parsed: Err(Unread::WrongHash),
-                first: None,
-            },
-            (Entry::Document { doc, .. }, _) => Prepared::Document(doc),
-        })
+        .zip(entries)
+        .map(|(read, entry)| read.with_bytes(entry))
         .collect()
 }
 
-/// A change of a message, with its hash as sent, through the cheap checks
-/// of [`change_limits::within`] (or refused by them).
-type Checking<'a> = (ChangeHash, Result<Within<'a>, ChangeLimitError>);
+/// An entry of a message: a change with its hash as sent, through the cheap
+/// checks of [`change_limits::within`] (or refused by them), or a document.
+enum Checking<'a> {
+    Change(ChangeHash, Result<Within<'a>, ChangeLimitError>),
+    Document(DocId),
+}
 
-/// What [`prepare`] reads of one change: the change, or why it is refused
-/// unread, and for a plain first change the record it makes.
-type Read = (Result<Change, Unread>, Option<Judgement>);
-
-/// Reads a change (`None`: the entry is a whole document).
-fn read(entry: Option<Checking<'_>>) -> Option<Read> {
-    let (hash, within) = entry?;
-    Some(match within.and_then(Within::parse) {
+/// Reads an entry, on any thread; its bytes are added after
+/// ([`Prepared::with_bytes`]).
+fn read(entry: Checking<'_>) -> Prepared {
+    let (hash, within) = match entry {
+        Checking::Change(hash, within) => (hash, within),
+        Checking::Document(doc) => return Prepared::Document(doc),
+    };
+    let (parsed, first) = match within.and_then(Within::parse) {
         Err(e) => (Err(e.into()), None),
         Ok(c) if c.change.hash() != hash => (Err(Unread::WrongHash), None),
         Ok(c) if !c.change.deps().is_empty() => (Ok(c.change), None),
         Ok(c) => first_of(c),
-    })
+    };
+    Prepared::Change {
+        hash,
+        bytes: Vec::new(),
+        parsed,
+        first,
+    }
+}
+
+impl Prepared {
+    /// An entry read (by [`read`]) with the bytes it was read from, which
+    /// its message held meanwhile.
+    fn with_bytes(mut self, entry: Entry) -> Prepared {
+        if let (
+            Prepared::Change { bytes, .. },
+            Entry::Change {
+                bytes: read_from, ..
+            },
+        ) = (&mut self, entry)
+        {
+            *bytes = read_from;
+        }
+        self
+    }
 }
 
 /// A change without dependencies: judged from its operations when it is the
@@ -149,10 +160,17 @@ mod tests {
         let prepared = prepare(entries);
         assert_eq!(prepared.len(), n);
         for (i, p) in prepared.iter().enumerate() {
-            let Prepared::Change { hash, parsed, .. } = p else {
+            let Prepared::Change {
+                hash,
+                parsed,
+                bytes,
+                ..
+            } = p
+            else {
                 panic!("entry {i} is not a change");
             };
             assert_eq!(*hash, sent[i].0, "entry {i}");
+            assert_eq!(bytes, &sent[i].1, "entry {i} keeps its bytes");
             match parsed {
                 Err(Unread::WrongHash) => assert!(wrong.contains(&i), "entry {i}"),
                 Ok(c) => assert_eq!(c.raw_bytes(), &sent[i].1[..], "entry {i}"),
