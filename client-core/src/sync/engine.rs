@@ -934,4 +934,72 @@ mod tests {
         let r = request_for(&BTreeMap::new());
         assert_eq!((r.common, r.cursors.len()), (0, 0));
     }
+
+    /// `n` first changes of records of their own; the one at `bad` holds a
+    /// counter, which no record may.
+    fn first_changes(n: usize, bad: Option<usize>) -> Vec<(ChangeHash, Vec<u8>)> {
+        use automerge::transaction::Transactable;
+        (0..n)
+            .map(|i| {
+                let mut doc = automerge::AutoCommit::new();
+                let value = if Some(i) == bad {
+                    automerge::ScalarValue::counter(1)
+                } else {
+                    automerge::ScalarValue::Int(i as i64)
+                };
+                doc.put(automerge::ROOT, "n", value).expect("a put");
+                let c = doc.get_last_local_change().expect("a change");
+                (c.hash(), c.raw_bytes().to_vec())
+            })
+            .collect()
+    }
+
+    fn message(changes: &[(ChangeHash, Vec<u8>)]) -> PullBatch {
+        let mut packer = Packer::new(3);
+        for (_, bytes) in changes {
+            packer.push_change(bytes);
+        }
+        let (frame, entries) = packer.flush();
+        PullBatch {
+            frame,
+            entries,
+            through: 1,
+            done: true,
+            ..PullBatch::default()
+        }
+    }
+
+    #[test]
+    fn a_large_pull_message_read_on_the_cores_is_taken_whole_or_not_at_all() {
+        let n = parallel::ITEMS_PER_THREAD * parallel::MAX_THREADS;
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&dir.path().join("p.db"), None).expect("db");
+
+        // A bad change late in the message (read on another thread than the
+        // first): refused by its record, and nothing of the message is kept.
+        let bad = n - 5;
+        let changes = first_changes(n, Some(bad));
+        let err = PullSession::new()
+            .apply(&db, message(&changes), 1)
+            .expect_err("a counter is refused");
+        let record = DocId::of_first_change(&changes[bad].0);
+        assert!(err.to_string().contains(&record.to_string()), "{err}");
+        let held = db
+            .read(|tx| documents::stored(tx, &DocId::of_first_change(&changes[0].0)))
+            .expect("read");
+        assert!(held.is_none(), "the message's first record was kept");
+
+        // Without it, every record is taken, each with its own change's bytes.
+        let changes = first_changes(n, None);
+        let mut session = PullSession::new();
+        session.apply(&db, message(&changes), 1).expect("taken in");
+        assert_eq!(session.received, n as u64);
+        for (hash, bytes) in &changes {
+            let stored = db
+                .read(|tx| documents::stored(tx, &DocId::of_first_change(hash)))
+                .expect("read")
+                .expect("the record is held");
+            assert_eq!(&stored.state, bytes, "record of change {hash}");
+        }
+    }
 }
