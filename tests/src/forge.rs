@@ -272,6 +272,27 @@ impl Changes {
 /// Panics anywhere in the process, counted: a server's or phone's tasks
 /// catch their own panics and answer with an error, which a property test
 /// must not take for a refusal.
+/// The property runner of a forging test: `PROPTEST_CASES` cases (else
+/// `default_cases`), from a seed that `MASSLINE_TEST_SEED` replays
+/// ([`crate::seeded_rng`]); failures are not written to files.
+pub fn runner(test: &str, default_cases: u32) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use rand::Rng;
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_cases);
+    let (_, mut seeds) = crate::seeded_rng(test);
+    TestRunner::new_with_rng(
+        Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &seeds.random::<[u8; 32]>()),
+    )
+}
+
 pub mod panics {
     use std::sync::atomic::{AtomicUsize, Ordering};
 

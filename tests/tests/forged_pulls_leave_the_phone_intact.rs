@@ -28,10 +28,8 @@ use massline_core::Client;
 use massline_proto::pb;
 use massline_tests::forge::{self, Changes, Forgery, panics};
 use massline_tests::hostile::{Enrols, HostileServer, pull_answer};
-use massline_tests::{Device, TestServer, Township, problem, seeded_rng};
+use massline_tests::{Device, TestServer, Township, problem};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use rand::Rng;
 
 /// Cases run unless `PROPTEST_CASES` says otherwise.
 const DEFAULT_CASES: u32 = 32;
@@ -269,19 +267,7 @@ fn forged_pulls_leave_the_phone_intact() {
     let truth = maker.records();
     let hostile = rt.block_on(HostileServer::start(enrols.clone()));
 
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_CASES);
-    let (_, mut seeds) = seeded_rng("forged_pulls_leave_the_phone_intact");
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        TestRng::from_seed(RngAlgorithm::ChaCha, &seeds.random::<[u8; 32]>()),
-    );
+    let mut runner = forge::runner("forged_pulls_leave_the_phone_intact", DEFAULT_CASES);
     let serial = AtomicUsize::new(0);
     let outcomes = std::sync::Mutex::new(HashMap::<Outcome, usize>::new());
     let result = runner.run(&case(), |case| {

@@ -20,10 +20,8 @@ use std::time::Duration;
 use massline_core::packing::Packer;
 use massline_proto::pb;
 use massline_tests::forge::{self, Changes, Forgery, panics};
-use massline_tests::{Device, TestServer, Township, problem, raw, seeded_rng};
+use massline_tests::{Device, TestServer, Township, problem, raw};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use rand::Rng;
 
 /// Most the test process (server, devices and test together) may ever hold:
 /// several times what it peaks at (about 35 MiB), far below what one message
@@ -252,19 +250,7 @@ fn mutated_pushes_leave_the_server_serving() {
     let li = rt.block_on(Device::enrol(&town, server.addr, "li"));
     let (channel, token) = rt.block_on(raw::channel_of(&phone));
 
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_CASES);
-    let (_, mut seeds) = seeded_rng("mutated_pushes_leave_the_server_serving");
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        TestRng::from_seed(RngAlgorithm::ChaCha, &seeds.random::<[u8; 32]>()),
-    );
+    let mut runner = forge::runner("mutated_pushes_leave_the_server_serving", DEFAULT_CASES);
     let serial = AtomicUsize::new(0);
     let mutants_stored = std::sync::atomic::AtomicBool::new(false);
     let outcomes = std::sync::Mutex::new(HashMap::<Outcome, usize>::new());
