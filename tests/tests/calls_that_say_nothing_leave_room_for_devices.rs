@@ -73,8 +73,12 @@ async fn a_device_still_enrols(town: &Township, server: &TestServer, person: &st
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn enrollments_whose_request_never_arrives_make_room_for_a_device() {
+/// Fills the server to its cap with the attacker's connections, each making
+/// `call` on its own channel, and has a new device enrol meanwhile.
+async fn a_device_enrols_past<F>(call: impl Fn(Channel) -> F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let town = Township::new();
     let server = server(&town).await;
     let pin = Some(pin_of(&town));
@@ -83,17 +87,7 @@ async fn enrollments_whose_request_never_arrives_make_room_for_a_device() {
     for n in 0..CAP {
         let (channel, e) = raw::channel_from(attacker(n), server.addr, pin);
         events.push(e);
-        // The call's headers, and not a byte of its message.
-        calls.push(tokio::spawn(async move {
-            let mut grpc = tonic::client::Grpc::new(channel);
-            grpc.ready().await.unwrap();
-            grpc.client_streaming::<_, pb::EnrollRequest, pb::EnrollResponse, _>(
-                tonic::Request::new(futures::stream::pending::<pb::EnrollRequest>()),
-                PathAndQuery::from_static("/massline.v1.Enrollment/Enroll"),
-                tonic_prost::ProstCodec::default(),
-            )
-            .await
-        }));
+        calls.push(tokio::spawn(call(channel)));
     }
     connected(&events).await;
     a_device_still_enrols(&town, &server, "wang").await;
@@ -104,47 +98,48 @@ async fn enrollments_whose_request_never_arrives_make_room_for_a_device() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrollments_whose_request_never_arrives_make_room_for_a_device() {
+    a_device_enrols_past(|channel| async move {
+        // The call's headers, and not a byte of its message.
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let answer = grpc
+            .client_streaming::<_, pb::EnrollRequest, pb::EnrollResponse, _>(
+                tonic::Request::new(futures::stream::pending::<pb::EnrollRequest>()),
+                PathAndQuery::from_static("/massline.v1.Enrollment/Enroll"),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await;
+        drop(answer);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reflection_streams_that_ask_nothing_make_room_for_a_device() {
-    let town = Township::new();
-    let server = server(&town).await;
-    let pin = Some(pin_of(&town));
-    let mut events = Vec::new();
-    let mut calls = Vec::new();
-    for n in 0..CAP {
-        let (channel, e) = raw::channel_from(attacker(n), server.addr, pin);
-        events.push(e);
-        calls.push(tokio::spawn(async move {
-            // One question answered, then the stream stays open, silent.
-            let (tx, rx) = tokio::sync::mpsc::channel(1);
-            let requests =
-                futures::stream::unfold(
-                    rx,
-                    |mut rx| async move { rx.recv().await.map(|m| (m, rx)) },
-                );
-            tx.send(ServerReflectionRequest {
-                host: String::new(),
-                message_request: Some(server_reflection_request::MessageRequest::ListServices(
-                    String::new(),
-                )),
-            })
+    a_device_enrols_past(|channel| async move {
+        // One question answered, then the stream stays open, silent.
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let requests =
+            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) });
+        tx.send(ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            )),
+        })
+        .await
+        .unwrap();
+        let mut answers = ServerReflectionClient::new(channel)
+            .server_reflection_info(requests)
             .await
-            .unwrap();
-            let mut answers = ServerReflectionClient::new(channel)
-                .server_reflection_info(requests)
-                .await
-                .unwrap()
-                .into_inner();
-            answers.message().await.unwrap().unwrap();
-            futures::future::pending::<()>().await;
-            drop(tx);
-        }));
-    }
-    connected(&events).await;
-    a_device_still_enrols(&town, &server, "wang").await;
-    for c in calls {
-        c.abort();
-    }
-    server.stop().await;
+            .unwrap()
+            .into_inner();
+        answers.message().await.unwrap().unwrap();
+        futures::future::pending::<()>().await;
+        drop(tx);
+    })
+    .await;
 }
 
 /// A pinned TLS channel from `local` whose HTTP/2 windows are zero: the
