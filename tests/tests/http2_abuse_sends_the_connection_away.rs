@@ -216,17 +216,14 @@ fn assert_sent_away(what: &str, written: u32, heard: &Heard) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rapid_resets_send_the_connection_away() {
+/// On the devices' port, then the dashboard's, a connection whose every
+/// stream is `per_stream` is sent away while an honest device syncs.
+async fn sent_away_on_both_ports(per_stream: impl Fn(u32) -> Vec<u8> + Copy) {
     let town = Township::new();
     let server = TestServer::start_with_dashboard(&town).await;
     let li = Device::enrol(&town, server.addr, "li").await;
     for (port, name) in [(server.addr, "devices"), (server.web.unwrap(), "dashboard")] {
-        let attack = abuse_is_sent_away(&town, port, |id| {
-            let mut f = frame(HEADERS, END_HEADERS, id, &request("POST", HEALTH));
-            f.extend(frame(RST_STREAM, 0, id, &CANCEL.to_be_bytes()));
-            f
-        });
+        let attack = abuse_is_sent_away(&town, port, per_stream);
         let (written, heard) = tokio::join!(attack, device_syncs_meanwhile(&li)).0;
         assert_sent_away(name, written, &heard);
     }
@@ -234,25 +231,28 @@ async fn rapid_resets_send_the_connection_away() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rapid_resets_send_the_connection_away() {
+    sent_away_on_both_ports(|id| {
+        let mut f = frame(HEADERS, END_HEADERS, id, &request("POST", HEALTH));
+        f.extend(frame(RST_STREAM, 0, id, &CANCEL.to_be_bytes()));
+        f
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_the_server_must_reset_send_the_connection_away() {
-    let town = Township::new();
-    let server = TestServer::start_with_dashboard(&town).await;
-    let li = Device::enrol(&town, server.addr, "li").await;
-    for (port, name) in [(server.addr, "devices"), (server.web.unwrap(), "dashboard")] {
-        let attack = abuse_is_sent_away(&town, port, |id| {
-            // The stream's send window is 65,535 to start with: twice
-            // 2³¹ − 1 more overflows it, a stream error the server answers
-            // with a reset of its own.
-            let mut f = frame(HEADERS, END_HEADERS, id, &request("POST", HEALTH));
-            for _ in 0..2 {
-                f.extend(frame(WINDOW_UPDATE, 0, id, &0x7fff_ffffu32.to_be_bytes()));
-            }
-            f
-        });
-        let (written, heard) = tokio::join!(attack, device_syncs_meanwhile(&li)).0;
-        assert_sent_away(name, written, &heard);
-    }
-    server.stop().await;
+    sent_away_on_both_ports(|id| {
+        // The stream's send window is 65,535 to start with: twice
+        // 2³¹ − 1 more overflows it, a stream error the server answers
+        // with a reset of its own.
+        let mut f = frame(HEADERS, END_HEADERS, id, &request("POST", HEALTH));
+        for _ in 0..2 {
+            f.extend(frame(WINDOW_UPDATE, 0, id, &0x7fff_ffffu32.to_be_bytes()));
+        }
+        f
+    })
+    .await;
 }
 
 /// What the server answers a request whose header block is `block`
