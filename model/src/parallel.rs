@@ -14,10 +14,20 @@ pub const MAX_THREADS: usize = 4;
 /// [`ITEMS_PER_THREAD`] items; the first part on the caller's thread). A
 /// panic in `f` is raised again on the caller's thread.
 pub fn map_in_order<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    map_in_order_by(items, ITEMS_PER_THREAD, f)
+}
+
+/// [`map_in_order`] of items each costing more: each thread starts on at
+/// least `per_thread` of them.
+pub fn map_in_order_by<T: Send, R: Send>(
+    items: Vec<T>,
+    per_thread: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = cores
         .min(MAX_THREADS)
-        .min(items.len() / ITEMS_PER_THREAD)
+        .min(items.len() / per_thread.max(1))
         .max(1);
     if threads < 2 {
         return items.into_iter().map(f).collect();

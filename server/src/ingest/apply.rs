@@ -16,7 +16,7 @@ use massline_model::judge::{self, Judgement, Standing};
 use massline_model::protocol::RefusalCode;
 use rusqlite::Transaction;
 
-use super::{Batch, Prepared, Stop, admit, refuse};
+use super::{Batch, Foreseen, Prepared, Stop, admit, refuse};
 use crate::documents::{self, Current};
 use crate::error::Error;
 
@@ -97,6 +97,19 @@ impl Working {
     pub fn forget(&mut self) {
         self.doc = None;
         self.index = None;
+    }
+
+    /// Whether a judgement made ahead holds for change `hash` of record
+    /// `id`: the record is new to the server and took exactly the changes
+    /// the judgement assumed. If so, a document built without the change is
+    /// dropped (it would lack the change once accepted), and rebuilt when
+    /// next needed.
+    pub fn takes_foreseen(&mut self, id: DocId, hash: &ChangeHash, ahead: &Foreseen) -> bool {
+        let holds = ahead.record == id && self.current.is_none() && self.n_new == ahead.after;
+        if holds && !self.holds(hash) {
+            self.forget();
+        }
+        holds
     }
 
     /// Builds the document, if it is not, from what is stored and accepted.

@@ -17,7 +17,8 @@
 //!   (`record_doc::parse_written`); passing `massline_model::records::rules`.
 //! - [`apply`]: the change (with the rest of its author's chain in the
 //!   message) applied to its record's document and read by
-//!   `massline_model::judge`.
+//!   `massline_model::judge`, unless it was judged ahead in the first stage
+//!   ([`foresee`]: a record made in the same message) on what came true.
 //! - [`commit`]: numbered and stored, and the records written once the
 //!   message is through.
 //!
@@ -30,6 +31,7 @@
 mod admit;
 mod apply;
 mod commit;
+mod foresee;
 mod prepare;
 
 use std::cell::RefCell;
@@ -44,6 +46,7 @@ use rusqlite::Transaction;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use apply::MAX_CHAIN;
+pub use foresee::Foreseen;
 pub use prepare::{Prepared, Unread, prepare};
 
 use crate::db::Db;
@@ -225,7 +228,11 @@ impl<'a> Batch<'a> {
                 bytes,
                 parsed,
                 first,
-            } => (hash, self.take_change(hash, bytes, parsed, first, rest)),
+                foreseen,
+            } => (
+                hash,
+                self.take_change(hash, bytes, parsed, first, foreseen, rest),
+            ),
             Prepared::Document(doc) => {
                 let why = format!("record {doc}: a push carries changes, not whole records");
                 (
@@ -243,6 +250,7 @@ impl<'a> Batch<'a> {
         bytes: Vec<u8>,
         parsed: Result<Change, Unread>,
         first: Option<Judgement>,
+        foreseen: Option<Foreseen>,
         rest: &[Option<Prepared>],
     ) -> Result<(), Stop> {
         if admit::stored(self, &hash, &parsed)? {
@@ -254,9 +262,14 @@ impl<'a> Batch<'a> {
         let id = admit::record(self, hash, change.deps())?;
         let new = self.open(id, change.deps().is_empty())?;
         admit::scope(self, id, first.as_ref())?;
-        let judged = match first {
-            Some(read) => read,
-            None => {
+        let judged = match (first, foreseen) {
+            (Some(read), _) => read,
+            (None, Some(ahead))
+                if admit::working(&mut self.work, id)?.takes_foreseen(id, &hash, &ahead) =>
+            {
+                ahead.judgement
+            }
+            (None, _) => {
                 admit::operations(self, id, hash, &change)?;
                 let judged = apply::judge(self, id, change, rest)?;
                 if new {

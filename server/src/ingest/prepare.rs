@@ -1,8 +1,9 @@
 //! The first stage: what needs no database. Each change is held to the
 //! change limits and parsed, and a new record is read straight from its
 //! plain first change (no Automerge document built: most changes a township
-//! sees are first changes). This runs for one message while the one before
-//! it is being taken in.
+//! sees are first changes), and the later changes of a record made in the
+//! message are judged ahead ([`foresee`](super::foresee)). This runs for one
+//! message while the one before it is being taken in.
 
 use automerge::{Change, ChangeHash};
 use massline_model::DocId;
@@ -10,6 +11,8 @@ use massline_model::change_limits::{self, ChangeLimitError, OpIndex, Within};
 use massline_model::judge::{self, Judgement};
 use massline_model::packing::Entry;
 use massline_model::parallel;
+
+use super::foresee::{self, Foreseen};
 
 /// Why a change is refused before its record is looked at.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,9 @@ pub enum Prepared {
         /// For the plain first change of a record: the record it makes,
         /// judged from its operations.
         first: Option<Judgement>,
+        /// For a later change of a record made in the same message: judged
+        /// ahead ([`foresee`](super::foresee)).
+        foreseen: Option<Foreseen>,
     },
     /// A whole document, which a push may not carry.
     Document(DocId),
@@ -61,11 +67,13 @@ pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
             Entry::Document { doc, .. } => Checking::Document(*doc),
         })
         .collect();
-    parallel::map_in_order(checked, read)
+    let mut prepared: Vec<Prepared> = parallel::map_in_order(checked, read)
         .into_iter()
         .zip(entries)
         .map(|(read, entry)| read.with_bytes(entry))
-        .collect()
+        .collect();
+    foresee::foresee(&mut prepared);
+    prepared
 }
 
 /// An entry of a message: a change with its hash as sent, through the cheap
@@ -93,6 +101,7 @@ fn read(entry: Checking<'_>) -> Prepared {
         bytes: Vec::new(),
         parsed,
         first,
+        foreseen: None,
     }
 }
 

@@ -1,0 +1,321 @@
+//! Records made in a message, judged ahead: part of the first stage, so it
+//! needs no database and runs on the machine's cores while the message
+//! before is taken in.
+//!
+//! A record a device made offline and then changed again arrives with its
+//! whole history in one message: its plain first change and the edits after
+//! it. Judging an edit (applying it to the record's document and reading
+//! the record back, [`judge::apply`]) is most of what taking such a message
+//! in costs, and it needs nothing but the record's earlier changes, which
+//! are all in the message. So each such edit is judged here, on the
+//! assumption that every change of its record before it in the message will
+//! be accepted. The serial stage takes the judgement only where that came
+//! true (see `apply::Working::takes_foreseen`); anywhere else (a change
+//! refused, a record the server already had) it judges the change itself,
+//! as it judges every other.
+//!
+//! The work is bounded as the message is: each change is judged at most
+//! once here, on a document holding only the message's own changes.
+
+use automerge::{Automerge, ChangeHash};
+use massline_model::DocId;
+use massline_model::change_limits::OpIndex;
+use massline_model::judge::{self, Judgement, Standing};
+use massline_model::parallel;
+use rustc_hash::FxHashMap;
+
+use super::Prepared;
+
+/// Fewest records each thread judges ahead: judging one record's edits
+/// costs about as much as reading 64 changes.
+pub const RECORDS_PER_THREAD: usize = 4;
+
+/// A change judged ahead, with what its judgement assumes.
+#[derive(Debug)]
+pub struct Foreseen {
+    /// The record it changes.
+    pub record: DocId,
+    /// How many changes of the record come before it in the message, its
+    /// first change among them: the judgement holds if the record was new
+    /// to the server and took exactly those.
+    pub after: i64,
+    /// What the judge read.
+    pub judgement: Judgement,
+}
+
+/// Judges ahead the edits of every record made in `entries` (read by the
+/// rest of the first stage), and keeps each judgement with its change.
+pub(super) fn foresee(entries: &mut [Prepared]) {
+    let made: Vec<Vec<usize>> = records_made(entries)
+        .into_iter()
+        .filter(|at| at.len() > 1)
+        .collect();
+    if made.is_empty() {
+        return;
+    }
+    let read: &[Prepared] = entries;
+    let judged = parallel::map_in_order_by(made, RECORDS_PER_THREAD, |at| judge_ahead(read, &at));
+    for (i, foreseen) in judged.into_iter().flatten() {
+        if let Some(Prepared::Change { foreseen: slot, .. }) = entries.get_mut(i) {
+            *slot = Some(foreseen);
+        }
+    }
+}
+
+/// One record made in the message: where its changes are, and whether every
+/// change that builds on them so far is among them.
+struct Made {
+    at: Vec<usize>,
+    open: bool,
+}
+
+/// The records whose plain first change is in the message, each with the
+/// places of its changes that follow, in order: every change building only
+/// on the record's changes, until one that builds on them and on anything
+/// else, after which nothing more of the record is judged ahead.
+fn records_made(entries: &[Prepared]) -> Vec<Vec<usize>> {
+    let mut made: Vec<Made> = Vec::new();
+    let mut of: FxHashMap<ChangeHash, usize> = FxHashMap::default();
+    for (i, entry) in entries.iter().enumerate() {
+        let Prepared::Change {
+            hash,
+            parsed: Ok(change),
+            first,
+            ..
+        } = entry
+        else {
+            continue;
+        };
+        if of.contains_key(hash) {
+            // Sent again: the serial stage skips it as held.
+            continue;
+        }
+        let deps = change.deps();
+        if deps.is_empty() {
+            if first.as_ref().is_some_and(|j| j.edit.is_ok()) {
+                of.insert(*hash, made.len());
+                made.push(Made {
+                    at: vec![i],
+                    open: true,
+                });
+            }
+            continue;
+        }
+        let mut touched: Vec<usize> = deps.iter().filter_map(|d| of.get(d).copied()).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let only_the_records = deps.iter().all(|d| of.contains_key(d));
+        match touched[..] {
+            [g] if only_the_records && made[g].open => {
+                made[g].at.push(i);
+                of.insert(*hash, g);
+            }
+            _ => touched.into_iter().for_each(|g| made[g].open = false),
+        }
+    }
+    made.into_iter().map(|m| m.at).collect()
+}
+
+/// Judges the changes at `at` (a record's first change, then its edits) one
+/// after another, each on the record as the ones before it left it, until
+/// one the serial stage would refuse: its operations name what the record
+/// does not have, Automerge does not apply it, or the record does not read.
+fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
+    let Some(Prepared::Change {
+        hash,
+        parsed: Ok(first),
+        first: Some(Judgement { edit: Ok(made), .. }),
+        ..
+    }) = at.first().and_then(|&i| entries.get(i))
+    else {
+        return Vec::new();
+    };
+    let record = DocId::of_first_change(hash);
+    let mut doc = Automerge::new();
+    if doc.apply_changes([first.clone()]).is_err() {
+        return Vec::new();
+    }
+    let mut index = OpIndex::default();
+    index.add(&first.decode());
+    let mut standing = Standing::default();
+    standing.accept(made.clone());
+    let mut judged = Vec::new();
+    for (after, &i) in at.iter().enumerate().skip(1) {
+        let Some(Prepared::Change {
+            parsed: Ok(change), ..
+        }) = entries.get(i)
+        else {
+            break;
+        };
+        let ops = change.decode();
+        if index.check(&ops).is_err() {
+            break;
+        }
+        index.add(&ops);
+        let Ok(judgement) = judge::apply(&mut doc, &standing, change.clone(), Vec::new) else {
+            break;
+        };
+        let Ok(edit) = &judgement.edit else {
+            break;
+        };
+        standing.accept(edit.clone());
+        judged.push((
+            i,
+            Foreseen {
+                record,
+                after: after as i64,
+                judgement,
+            },
+        ));
+    }
+    judged
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::{ActorId, Change};
+    use chrono::NaiveDate;
+    use massline_model::access::Scope;
+    use massline_model::packing::Entry;
+    use massline_model::record_doc::{self, Author};
+    use massline_model::records::{Record, StudyEntry, StudyMaterial, StudyMode};
+    use massline_model::{PersonId, VillageCode};
+
+    use super::*;
+    use crate::ingest::prepare;
+
+    fn entry(minutes: u32) -> Record {
+        Record::StudyEntry(StudyEntry {
+            member: PersonId::new("wang").expect("id"),
+            date: NaiveDate::from_ymd_opt(2024, 5, 1).expect("date"),
+            material: StudyMaterial::MassLineReading,
+            topic: "群众路线读本".into(),
+            mode: StudyMode::SelfStudy,
+            helper: None,
+            minutes,
+            reflection: String::new(),
+            comments: Vec::new(),
+        })
+    }
+
+    /// A study entry of 30 minutes made by `actor`, and its document.
+    fn made(actor: &ActorId) -> (Change, Automerge) {
+        let person = PersonId::new("wang").expect("id");
+        let scope = Scope::MemberStudy {
+            village: VillageCode::new("dongcun").expect("code"),
+            member: person.clone(),
+        };
+        let by = Author {
+            actor,
+            person: &person,
+            time: 1_700_000_000,
+        };
+        let (_, doc, _) = record_doc::create(&by, &scope, 1, &entry(30)).expect("made");
+        (doc.get_last_local_change().expect("a change"), doc)
+    }
+
+    /// Sets the entry's minutes in `doc`, by `actor`: the change.
+    fn minutes(doc: &mut Automerge, actor: &ActorId, to: u32) -> Change {
+        let person = PersonId::new("wang").expect("id");
+        let by = Author {
+            actor,
+            person: &person,
+            time: 1_700_000_000,
+        };
+        let now = record_doc::read(doc).expect("reads").record;
+        record_doc::update(doc, &by, &now, &entry(to)).expect("updated");
+        doc.get_last_local_change().expect("a change")
+    }
+
+    fn doc_of(changes: &[&Change]) -> Automerge {
+        let mut doc = Automerge::new();
+        doc.apply_changes(changes.iter().map(|c| (*c).clone()))
+            .expect("applies");
+        doc
+    }
+
+    fn prepared(changes: &[&Change]) -> Vec<Prepared> {
+        prepare(
+            changes
+                .iter()
+                .map(|c| Entry::Change {
+                    hash: c.hash(),
+                    bytes: c.raw_bytes().to_vec(),
+                })
+                .collect(),
+        )
+    }
+
+    /// Each entry's judgement made ahead: (changes before it, minutes it made).
+    fn ahead(entries: &[Prepared]) -> Vec<Option<(i64, u32)>> {
+        entries
+            .iter()
+            .map(|e| match e {
+                Prepared::Change {
+                    foreseen: Some(f), ..
+                } => {
+                    let edit = f.judgement.edit.as_ref().expect("reads");
+                    let Record::StudyEntry(s) = &edit.made.record else {
+                        panic!("not a study entry");
+                    };
+                    Some((f.after, s.minutes))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_edits_of_a_record_made_in_the_message_are_judged_ahead_in_order() {
+        let a = ActorId::from([1u8; 16]);
+        let (first, mut doc) = made(&a);
+        let edits: Vec<Change> = [40, 50, 60].map(|m| minutes(&mut doc, &a, m)).into();
+        let (other, mut other_doc) = made(&ActorId::from([2u8; 16]));
+        let other_edit = minutes(&mut other_doc, &ActorId::from([2u8; 16]), 45);
+        let entries = prepared(&[&first, &other, &edits[0], &other_edit, &edits[1], &edits[2]]);
+        assert_eq!(
+            ahead(&entries),
+            [
+                None,
+                None,
+                Some((1, 40)),
+                Some((1, 45)),
+                Some((2, 50)),
+                Some((3, 60))
+            ]
+        );
+        let Prepared::Change {
+            foreseen: Some(f), ..
+        } = &entries[5]
+        else {
+            panic!("not judged ahead");
+        };
+        assert_eq!(f.record, DocId::of_first_change(&first.hash()));
+        let seen = f.judgement.edit.as_ref().expect("reads").seen.as_ref();
+        assert_eq!(
+            seen.map(|s| &s.record),
+            Some(&entry(50)),
+            "judged on the edit before"
+        );
+    }
+
+    #[test]
+    fn a_record_met_by_a_change_from_outside_the_message_is_judged_ahead_no_further() {
+        let (a, b) = (ActorId::from([1u8; 16]), ActorId::from([2u8; 16]));
+        let (first, mut doc) = made(&a);
+        let one = minutes(&mut doc, &a, 40);
+        // An edit made elsewhere, not in the message, merged before the next.
+        let mut elsewhere = doc.fork().with_actor(b.clone());
+        minutes(&mut elsewhere, &b, 45);
+        doc.merge(&mut elsewhere).expect("merges");
+        let met = minutes(&mut doc, &a, 50);
+        let after = minutes(&mut doc, &a, 60);
+        let entries = prepared(&[&first, &one, &met, &after]);
+        assert_eq!(ahead(&entries), [None, Some((1, 40)), None, None]);
+        // An edit sent twice is judged once: the second is skipped as held.
+        let mut doc = doc_of(&[&first, &one]);
+        let two = minutes(&mut doc, &a, 50);
+        let entries = prepared(&[&first, &one, &one, &two]);
+        assert_eq!(ahead(&entries), [None, Some((1, 40)), None, Some((2, 50))]);
+    }
+}

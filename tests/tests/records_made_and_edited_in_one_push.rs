@@ -1,0 +1,104 @@
+//! A record made and edited offline reaches the server with its whole history
+//! in one push message; the server judges its edits ahead, on the cores, and
+//! keeps a judgement made ahead only where what it assumed came true.
+
+use automerge::Automerge;
+use massline_core::Record;
+use massline_proto::pb;
+use massline_tests::{Device, TestServer, Township, raw, study};
+use serde_json::{Map, Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_made_and_edited_offline_arrive_as_their_last_edits() {
+    let town = Township::new();
+    let server = TestServer::start(&town).await;
+    let wang = Device::enrol(&town, server.addr, "wang").await;
+    // Enough records for the judging ahead to run on more than one thread.
+    for n in 0..12u32 {
+        let id = wang
+            .client
+            .create(study("wang", 30 + n, "群众路线读本"), None)
+            .unwrap();
+        for edit in 1..=4u32 {
+            wang.client
+                .edit(&id, |r| {
+                    if let Record::StudyEntry(s) = r {
+                        s.minutes += edit;
+                        s.reflection.push_str(&format!("，第{edit}次补充"));
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+    }
+    let report = wang.client.sync().await.unwrap();
+    assert_eq!(report.pushed, 60, "{report:?}");
+    assert!(wang.outbox().is_empty());
+    let on_server = town.server_records();
+    assert_eq!(on_server.len(), 12);
+    assert_eq!(
+        on_server,
+        wang.records(),
+        "the server holds each record's last edit"
+    );
+    let minutes: Vec<i64> = on_server
+        .iter()
+        .map(|(_, r)| r["minutes"].as_i64().unwrap())
+        .collect();
+    assert!(
+        minutes.iter().all(|&m| (40..52).contains(&m)),
+        "{minutes:?}"
+    );
+}
+
+fn entry(minutes: i64, reflection: &str) -> Value {
+    json!({"kind": "study_entry", "scope": "v/dongcun/m/wang", "serial": 1, "member": "wang",
+           "date": "2024-05-01", "material": "mass_line_reading", "topic": "读本",
+           "mode": "self_study", "minutes": minutes, "reflection": reflection})
+}
+
+/// A change to the record `first` made, by `actor`, naming wang as its
+/// author, that sets its root's `key` to `value`.
+fn edit_of_first(first: &[u8], actor: &automerge::ActorId, key: &str, value: Value) -> Vec<u8> {
+    let mut doc = Automerge::load(first).unwrap().with_actor(actor.clone());
+    let old: Map<String, Value> = massline_core::doc_json::read_root(&doc);
+    let mut new = old.clone();
+    new.insert(key.into(), value);
+    let mut tx = doc.transaction();
+    massline_core::doc_json::reconcile_map(&mut tx, &automerge::ROOT, &old, &new).unwrap();
+    tx.commit_with(raw::commit_by("wang"));
+    doc.get_last_local_change().unwrap().raw_bytes().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_judged_ahead_of_a_refused_change_is_judged_again() {
+    let town = Township::new();
+    let server = TestServer::start(&town).await;
+    let wang = Device::enrol(&town, server.addr, "wang").await;
+    let zhao = Device::enrol(&town, server.addr, "zhao").await;
+    let actor = raw::actor_of(&wang);
+
+    // A record, an edit of it by another device's actor (refused), and an
+    // edit of the record as first made. Judged ahead, the last assumes the
+    // refused one was accepted before it.
+    let first = raw::first_change(&actor, "wang", entry(30, ""));
+    let foreign = edit_of_first(&first, &raw::actor_of(&zhao), "minutes", json!(99));
+    let own = edit_of_first(&first, &actor, "reflection", json!("好"));
+    let answers = raw::push_changes(&wang, &[first, foreign, own]).await;
+    let got: Vec<(u32, pb::RefusalCode)> = answers
+        .refused
+        .iter()
+        .map(|r| (r.index, r.code()))
+        .collect();
+    assert_eq!(got, [(1, pb::RefusalCode::WrongActor)], "{answers:?}");
+    assert_eq!(answers.accepted, 2, "{answers:?}");
+
+    let on_server = town.server_records();
+    assert_eq!(on_server.len(), 1);
+    let record = &on_server[0].1;
+    assert_eq!(
+        (record["minutes"].as_i64(), record["reflection"].as_str()),
+        (Some(30), Some("好")),
+        "nothing of the refused edit stands: {record}"
+    );
+}
