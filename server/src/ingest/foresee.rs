@@ -30,6 +30,15 @@ use super::Prepared;
 /// costs about as much as reading 64 changes.
 pub const RECORDS_PER_THREAD: usize = 4;
 
+/// Most bytes of changes behind the judgements one message holds ahead. A
+/// judgement holds its record three times (as seen, made and merged), and
+/// reading the record costs about as much as the record is large, which is
+/// about as large as the bytes of its changes so far: each judgement is
+/// counted at the bytes of its change and every change of its record before
+/// it in the message. Past this, a record's edits are left to the serial
+/// stage, which holds one at a time.
+pub const MAX_BYTES_AHEAD: usize = 1 << 20;
+
 /// A change judged ahead, with what its judgement assumes.
 #[derive(Debug)]
 pub struct Foreseen {
@@ -46,7 +55,7 @@ pub struct Foreseen {
 /// Judges ahead the edits of every record made in `entries` (read by the
 /// rest of the first stage), and keeps each judgement with its change.
 pub(super) fn foresee(entries: &mut [Prepared]) {
-    let made: Vec<Vec<usize>> = records_made(entries)
+    let made: Vec<Vec<usize>> = records_made(entries, MAX_BYTES_AHEAD)
         .into_iter()
         .filter(|at| at.len() > 1)
         .collect();
@@ -62,23 +71,27 @@ pub(super) fn foresee(entries: &mut [Prepared]) {
     }
 }
 
-/// One record made in the message: where its changes are, and whether every
-/// change that builds on them so far is among them.
+/// One record made in the message: where its changes are, whether every
+/// change that builds on them so far is among them, and their bytes.
 struct Made {
     at: Vec<usize>,
     open: bool,
+    bytes: usize,
 }
 
 /// The records whose plain first change is in the message, each with the
 /// places of its changes that follow, in order: every change building only
 /// on the record's changes, until one that builds on them and on anything
-/// else, after which nothing more of the record is judged ahead.
-fn records_made(entries: &[Prepared]) -> Vec<Vec<usize>> {
+/// else, or one whose judgement would take the message past `budget` bytes
+/// (see [`MAX_BYTES_AHEAD`]), after which nothing more of the record is
+/// judged ahead.
+fn records_made(entries: &[Prepared], mut budget: usize) -> Vec<Vec<usize>> {
     let mut made: Vec<Made> = Vec::new();
     let mut of: FxHashMap<ChangeHash, usize> = FxHashMap::default();
     for (i, entry) in entries.iter().enumerate() {
         let Prepared::Change {
             hash,
+            bytes,
             parsed: Ok(change),
             first,
             ..
@@ -97,6 +110,7 @@ fn records_made(entries: &[Prepared]) -> Vec<Vec<usize>> {
                 made.push(Made {
                     at: vec![i],
                     open: true,
+                    bytes: bytes.len(),
                 });
             }
             continue;
@@ -107,8 +121,17 @@ fn records_made(entries: &[Prepared]) -> Vec<Vec<usize>> {
         let only_the_records = deps.iter().all(|d| of.contains_key(d));
         match touched[..] {
             [g] if only_the_records && made[g].open => {
-                made[g].at.push(i);
-                of.insert(*hash, g);
+                let m = &mut made[g];
+                let behind = m.bytes + bytes.len();
+                match budget.checked_sub(behind) {
+                    Some(left) => {
+                        budget = left;
+                        m.bytes = behind;
+                        m.at.push(i);
+                        of.insert(*hash, g);
+                    }
+                    None => m.open = false,
+                }
             }
             _ => touched.into_iter().for_each(|g| made[g].open = false),
         }
@@ -297,6 +320,31 @@ mod tests {
             Some(&entry(50)),
             "judged on the edit before"
         );
+    }
+
+    #[test]
+    fn judging_ahead_stops_where_the_bytes_behind_it_pass_the_budget() {
+        let a = ActorId::from([1u8; 16]);
+        let (first, mut doc) = made(&a);
+        let edits: Vec<Change> = (1..=6).map(|n| minutes(&mut doc, &a, 30 + n)).collect();
+        let mut changes = vec![&first];
+        changes.extend(&edits);
+        let entries = prepared(&changes);
+        let size = |c: &Change| c.raw_bytes().len();
+        // The first three edits are counted at the bytes behind each.
+        let behind: Vec<usize> = (0..3)
+            .map(|k| size(&first) + edits[..=k].iter().map(size).sum::<usize>())
+            .collect();
+        let budget = behind.iter().sum::<usize>();
+        let judged = |budget| {
+            records_made(&entries, budget)
+                .into_iter()
+                .map(|at| at.len() - 1)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(judged(usize::MAX), [6]);
+        assert_eq!(judged(budget), [3]);
+        assert_eq!(judged(budget - 1), [2]);
     }
 
     #[test]
