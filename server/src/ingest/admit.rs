@@ -68,8 +68,14 @@ pub(super) fn readable(
 }
 
 /// The change is the device's own: written by its actor, its message naming
-/// the device's person and nothing else.
-pub(super) fn author(device: &Device, hash: ChangeHash, change: &Change) -> Result<(), Refused> {
+/// the device's person and nothing else (`message`, the device's person's
+/// [`record_doc::message_of`], which nearly every change carries as it is).
+pub(super) fn author(
+    device: &Device,
+    message: &str,
+    hash: ChangeHash,
+    change: &Change,
+) -> Result<(), Refused> {
     if change.actor_id().to_bytes() != device.actor.as_slice() {
         return Err(refuse(
             RefusalCode::WrongActor,
@@ -78,6 +84,9 @@ pub(super) fn author(device: &Device, hash: ChangeHash, change: &Change) -> Resu
                 change.actor_id()
             ),
         ));
+    }
+    if change.message() == Some(message) {
+        return Ok(());
     }
     let me = &device.principal.person;
     match record_doc::author_of(change) {

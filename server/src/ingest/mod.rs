@@ -179,6 +179,8 @@ fn bounded(mut reason: String) -> String {
 struct Batch<'a> {
     tx: &'a Transaction<'a>,
     device: &'a Device,
+    /// The message each change of the device's person carries.
+    message: String,
     now: i64,
     /// The records this message changes, and the order they were met in.
     work: FxHashMap<DocId, Working>,
@@ -204,6 +206,7 @@ impl<'a> Batch<'a> {
         Batch {
             tx,
             device,
+            message: massline_model::record_doc::message_of(&device.principal.person),
             now,
             work: FxHashMap::default(),
             order: Vec::new(),
@@ -257,7 +260,7 @@ impl<'a> Batch<'a> {
             return Ok(());
         }
         let change = admit::readable(hash, parsed)?;
-        admit::author(self.device, hash, &change)?;
+        admit::author(self.device, &self.message, hash, &change)?;
         admit::not_purged(self, hash, &change)?;
         let id = admit::record(self, hash, change.deps())?;
         let new = self.open(id, change.deps().is_empty())?;
