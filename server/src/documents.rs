@@ -60,6 +60,8 @@ pub struct Update<'a> {
     pub scope_id: i64,
     /// The record now, with its scope and withdrawal.
     pub stored: &'a StoredRecord,
+    /// `stored`'s record as JSON, if that was written already.
+    pub record_json: Option<&'a str>,
     /// The sequence number of the last change applied.
     pub seq: i64,
 }
@@ -88,7 +90,12 @@ pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error
                 .ok_or_else(|| Error::damaged(*id, "compacting a document never built"))
         })?;
     let corrupt = |e: serde_json::Error| Error::damaged(*id, e);
-    let record = serde_json::to_string(&u.stored.record).map_err(corrupt)?;
+    let record = match u.record_json {
+        Some(json) => std::borrow::Cow::Borrowed(json),
+        None => serde_json::to_string(&u.stored.record)
+            .map_err(corrupt)?
+            .into(),
+    };
     let withdrawn = u
         .stored
         .withdrawn

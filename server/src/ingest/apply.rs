@@ -33,6 +33,9 @@ pub(super) struct Working {
     pub doc: Option<Automerge>,
     /// The record as it stands with the changes accepted so far.
     pub standing: Standing,
+    /// That record as JSON, if it was written ahead (by the first stage,
+    /// for a plain first change).
+    pub record_json: Option<String>,
     /// Its scope and the scope's number, once known.
     pub scope: Option<(Scope, i64)>,
     /// The changes accepted in this message, concatenated.
@@ -72,6 +75,7 @@ impl Working {
             current,
             doc,
             standing,
+            record_json: None,
             scope,
             chunks: Vec::new(),
             n_new: 0,

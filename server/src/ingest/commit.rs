@@ -13,13 +13,14 @@ use super::apply::Working;
 use crate::documents;
 use crate::error::Error;
 
-/// Stores an admitted change of record `id`, and takes it into the record.
+/// Stores an admitted change of record `id`, and takes it into the record;
+/// `record_json` is the record it leaves, as JSON, if that was written ahead.
 pub(super) fn store(
     b: &mut Batch<'_>,
     id: DocId,
     hash: ChangeHash,
     bytes: Vec<u8>,
-    edit: Edit,
+    (edit, record_json): (Edit, Option<String>),
     (scope, scope_id): (Scope, i64),
 ) -> Result<(), super::Stop> {
     b.tx.prepare_cached(
@@ -37,6 +38,7 @@ pub(super) fn store(
     let seq = b.tx.last_insert_rowid();
     let w = working(&mut b.work, id)?;
     w.standing.accept(edit);
+    w.record_json = record_json;
     w.scope = Some((scope, scope_id));
     w.chunks.extend_from_slice(&bytes);
     w.n_new += 1;
@@ -80,6 +82,7 @@ fn write(tx: &rusqlite::Transaction<'_>, id: &DocId, w: &Working) -> Result<(), 
             n_new: w.n_new,
             scope_id: *scope_id,
             stored: record,
+            record_json: w.record_json.as_deref(),
             seq: w.last_seq,
         },
     )

@@ -121,6 +121,13 @@ pub fn ingest_prepared(
     })
 }
 
+/// What the first stage worked out ahead for one change (see [`Prepared`]).
+struct Ahead {
+    first: Option<Judgement>,
+    record_json: Option<String>,
+    foreseen: Option<Foreseen>,
+}
+
 /// A change refused, and why: a value the device gets in its answer.
 #[derive(Debug)]
 struct Refused {
@@ -231,11 +238,16 @@ impl<'a> Batch<'a> {
                 bytes,
                 parsed,
                 first,
+                record_json,
                 foreseen,
-            } => (
-                hash,
-                self.take_change(hash, bytes, parsed, first, foreseen, rest),
-            ),
+            } => {
+                let ahead = Ahead {
+                    first,
+                    record_json,
+                    foreseen,
+                };
+                (hash, self.take_change(hash, bytes, parsed, ahead, rest))
+            }
             Prepared::Document(doc) => {
                 let why = format!("record {doc}: a push carries changes, not whole records");
                 (
@@ -252,10 +264,14 @@ impl<'a> Batch<'a> {
         hash: ChangeHash,
         bytes: Vec<u8>,
         parsed: Result<Change, Unread>,
-        first: Option<Judgement>,
-        foreseen: Option<Foreseen>,
+        ahead: Ahead,
         rest: &[Option<Prepared>],
     ) -> Result<(), Stop> {
+        let Ahead {
+            first,
+            record_json,
+            foreseen,
+        } = ahead;
         if admit::stored(self, &hash, &parsed)? {
             return Ok(());
         }
@@ -283,7 +299,9 @@ impl<'a> Batch<'a> {
         };
         let edit = admit::written(id, judged)?;
         let scope = admit::rules(self, id, &edit)?;
-        commit::store(self, id, hash, bytes, edit, scope)
+        // The JSON written ahead is that of the first change's edit: the
+        // edit taken whenever it was there.
+        commit::store(self, id, hash, bytes, (edit, record_json), scope)
     }
 
     /// The record's working state, opened on first need; whether it is new.

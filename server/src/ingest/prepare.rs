@@ -42,6 +42,10 @@ pub enum Prepared {
         /// For the plain first change of a record: the record it makes,
         /// judged from its operations.
         first: Option<Judgement>,
+        /// For a plain first change that reads as a record: the record as
+        /// the `documents` table keeps it (JSON), written on the first
+        /// stage's threads.
+        record_json: Option<String>,
         /// For a later change of a record made in the same message: judged
         /// ahead ([`foresee`](super::foresee)).
         foreseen: Option<Foreseen>,
@@ -96,11 +100,16 @@ fn read(entry: Checking<'_>) -> Prepared {
         Ok(c) if !c.change.deps().is_empty() => (Ok(c.change), None),
         Ok(c) => first_of(c),
     };
+    let record_json = first
+        .as_ref()
+        .and_then(|j| j.edit.as_ref().ok())
+        .and_then(|edit| serde_json::to_string(&edit.merged.record).ok());
     Prepared::Change {
         hash,
         bytes: Vec::new(),
         parsed,
         first,
+        record_json,
         foreseen: None,
     }
 }
