@@ -19,6 +19,7 @@
 
 pub mod browser;
 pub mod forge;
+pub mod h2;
 pub mod hostile;
 pub mod metrics;
 pub mod raw;

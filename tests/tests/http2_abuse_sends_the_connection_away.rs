@@ -18,103 +18,20 @@
 //! certificate, since no HTTP/2 library sends them.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
+use massline_tests::h2::{
+    CANCEL, CONTINUATION, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, GOAWAY, HEADERS, HEALTH,
+    RST_STREAM, Tls, WINDOW_UPDATE, connect, frame, literal, request,
+};
 use massline_tests::web::Https;
 use massline_tests::{Device, TestServer, Township, opinion};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-const HEADERS: u8 = 0x1;
-const RST_STREAM: u8 = 0x3;
-const SETTINGS: u8 = 0x4;
-const GOAWAY: u8 = 0x7;
-const WINDOW_UPDATE: u8 = 0x8;
-const CONTINUATION: u8 = 0x9;
-const END_STREAM: u8 = 0x1;
-const END_HEADERS: u8 = 0x4;
-const CANCEL: u32 = 0x8;
-const ENHANCE_YOUR_CALM: u32 = 0xb;
-
 /// Streams an abusive connection opens, far more than the server should
 /// take before sending it away.
 const STREAMS: u32 = 20_000;
-
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let len = payload.len() as u32;
-    let mut f = Vec::with_capacity(9 + payload.len());
-    f.extend_from_slice(&len.to_be_bytes()[1..]);
-    f.push(kind);
-    f.push(flags);
-    f.extend_from_slice(&stream.to_be_bytes());
-    f.extend_from_slice(payload);
-    f
-}
-
-/// An HPACK integer with an `n`-bit prefix, the prefix's other bits `mask`.
-fn hpack_int(out: &mut Vec<u8>, mask: u8, n: u32, mut v: usize) {
-    let max = (1usize << n) - 1;
-    if v < max {
-        out.push(mask | v as u8);
-        return;
-    }
-    out.push(mask | max as u8);
-    v -= max;
-    while v >= 128 {
-        out.push((v % 128 + 128) as u8);
-        v /= 128;
-    }
-    out.push(v as u8);
-}
-
-/// A header field written out in full (`0x00`: not indexed, `0x40`: stored
-/// in the dynamic table).
-fn literal(out: &mut Vec<u8>, kind: u8, name: &str, value: &[u8]) {
-    out.push(kind);
-    hpack_int(out, 0, 7, name.len());
-    out.extend_from_slice(name.as_bytes());
-    hpack_int(out, 0, 7, value.len());
-    out.extend_from_slice(value);
-}
-
-/// The header block of a gRPC call to `path` (also a fine request for a
-/// dashboard page).
-fn request(method: &str, path: &str) -> Vec<u8> {
-    let mut b = Vec::new();
-    literal(&mut b, 0, ":method", method.as_bytes());
-    literal(&mut b, 0, ":scheme", b"https");
-    literal(&mut b, 0, ":path", path.as_bytes());
-    literal(&mut b, 0, ":authority", b"massline.local");
-    literal(&mut b, 0, "content-type", b"application/grpc");
-    literal(&mut b, 0, "te", b"trailers");
-    literal(&mut b, 0, "authorization", b"Bearer not-a-token");
-    b
-}
-
-const HEALTH: &str = "/grpc.health.v1.Health/Check";
-
-type Tls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
-
-async fn connect(town: &Township, server: SocketAddr) -> Tls {
-    let pin = massline_server::certs::load_or_create(&town.data)
-        .unwrap()
-        .fingerprint;
-    let mut config = (*massline_core::sync::tls::client_config(pin)).clone();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let tcp = tokio::net::TcpStream::connect(server).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("massline.local").unwrap();
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .unwrap();
-    let mut hello = PREFACE.to_vec();
-    hello.extend(frame(SETTINGS, 0, 0, &[]));
-    tls.write_all(&hello).await.unwrap();
-    tls.flush().await.unwrap();
-    tls
-}
 
 /// What the server sent on a connection.
 #[derive(Debug, Default)]
@@ -200,7 +117,7 @@ async fn abuse_is_sent_away(
     server: SocketAddr,
     per_stream: impl Fn(u32) -> Vec<u8>,
 ) -> (u32, Heard) {
-    let tls = connect(town, server).await;
+    let tls = connect(town, server, None).await;
     let (rd, mut wr) = tokio::io::split(tls);
     let heard = listen(rd, Duration::from_secs(3));
     let written = flood(&mut wr, per_stream).await;
@@ -258,7 +175,7 @@ async fn streams_the_server_must_reset_send_the_connection_away() {
 /// What the server answers a request whose header block is `block`
 /// (a GET, ended with its headers), on a connection of its own.
 async fn answer_to(town: &Township, port: SocketAddr, block: &[u8]) -> Heard {
-    let tls = connect(town, port).await;
+    let tls = connect(town, port, None).await;
     let (rd, mut wr) = tokio::io::split(tls);
     let heard = listen(rd, Duration::from_secs(2));
     wr.write_all(&frame(HEADERS, END_HEADERS | END_STREAM, 1, block))
@@ -306,7 +223,7 @@ async fn header_blocks_that_never_end_are_cut_off() {
     let server = TestServer::start_with_dashboard(&town).await;
     let https = Https::new(&town, server.web.unwrap());
     for port in [server.addr, server.web.unwrap()] {
-        let tls = connect(&town, port).await;
+        let tls = connect(&town, port, None).await;
         let (rd, mut wr) = tokio::io::split(tls);
         let heard = listen(rd, Duration::from_secs(3));
         let mut out = frame(HEADERS, 0, 1, &request("POST", HEALTH));

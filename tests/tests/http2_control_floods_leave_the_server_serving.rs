@@ -21,25 +21,18 @@
 //! certificate, since no HTTP/2 library sends them.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use massline_tests::h2::{
+    self, ACK, DATA, END_HEADERS, ENHANCE_YOUR_CALM, GOAWAY, HEADERS, HEALTH, PING, SETTINGS, Tls,
+    WINDOW_UPDATE, frame, request,
+};
 use massline_tests::web::Https;
 use massline_tests::{Device, TestServer, Township, opinion};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-const DATA: u8 = 0x0;
-const HEADERS: u8 = 0x1;
-const SETTINGS: u8 = 0x4;
-const PING: u8 = 0x6;
-const GOAWAY: u8 = 0x7;
-const WINDOW_UPDATE: u8 = 0x8;
-const ACK: u8 = 0x1;
-const END_HEADERS: u8 = 0x4;
 const SETTINGS_HEADER_TABLE_SIZE: u16 = 0x1;
-const ENHANCE_YOUR_CALM: u32 = 0xb;
 
 /// The attacker's socket buffers, each way (the kernel doubles them). Set
 /// small so that the flood fills the pipe sooner; the server's buffers are
@@ -54,17 +47,6 @@ const STALL: Duration = Duration::from_millis(500);
 /// flood (some 15 ms each when nothing else runs).
 const HONEST: Duration = Duration::from_secs(5);
 
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let len = payload.len() as u32;
-    let mut f = Vec::with_capacity(9 + payload.len());
-    f.extend_from_slice(&len.to_be_bytes()[1..]);
-    f.push(kind);
-    f.push(flags);
-    f.extend_from_slice(&stream.to_be_bytes());
-    f.extend_from_slice(payload);
-    f
-}
-
 /// A SETTINGS frame setting the header table to its default size: valid,
 /// and owed an acknowledgement.
 fn settings() -> Vec<u8> {
@@ -78,70 +60,14 @@ fn ping() -> Vec<u8> {
     frame(PING, 0, 0, b"massline")
 }
 
-/// An HPACK integer with an `n`-bit prefix, the prefix's other bits `mask`.
-fn hpack_int(out: &mut Vec<u8>, mask: u8, n: u32, mut v: usize) {
-    let max = (1usize << n) - 1;
-    if v < max {
-        out.push(mask | v as u8);
-        return;
-    }
-    out.push(mask | max as u8);
-    v -= max;
-    while v >= 128 {
-        out.push((v % 128 + 128) as u8);
-        v /= 128;
-    }
-    out.push(v as u8);
-}
-
-/// A header field written out in full, not indexed.
-fn literal(out: &mut Vec<u8>, name: &str, value: &[u8]) {
-    out.push(0);
-    hpack_int(out, 0, 7, name.len());
-    out.extend_from_slice(name.as_bytes());
-    hpack_int(out, 0, 7, value.len());
-    out.extend_from_slice(value);
-}
-
-/// The header block of a gRPC health check, its request body to follow
-/// (also a request for a page the dashboard does not have).
-fn health_check() -> Vec<u8> {
-    let mut b = Vec::new();
-    literal(&mut b, ":method", b"POST");
-    literal(&mut b, ":scheme", b"https");
-    literal(&mut b, ":path", b"/grpc.health.v1.Health/Check");
-    literal(&mut b, ":authority", b"massline.local");
-    literal(&mut b, "content-type", b"application/grpc");
-    literal(&mut b, "te", b"trailers");
-    b
-}
-
-type Tls = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
 type Reader = tokio::io::ReadHalf<Tls>;
 type Writer = tokio::io::WriteHalf<Tls>;
 
-/// An HTTP/2 connection to `server`, past the preface and an empty
-/// SETTINGS frame (so the server owes one acknowledgement already).
+/// An HTTP/2 connection to `server` with small socket buffers, past the
+/// preface and an empty SETTINGS frame (so the server owes one
+/// acknowledgement already).
 async fn connect(town: &Township, server: SocketAddr) -> (Reader, Writer) {
-    let pin = massline_server::certs::load_or_create(&town.data)
-        .unwrap()
-        .fingerprint;
-    let mut config = (*massline_core::sync::tls::client_config(pin)).clone();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(ATTACKER_BUFFER).unwrap();
-    socket.set_send_buffer_size(ATTACKER_BUFFER).unwrap();
-    let tcp = socket.connect(server).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("massline.local").unwrap();
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .unwrap();
-    let mut hello = PREFACE.to_vec();
-    hello.extend(frame(SETTINGS, 0, 0, &[]));
-    tls.write_all(&hello).await.unwrap();
-    tls.flush().await.unwrap();
-    tokio::io::split(tls)
+    tokio::io::split(h2::connect(town, server, Some(ATTACKER_BUFFER)).await)
 }
 
 /// The most frames a flood can have written before it stalls, if the
@@ -449,7 +375,7 @@ async fn empty_data_frames_send_the_connection_away() {
     for (port, name) in [(server.addr, "devices"), (server.web.unwrap(), "dashboard")] {
         let (rd, mut wr) = connect(&town, port).await;
         let heard = listen(rd, u64::MAX, u64::MAX, Duration::from_secs(5));
-        wr.write_all(&frame(HEADERS, END_HEADERS, 1, &health_check()))
+        wr.write_all(&frame(HEADERS, END_HEADERS, 1, &request("POST", HEALTH)))
             .await
             .unwrap();
         let during = format!("{name}: during the flood");
