@@ -6,8 +6,9 @@
 //!
 //! - [`prepare`]: held to `massline_model::change_limits` (on its bytes,
 //!   before Automerge reads it), parsed, and a new record read straight from
-//!   its plain first change; no database, so it runs for one message while
-//!   the one before it is taken in.
+//!   its plain first change (and written as the JSON `documents` keeps); no
+//!   database, so it runs for one message while the one before it is taken
+//!   in.
 //! - [`admit`]: written by the sending device's actor, naming the device's
 //!   person as its author; depending only on changes the server has, of one
 //!   record; in a scope the device's person may write (checked before
