@@ -183,10 +183,11 @@ pub(super) fn record(b: &Batch<'_>, hash: ChangeHash, deps: &[ChangeHash]) -> Re
 
 /// The working state of a record the message has opened.
 pub(super) fn working(
-    work: &mut FxHashMap<DocId, Working>,
+    work: &mut FxHashMap<DocId, Box<Working>>,
     id: DocId,
 ) -> Result<&mut Working, Error> {
     work.get_mut(&id)
+        .map(|w| &mut **w)
         .ok_or_else(|| Error::damaged(id, "its working state vanished"))
 }
 

@@ -29,8 +29,9 @@ pub const MAX_CHAIN: usize = 64;
 pub(super) struct Working {
     /// Its stored form before the message, if it was stored.
     pub current: Option<Current>,
-    /// The document: stored plus accepted, and any change applied ahead.
-    pub doc: Option<Automerge>,
+    /// The document: stored plus accepted, and any change applied ahead
+    /// (boxed: a message holds hundreds of records, most without one).
+    pub doc: Option<Box<Automerge>>,
     /// The record as it stands with the changes accepted so far.
     pub standing: Standing,
     /// That record as JSON, if it was written ahead (by the first stage,
@@ -67,7 +68,7 @@ impl Working {
                     .record
                     .as_ref()
                     .map(|r| (r.scope.clone(), c.scope_id));
-                (Some(doc), standing, scope)
+                (Some(Box::new(doc)), standing, scope)
             }
             None => (None, Standing::default(), None),
         };
@@ -125,7 +126,7 @@ impl Working {
             };
             doc.load_incremental(&self.chunks)
                 .map_err(|e| Error::damaged(*id, e))?;
-            self.doc = Some(doc);
+            self.doc = Some(Box::new(doc));
         }
         Ok(())
     }

@@ -76,7 +76,7 @@ fn write(tx: &rusqlite::Transaction<'_>, id: &DocId, w: &Working) -> Result<(), 
         tx,
         id,
         &documents::Update {
-            doc: w.doc.as_ref(),
+            doc: w.doc.as_deref(),
             current: w.current.as_ref(),
             new_chunks: &w.chunks,
             n_new: w.n_new,

@@ -69,7 +69,7 @@ pub(super) fn foresee(entries: &mut [Prepared]) {
     let judged = parallel::map_in_order_by(made, RECORDS_PER_THREAD, |at| judge_ahead(read, &at));
     for (i, foreseen) in judged.into_iter().flatten() {
         if let Some(Prepared::Change { foreseen: slot, .. }) = entries.get_mut(i) {
-            *slot = Some(foreseen);
+            *slot = Some(Box::new(foreseen));
         }
     }
 }
@@ -150,10 +150,13 @@ fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
     let Some(Prepared::Change {
         hash,
         parsed: Ok(first),
-        first: Some(Judgement { edit: Ok(made), .. }),
+        first: Some(judged),
         ..
     }) = at.first().and_then(|&i| entries.get(i))
     else {
+        return Vec::new();
+    };
+    let Judgement { edit: Ok(made), .. } = &**judged else {
         return Vec::new();
     };
     let record = DocId::of_first_change(hash);

@@ -124,9 +124,9 @@ pub fn ingest_prepared(
 
 /// What the first stage worked out ahead for one change (see [`Prepared`]).
 struct Ahead {
-    first: Option<Judgement>,
+    first: Option<Box<Judgement>>,
     record_json: Option<String>,
-    foreseen: Option<Foreseen>,
+    foreseen: Option<Box<Foreseen>>,
 }
 
 /// A change refused, and why: a value the device gets in its answer.
@@ -190,8 +190,9 @@ struct Batch<'a> {
     /// The message each change of the device's person carries.
     message: String,
     now: i64,
-    /// The records this message changes, and the order they were met in.
-    work: FxHashMap<DocId, Working>,
+    /// The records this message changes, and the order they were met in
+    /// (boxed: the map grows by moving its entries, hundreds a message).
+    work: FxHashMap<DocId, Box<Working>>,
     order: Vec<DocId>,
     /// The changes accepted in this message, and their records.
     docs_of: FxHashMap<ChangeHash, DocId>,
@@ -281,9 +282,9 @@ impl<'a> Batch<'a> {
         admit::not_purged(self, hash, &change)?;
         let id = admit::record(self, hash, change.deps())?;
         let new = self.open(id, change.deps().is_empty())?;
-        admit::scope(self, id, first.as_ref())?;
+        admit::scope(self, id, first.as_deref())?;
         let judged = match (first, foreseen) {
-            (Some(read), _) => read,
+            (Some(read), _) => *read,
             (None, Some(ahead))
                 if admit::working(&mut self.work, id)?.takes_foreseen(id, &hash, &ahead) =>
             {
@@ -309,10 +310,10 @@ impl<'a> Batch<'a> {
     fn open(&mut self, id: DocId, first: bool) -> Result<bool, Error> {
         if !self.work.contains_key(&id) {
             let w = Working::open(self.tx, id, first)?;
-            self.work.insert(id, w);
+            self.work.insert(id, Box::new(w));
             self.order.push(id);
         }
-        Ok(self.work.get(&id).is_some_and(Working::is_new))
+        Ok(self.work.get(&id).is_some_and(|w| w.is_new()))
     }
 
     /// Notes a refused change; a document it was applied to is dropped.

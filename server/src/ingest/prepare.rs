@@ -40,15 +40,17 @@ pub enum Prepared {
         /// The parsed change, or why it is refused unread.
         parsed: Result<Change, Unread>,
         /// For the plain first change of a record: the record it makes,
-        /// judged from its operations.
-        first: Option<Judgement>,
+        /// judged from its operations (boxed, as is what is judged ahead: a
+        /// message's entries are moved between its stages, and a judgement
+        /// holds whole records).
+        first: Option<Box<Judgement>>,
         /// For a plain first change that reads as a record: the record as
         /// the `documents` table keeps it (JSON), written on the first
         /// stage's threads.
         record_json: Option<String>,
         /// For a later change of a record made in the same message: judged
         /// ahead ([`foresee`](super::foresee)).
-        foreseen: Option<Foreseen>,
+        foreseen: Option<Box<Foreseen>>,
     },
     /// A whole document, which a push may not carry.
     Document(DocId),
@@ -108,7 +110,7 @@ fn read(entry: Checking<'_>) -> Prepared {
         hash,
         bytes: Vec::new(),
         parsed,
-        first,
+        first: first.map(Box::new),
         record_json,
         foreseen: None,
     }
