@@ -603,7 +603,9 @@ pub struct PullSession {
 /// change reads directly (see [`first_change`]) needs no Automerge document
 /// until another change of it arrives.
 struct Working {
-    doc: Option<Automerge>,
+    /// Boxed, as a pull message's records are: most never need one, and
+    /// the map of them grows by moving its entries.
+    doc: Option<Box<Automerge>>,
     /// The row of a new record read from its first change, until another
     /// change of it arrives.
     row: Option<Row>,
@@ -681,10 +683,10 @@ impl Working {
             doc.load_incremental(&self.chunks)
                 .map_err(|e| Error::Storage(Because::of("a received record does not load", e)))?;
             self.row = None;
-            self.doc = Some(doc);
+            self.doc = Some(Box::new(doc));
         }
         self.doc
-            .as_mut()
+            .as_deref_mut()
             .ok_or_else(|| Error::Storage("document not loaded".into()))
     }
 }
@@ -771,7 +773,7 @@ fn apply_entries(
     entries: Vec<Decoded>,
     now: i64,
 ) -> Result<(u64, Vec<DocId>), Error> {
-    let mut work: FxHashMap<DocId, Working> = FxHashMap::default();
+    let mut work: FxHashMap<DocId, Box<Working>> = FxHashMap::default();
     let mut order: Vec<DocId> = Vec::new();
     let mut batch_index: FxHashMap<ChangeHash, DocId> = FxHashMap::default();
     let mut taken = 0;
@@ -802,7 +804,7 @@ fn apply_entries(
                         if work.contains_key(&id) || documents::stored(tx, &id)?.is_some() {
                             continue;
                         }
-                        work.insert(id, Working::new(row));
+                        work.insert(id, Box::new(Working::new(row)));
                         order.push(id);
                         id
                     }
@@ -826,7 +828,7 @@ fn apply_entries(
                     }
                 };
                 if let std::collections::hash_map::Entry::Vacant(e) = work.entry(id) {
-                    e.insert(Working::open(tx, id)?);
+                    e.insert(Box::new(Working::open(tx, id)?));
                     order.push(id);
                 }
                 let w = work
@@ -900,7 +902,7 @@ fn apply_entries(
             new_chunks: &w.chunks,
             n_new: w.n_new,
         };
-        let doc = w.doc.as_ref();
+        let doc = w.doc.as_deref();
         documents::put_row(tx, id, written, now, || {
             doc.map(Automerge::save)
                 .ok_or_else(|| Error::Storage("document not loaded".into()))
