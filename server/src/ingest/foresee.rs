@@ -25,7 +25,7 @@ use massline_model::judge::{self, Judgement, Standing};
 use massline_model::parallel;
 use rustc_hash::FxHashMap;
 
-use super::Prepared;
+use super::{Ahead, Prepared};
 
 /// Fewest records each thread judges ahead: judging a record's edits costs
 /// what reading some 16 changes does (in S1, 60 records' 300 edits take
@@ -68,8 +68,8 @@ pub(super) fn foresee(entries: &mut [Prepared]) {
     let read: &[Prepared] = entries;
     let judged = parallel::map_in_order_by(made, RECORDS_PER_THREAD, |at| judge_ahead(read, &at));
     for (i, foreseen) in judged.into_iter().flatten() {
-        if let Some(Prepared::Change { foreseen: slot, .. }) = entries.get_mut(i) {
-            *slot = Some(Box::new(foreseen));
+        if let Some(Prepared::Change { ahead, .. }) = entries.get_mut(i) {
+            ahead.foreseen = Some(Box::new(foreseen));
         }
     }
 }
@@ -96,8 +96,7 @@ fn records_made(entries: &[Prepared], mut budget: usize) -> Vec<Vec<usize>> {
             hash,
             bytes,
             parsed: Ok(change),
-            first,
-            ..
+            ahead: Ahead { first, .. },
         } = entry
         else {
             continue;
@@ -150,7 +149,10 @@ fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
     let Some(Prepared::Change {
         hash,
         parsed: Ok(first),
-        first: Some(judged),
+        ahead: Ahead {
+            first: Some(judged),
+            ..
+        },
         ..
     }) = at.first().and_then(|&i| entries.get(i))
     else {
@@ -281,7 +283,11 @@ mod tests {
             .iter()
             .map(|e| match e {
                 Prepared::Change {
-                    foreseen: Some(f), ..
+                    ahead:
+                        Ahead {
+                            foreseen: Some(f), ..
+                        },
+                    ..
                 } => {
                     let edit = f.judgement.edit.as_ref().expect("reads");
                     let Record::StudyEntry(s) = &edit.made.record else {
@@ -314,7 +320,10 @@ mod tests {
             ]
         );
         let Prepared::Change {
-            foreseen: Some(f), ..
+            ahead: Ahead {
+                foreseen: Some(f), ..
+            },
+            ..
         } = &entries[5]
         else {
             panic!("not judged ahead");

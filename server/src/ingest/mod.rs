@@ -39,7 +39,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use automerge::{Change, ChangeHash};
-use massline_model::judge::Judgement;
 use massline_model::packing::Entry;
 use massline_model::protocol::{PushAck, Refusal, RefusalCode};
 use massline_model::{DocId, PersonId, Scope, VillageCode};
@@ -48,7 +47,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use apply::MAX_CHAIN;
 pub use foresee::Foreseen;
-pub use prepare::{Prepared, Unread, prepare};
+pub use prepare::{Ahead, Prepared, Unread, prepare};
 
 use crate::db::Db;
 use crate::error::Error;
@@ -120,13 +119,6 @@ pub fn ingest_prepared(
         registry::called(tx, device.id, None)?;
         Ok(ack)
     })
-}
-
-/// What the first stage worked out ahead for one change (see [`Prepared`]).
-struct Ahead {
-    first: Option<Box<Judgement>>,
-    record_json: Option<String>,
-    foreseen: Option<Box<Foreseen>>,
 }
 
 /// A change refused, and why: a value the device gets in its answer.
@@ -239,17 +231,8 @@ impl<'a> Batch<'a> {
                 hash,
                 bytes,
                 parsed,
-                first,
-                record_json,
-                foreseen,
-            } => {
-                let ahead = Ahead {
-                    first,
-                    record_json,
-                    foreseen,
-                };
-                (hash, self.take_change(hash, bytes, parsed, ahead, rest))
-            }
+                ahead,
+            } => (hash, self.take_change(hash, bytes, parsed, ahead, rest)),
             Prepared::Document(doc) => {
                 let why = format!("record {doc}: a push carries changes, not whole records");
                 (

@@ -39,21 +39,28 @@ pub enum Prepared {
         bytes: Vec<u8>,
         /// The parsed change, or why it is refused unread.
         parsed: Result<Change, Unread>,
-        /// For the plain first change of a record: the record it makes,
-        /// judged from its operations (boxed, as is what is judged ahead: a
-        /// message's entries are moved between its stages, and a judgement
-        /// holds whole records).
-        first: Option<Box<Judgement>>,
-        /// For a plain first change that reads as a record: the record as
-        /// the `documents` table keeps it (JSON), written on the first
-        /// stage's threads.
-        record_json: Option<String>,
-        /// For a later change of a record made in the same message: judged
-        /// ahead ([`foresee`](super::foresee)).
-        foreseen: Option<Box<Foreseen>>,
+        /// What was worked out ahead of the serial stage.
+        ahead: Ahead,
     },
     /// A whole document, which a push may not carry.
     Document(DocId),
+}
+
+/// What the first stage works out ahead for one change. The judgements are
+/// boxed: they hold whole records, and a message's entries are moved
+/// between its stages.
+#[derive(Debug)]
+pub struct Ahead {
+    /// For the plain first change of a record: the record it makes, judged
+    /// from its operations.
+    pub first: Option<Box<Judgement>>,
+    /// For a plain first change that reads as a record: the record as the
+    /// `documents` table keeps it (JSON), written on the first stage's
+    /// threads.
+    pub record_json: Option<String>,
+    /// For a later change of a record made in the same message: judged
+    /// ahead ([`foresee`](super::foresee)).
+    pub foreseen: Option<Box<Foreseen>>,
 }
 
 /// Checks a message's entries against the change limits, parses them and
@@ -110,9 +117,11 @@ fn read(entry: Checking<'_>) -> Prepared {
         hash,
         bytes: Vec::new(),
         parsed,
-        first: first.map(Box::new),
-        record_json,
-        foreseen: None,
+        ahead: Ahead {
+            first: first.map(Box::new),
+            record_json,
+            foreseen: None,
+        },
     }
 }
 
