@@ -109,9 +109,11 @@ pub struct Answer {
     /// that deletes a record early misses nothing, for nothing of the record
     /// is sent after its purge.
     purged: VecDeque<(i64, Vec<u8>)>,
-    packer: Packer,
-    /// The number of the dictionary `packer` compresses with.
-    dictionary: u32,
+    /// Made with the first change packed: an idle sync's answer packs none.
+    packer: Option<Packer>,
+    /// The zstd level and dictionary `packer` compresses with.
+    level: i32,
+    dictionary: Dictionary,
     message_bytes: usize,
     read_rows: i64,
     /// Whether a message of changes went out before the last.
@@ -143,9 +145,10 @@ pub fn start(
         read: VecDeque::new(),
         packed_through: 0,
         purged: VecDeque::new(),
-        // Made once the answer's size is known, below.
-        packer: Packer::new(level),
-        dictionary: 0,
+        packer: None,
+        level,
+        // Chosen once the answer's size is known, below.
+        dictionary: Dictionary::None,
         message_bytes: match req.message_bytes {
             0 => opts.message_bytes,
             asked => opts.message_bytes.min(asked as usize),
@@ -201,9 +204,7 @@ pub fn start(
     // history serves as well (see `Dictionary::SMALL_CALL_CHANGES`).
     let most = u64::try_from(answer.head - answer.scanned).unwrap_or(0);
     if most <= Dictionary::SMALL_CALL_CHANGES {
-        let dictionary = Dictionary::newest_up_to(req.dictionary);
-        answer.packer = Packer::with_dictionary(level, dictionary);
-        answer.dictionary = dictionary.number();
+        answer.dictionary = Dictionary::newest_up_to(req.dictionary);
     }
     answer.scope_ids = serde_json::to_string(&answer.cursor_of.keys().collect::<Vec<_>>())
         .map_err(|e| Error::internal("listing the scopes of a pull", e))?;
@@ -264,9 +265,11 @@ impl Answer {
                 return Ok(Some(self.message()));
             }
             while let Some((seq, bytes)) = self.read.pop_front() {
-                self.packer.push_change(&bytes);
+                let packer = self.packer();
+                packer.push_change(&bytes);
+                let pending = packer.pending_bytes();
                 self.packed_through = seq;
-                if self.packer.pending_bytes() >= self.message_bytes {
+                if pending >= self.message_bytes {
                     return Ok(Some(self.message()));
                 }
             }
@@ -276,14 +279,15 @@ impl Answer {
             self.read_more(db)?;
         }
         self.stage = Stage::Done;
-        let (frame, entries) = if self.packer.pending_entries() > 0 {
-            if !self.flushed {
-                // The whole answer is in hand: let zstd size itself to it.
-                self.packer.expect(self.packer.pending_bytes());
+        let (frame, entries) = match &mut self.packer {
+            Some(packer) if packer.pending_entries() > 0 => {
+                if !self.flushed {
+                    // The whole answer is in hand: let zstd size itself to it.
+                    packer.expect(packer.pending_bytes());
+                }
+                packer.flush()
             }
-            self.packer.flush()
-        } else {
-            (Vec::new(), 0)
+            _ => (Vec::new(), 0),
         };
         Ok(Some(PullBatch {
             dictionary: self.dictionary_of(&frame),
@@ -299,18 +303,30 @@ impl Answer {
 
     /// The dictionary a message names: the stream's, when it carries a frame.
     fn dictionary_of(&self, frame: &[u8]) -> u32 {
-        if frame.is_empty() { 0 } else { self.dictionary }
+        if frame.is_empty() {
+            0
+        } else {
+            self.dictionary.number()
+        }
+    }
+
+    /// The call's packer, made at the first change it packs.
+    fn packer(&mut self) -> &mut Packer {
+        let (level, dictionary) = (self.level, self.dictionary);
+        self.packer
+            .get_or_insert_with(|| Packer::with_dictionary(level, dictionary))
     }
 
     /// A message before the last: the changes packed so far and up to
     /// [`MAX_PURGED_PER_MESSAGE`] purges. It covers what it packed, short of
     /// the first purge it leaves for the next.
     fn message(&mut self) -> PullBatch {
-        let (frame, entries) = if self.packer.pending_entries() > 0 {
-            self.flushed = true;
-            self.packer.flush()
-        } else {
-            (Vec::new(), 0)
+        let (frame, entries) = match &mut self.packer {
+            Some(packer) if packer.pending_entries() > 0 => {
+                self.flushed = true;
+                packer.flush()
+            }
+            _ => (Vec::new(), 0),
         };
         let n = self.purged.len().min(MAX_PURGED_PER_MESSAGE);
         let purged = self.purged.drain(..n).map(|(_, id)| id).collect();

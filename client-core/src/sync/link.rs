@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, BufWriter, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
@@ -153,11 +153,17 @@ impl AsyncWrite for Counted {
     }
 }
 
+/// Plain bytes gathered before TLS seals them: HTTP/2 writes a call's
+/// frames one by one (preface, settings, headers, data) and flushes once,
+/// and each write would otherwise be a TLS record of its own, 22 bytes more.
+pub const GATHER_BYTES: usize = 16 << 10;
+
 /// The stream gRPC runs over: TLS (the normal case) or plain text (development).
 #[derive(Debug)]
 pub enum LinkStream {
-    /// TLS over counted TCP; its handshake is noted in the counters once done.
-    Tls(Box<TlsStream<Counted>>),
+    /// TLS over counted TCP, written through a buffer of [`GATHER_BYTES`];
+    /// its handshake is noted in the counters once done.
+    Tls(Box<BufWriter<TlsStream<Counted>>>),
     /// Plain counted TCP.
     Plain(Counted),
 }
@@ -171,7 +177,7 @@ impl AsyncRead for LinkStream {
         match self.get_mut() {
             LinkStream::Tls(s) => {
                 let r = Pin::new(s.as_mut()).poll_read(cx, buf);
-                let (tcp, tls) = s.get_ref();
+                let (tcp, tls) = s.get_ref().get_ref();
                 let noted = &tcp.bytes.handshake;
                 if noted.load(Ordering::Relaxed) == 0 && !tls.is_handshaking() {
                     let kind = match tls.handshake_kind() {
@@ -204,6 +210,22 @@ impl AsyncWrite for LinkStream {
         match self.get_mut() {
             LinkStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             LinkStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            LinkStream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+            LinkStream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            LinkStream::Tls(s) => s.is_write_vectored(),
+            LinkStream::Plain(s) => s.is_write_vectored(),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -80,6 +80,12 @@ pub struct LinkSizes {
 impl LinkSizes {
     /// The sizes the last sync left, under the ceilings of `opts`.
     pub fn load(db: &Db, opts: &SyncOptions) -> Result<LinkSizes, Error> {
+        Ok(Self::under(Self::stored(db)?, opts))
+    }
+
+    /// The sizes the last sync left (push, pull), as the store keeps them:
+    /// read before connecting, while the link's ceilings are not yet known.
+    pub fn stored(db: &Db) -> Result<(Option<i64>, Option<i64>), Error> {
         let stored: Option<(Option<i64>, Option<i64>)> = db.read(|tx| {
             Ok(tx
                 .query_row(
@@ -89,7 +95,12 @@ impl LinkSizes {
                 )
                 .optional()?)
         })?;
-        let (push, pull) = stored.unwrap_or_default();
+        Ok(stored.unwrap_or_default())
+    }
+
+    /// The `stored` sizes under the ceilings of `opts`.
+    pub fn under(stored: (Option<i64>, Option<i64>), opts: &SyncOptions) -> LinkSizes {
+        let (push, pull) = stored;
         let size = |v: Option<i64>| v.and_then(|v| usize::try_from(v).ok());
         let mut sizes = LinkSizes {
             push: Arc::new(Adaptive::new(size(push), opts.push_message_bytes)),
@@ -97,16 +108,22 @@ impl LinkSizes {
             stored: (None, None),
         };
         sizes.stored = (sizes.push.to_store(), sizes.pull.to_store());
-        Ok(sizes)
+        sizes
+    }
+
+    /// Whether the sizes moved since they were loaded: only then has
+    /// [`LinkSizes::save`] anything to write.
+    pub fn moved(&self) -> bool {
+        (self.push.to_store(), self.pull.to_store()) != self.stored
     }
 
     /// Keeps the sizes for the next sync; writes nothing when they are as
     /// loaded (a sync that met no cut, on a link that had met none).
     pub fn save(&self, db: &Db) -> Result<(), Error> {
-        let (push, pull) = (self.push.to_store(), self.pull.to_store());
-        if (push, pull) == self.stored {
+        if !self.moved() {
             return Ok(());
         }
+        let (push, pull) = (self.push.to_store(), self.pull.to_store());
         db.write(|tx| {
             tx.execute(
                 "INSERT INTO sync_log (id, push_message_bytes, pull_message_bytes)

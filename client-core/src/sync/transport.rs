@@ -12,12 +12,13 @@ use hyper_util::rt::TokioIo;
 use massline_proto::pb;
 use prost::Message;
 use rustls::pki_types::ServerName;
+use tokio::io::BufWriter;
 use tokio::net::TcpStream;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
 use super::engine::{self, PullDecoder, PullSession, PullStep, PushAcks, SyncOptions};
-use super::link::{Counted, Handshake, LinkBytes, LinkStream};
+use super::link::{Counted, GATHER_BYTES, Handshake, LinkBytes, LinkStream};
 use super::progress::Progress;
 use super::sizes::{Adaptive, LinkSizes};
 use super::tls;
@@ -106,6 +107,17 @@ pub fn user_agent() -> String {
     )
 }
 
+/// What a pull asks of the server's answer, besides where the device stands.
+#[derive(Clone, Copy, Debug)]
+pub struct Answers<'a> {
+    /// The zstd level asked of the server (0: its own choice).
+    pub compression: u32,
+    /// The newest zstd dictionary asked for.
+    pub dictionary: Dictionary,
+    /// The size of its messages, smaller after a cut.
+    pub message_bytes: &'a Adaptive,
+}
+
 impl Connection {
     /// Connects to `address` (`host:port`), over TLS pinned to `pin`, or in
     /// plain text when `pin` is `None` (development servers only).
@@ -138,7 +150,7 @@ impl Connection {
                         if tls.get_ref().1.is_handshaking() {
                             counters.started_early();
                         }
-                        LinkStream::Tls(Box::new(tls))
+                        LinkStream::Tls(Box::new(BufWriter::with_capacity(GATHER_BYTES, tls)))
                     }
                     None => LinkStream::Plain(counted),
                 };
@@ -351,26 +363,22 @@ impl Connection {
         }
     }
 
-    /// Pulls everything new in every readable scope. Returns (received,
-    /// through, the records changed).
-    /// `compression` is the zstd level asked of the server (0: its own choice);
-    /// `dictionary` the newest zstd dictionary asked for;
-    /// `message_bytes` the size of its messages, smaller after a cut.
+    /// Pulls everything new in every readable scope, the server's answer
+    /// as `answers` asks. `first` is the request made while connecting
+    /// (`None`: made now). Returns (received, through, the records changed).
     pub async fn pull(
         &self,
         db: &Arc<Db>,
         token: &str,
-        compression: u32,
-        dictionary: Dictionary,
-        message_bytes: &Adaptive,
+        first: Option<PullRequest>,
+        answers: Answers<'_>,
         progress: &Progress,
     ) -> Result<(u64, u64, Vec<DocId>), Error> {
-        let pulled = self
-            .pull_rounds(db, token, compression, dictionary, message_bytes, progress)
-            .await;
+        let pulled = self.pull_rounds(db, token, first, answers, progress).await;
         if let Err(Error::Network(_)) = &pulled {
             // A cut: the message under way did not get through.
-            message_bytes.cut(message_bytes.get());
+            let size = answers.message_bytes;
+            size.cut(size.get());
         }
         pulled
     }
@@ -379,20 +387,29 @@ impl Connection {
         &self,
         db: &Arc<Db>,
         token: &str,
-        compression: u32,
-        dictionary: Dictionary,
-        message_bytes: &Adaptive,
+        mut first: Option<PullRequest>,
+        answers: Answers<'_>,
         progress: &Progress,
     ) -> Result<(u64, u64, Vec<DocId>), Error> {
+        let Answers {
+            compression,
+            dictionary,
+            message_bytes,
+        } = answers;
         let mut received = 0;
         let mut changed = BTreeSet::new();
         // More rounds only when the device's scopes changed or the server
         // was restored.
         for _round in 0..4 {
-            let d = db.clone();
-            let req = tokio::task::spawn_blocking(move || engine::pull_request(&d))
-                .await
-                .map_err(|e| Error::Storage(Box::new(e)))??;
+            let req = match first.take() {
+                Some(req) => req,
+                None => {
+                    let d = db.clone();
+                    tokio::task::spawn_blocking(move || engine::pull_request(&d))
+                        .await
+                        .map_err(|e| Error::Storage(Box::new(e)))??
+                }
+            };
             let req = pb::PullRequest::from(PullRequest {
                 compression,
                 message_bytes: u32::try_from(message_bytes.get()).unwrap_or(u32::MAX),
@@ -428,13 +445,19 @@ impl Connection {
                     self.count_received(m.encoded_len());
                     message_bytes.answered();
                     let batch = PullBatch::from(m);
-                    let out = tokio::task::spawn_blocking(move || {
-                        let d = decoder.decode(batch);
-                        (decoder, d)
-                    })
-                    .await;
-                    let Ok((back, d)) = out else { return };
-                    decoder = back;
+                    let d = if batch.frame.is_empty() {
+                        // Nothing to unpack (an idle sync's one answer).
+                        decoder.decode(batch)
+                    } else {
+                        let out = tokio::task::spawn_blocking(move || {
+                            let d = decoder.decode(batch);
+                            (decoder, d)
+                        })
+                        .await;
+                        let Ok((back, d)) = out else { return };
+                        decoder = back;
+                        d
+                    };
                     let failed = d.is_err();
                     if ready.send(d).await.is_err() || failed {
                         return;
@@ -653,7 +676,13 @@ pub async fn sync(
     progress: &Progress,
 ) -> Result<SyncReport, Error> {
     let start = Instant::now();
+    // What the store says is read while connecting, not after.
+    let d = db.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        Ok::<_, Error>((LinkSizes::stored(&d)?, engine::pull_request(&d)?))
+    });
     let conn = Connection::open(address, pin).await?;
+    let (stored, first_pull) = stored.await.map_err(|e| Error::Storage(Box::new(e)))??;
     progress.connected(conn.link.clone());
     let mut opts = *opts;
     let mut answer_level = 0;
@@ -675,18 +704,18 @@ pub async fn sync(
         opts.pull_message_bytes = opts.slow_link_pull_message_bytes;
         answer_level = opts.slow_link_compression_level as u32;
     }
-    let d = db.clone();
-    let sizes = tokio::task::spawn_blocking(move || LinkSizes::load(&d, &opts))
-        .await
-        .map_err(|e| Error::Storage(Box::new(e)))??;
+    let sizes = LinkSizes::under(stored, &opts);
     let (push, pull) = tokio::join!(
         conn.push(db, token, &opts, &sizes.push, progress),
         conn.pull(
             db,
             token,
-            answer_level,
-            opts.dictionary,
-            &sizes.pull,
+            Some(first_pull),
+            Answers {
+                compression: answer_level,
+                dictionary: opts.dictionary,
+                message_bytes: &sizes.pull,
+            },
             progress
         )
     );
@@ -695,10 +724,12 @@ pub async fn sync(
         (Ok(_), Ok(_)) => conn.recover(db, token, &opts, &sizes.push, progress).await,
         _ => Ok((0, 0, 0)),
     };
-    let d = db.clone();
-    tokio::task::spawn_blocking(move || sizes.save(&d))
-        .await
-        .map_err(|e| Error::Storage(Box::new(e)))??;
+    if sizes.moved() {
+        let d = db.clone();
+        tokio::task::spawn_blocking(move || sizes.save(&d))
+            .await
+            .map_err(|e| Error::Storage(Box::new(e)))??;
+    }
     let (mut pushed, mut refused) = push?;
     let (pulled, through, changed) = pull?;
     let (resent, stored, refused_again) = recovered?;

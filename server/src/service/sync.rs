@@ -237,22 +237,36 @@ impl pb::sync_server::Sync for SyncService {
         let (db, opts) = (self.db.clone(), self.feed);
         tokio::spawn(async move {
             let _slot = slot;
+            // Each message is read with the connection let go before it is
+            // sent, so waiting on the device holds none. The first is read
+            // with the answer's start: an idle sync's answer is that one.
             let d = db.clone();
-            let started = blocking(move || feed::start(&d, &device, &req, &opts)).await;
-            let mut pull = match started.and_then(|r| r.map_err(status_of)) {
+            let first = blocking(move || {
+                let mut pull = feed::start(&d, &device, &req, &opts)?;
+                let next = pull.next_message(&d)?;
+                Ok::<_, crate::error::Error>((pull, next))
+            })
+            .await;
+            let (mut pull, mut next) = match first.and_then(|r| r.map_err(status_of)) {
                 Ok(p) => p,
                 Err(status) => return answering.fail(status),
             };
-            loop {
-                // Each message is read with the connection let go before it
-                // is sent, so waiting on the device holds none.
+            while let Some(b) = next {
+                let last = b.done;
+                metrics::counter!(crate::metrics::PULL_BYTES).increment(b.frame.len() as u64);
+                if !answering.send(pb::PullResponse::from(b)).await {
+                    return;
+                }
+                if last {
+                    break;
+                }
                 let d = db.clone();
-                let next = blocking(move || {
+                next = match blocking(move || {
                     let next = pull.next_message(&d);
                     (pull, next)
                 })
-                .await;
-                let batch = match next {
+                .await
+                {
                     Ok((p, Ok(batch))) => {
                         pull = p;
                         batch
@@ -260,21 +274,9 @@ impl pb::sync_server::Sync for SyncService {
                     Ok((_, Err(e))) => return answering.fail(status_of(e)),
                     Err(status) => return answering.fail(status),
                 };
-                match batch {
-                    Some(b) => {
-                        metrics::counter!(crate::metrics::PULL_BYTES)
-                            .increment(b.frame.len() as u64);
-                        if !answering.send(pb::PullResponse::from(b)).await {
-                            return;
-                        }
-                    }
-                    None => {
-                        metrics::histogram!(crate::metrics::PULL_CALL_SECONDS)
-                            .record(begun.elapsed().as_secs_f64());
-                        return;
-                    }
-                }
             }
+            metrics::histogram!(crate::metrics::PULL_CALL_SECONDS)
+                .record(begun.elapsed().as_secs_f64());
         });
         Ok(Response::new(Box::pin(answer)))
     }
