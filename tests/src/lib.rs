@@ -298,6 +298,23 @@ impl TestServer {
         Self::start_serving(township, listen, false, tweak).await
     }
 
+    /// Starts serving `township` with Prometheus metrics on a free port of
+    /// their own, and says where. The port is picked while the server's own
+    /// is held: picked before, the server could be given the same one, and
+    /// then fail to serve its metrics.
+    pub async fn start_with_metrics(township: &Township) -> (TestServer, SocketAddr) {
+        let mut metrics = None;
+        let server = Self::start_configured(township, "127.0.0.1:0", |c| {
+            let free = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap();
+            metrics = Some(free);
+            c.metrics = Some(free);
+        })
+        .await;
+        (server, metrics.unwrap())
+    }
+
     /// Starts serving `township` and its dashboard, each on a free port.
     pub async fn start_with_dashboard(township: &Township) -> TestServer {
         Self::start_serving(township, "127.0.0.1:0", true, |_| {}).await

@@ -19,13 +19,6 @@ use tokio::net::TcpStream;
 /// Connections the flood opens: many times the cap.
 const FLOOD: usize = 200;
 
-fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
 /// Whether the server has closed `s` (EOF or error), without waiting.
 fn closed(s: &TcpStream) -> bool {
     let mut buf = [0u8; 64];
@@ -45,10 +38,8 @@ async fn scrapes(addr: SocketAddr) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_connections_are_bounded_in_number_and_time() {
-    let addr = free_addr();
     let town = Township::new();
-    let server =
-        TestServer::start_configured(&town, "127.0.0.1:0", |c| c.metrics = Some(addr)).await;
+    let (server, addr) = TestServer::start_with_metrics(&town).await;
     // The endpoint comes up as the server starts.
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(addr).await.is_err() {

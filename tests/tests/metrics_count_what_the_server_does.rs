@@ -9,13 +9,8 @@ use massline_tests::{Device, TestServer, Township, opinion, raw};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_what_the_server_does() {
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
     let town = Township::new();
-    let server =
-        TestServer::start_configured(&town, "127.0.0.1:0", |c| c.metrics = Some(addr)).await;
+    let (server, addr) = TestServer::start_with_metrics(&town).await;
     let li = Device::enrol(&town, server.addr, "li").await;
     for i in 0..3 {
         li.client

@@ -72,13 +72,8 @@ async fn recording_proxy(target: SocketAddr) -> (SocketAddr, Arc<Mutex<Vec<Vec<u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn early_data_replayed_from_a_capture_is_not_read_again() {
-    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
     let town = Township::new();
-    let server =
-        TestServer::start_configured(&town, "127.0.0.1:0", |c| c.metrics = Some(metrics)).await;
+    let (server, metrics) = TestServer::start_with_metrics(&town).await;
     let (proxy, captured) = recording_proxy(server.addr).await;
     let zhao = Device::enrol_through(&town, server.addr, proxy, "zhao").await;
     let idle = zhao.client.sync().await.unwrap();
