@@ -5,16 +5,21 @@ use std::net::SocketAddr;
 
 /// The body of `GET /metrics` at `addr`; panics unless it is a 200.
 pub fn scrape(addr: SocketAddr) -> String {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .unwrap();
+    try_scrape(addr).unwrap()
+}
+
+/// [`scrape`], with the connection's failure (refused, reset) as an error;
+/// panics on an answer that is not a 200.
+pub fn try_scrape(addr: SocketAddr) -> std::io::Result<String> {
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
     let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
+    s.read_to_string(&mut out)?;
     assert!(
         out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200"),
         "{out}"
     );
-    out
+    Ok(out)
 }
 
 /// The value of the sample `name` (with its labels, as written) in `text`.

@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use massline_server::metrics::{HEADER_READ_TIMEOUT, MAX_CONNECTIONS};
-use massline_tests::metrics::scrape;
+use massline_tests::metrics::try_scrape;
 use massline_tests::{TestServer, Township, raw};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -25,15 +25,28 @@ fn closed(s: &TcpStream) -> bool {
     !matches!(s.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }
 
-/// Scrapes `addr` off the async threads, within 5 s.
+/// Scrapes `addr` off the async threads, within 5 s. A connection the
+/// server closes at once (full of connections it has yet to close) is
+/// tried again, as a scraper does at its next interval.
 async fn scrapes(addr: SocketAddr) -> String {
-    tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::task::spawn_blocking(move || scrape(addr)),
-    )
-    .await
-    .expect("the scrape hung")
-    .unwrap()
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let tried = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::task::spawn_blocking(move || try_scrape(addr)),
+        )
+        .await
+        .expect("the scrape hung")
+        .unwrap();
+        match tried {
+            Ok(text) => return text,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("scrape failed ({e}); trying again");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("no scrape got through in 5 s: {e}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
