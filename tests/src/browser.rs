@@ -69,19 +69,6 @@ impl Browser {
             &["chromium", "chromium-browser", "google-chrome"],
         )
         .unwrap_or_else(|| panic!("{INSTALL}"));
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        // A process group of its own, so the browsers it starts go with it.
-        let driver = Command::new(&driver_path)
-            .arg(format!("--port={port}"))
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}; {INSTALL}", driver_path.display()));
         let profile = tempfile::tempdir().unwrap();
         let mut args: Vec<String> = FLAGS.iter().map(|f| f.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
@@ -91,21 +78,45 @@ impl Browser {
             "goog:chromeOptions".into(),
             json!({ "args": args, "binary": chromium }),
         );
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let client = loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+        // The port is free when picked, not when chromedriver binds it: a
+        // server started meanwhile may take it, and chromedriver then exits.
+        // It is started again on another.
+        let mut starts = 0;
+        let (client, driver) = 'start: loop {
+            starts += 1;
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            // A process group of its own, so the browsers it starts go with it.
+            let mut driver = Command::new(&driver_path)
+                .arg(format!("--port={port}"))
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot start {}: {e}; {INSTALL}", driver_path.display())
+                });
+            let url = format!("http://127.0.0.1:{port}");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if starts < 3 && matches!(driver.try_wait(), Ok(Some(_))) {
+                    continue 'start;
                 }
-                Err(e) => panic!("no browser session: {e}; {INSTALL}"),
+                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                let mut builder = ClientBuilder::new(connector);
+                let session = builder.capabilities(caps.clone()).connect(&url);
+                // Bounded: what holds the port may not be chromedriver.
+                match tokio::time::timeout(Duration::from_secs(15), session).await {
+                    Ok(Ok(c)) => break 'start (c, driver),
+                    _ if Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Ok(Err(e)) => panic!("no browser session: {e}; {INSTALL}"),
+                    Err(_) => panic!("no browser session: {url} did not answer; {INSTALL}"),
+                }
             }
         };
         Browser {
