@@ -64,8 +64,9 @@ pub struct PhoneArgs {
 /// What one phone connection did and cost.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PhoneResult {
-    /// Sync wall time from starting to connect until everything is durable.
-    pub millis: u64,
+    /// Sync wall time from starting to connect until everything is durable,
+    /// in milliseconds (fractional: the peer's are too).
+    pub millis: f64,
     /// Changes stored by the server.
     pub pushed: u64,
     /// Changes taken in from the server.
@@ -162,7 +163,7 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
     let r = rt.block_on(client.sync())?;
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?;
     let out = PhoneResult {
-        millis: r.millis,
+        millis: r.took.as_secs_f64() * 1e3,
         pushed: r.pushed,
         pulled: r.pulled,
         refused: r.refused,
@@ -245,7 +246,7 @@ fn until_synced(
             );
         }
     }
-    out.millis = start.elapsed().as_millis() as u64;
+    out.millis = start.elapsed().as_secs_f64() * 1e3;
     out.pushed = unsent_before.saturating_sub(client.status()?.unsent);
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?;
     out.max_rss = usage.max_rss() as u64 * 1024;

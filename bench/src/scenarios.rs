@@ -300,10 +300,10 @@ fn s5(args: &RunArgs) -> anyhow::Result<Value> {
         let lifetime = srv.lifetime_peak();
         srv.stop()?;
         let mut sorted = per.clone();
-        sorted.sort_unstable();
+        sorted.sort_by(f64::total_cmp);
         let run_json = json!({
             "run": run, "villages": villages.len(), "wall_ms": wall.as_millis() as u64,
-            "sum_ms": per.iter().sum::<u64>(), "per_phone_ms": per,
+            "sum_ms": per.iter().sum::<f64>(), "per_phone_ms": per,
             "per_phone_p50_ms": sorted[sorted.len() / 2], "per_phone_max_ms": sorted.last(),
             "payload_up": up, "payload_down": down, "phone_max_rss": max_phone,
             "server_baseline_rss": baseline, "server_peak_rss": lifetime,
@@ -354,11 +354,11 @@ fn summary_line(run: &Value) -> String {
         .map(|s| {
             let g = |k: &str| {
                 run.pointer(&format!("/scenarios/{s}/{k}"))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0)
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0)
             };
             format!(
-                "{s} {} ms {}↑/{}↓ B",
+                "{s} {:.1} ms {}↑/{}↓ B",
                 g("millis"),
                 g("payload_up"),
                 g("payload_down")

@@ -418,7 +418,7 @@ pub fn report(r: &SyncReport) -> String {
     format!(
         "synced in {} ms: pushed {}, refused {}, pulled {}, now at {}; \
          payload {} B up / {} B down, link {} B up / {} B down ({} TLS handshake), {} call(s)",
-        r.millis,
+        r.took.as_millis(),
         r.pushed,
         r.refused,
         r.pulled,

@@ -289,7 +289,7 @@ impl From<CoreReport> for SyncReport {
             link_received: r.link_received,
             handshake: r.handshake.name().to_string(),
             slow_link: r.slow_link,
-            millis: r.millis,
+            millis: u64::try_from(r.took.as_millis()).unwrap_or(u64::MAX),
         }
     }
 }

@@ -62,7 +62,7 @@ pub struct SyncReport {
     /// (smaller messages, more compression).
     pub slow_link: bool,
     /// Wall time of the sync, from starting to connect.
-    pub millis: u64,
+    pub took: Duration,
 }
 
 /// Longest a connection is kept after a sync for the server's next ticket.
@@ -752,6 +752,6 @@ pub async fn sync(
         link_received,
         handshake,
         slow_link,
-        millis: start.elapsed().as_millis() as u64,
+        took: start.elapsed(),
     })
 }
