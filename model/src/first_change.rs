@@ -1,18 +1,20 @@
-//! The state a record's first change creates, read straight from its operations.
+//! The state a record's plain changes create, read straight from their operations.
 //!
 //! Most changes a township sees are the first change of a new record: one
-//! actor's operations, in order, on an empty document. Their result needs none
-//! of the CRDT machinery that makes building an Automerge document cost far
-//! more than everything else done with a new record, so it is read here
-//! directly from the decoded operations. Any change outside that plain shape
-//! (dependencies, several actors, conflicting writes, text, counters, marks)
+//! actor's operations, in order, on an empty document; and a record made
+//! offline and edited again arrives with its edits, each by the same actor
+//! on the one before. Their result needs none of the CRDT machinery that
+//! makes building an Automerge document cost far more than everything else
+//! done with a record, so it is read here directly from the decoded
+//! operations ([`Plain`]). Any change outside that plain shape (other
+//! dependencies, several actors, conflicting writes, text, counters, marks)
 //! gives `None`, and the caller materializes it with Automerge as usual.
 //! Tests check the result against Automerge for the shapes records take.
 
 use std::collections::BTreeMap;
 
-use automerge::legacy::{ElementId, Key, ObjectId, OpId, OpType};
-use automerge::{Change, ExpandedChange, ObjType, ScalarValue};
+use automerge::legacy::{ElementId, Key, ObjectId, Op, OpId, OpType};
+use automerge::{ActorId, Change, ChangeHash, ExpandedChange, ObjType, ScalarValue};
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
@@ -38,36 +40,100 @@ enum Node {
     List(Vec<(u64, Slot)>),
 }
 
-/// The document root a first change produces, as JSON; `None` if the change
-/// is not the plain first change of a document.
-pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
-    if !change.deps().is_empty() || change.seq() != 1 {
-        return None;
-    }
-    root_of_expanded(change.decode())
+/// The counter of the root object's slot in [`Plain::nodes`].
+const ROOT: u64 = 0;
+
+/// A document made of plain changes only: a first change, then changes by
+/// the same actor, each depending on the one before and nothing else, with
+/// no write meeting another. Taking a change outside that shape gives
+/// `None`, and the document is then Automerge's to build.
+pub struct Plain {
+    actor: ActorId,
+    nodes: FxHashMap<u64, Node>,
+    /// The last change taken.
+    head: ChangeHash,
+    /// Its sequence number.
+    seq: u64,
+    /// The counter the next change's operations start at.
+    next_op: u64,
 }
 
-/// [`root_of`] for a change already decoded.
-pub fn root_of_expanded(expanded: ExpandedChange) -> Option<Map<String, Value>> {
-    if !expanded.deps.is_empty() || expanded.seq != 1 {
-        return None;
+impl Plain {
+    /// The document a plain first change makes.
+    pub fn first(expanded: ExpandedChange) -> Option<Plain> {
+        if !expanded.deps.is_empty() || expanded.seq != 1 {
+            return None;
+        }
+        let mut nodes = FxHashMap::default();
+        nodes.insert(ROOT, Node::Map(BTreeMap::new()));
+        let plain = Plain {
+            actor: expanded.actor_id,
+            nodes,
+            head: expanded.hash?,
+            seq: 0,
+            next_op: expanded.start_op.get(),
+        };
+        plain.then_ops(
+            expanded.hash?,
+            1,
+            expanded.start_op.get(),
+            expanded.operations,
+        )
     }
-    let actor = expanded.actor_id;
-    let counter = |id: &OpId| (id.1 == actor).then_some(id.0);
-    let mut nodes: FxHashMap<u64, Node> = FxHashMap::default();
-    const ROOT: u64 = 0;
-    nodes.insert(ROOT, Node::Map(BTreeMap::new()));
-    let start = expanded.start_op.get();
-    for (i, op) in expanded.operations.into_iter().enumerate() {
-        let id = start.checked_add(i as u64)?;
+
+    /// The document once `expanded`, the next change of the chain, is taken
+    /// in; `None` if it is not plain.
+    pub fn then(self, expanded: ExpandedChange) -> Option<Plain> {
+        if expanded.deps != [self.head] || expanded.actor_id != self.actor {
+            return None;
+        }
+        let hash = expanded.hash?;
+        self.then_ops(
+            hash,
+            expanded.seq,
+            expanded.start_op.get(),
+            expanded.operations,
+        )
+    }
+
+    /// The root as JSON, as Automerge reads it.
+    pub fn root(&self) -> Option<Map<String, Value>> {
+        match to_json(&self.nodes, ROOT, 0)? {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Takes in the operations of change `hash`, its `seq`-th, numbered from `start`.
+    fn then_ops(mut self, hash: ChangeHash, seq: u64, start: u64, ops: Vec<Op>) -> Option<Plain> {
+        if seq != self.seq.checked_add(1)? || start != self.next_op {
+            return None;
+        }
+        let n = u64::try_from(ops.len()).ok()?;
+        for (i, op) in ops.into_iter().enumerate() {
+            self.op(start.checked_add(i as u64)?, op)?;
+        }
+        self.head = hash;
+        self.seq = seq;
+        self.next_op = start.checked_add(n)?;
+        Some(self)
+    }
+
+    /// The counter of an op of this document's actor.
+    fn counter(&self, id: &OpId) -> Option<u64> {
+        (id.1 == self.actor).then_some(id.0)
+    }
+
+    /// Takes in operation `op`, numbered `id`.
+    fn op(&mut self, id: u64, op: Op) -> Option<()> {
         let target = match &op.obj {
             ObjectId::Root => ROOT,
-            ObjectId::Id(o) => counter(o)?,
+            ObjectId::Id(o) => self.counter(o)?,
         };
-        // At most one value is replaced: a first change has no conflicts.
+        // At most one value is replaced: a plain change meets no other write.
         let pred = match op.pred.len() {
             0 => None,
-            1 => Some(op.pred.iter().next().and_then(counter)?),
+            1 => Some(op.pred.iter().next().and_then(|p| self.counter(p))?),
             _ => return None,
         };
         let made = match &op.action {
@@ -82,7 +148,11 @@ pub fn root_of_expanded(expanded: ExpandedChange) -> Option<Map<String, Value>> 
             OpType::Delete => None,
             _ => return None,
         };
-        match (nodes.get_mut(&target)?, op.key, op.insert) {
+        let elem = match &op.key {
+            Key::Seq(ElementId::Id(e)) => Some(self.counter(e)?),
+            _ => None,
+        };
+        match (self.nodes.get_mut(&target)?, op.key, op.insert) {
             (Node::Map(m), Key::Map(k), false) => {
                 if pred != m.get(k.as_str()).map(|s| s.by) {
                     return None;
@@ -96,25 +166,22 @@ pub fn root_of_expanded(expanded: ExpandedChange) -> Option<Map<String, Value>> 
                     }
                 }
             }
-            (Node::List(l), Key::Seq(elem), true) => {
+            (Node::List(l), Key::Seq(_), true) => {
                 let v = new_val?;
                 if pred.is_some() {
                     return None;
                 }
                 let pos = match elem {
-                    ElementId::Head => 0,
+                    None => 0,
                     // Items are mostly appended: look from the end.
-                    ElementId::Id(e) => {
-                        let e = counter(&e)?;
-                        l.iter().rposition(|(el, _)| *el == e)? + 1
-                    }
+                    Some(e) => l.iter().rposition(|(el, _)| *el == e)? + 1,
                 };
-                // The newest insert after an element goes right after it.
+                // The newest insert after an element goes right after it:
+                // every element there is older, being of the same actor.
                 l.insert(pos, (id, Slot { by: id, val: v }));
             }
-            (Node::List(l), Key::Seq(ElementId::Id(e)), false) => {
-                let e = counter(&e)?;
-                let pos = l.iter().rposition(|(el, _)| *el == e)?;
+            (Node::List(l), Key::Seq(ElementId::Id(_)), false) => {
+                let pos = l.iter().rposition(|(el, _)| Some(*el) == elem)?;
                 if pred != Some(l[pos].1.by) {
                     return None;
                 }
@@ -128,13 +195,24 @@ pub fn root_of_expanded(expanded: ExpandedChange) -> Option<Map<String, Value>> 
             _ => return None,
         }
         if let Some(node) = made {
-            nodes.insert(id, node);
+            self.nodes.insert(id, node);
         }
+        Some(())
     }
-    match to_json(&nodes, ROOT, 0)? {
-        Value::Object(m) => Some(m),
-        _ => None,
+}
+
+/// The document root a first change produces, as JSON; `None` if the change
+/// is not the plain first change of a document.
+pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
+    if !change.deps().is_empty() || change.seq() != 1 {
+        return None;
     }
+    root_of_expanded(change.decode())
+}
+
+/// [`root_of`] for a change already decoded.
+pub fn root_of_expanded(expanded: ExpandedChange) -> Option<Map<String, Value>> {
+    Plain::first(expanded)?.root()
 }
 
 fn to_json(nodes: &FxHashMap<u64, Node>, id: u64, depth: usize) -> Option<Value> {
@@ -159,7 +237,7 @@ fn to_json(nodes: &FxHashMap<u64, Node>, id: u64, depth: usize) -> Option<Value>
 mod tests {
     use super::*;
     use automerge::transaction::Transactable;
-    use automerge::{Automerge, ROOT as AM_ROOT};
+    use automerge::{ActorId, Automerge, ROOT as AM_ROOT};
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -247,7 +325,103 @@ mod tests {
         })
     }
 
+    /// Makes `doc`'s root hold `v`, as a phone's edit does: the change.
+    fn edit(doc: &mut Automerge, v: &Value) -> Change {
+        let old = doc_json::read_root(doc);
+        let mut tx = doc.transaction();
+        if let Value::Object(m) = v {
+            doc_json::reconcile_map(&mut tx, &AM_ROOT, &old, m).expect("write");
+        }
+        tx.commit();
+        doc.get_last_local_change().expect("a change")
+    }
+
+    /// The document of `first` and then `edits`, read from their operations.
+    fn chain(first: &Change, edits: &[&Change]) -> Option<Map<String, Value>> {
+        let mut plain = Plain::first(first.decode())?;
+        for e in edits {
+            plain = plain.then(e.decode())?;
+        }
+        plain.root()
+    }
+
+    #[test]
+    fn a_chain_of_edits_reads_as_automerge_reads_it() {
+        let mut doc = from_json(&json!({"kind": "visit", "serial": 1, "demands": ["a"],
+            "household": {"head": "wang", "size": 3}, "notes": "x"}));
+        let first = first(&doc);
+        let one = edit(
+            &mut doc,
+            &json!({"kind": "visit", "serial": 1, "demands": ["a", "b"],
+            "household": {"head": "wang", "size": 4}}),
+        );
+        let two = edit(
+            &mut doc,
+            &json!({"kind": "visit", "serial": 2, "demands": ["b"],
+            "household": [1, 2], "notes": "y"}),
+        );
+        assert_eq!(
+            chain(&first, &[&one, &two]),
+            Some(doc_json::read_root(&doc))
+        );
+    }
+
+    #[test]
+    fn a_chain_stops_being_plain_where_it_meets_another_actor_or_leaves_the_head() {
+        let (a, b) = (ActorId::from([1u8; 16]), ActorId::from([2u8; 16]));
+        let mut doc = Automerge::new().with_actor(a.clone());
+        let mut tx = doc.transaction();
+        tx.put(AM_ROOT, "n", 1).expect("put");
+        tx.commit();
+        let made = first(&doc);
+        let one = edit(&mut doc, &json!({"n": 2}));
+        assert!(
+            chain(&made, &[&one]).is_some(),
+            "the same actor on the head"
+        );
+        assert!(
+            chain(&made, &[&one, &one]).is_none(),
+            "a change taken twice"
+        );
+
+        let mut other = doc.fork().with_actor(b);
+        let theirs = edit(&mut other, &json!({"n": 3}));
+        assert!(chain(&made, &[&one, &theirs]).is_none(), "another actor");
+        doc.merge(&mut other).expect("merges");
+        let met = edit(&mut doc, &json!({"n": 4}));
+        assert!(
+            chain(&made, &[&one, &theirs, &met]).is_none(),
+            "after a merge"
+        );
+
+        let mut doc = Automerge::new().with_actor(a);
+        let mut tx = doc.transaction();
+        tx.put(AM_ROOT, "n", 1).expect("put");
+        tx.commit();
+        let made = first(&doc);
+        let one = edit(&mut doc, &json!({"n": 2}));
+        let two = edit(&mut doc, &json!({"n": 3}));
+        assert!(chain(&made, &[&two]).is_none(), "a change skipped");
+        assert_eq!(chain(&made, &[&one, &two]), Some(doc_json::read_root(&doc)));
+    }
+
     proptest! {
+        #[test]
+        fn any_chain_of_edits_reads_the_same_both_ways(
+            roots in prop::collection::vec(
+                prop::collection::btree_map("[a-z_]{1,3}", json_value(), 1..6), 2..5)
+        ) {
+            let values: Vec<Value> = roots
+                .into_iter()
+                .map(|r| Value::Object(r.into_iter().collect()))
+                .collect();
+            let mut doc = from_json(&values[0]);
+            let first = first(&doc);
+            let edits: Vec<Change> = values[1..].iter().map(|v| edit(&mut doc, v)).collect();
+            let edits: Vec<&Change> = edits.iter().collect();
+            prop_assert_eq!(chain(&first, &edits), Some(doc_json::read_root(&doc)));
+        }
+
         #[test]
         fn any_json_document_reads_the_same_both_ways(
             root in prop::collection::btree_map("[a-z_]{1,6}", json_value(), 1..8)

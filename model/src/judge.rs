@@ -180,21 +180,12 @@ pub fn apply(
         }
     }
     if at_head {
-        // Made on the record as it stood; nothing met it, so what it made is
-        // what stands (until the rest of its chain is judged).
         let made_root = if doc.get_heads() == [hash] {
             doc_json::read_root(doc)
         } else {
             record_doc::root_at(doc, &[hash])
         };
-        return Ok(judged(made_root, |made| {
-            Ok(Edit {
-                seen: standing.record.clone(),
-                merged: made.clone(),
-                made,
-                created_by,
-            })
-        }));
+        return Ok(made_at_head(standing, made_root, created_by));
     }
     Ok(judged(record_doc::root_at(doc, &[hash]), |made| {
         let merged = record_doc::read(doc)?;
@@ -210,6 +201,32 @@ pub fn apply(
             created_by,
         })
     }))
+}
+
+/// A change at the head of its record's chain (depending on the change
+/// before it and nothing else), by the record's own actor, which left the
+/// root `made_root` (read with no Automerge document:
+/// [`first_change::Plain`]): judged as [`apply`] judges it.
+pub fn next_in_chain(standing: &Standing, made_root: Map<String, Value>) -> Judgement {
+    made_at_head(standing, made_root, standing.creator.clone())
+}
+
+/// A change made on the record as it stood (`standing`), which left the
+/// root `made_root`: nothing met it, so what it made is what stands (until
+/// the rest of its chain is judged).
+fn made_at_head(
+    standing: &Standing,
+    made_root: Map<String, Value>,
+    created_by: Option<PersonId>,
+) -> Judgement {
+    judged(made_root, |made| {
+        Ok(Edit {
+            seen: standing.record.clone(),
+            merged: made.clone(),
+            made,
+            created_by,
+        })
+    })
 }
 
 /// The judgement of a change whose author left the root `made_root`: its

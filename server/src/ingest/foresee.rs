@@ -18,9 +18,10 @@
 //! once here, on a document holding only the message's own changes, and no
 //! more than [`MAX_BYTES_AHEAD`] of changes stand behind the judgements.
 
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, Change, ChangeHash};
 use massline_model::DocId;
 use massline_model::change_limits::OpIndex;
+use massline_model::first_change::Plain;
 use massline_model::judge::{self, Judgement, Standing};
 use massline_model::parallel;
 use rustc_hash::FxHashMap;
@@ -145,6 +146,10 @@ fn records_made(entries: &[Prepared], mut budget: usize) -> Vec<Vec<usize>> {
 /// after another, each on the record as the ones before it left it, until
 /// one the serial stage would refuse: its operations name what the record
 /// does not have, Automerge does not apply it, or the record does not read.
+/// While the record's changes stay plain (each by the same actor on the one
+/// before, no write meeting another) they are read straight from their
+/// operations ([`Plain`]); from the first that is not, an Automerge document
+/// is built and applied to.
 fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
     let Some(Prepared::Change {
         hash,
@@ -162,12 +167,13 @@ fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
         return Vec::new();
     };
     let record = DocId::of_first_change(hash);
-    let mut doc = Automerge::new();
-    if doc.apply_changes([first.clone()]).is_err() {
-        return Vec::new();
-    }
+    let ops = first.decode();
     let mut index = OpIndex::default();
-    index.add(&first.decode());
+    index.add(&ops);
+    let mut plain = Plain::first(ops);
+    // Built at the first change that is not plain, from those before it.
+    let mut doc: Option<Automerge> = None;
+    let mut before: Vec<&Change> = vec![first];
     let mut standing = Standing::default();
     standing.accept(made.clone());
     let mut judged = Vec::new();
@@ -183,8 +189,36 @@ fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
             break;
         }
         index.add(&ops);
-        let Ok(judgement) = judge::apply(&mut doc, &standing, change.clone(), Vec::new) else {
-            break;
+        let next = if doc.is_none() {
+            plain.take().and_then(|p| p.then(ops))
+        } else {
+            None
+        };
+        let judgement = match next.as_ref().and_then(Plain::root) {
+            Some(root) => {
+                plain = next;
+                before.push(change);
+                judge::next_in_chain(&standing, root)
+            }
+            None => {
+                let doc = match &mut doc {
+                    Some(doc) => doc,
+                    None => {
+                        let mut built = Automerge::new();
+                        if built
+                            .apply_changes(before.iter().map(|c| (*c).clone()))
+                            .is_err()
+                        {
+                            break;
+                        }
+                        doc.insert(built)
+                    }
+                };
+                let Ok(judgement) = judge::apply(doc, &standing, change.clone(), Vec::new) else {
+                    break;
+                };
+                judgement
+            }
         };
         let Ok(edit) = &judgement.edit else {
             break;
@@ -334,6 +368,31 @@ mod tests {
             seen.map(|s| &s.record),
             Some(&entry(50)),
             "judged on the edit before"
+        );
+    }
+
+    #[test]
+    fn edits_past_the_plain_shape_are_judged_ahead_on_an_automerge_document() {
+        let (a, b) = (ActorId::from([1u8; 16]), ActorId::from([2u8; 16]));
+        let (first, mut doc) = made(&a);
+        let one = minutes(&mut doc, &a, 40);
+        // Another actor's edit, then one meeting it: no longer plain, so
+        // Automerge judges them, on a document of the changes before.
+        let mut theirs_doc = doc.fork().with_actor(b.clone());
+        let theirs = minutes(&mut theirs_doc, &b, 45);
+        doc.merge(&mut theirs_doc).expect("merges");
+        let met = minutes(&mut doc, &a, 50);
+        let after = minutes(&mut doc, &a, 60);
+        let entries = prepared(&[&first, &one, &theirs, &met, &after]);
+        assert_eq!(
+            ahead(&entries),
+            [
+                None,
+                Some((1, 40)),
+                Some((2, 45)),
+                Some((3, 50)),
+                Some((4, 60))
+            ]
         );
     }
 
