@@ -417,7 +417,15 @@ mod tests {
                 .collect();
             let mut doc = from_json(&values[0]);
             let first = first(&doc);
-            let edits: Vec<Change> = values[1..].iter().map(|v| edit(&mut doc, v)).collect();
+            let mut edits: Vec<Change> = Vec::new();
+            for v in &values[1..] {
+                let before = doc.get_heads();
+                let change = edit(&mut doc, v);
+                // An edit that changes nothing makes no change.
+                if doc.get_heads() != before {
+                    edits.push(change);
+                }
+            }
             let edits: Vec<&Change> = edits.iter().collect();
             prop_assert_eq!(chain(&first, &edits), Some(doc_json::read_root(&doc)));
         }
