@@ -208,9 +208,9 @@ macro_rules! kinds {
                 }
             }
 
-            fn read_fields<'de, D: serde::Deserializer<'de>>(
+            fn read_fields(
                 kind: RecordKind,
-                fields: D,
+                fields: &serde_json::Value,
             ) -> Result<Record, ValidationError> {
                 Ok(match kind {
                     $(RecordKind::$kind => Record::$kind(de(fields)?),)+
@@ -375,17 +375,21 @@ pub fn tables() -> Vec<&'static Table> {
     out
 }
 
-/// A record of a kind from its fields, naming the field at fault.
-fn de<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<T, ValidationError> {
-    serde_path_to_error::deserialize(d).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            "record".to_string()
-        } else {
-            path
-        };
-        ValidationError::new(field, e.into_inner().to_string())
-    })
+/// A record of a kind from its fields, naming the field at fault: read as
+/// it is, and only if that fails read again, keeping track of where, to name
+/// the field (tracking costs an allocation for every field read).
+fn de<'de, T: Deserialize<'de>>(d: &'de serde_json::Value) -> Result<T, ValidationError> {
+    T::deserialize(d)
+        .or_else(|_| serde_path_to_error::deserialize(d))
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "record".to_string()
+            } else {
+                path
+            };
+            ValidationError::new(field, e.into_inner().to_string())
+        })
 }
 
 /// Something a record names that must exist in the record's village.
@@ -461,7 +465,7 @@ impl Record {
         kind: RecordKind,
         fields: serde_json::Value,
     ) -> Result<Record, ValidationError> {
-        Self::read_fields(kind, fields)
+        Self::read_fields(kind, &fields)
     }
 
     /// [`Record::from_fields`] reading the fields where they are, copying nothing.
