@@ -51,6 +51,71 @@ async fn records_made_and_edited_offline_arrive_as_their_last_edits() {
     );
 }
 
+/// A message's changes are stored many to a statement: each still gets the
+/// next number in the order the device sent them, and each record is
+/// written at its last change's number (where the typed rows and the pulls
+/// of other devices pick it up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_messages_changes_are_numbered_in_the_order_they_were_sent() {
+    let town = Township::new();
+    let server = TestServer::start(&town).await;
+    let wang = Device::enrol(&town, server.addr, "wang").await;
+    for n in 0..120u32 {
+        let id = wang
+            .client
+            .create(study("wang", 30 + n % 60, "群众路线读本"), None)
+            .unwrap();
+        if n % 3 == 0 {
+            wang.client
+                .edit(&id, |r| {
+                    if let Record::StudyEntry(s) = r {
+                        s.minutes += 1;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+    }
+    let sent = wang.outbox();
+    assert!(sent.len() > massline_server::ingest::ROWS_PER_INSERT);
+    let report = wang.client.sync().await.unwrap();
+    assert_eq!(report.pushed as usize, sent.len(), "{report:?}");
+    assert_eq!(report.calls, 2, "one push message and a pull: {report:?}");
+    let db = town.server_db();
+    let stored: Vec<(i64, String)> = db
+        .prepare("SELECT seq, lower(hex(hash)) FROM changes ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let hashes: Vec<&String> = stored.iter().map(|(_, h)| h).collect();
+    assert_eq!(hashes, sent.iter().collect::<Vec<_>>(), "in the order sent");
+    assert!(
+        stored.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+        "numbered one after another: {:?}",
+        stored.iter().map(|(s, _)| s).collect::<Vec<_>>()
+    );
+    let off: Vec<(String, i64, i64)> = db
+        .prepare(
+            "SELECT lower(hex(d.doc_id)), d.updated_seq,
+                    (SELECT max(seq) FROM changes c WHERE c.doc_id = d.doc_id)
+             FROM documents d
+             WHERE d.updated_seq != (SELECT max(seq) FROM changes c WHERE c.doc_id = d.doc_id)",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        off.is_empty(),
+        "{} records written at another number than their last change's, first {:?}",
+        off.len(),
+        off.first()
+    );
+}
+
 fn entry(minutes: i64, reflection: &str) -> Value {
     json!({"kind": "study_entry", "scope": "v/dongcun/m/wang", "serial": 1, "member": "wang",
            "date": "2024-05-01", "material": "mass_line_reading", "topic": "读本",

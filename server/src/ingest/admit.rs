@@ -15,6 +15,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use rustc_hash::FxHashMap;
 
 use super::apply::Working;
+use super::commit::Admitted;
 use super::{Batch, Refused, Stop, Unread, refuse};
 use crate::context::ServerContext;
 use crate::documents;
@@ -253,16 +254,24 @@ fn index<'w>(
     w: &'w mut Working,
     tx: &Transaction<'_>,
     id: &DocId,
+    admitted: &[Admitted],
 ) -> Result<&'w mut OpIndex, Error> {
     if w.index.is_none() {
         let mut index = OpIndex::default();
+        let mut add = |bytes: &[u8]| -> Result<(), Error> {
+            let change = Change::try_from(bytes).map_err(|e| Error::damaged(*id, e))?;
+            index.add(&change.decode());
+            Ok(())
+        };
+        // What is stored, then what this message added (stored with it).
         let mut stmt =
             tx.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
         let mut rows = stmt.query(params![&id.as_bytes()[..]])?;
         while let Some(row) = rows.next()? {
-            let bytes = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-            let change = Change::try_from(bytes).map_err(|e| Error::damaged(*id, e))?;
-            index.add(&change.decode());
+            add(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?)?;
+        }
+        for &i in &w.admitted {
+            add(admitted[i].bytes())?;
         }
         w.index = Some(index);
     }
@@ -282,7 +291,7 @@ pub(super) fn operations(
     if w.holds(&hash) {
         return Ok(());
     }
-    let index = index(w, b.tx, &id)?;
+    let index = index(w, b.tx, &id, &b.admitted)?;
     let ops = change.decode();
     index.check(&ops).map_err(|e| {
         refuse(

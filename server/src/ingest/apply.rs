@@ -43,7 +43,9 @@ pub(super) struct Working {
     pub chunks: Vec<u8>,
     /// How many that is.
     pub n_new: i64,
-    /// The sequence number of the last of them.
+    /// Where they are among the message's admitted changes.
+    pub admitted: Vec<usize>,
+    /// Its sequence number, once stored.
     pub last_seq: i64,
     /// The operations of the record's accepted changes, built on first need,
     /// to check a change against before Automerge applies it.
@@ -80,6 +82,7 @@ impl Working {
             scope,
             chunks: Vec::new(),
             n_new: 0,
+            admitted: Vec::new(),
             last_seq: 0,
             index: None,
         })

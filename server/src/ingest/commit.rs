@@ -1,11 +1,13 @@
-//! The last stage: an admitted change gets the next sequence number
-//! (`AUTOINCREMENT`, never reused) and is stored; once the message is
-//! through, every record it changed is written, in the same transaction.
+//! The last stage: an admitted change is taken into its record and kept
+//! for storing; once the message is through, its changes are stored, many
+//! rows to a statement, each getting the next sequence number
+//! (`AUTOINCREMENT`, never reused, in the order they were admitted), and
+//! every record it changed is written, in the same transaction.
 
 use automerge::ChangeHash;
 use massline_model::judge::Edit;
 use massline_model::{DocId, Scope};
-use rusqlite::params;
+use rusqlite::types::ToSql;
 
 use super::Batch;
 use super::admit::working;
@@ -13,8 +15,21 @@ use super::apply::Working;
 use crate::documents;
 use crate::error::Error;
 
-/// Stores an admitted change of record `id`, and takes it into the record;
-/// `record_json` is the record it leaves, as JSON, if that was written ahead.
+/// Most changes stored by one statement (six values each, well within
+/// SQLite's limit of 32,766 per statement).
+pub const ROWS_PER_INSERT: usize = 128;
+
+/// An admitted change, to be stored once the message is through.
+pub(super) struct Admitted {
+    hash: ChangeHash,
+    doc: DocId,
+    scope_id: i64,
+    bytes: Vec<u8>,
+}
+
+/// Takes an admitted change of record `id` into the record, to be stored
+/// when the message is through; `record_json` is the record it leaves, as
+/// JSON, if that was written ahead.
 pub(super) fn store(
     b: &mut Batch<'_>,
     id: DocId,
@@ -23,39 +38,82 @@ pub(super) fn store(
     (edit, record_json): (Edit, Option<String>),
     (scope, scope_id): (Scope, i64),
 ) -> Result<(), super::Stop> {
-    b.tx.prepare_cached(
-        "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        &hash.0[..],
-        &id.as_bytes()[..],
-        scope_id,
-        b.device.id as i64,
-        bytes,
-        b.now
-    ])?;
-    let seq = b.tx.last_insert_rowid();
     let w = working(&mut b.work, id)?;
     w.standing.accept(edit);
     w.record_json = record_json;
     w.scope = Some((scope, scope_id));
     w.chunks.extend_from_slice(&bytes);
     w.n_new += 1;
-    w.last_seq = seq;
+    w.admitted.push(b.admitted.len());
+    b.admitted.push(Admitted {
+        hash,
+        doc: id,
+        scope_id,
+        bytes,
+    });
     b.docs_of.insert(hash, id);
     b.applied.remove(&hash);
     Ok(())
 }
 
+impl Admitted {
+    /// The change's bytes.
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Stores the message's admitted changes, in order; their sequence numbers.
+fn store_admitted(b: &Batch<'_>) -> Result<Vec<i64>, Error> {
+    let mut seqs = Vec::with_capacity(b.admitted.len());
+    let device = b.device.id as i64;
+    for rows in b.admitted.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at) VALUES {}",
+            vec!["(?, ?, ?, ?, ?, ?)"; rows.len()].join(", ")
+        );
+        let mut values: Vec<&dyn ToSql> = Vec::with_capacity(rows.len() * 6);
+        let keys: Vec<(&[u8], &[u8])> = rows
+            .iter()
+            .map(|r| (&r.hash.0[..], &r.doc.as_bytes()[..]))
+            .collect();
+        for (r, (hash, id)) in rows.iter().zip(&keys) {
+            values.extend([
+                hash as &dyn ToSql,
+                id,
+                &r.scope_id,
+                &device,
+                &r.bytes,
+                &b.now,
+            ]);
+        }
+        let stored = b.tx.prepare_cached(&sql)?.execute(&values[..])?;
+        // One statement's rows are numbered one after another, in order.
+        let last = b.tx.last_insert_rowid();
+        if stored != rows.len() {
+            return Err(Error::internal(
+                "storing a push message's changes",
+                format!("{stored} of {} were stored", rows.len()),
+            ));
+        }
+        let first = last - rows.len() as i64 + 1;
+        seqs.extend(first..=last);
+    }
+    Ok(seqs)
+}
+
 /// Writes every record that took changes.
 pub(super) fn finish(b: &mut Batch<'_>) -> Result<(), Error> {
+    let seqs = store_admitted(b)?;
     for id in &b.order {
         let Some(w) = b.work.get_mut(id) else {
             continue;
         };
         if w.n_new == 0 {
             continue;
+        }
+        if let Some(&last) = w.admitted.last() {
+            w.last_seq = seqs[last];
         }
         if documents::will_compact(w.current.as_ref(), w.n_new) {
             w.build(id)?;

@@ -46,6 +46,7 @@ use rusqlite::Transaction;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use apply::MAX_CHAIN;
+pub use commit::ROWS_PER_INSERT;
 pub use foresee::Foreseen;
 pub use prepare::{Ahead, Prepared, Unread, prepare};
 
@@ -188,6 +189,8 @@ struct Batch<'a> {
     order: Vec<DocId>,
     /// The changes accepted in this message, and their records.
     docs_of: FxHashMap<ChangeHash, DocId>,
+    /// The same changes, in the order they were accepted, to be stored.
+    admitted: Vec<commit::Admitted>,
     refused: FxHashSet<ChangeHash>,
     /// Changes applied to a record's document and not (yet) accepted: a
     /// refused one is dropped with the document, which is rebuilt from what
@@ -212,6 +215,7 @@ impl<'a> Batch<'a> {
             work: FxHashMap::default(),
             order: Vec::new(),
             docs_of: FxHashMap::default(),
+            admitted: Vec::new(),
             refused: FxHashSet::default(),
             applied: FxHashMap::default(),
             scopes: HashMap::new(),
