@@ -19,6 +19,9 @@ use automerge::{ActorId, Change, ChangeHash, ExpandedChange, ObjType, ScalarValu
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
+use crate::change_columns;
+use crate::leb::Reader;
+
 /// Most bytes one change may have. A whole record made in one change holds at
 /// most a few dozen kilobytes; a push or pull message carries at most one
 /// change beyond its target size, so [`crate::packing::MAX_MESSAGE_BYTES`]
@@ -70,8 +73,8 @@ pub const MAX_CHANGE_MESSAGE_BYTES: u64 = 256;
 /// Most columns a change may have; Automerge writes at most 14.
 pub const MAX_COLUMNS: u64 = 32;
 
-const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-const CHUNK_CHANGE: u8 = 1;
+pub(crate) const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+pub(crate) const CHUNK_CHANGE: u8 = 1;
 const CHUNK_COMPRESSED: u8 = 2;
 
 /// Why a change's bytes are refused.
@@ -147,74 +150,6 @@ type Limited<T> = Result<T, ChangeLimitError>;
 
 fn malformed<T>(why: &'static str) -> Limited<T> {
     Err(ChangeLimitError::Malformed(why))
-}
-
-/// A cursor over bytes that never reads past their end.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes, pos: 0 }
-    }
-
-    fn done(&self) -> bool {
-        self.pos >= self.bytes.len()
-    }
-
-    /// An unsigned LEB128 number; `None` if cut short or over 64 bits.
-    fn uleb(&mut self) -> Option<u64> {
-        let mut v: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let byte = *self.bytes.get(self.pos)?;
-            self.pos += 1;
-            let part = u64::from(byte & 0x7f);
-            if shift == 63 && part > 1 {
-                return None;
-            }
-            v |= part << shift;
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-
-    /// A signed LEB128 number; `None` if cut short or over 64 bits.
-    fn sleb(&mut self) -> Option<i64> {
-        let mut v: i64 = 0;
-        for shift in (0..64).step_by(7) {
-            let byte = *self.bytes.get(self.pos)?;
-            self.pos += 1;
-            let part = byte & 0x7f;
-            // The tenth byte holds only the sign bit, as 0 or all ones.
-            if shift == 63 && part != 0 && part != 0x7f {
-                return None;
-            }
-            v |= i64::from(part) << shift;
-            if byte & 0x80 == 0 {
-                if shift < 57 && byte & 0x40 != 0 {
-                    v |= -1i64 << (shift + 7);
-                }
-                return Some(v);
-            }
-        }
-        None
-    }
-
-    fn take(&mut self, n: u64) -> Option<&'a [u8]> {
-        let n = usize::try_from(n).ok()?;
-        let end = self.pos.checked_add(n)?;
-        let s = self.bytes.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
-    }
-
-    fn rest(&self) -> &'a [u8] {
-        self.bytes.get(self.pos..).unwrap_or_default()
-    }
 }
 
 /// How a column's values are encoded (the low three bits of its spec).
@@ -830,22 +765,45 @@ impl Within<'_> {
     /// and the written form.
     pub fn parse(self) -> Limited<Checked> {
         let Within(bytes) = self;
-        let change = Change::try_from(bytes).map_err(ChangeLimitError::Unreadable)?;
-        let expanded = change.decode();
-        let shape = check_ops(&expanded)?;
-        // Saved and loaded again, a document holds each change as Automerge
-        // writes its operations; bytes in any other form (a column declaring
-        // more rows than the change has operations, a run that could be longer)
-        // would come back with another hash, and the record would never load.
-        if Change::from(expanded.clone()).hash() != change.hash() {
-            return malformed("it is not written as Automerge writes its operations");
-        }
-        Ok(Checked {
-            change,
-            expanded,
-            shape,
-        })
+        in_one_pass(bytes).unwrap_or_else(|| by_automerge(bytes))
     }
+}
+
+/// [`Within::parse`] with the operations read in one pass
+/// ([`change_columns::read`]), kept only if Automerge writes them back to
+/// exactly `bytes`: then they are what Automerge reads. `None` leaves the
+/// change to [`by_automerge`].
+pub(crate) fn in_one_pass(bytes: &[u8]) -> Option<Limited<Checked>> {
+    let mut expanded = change_columns::read(bytes)?;
+    let change = Change::from(expanded.clone());
+    if change.raw_bytes() != bytes {
+        return None;
+    }
+    expanded.hash = Some(change.hash());
+    Some(check_ops(&expanded).map(|shape| Checked {
+        change,
+        expanded,
+        shape,
+    }))
+}
+
+/// [`Within::parse`] by Automerge's reading.
+pub(crate) fn by_automerge(bytes: &[u8]) -> Limited<Checked> {
+    let change = Change::try_from(bytes).map_err(ChangeLimitError::Unreadable)?;
+    let expanded = change.decode();
+    let shape = check_ops(&expanded)?;
+    // Saved and loaded again, a document holds each change as Automerge
+    // writes its operations; bytes in any other form (a column declaring
+    // more rows than the change has operations, a run that could be longer)
+    // would come back with another hash, and the record would never load.
+    if Change::from(expanded.clone()).hash() != change.hash() {
+        return malformed("it is not written as Automerge writes its operations");
+    }
+    Ok(Checked {
+        change,
+        expanded,
+        shape,
+    })
 }
 
 #[cfg(test)]

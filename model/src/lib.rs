@@ -17,7 +17,8 @@
 //!   and server hold to the rules.
 //! - [`packing`]: how changes travel (packed, one zstd stream per call);
 //!   [`dictionary`]: the zstd dictionaries a stream may be compressed with;
-//!   [`change_limits`]: what one change from a device may hold;
+//!   [`change_limits`]: what one change from a device may hold, read in
+//!   one pass from its columns where it can be (`change_columns`);
 //!   [`parallel`]: a message's changes read on the machine's cores.
 //! - [`protocol`]: the sync messages as plain Rust.
 //! - [`enrollment_code`]: the code a township officer hands out.
@@ -37,6 +38,7 @@
 pub mod access;
 pub mod bundle;
 pub mod catalog;
+mod change_columns;
 pub mod change_limits;
 pub mod codes;
 pub mod dictionary;
@@ -47,6 +49,7 @@ mod ffi;
 pub mod first_change;
 pub mod ids;
 pub mod judge;
+mod leb;
 pub mod packing;
 pub mod parallel;
 pub mod protocol;
