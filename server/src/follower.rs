@@ -8,9 +8,10 @@
 //!
 //! A device uploading many messages pokes the follower after each: it waits
 //! until the pokes pause ([`QUIET`], at most [`MAX_LAG`] after the first),
-//! so the rows of the whole upload are written in one transaction after it,
-//! not one between each message and the next, holding up the next on the
-//! one writer.
+//! so the rows of the whole upload are written after it, not between each
+//! message and the next, holding up the next on the one writer; and they are
+//! written [`RECORDS_PER_CATCH_UP`] records to a transaction, so another
+//! device's push waits at most for one of them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,14 +41,31 @@ impl Follower {
     }
 }
 
-/// Brings the rows up to date; a failure is logged, and the next poke tries again.
+/// Most records whose rows are written in one transaction: about 10 ms of
+/// work, the longest a push waits for the rows to let the writer go.
+pub const RECORDS_PER_CATCH_UP: u32 = 256;
+
+/// Brings the rows up to date, [`RECORDS_PER_CATCH_UP`] records to a
+/// transaction; a failure is logged, and the next poke tries again.
 async fn catch_up(db: &Arc<Db>) {
-    let db = db.clone();
-    let done = tokio::task::spawn_blocking(move || db.write(rows::catch_up)).await;
-    match done {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "typed rows could not catch up"),
-        Err(e) => tracing::error!(error = %e, "bringing the typed rows up to date failed"),
+    loop {
+        let db = db.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            db.write(|tx| rows::catch_up_some(tx, RECORDS_PER_CATCH_UP))
+        })
+        .await;
+        match done {
+            Ok(Ok(caught)) if caught.more => {}
+            Ok(Ok(_)) => return,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "typed rows could not catch up");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "bringing the typed rows up to date failed");
+                return;
+            }
+        }
     }
 }
 

@@ -171,25 +171,41 @@ impl rusqlite::ToSql for Sql<'_, '_> {
 
 /// The setting that says how far the rows are current: every record whose
 /// latest change has a sequence number up to it has its rows.
-pub(crate) const THROUGH: &str = "rows_through";
+pub const THROUGH: &str = "rows_through";
 
 /// The records changed after a change sequence number, in the order they
-/// changed (through the index `documents_by_update`).
+/// changed (through the index `documents_by_update`), at most `?2` of them.
 pub(crate) const CHANGED_SINCE: &str =
     "SELECT d.doc_id, d.record, d.withdrawn, s.name, d.created_seq, d.updated_seq
      FROM documents d JOIN scopes s ON s.id = d.scope_id
-     WHERE d.updated_seq > ?1 ORDER BY d.updated_seq";
+     WHERE d.updated_seq > ?1 ORDER BY d.updated_seq LIMIT ?2";
 
 /// Brings the rows up to date with the records, from where they were current
 /// (they follow the records in a transaction of their own, so taking in a
 /// push never waits for them). Returns how many records got new rows.
 pub fn catch_up(tx: &Transaction<'_>) -> Result<u64, Error> {
+    catch_up_some(tx, u32::MAX).map(|c| c.done)
+}
+
+/// How far one [`catch_up_some`] went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaughtUp {
+    /// Records that got new rows.
+    pub done: u64,
+    /// Whether records changed since are left for another call.
+    pub more: bool,
+}
+
+/// [`catch_up`] of at most `most` records, the earliest changed: a large
+/// upload's rows are written in several transactions, between which a push
+/// waiting for the one writer goes ahead.
+pub fn catch_up_some(tx: &Transaction<'_>, most: u32) -> Result<CaughtUp, Error> {
     let through: i64 = registry::setting(tx, THROUGH)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let mut stmt = tx.prepare_cached(CHANGED_SINCE)?;
-    let mut rows = stmt.query(params![through])?;
-    let (mut done, mut last) = (0, through);
+    let mut rows = stmt.query(params![through, most])?;
+    let (mut done, mut seen, mut last) = (0, 0, through);
     while let Some(r) = rows.next()? {
         let (key, record, withdrawn, scope, created, updated): (
             Vec<u8>,
@@ -206,7 +222,7 @@ pub fn catch_up(tx: &Transaction<'_>) -> Result<u64, Error> {
             r.get(4)?,
             r.get(5)?,
         );
-        last = updated;
+        (seen, last) = (seen + 1, updated);
         let Some(id) = DocId::from_slice(&key) else {
             continue;
         };
@@ -218,11 +234,17 @@ pub fn catch_up(tx: &Transaction<'_>) -> Result<u64, Error> {
             Err(e) => tracing::warn!(record = %id, error = %e, "stored record has no typed row"),
         }
     }
+    if seen == most {
+        // Records changed after `last` may remain: the rows are current up
+        // to it (each record is at one number, so none is split).
+        registry::set_setting(tx, THROUGH, &last.to_string())?;
+        return Ok(CaughtUp { done, more: true });
+    }
     // Every record changed since `through` now has its rows, and a purge
     // deleted its record's rows as it was made: the rows are current up to
     // the last number given, a purge's too.
     registry::set_setting(tx, THROUGH, &registry::last_seq(tx)?.max(last).to_string())?;
-    Ok(done)
+    Ok(CaughtUp { done, more: false })
 }
 
 /// Writes the rows of one record, replacing those it had.

@@ -277,7 +277,7 @@ mod tests {
                 let mut stmt =
                     tx.prepare(&format!("EXPLAIN QUERY PLAN {}", rows::CHANGED_SINCE))?;
                 let details = stmt
-                    .query_map([0], |r| r.get::<_, String>(3))?
+                    .query_map([0, 256], |r| r.get::<_, String>(3))?
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok::<_, Error>(details)
             })

@@ -1,14 +1,15 @@
 //! The server keeps a typed row for every record, written with each accepted
 //! change, that the dashboard can count with SQL: attending a study session
-//! counts as study for each attendee, withdrawn records are marked, and
-//! rebuilding every row from the stored documents gives the same rows.
+//! counts as study for each attendee, withdrawn records are marked,
+//! rebuilding every row from the stored documents gives the same rows, and
+//! so does catching up a few records to a transaction.
 
 use chrono::NaiveDate;
 use massline_core::records::{
     Attendance, CampaignPhase, PhaseEntry, RectificationStatus, ServiceChecklist, ServiceMatter,
 };
 use massline_core::{PersonId, Record, RecordKind};
-use massline_server::{admin, rows};
+use massline_server::{admin, registry, rows};
 use massline_tests::{
     Device, TestServer, Township, campaign_plan, listening_meeting, meeting, member_file, notice,
     opinion, practical, record_of, rectification, regulation, service, session, study, visit,
@@ -231,4 +232,41 @@ async fn rebuilding_every_row_from_the_documents_gives_the_same_rows() {
     assert!(total > 20, "{before:?}");
     assert_eq!(before, after);
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_caught_up_a_few_records_at_a_time_are_those_caught_up_at_once() {
+    let town = Township::new();
+    let server = TestServer::start(&town).await;
+    let _devices = a_village_at_work(&town, &server).await;
+    server.stop().await;
+    let db = admin::open(&town.data).unwrap();
+    let (before, records, steps, after) = db
+        .write(|tx| {
+            rows::catch_up(tx)?;
+            let before = rows::snapshot(tx)?;
+            let records: i64 = tx.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?;
+            for table in rows::tables() {
+                tx.execute(&format!("DELETE FROM {table}"), [])?;
+            }
+            registry::set_setting(tx, rows::THROUGH, "0")?;
+            let mut steps = Vec::new();
+            loop {
+                let step = rows::catch_up_some(tx, 4)?;
+                steps.push(step);
+                if !step.more {
+                    break;
+                }
+            }
+            Ok::<_, massline_server::Error>((before, records, steps, rows::snapshot(tx)?))
+        })
+        .unwrap();
+    assert_eq!(before, after, "rows caught up in steps of 4 records");
+    assert!(records > 8, "{records} records");
+    let (last, earlier) = steps.split_last().unwrap();
+    assert!(
+        earlier.iter().all(|s| s.more && s.done == 4) && !last.more,
+        "{steps:?}"
+    );
+    assert_eq!(steps.iter().map(|s| s.done).sum::<u64>(), records as u64);
 }
