@@ -376,10 +376,8 @@ impl<'a> Bools<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change_limits::tests::{every_kind, first_change_of};
     use crate::change_limits::{Checked, by_automerge, check_chunk, in_one_pass};
-    use crate::ids::{PersonId, VillageCode};
-    use crate::record_doc::{self, Author};
-    use crate::records::Record;
     use automerge::legacy::SortedVec;
     use automerge::transaction::Transactable;
     use automerge::{Automerge, Change, ROOT, ReadDoc};
@@ -431,27 +429,6 @@ mod tests {
         a.get_changes(&[])
     }
 
-    /// The first change of a record of every kind, as a phone makes it.
-    fn every_kind_first_changes() -> Vec<Vec<u8>> {
-        let actor = ActorId::from([7u8; 16]);
-        let person = PersonId::new("zhang").expect("id");
-        let by = Author {
-            actor: &actor,
-            person: &person,
-            time: 1_700_000_000,
-        };
-        let village = VillageCode::new("dongcun").expect("code");
-        include_str!("records/fixtures/records.jsonl")
-            .lines()
-            .map(|l| {
-                let record: Record = serde_json::from_str(l).expect("fixture");
-                let scope = record.home_scope(&village);
-                let (_, _, change) = record_doc::create(&by, &scope, 1, &record).expect("create");
-                change.bytes
-            })
-            .collect()
-    }
-
     fn same(
         a: &Result<Checked, crate::change_limits::ChangeLimitError>,
         b: &Result<Checked, crate::change_limits::ChangeLimitError>,
@@ -475,7 +452,7 @@ mod tests {
         let bytes = changes
             .iter()
             .map(|c| c.raw_bytes().to_vec())
-            .chain(every_kind_first_changes());
+            .chain(every_kind().iter().map(first_change_of).collect::<Vec<_>>());
         for (i, b) in bytes.enumerate() {
             let automerge = Change::try_from(&b[..]).expect("a change");
             let read = read(&b).unwrap_or_else(|| panic!("change {i} is left to Automerge"));

@@ -807,7 +807,7 @@ pub(crate) fn by_automerge(bytes: &[u8]) -> Limited<Checked> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::access::Scope;
     use crate::ids::PersonId;
@@ -816,7 +816,8 @@ mod tests {
     use automerge::transaction::{CommitOptions, Transactable};
     use automerge::{ActorId, Automerge, ROOT};
 
-    fn first_change_of(record: &Record) -> Vec<u8> {
+    /// A record's first change, as a phone makes it.
+    pub(crate) fn first_change_of(record: &Record) -> Vec<u8> {
         let actor = ActorId::from([7u8; 16]);
         let person = PersonId::new("zhang").expect("id");
         let by = Author {
@@ -832,7 +833,8 @@ mod tests {
             .bytes
     }
 
-    fn every_kind() -> Vec<Record> {
+    /// A record of every kind, from the fixtures.
+    pub(crate) fn every_kind() -> Vec<Record> {
         include_str!("records/fixtures/records.jsonl")
             .lines()
             .map(|l| serde_json::from_str(l).expect("fixture"))
