@@ -116,6 +116,12 @@ pub struct PushAcks {
     pub refused: u64,
 }
 
+/// The changes a push call sends: those waiting in the outbox, oldest
+/// first, up to about [`SyncOptions::push_call_bytes`].
+pub fn waiting(db: &Db, opts: &SyncOptions) -> Result<Vec<Pending>, Error> {
+    db.read(|tx| outbox::pending(tx, opts.push_call_bytes))
+}
+
 /// Starts a push call whose messages hold up to `message_bytes` of changes
 /// each (read as each message is made); `None` when nothing waits to be pushed.
 pub fn start_push(
@@ -123,9 +129,17 @@ pub fn start_push(
     opts: &SyncOptions,
     message_bytes: Arc<Adaptive>,
 ) -> Result<Option<(PushFrames, PushAcks)>, Error> {
-    let pending = db.read(|tx| outbox::pending(tx, opts.push_call_bytes))?;
+    Ok(push_of(waiting(db, opts)?, opts, message_bytes))
+}
+
+/// [`start_push`] of changes already read from the outbox ([`waiting`]).
+pub fn push_of(
+    pending: Vec<Pending>,
+    opts: &SyncOptions,
+    message_bytes: Arc<Adaptive>,
+) -> Option<(PushFrames, PushAcks)> {
     if pending.is_empty() {
-        return Ok(None);
+        return None;
     }
     let (tx, rx) = mpsc::channel();
     let bytes = pending.iter().map(|p| p.bytes.len()).sum();
@@ -137,7 +151,7 @@ pub fn start_push(
     };
     let mut packer = Packer::with_dictionary(opts.compression_level, dictionary);
     packer.expect(bytes);
-    Ok(Some((
+    Some((
         PushFrames {
             packer,
             dictionary: Some(dictionary.number()),
@@ -151,7 +165,7 @@ pub fn start_push(
             accepted: 0,
             refused: 0,
         },
-    )))
+    ))
 }
 
 impl Iterator for PushFrames {

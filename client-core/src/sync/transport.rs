@@ -28,7 +28,8 @@ use crate::ids::DocId;
 use crate::packing::Dictionary;
 use crate::protocol::{MAX_MISSING_PER_CALL, PullBatch, PullRequest, PushAck, Seq};
 use crate::store::Db;
-use crate::store::{identity, outbox};
+use crate::store::identity;
+use crate::store::outbox::{self, Pending};
 
 /// What one sync did, and what it cost on the wire.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -254,23 +255,29 @@ impl Connection {
     }
 
     /// Pushes the outbox, call after call, until it is empty or a call stores nothing.
-    /// Returns (stored, refused).
+    /// `first` is what the first call sends, read while connecting (`None`:
+    /// read now). Returns (stored, refused).
     pub async fn push(
         &self,
         db: &Arc<Db>,
         token: &str,
+        mut first: Option<Vec<Pending>>,
         opts: &SyncOptions,
         message_bytes: &Arc<Adaptive>,
         progress: &Progress,
     ) -> Result<(u64, u64), Error> {
         let (mut stored, mut refused) = (0, 0);
         loop {
-            let d = db.clone();
-            let o = *opts;
             let size = message_bytes.clone();
-            let started = tokio::task::spawn_blocking(move || engine::start_push(&d, &o, size))
-                .await
-                .map_err(|e| Error::Storage(Box::new(e)))??;
+            let started = match first.take() {
+                Some(waiting) => engine::push_of(waiting, opts, size),
+                None => {
+                    let (d, o) = (db.clone(), *opts);
+                    tokio::task::spawn_blocking(move || engine::start_push(&d, &o, size))
+                        .await
+                        .map_err(|e| Error::Storage(Box::new(e)))??
+                }
+            };
             let Some((frames, acks)) = started else {
                 return Ok((stored, refused));
             };
@@ -578,7 +585,9 @@ impl Connection {
         if !lacking.is_empty() {
             let (docs, now) = (lacking.clone(), chrono::Utc::now().timestamp());
             resent = off_thread(db, move |d| engine::requeue_own(d, &docs, now)).await?;
-            (stored, refused) = self.push(db, token, opts, message_bytes, progress).await?;
+            (stored, refused) = self
+                .push(db, token, None, opts, message_bytes, progress)
+                .await?;
         }
         let mut still: Vec<_> = heads
             .into_iter()
@@ -677,12 +686,17 @@ pub async fn sync(
 ) -> Result<SyncReport, Error> {
     let start = Instant::now();
     // What the store says is read while connecting, not after.
-    let d = db.clone();
+    let (d, o) = (db.clone(), *opts);
     let stored = tokio::task::spawn_blocking(move || {
-        Ok::<_, Error>((LinkSizes::stored(&d)?, engine::pull_request(&d)?))
+        Ok::<_, Error>((
+            engine::waiting(&d, &o)?,
+            LinkSizes::stored(&d)?,
+            engine::pull_request(&d)?,
+        ))
     });
     let conn = Connection::open(address, pin).await?;
-    let (stored, first_pull) = stored.await.map_err(|e| Error::Storage(Box::new(e)))??;
+    let (first_push, stored, first_pull) =
+        stored.await.map_err(|e| Error::Storage(Box::new(e)))??;
     progress.connected(conn.link.clone());
     let mut opts = *opts;
     let mut answer_level = 0;
@@ -706,7 +720,7 @@ pub async fn sync(
     }
     let sizes = LinkSizes::under(stored, &opts);
     let (push, pull) = tokio::join!(
-        conn.push(db, token, &opts, &sizes.push, progress),
+        conn.push(db, token, Some(first_push), &opts, &sizes.push, progress),
         conn.pull(
             db,
             token,
