@@ -66,6 +66,15 @@ pub struct Plain {
     next_op: u64,
 }
 
+impl std::fmt::Debug for Plain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plain")
+            .field("head", &self.head)
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Plain {
     /// The document a plain first change makes.
     pub fn first(expanded: ExpandedChange) -> Option<Plain> {

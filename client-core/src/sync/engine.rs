@@ -14,13 +14,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, mpsc};
 
 use automerge::{Automerge, Change, ChangeHash, ExpandedChange};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::sizes::Adaptive;
 use crate::change_limits::{self, ChangeLimitError, OpIndex, Within};
 use crate::doc_json;
 use crate::error::{Because, Error};
-use crate::first_change;
+use crate::first_change::Plain;
 use crate::ids::DocId;
 use crate::packing::{self, Dictionary, Entry, Packer, Unpacker};
 use crate::protocol::{
@@ -396,7 +396,9 @@ pub struct DecodedBatch {
 /// One change of a pull message, parsed within the change limits; a change
 /// without dependencies also carries the row of the record it makes when it
 /// is a plain first change (read on the decoding thread), an edit its
-/// operations, to be checked against its record's.
+/// operations, to be checked against its record's, and the row its record
+/// stands as after it when it continues a plain chain of the message
+/// ([`plain_chains`]).
 #[derive(Debug)]
 enum Decoded {
     Change {
@@ -405,6 +407,9 @@ enum Decoded {
         change: Box<Change>,
         row: Option<Row>,
         ops: Option<Box<ExpandedChange>>,
+        /// The record's document as the change leaves it, read from plain
+        /// changes only, while a later change of the message may build on it.
+        plain: Option<Box<Plain>>,
     },
     /// A change outside the limits: the message fails once its record is
     /// known, to name it.
@@ -429,13 +434,15 @@ impl Decoded {
 
 /// Parses a change from the server whose bytes [`change_limits::within`]
 /// passed (or refused), reading it as a record when it is a plain first
-/// change; any other change without dependencies must name only what it
-/// makes itself. Runs on any thread; its bytes are added after
-/// ([`Decoded::with_bytes`]).
+/// change (keeping its plain document when another change of the message
+/// builds on it: `built_on`); any other change without dependencies must
+/// name only what it makes itself. Runs on any thread; its bytes are added
+/// after ([`Decoded::with_bytes`]).
 fn decode_change(
     hash: ChangeHash,
     bytes: &[u8],
     within: Result<Within<'_>, ChangeLimitError>,
+    built_on: bool,
 ) -> Decoded {
     let refused = |deps, why: String| Decoded::Refused { hash, deps, why };
     let checked = match within.and_then(Within::parse) {
@@ -449,9 +456,11 @@ fn decode_change(
             change: Box::new(checked.change),
             row: None,
             ops: Some(Box::new(checked.expanded)),
+            plain: None,
         };
     }
-    let root = first_change::root_of_expanded(checked.expanded);
+    let plain = Plain::first(checked.expanded);
+    let root = plain.as_ref().and_then(Plain::root);
     if root.is_none()
         && let Err(e) = OpIndex::default().check(&checked.change.decode())
     {
@@ -463,6 +472,41 @@ fn decode_change(
         change: Box::new(checked.change),
         row: root.map(Row::of),
         ops: None,
+        plain: plain.filter(|_| built_on).map(Box::new),
+    }
+}
+
+/// Reads ahead, on the decoding thread, the row each edit of a plain chain
+/// leaves its record as: a record made in the message and edited again in
+/// it, each edit by the same actor on the one before ([`Plain`]), needs no
+/// Automerge document. An edit outside that shape leaves its record (from
+/// it on) to Automerge, as any edit of a record held before.
+fn plain_chains(entries: &mut [Decoded]) {
+    let mut heads: FxHashMap<ChangeHash, Box<Plain>> = FxHashMap::default();
+    for entry in entries.iter_mut() {
+        let Decoded::Change {
+            hash,
+            change,
+            row,
+            ops,
+            plain,
+            ..
+        } = entry
+        else {
+            continue;
+        };
+        if let Some(p) = plain.take() {
+            heads.insert(*hash, p);
+            continue;
+        }
+        let (Some(ops), [dep]) = (ops.as_deref(), change.deps()) else {
+            continue;
+        };
+        let Some(next) = heads.remove(dep).and_then(|p| p.then(ops.clone())) else {
+            continue;
+        };
+        *row = next.root().map(Row::of);
+        heads.insert(*hash, Box::new(next));
     }
 }
 
@@ -526,14 +570,22 @@ impl PullDecoder {
                 .iter()
                 .map(|(hash, bytes)| (*hash, &bytes[..], change_limits::within(bytes, &mut budget)))
                 .collect();
+            // The changes others of the message build on: a first change
+            // among them keeps its plain document for them.
+            let built_on: FxHashSet<ChangeHash> = changes
+                .iter()
+                .filter_map(|(_, bytes)| packing::dependencies(bytes))
+                .flatten()
+                .collect();
             let decoded = parallel::map_in_order(within, |(hash, bytes, within)| {
-                decode_change(hash, bytes, within)
+                decode_change(hash, bytes, within, built_on.contains(&hash))
             });
             entries = decoded
                 .into_iter()
                 .zip(changes)
                 .map(|(d, (_, bytes))| d.with_bytes(bytes))
                 .collect();
+            plain_chains(&mut entries);
         }
         if batch.purged.len() > MAX_PURGED_PER_MESSAGE {
             return Err(Error::Protocol(
@@ -632,8 +684,13 @@ struct Working {
     /// The operations of the record's changes (stored and taken), built when
     /// the first edit arrives: what an edit may name.
     index: Option<OpIndex>,
-    /// Changes taken before `index` was built.
-    taken: Vec<Change>,
+    /// Changes taken before `index` was built, boxed as they arrived: most
+    /// records take one and never build the index, and a `Change` moved
+    /// into a vector of its own costs more than the box.
+    #[allow(clippy::vec_box)]
+    taken: Vec<Box<Change>>,
+    /// The last change `row` was read through, while it reads without a document.
+    plain_head: Option<ChangeHash>,
 }
 
 impl Working {
@@ -655,6 +712,7 @@ impl Working {
             deferred: Vec::new(),
             index: None,
             taken: Vec::new(),
+            plain_head: None,
         }
     }
 
@@ -808,8 +866,9 @@ fn apply_entries(
                 hash,
                 bytes,
                 change,
-                row,
+                mut row,
                 ops,
+                plain: _,
             } => {
                 let id = match change.deps().first() {
                     // A first change is new exactly when its record is.
@@ -818,7 +877,7 @@ fn apply_entries(
                         if work.contains_key(&id) || documents::stored(tx, &id)?.is_some() {
                             continue;
                         }
-                        work.insert(id, Box::new(Working::new(row)));
+                        work.insert(id, Box::new(Working::new(row.take())));
                         order.push(id);
                         id
                     }
@@ -869,13 +928,22 @@ fn apply_entries(
                         }
                     }
                     None => {
-                        // A plain first change of a new record reads without a document.
-                        if w.row.is_none() || w.n_new > 0 {
+                        // A plain first change of a new record reads without
+                        // a document, and so does each edit of it read ahead
+                        // on the last one taken (`plain_chains`).
+                        let first = w.n_new == 0 && w.row.is_some();
+                        let follows = w.row.is_some()
+                            && row.is_some()
+                            && w.plain_head.is_some_and(|h| change.deps() == [h]);
+                        if follows {
+                            w.row = row;
+                        } else if !first {
                             w.row = None;
                             w.deferred.push(hash);
                         }
+                        w.plain_head = w.row.is_some().then_some(hash);
                         if w.index.is_none() {
-                            w.taken.push(*change);
+                            w.taken.push(change);
                         }
                     }
                 }
@@ -982,6 +1050,63 @@ mod tests {
             through: 1,
             done: true,
             ..PullBatch::default()
+        }
+    }
+
+    /// The `kind` and `scope` columns a record's row holds.
+    fn kind_and_scope(db: &Db, id: &DocId) -> (String, String) {
+        db.read(|tx| {
+            Ok(tx.query_row(
+                "SELECT kind, scope FROM documents WHERE doc_id = ?1",
+                [&id.as_bytes()[..]],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .expect("the record is held")
+    }
+
+    #[test]
+    fn records_made_and_edited_in_one_message_stand_as_automerge_reads_them() {
+        use automerge::transaction::Transactable;
+        let put = |doc: &mut automerge::AutoCommit, kind: &str| {
+            doc.put(automerge::ROOT, "kind", kind).expect("a put");
+            doc.put(automerge::ROOT, "scope", format!("v/{kind}"))
+                .expect("a put");
+            let c = doc.get_last_local_change().expect("a change");
+            (c.hash(), c.raw_bytes().to_vec())
+        };
+        // A record made and edited three times by one actor: a plain chain.
+        let mut a = automerge::AutoCommit::new();
+        let mut changes: Vec<_> = ["a0", "a1", "a2", "a3"]
+            .iter()
+            .map(|k| put(&mut a, k))
+            .collect();
+        // One edited by its maker and, at the same time, by another actor.
+        let mut b = automerge::AutoCommit::new();
+        changes.push(put(&mut b, "b0"));
+        let mut other = b.fork();
+        changes.push(put(&mut b, "b1"));
+        changes.push(put(&mut other, "b2"));
+        b.merge(&mut other).expect("merged");
+
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&dir.path().join("p.db"), None).expect("db");
+        PullSession::new()
+            .apply(&db, message(&changes), 1)
+            .expect("taken in");
+        for (doc, first) in [(&mut a, 0), (&mut b, 4)] {
+            let root = doc_json::read_root(doc.document());
+            let want = |k: &str| {
+                root.get(k)
+                    .and_then(serde_json::Value::as_str)
+                    .expect(k)
+                    .to_string()
+            };
+            assert_eq!(
+                kind_and_scope(&db, &DocId::of_first_change(&changes[first].0)),
+                (want("kind"), want("scope")),
+                "record of change {first}"
+            );
         }
     }
 
