@@ -17,6 +17,13 @@ pub fn map_in_order<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) 
     map_in_order_by(items, ITEMS_PER_THREAD, f)
 }
 
+/// The machine's cores, as the process found them first: asking again
+/// reads the control group's files each time, for every message.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
 /// [`map_in_order`] of items each costing more: each thread starts on at
 /// least `per_thread` of them.
 pub fn map_in_order_by<T: Send, R: Send>(
@@ -24,8 +31,7 @@ pub fn map_in_order_by<T: Send, R: Send>(
     per_thread: usize,
     f: impl Fn(T) -> R + Sync,
 ) -> Vec<R> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = cores
+    let threads = cores()
         .min(MAX_THREADS)
         .min(items.len() / per_thread.max(1))
         .max(1);
