@@ -10,13 +10,15 @@
 //! until the pokes pause ([`QUIET`], at most [`MAX_LAG`] after the first),
 //! so the rows of the whole upload are written after it, not between each
 //! message and the next, holding up the next on the one writer; and they are
-//! written [`RECORDS_PER_CATCH_UP`] records to a transaction, so another
-//! device's push waits at most for one of them.
+//! written [`RECORDS_PER_CATCH_UP`] records to a transaction, each when no
+//! device's push is being taken in (until [`MAX_LAG`] after the first poke,
+//! then whatever comes), so a device waits on the rows at most for one such
+//! transaction, and usually not at all.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::db::Db;
@@ -28,16 +30,50 @@ pub const QUIET: Duration = Duration::from_millis(100);
 /// The longest the rows wait for the pokes to pause, after the first poke.
 pub const MAX_LAG: Duration = Duration::from_secs(1);
 
-/// A handle that wakes the follower.
-#[derive(Clone, Debug, Default)]
+/// A handle that wakes the follower, and tells it of pushes under way.
+#[derive(Clone, Debug)]
 pub struct Follower {
     wake: Arc<Notify>,
+    /// How many push calls are being taken in.
+    pushes: Arc<watch::Sender<usize>>,
+}
+
+impl Default for Follower {
+    fn default() -> Self {
+        Follower {
+            wake: Arc::default(),
+            pushes: Arc::new(watch::Sender::new(0)),
+        }
+    }
 }
 
 impl Follower {
     /// Says records changed: the rows should catch up.
     pub fn poke(&self) {
         self.wake.notify_one();
+    }
+
+    /// Says a push call is being taken in, until the guard is dropped: the
+    /// rows wait for it, up to [`MAX_LAG`] after the poke they follow.
+    pub fn pushing(&self) -> Pushing {
+        self.pushes.send_modify(|n| *n += 1);
+        Pushing(self.pushes.clone())
+    }
+
+    /// Waits until no push is being taken in, or until `latest`.
+    async fn no_push_before(&self, latest: Instant) {
+        let mut pushes = self.pushes.subscribe();
+        let _ = tokio::time::timeout_at(latest, pushes.wait_for(|&n| n == 0)).await;
+    }
+}
+
+/// A push call under way, as the follower counts it ([`Follower::pushing`]).
+#[derive(Debug)]
+pub struct Pushing(Arc<watch::Sender<usize>>);
+
+impl Drop for Pushing {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 
@@ -47,9 +83,11 @@ impl Follower {
 pub const RECORDS_PER_CATCH_UP: u32 = 256;
 
 /// Brings the rows up to date, [`RECORDS_PER_CATCH_UP`] records to a
-/// transaction; a failure is logged, and the next poke tries again.
-async fn catch_up(db: &Arc<Db>) {
+/// transaction, each once no push is being taken in (or `latest` has come);
+/// a failure is logged, and the next poke tries again.
+async fn catch_up(db: &Arc<Db>, pushes: &Follower, latest: Instant) {
     loop {
+        pushes.no_push_before(latest).await;
         let db = db.clone();
         let done = tokio::task::spawn_blocking(move || {
             db.write(|tx| rows::catch_up_some(tx, RECORDS_PER_CATCH_UP))
@@ -71,19 +109,20 @@ async fn catch_up(db: &Arc<Db>) {
 }
 
 /// Waits for a poke and then for the pokes to pause; whether `halt` was
-/// poked meanwhile.
-async fn settled(wake: &Notify, halt: &Notify) -> bool {
+/// poked meanwhile, and the longest the rows may lag: [`MAX_LAG`] after the
+/// first poke.
+async fn settled(wake: &Notify, halt: &Notify) -> (bool, Instant) {
     tokio::select! {
         () = wake.notified() => {}
-        () = halt.notified() => return true,
+        () = halt.notified() => return (true, Instant::now()),
     }
     let latest = Instant::now() + MAX_LAG;
     loop {
         tokio::select! {
             () = wake.notified() => {}
-            () = tokio::time::sleep(QUIET) => return false,
-            () = tokio::time::sleep_until(latest) => return false,
-            () = halt.notified() => return true,
+            () = tokio::time::sleep(QUIET) => return (false, latest),
+            () = tokio::time::sleep_until(latest) => return (false, latest),
+            () = halt.notified() => return (true, Instant::now()),
         }
     }
 }
@@ -94,12 +133,15 @@ async fn settled(wake: &Notify, halt: &Notify) -> bool {
 pub fn start(db: Arc<Db>) -> (Follower, Follower, tokio::task::JoinHandle<()>) {
     let follower = Follower::default();
     let stop = Follower::default();
-    let (wake, halt) = (follower.wake.clone(), stop.wake.clone());
+    let (wake, halt, pushes) = (follower.wake.clone(), stop.wake.clone(), follower.clone());
     let task = tokio::spawn(async move {
+        let mut latest = Instant::now();
         loop {
-            catch_up(&db).await;
-            if settled(&wake, &halt).await {
-                catch_up(&db).await;
+            catch_up(&db, &pushes, latest).await;
+            let halted;
+            (halted, latest) = settled(&wake, &halt).await;
+            if halted {
+                catch_up(&db, &pushes, Instant::now()).await;
                 return;
             }
         }
@@ -135,7 +177,7 @@ mod tests {
             let (wake, halt) = (Notify::new(), Notify::new());
             wake.notify_one();
             let started = Instant::now();
-            assert!(!settled(&wake, &halt).await);
+            assert!(!settled(&wake, &halt).await.0);
             let took = started.elapsed();
             assert!(took >= QUIET, "caught up {took:?} after the poke");
             assert!(took < MAX_LAG, "caught up {took:?} after the poke");
@@ -148,7 +190,7 @@ mod tests {
             let (wake, halt) = (Arc::new(Notify::new()), Notify::new());
             let poker = keep_poking(wake.clone());
             let started = Instant::now();
-            assert!(!settled(&wake, &halt).await);
+            assert!(!settled(&wake, &halt).await.0);
             let took = started.elapsed();
             poker.abort();
             assert!(took >= MAX_LAG, "caught up {took:?} after the first poke");
@@ -160,6 +202,41 @@ mod tests {
     }
 
     #[test]
+    fn rows_wait_for_a_push_under_way_to_end() {
+        block_on(async {
+            let follower = Follower::default();
+            let push = follower.pushing();
+            let ends = tokio::spawn(async move {
+                tokio::time::sleep(QUIET).await;
+                drop(push);
+            });
+            let started = Instant::now();
+            follower.no_push_before(started + MAX_LAG).await;
+            let took = started.elapsed();
+            assert!(took >= QUIET, "went ahead {took:?} into the push");
+            assert!(took < MAX_LAG, "waited {took:?}, past the push's end");
+            ends.await.expect("the push ended");
+            // With none under way, at once.
+            let started = Instant::now();
+            follower.no_push_before(started + MAX_LAG).await;
+            assert!(started.elapsed() < QUIET);
+        });
+    }
+
+    #[test]
+    fn rows_wait_for_pushes_no_longer_than_the_longest_lag() {
+        block_on(async {
+            let follower = Follower::default();
+            let _push = follower.pushing();
+            let started = Instant::now();
+            follower.no_push_before(started + QUIET).await;
+            let took = started.elapsed();
+            assert!(took >= QUIET, "went ahead {took:?} into the push");
+            assert!(took < QUIET * 5, "waited {took:?} for a push that goes on");
+        });
+    }
+
+    #[test]
     fn a_stop_ends_the_wait_at_once() {
         block_on(async {
             let (wake, halt) = (Arc::new(Notify::new()), Notify::new());
@@ -167,7 +244,7 @@ mod tests {
             tokio::time::sleep(QUIET / 2).await;
             halt.notify_one();
             let started = Instant::now();
-            assert!(settled(&wake, &halt).await);
+            assert!(settled(&wake, &halt).await.0);
             assert!(started.elapsed() < QUIET);
             poker.abort();
         });

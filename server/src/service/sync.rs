@@ -70,6 +70,7 @@ impl pb::sync_server::Sync for SyncService {
         let slot = Arc::new((
             self.limiter.begin_call(device.id).map_err(over_limit)?,
             working(&request),
+            self.rows.pushing(),
         ));
         let mut inbound = request.into_inner();
         let (answering, answer) = stream::channel(CallClock::start(self.limiter.limits()));
