@@ -396,9 +396,9 @@ pub struct DecodedBatch {
 /// One change of a pull message, parsed within the change limits; a change
 /// without dependencies also carries the row of the record it makes when it
 /// is a plain first change (read on the decoding thread), an edit its
-/// operations, to be checked against its record's, and the row its record
-/// stands as after it when it continues a plain chain of the message
-/// ([`plain_chains`]).
+/// operations, to be checked against its record's, and whether it continues
+/// a plain chain of the message, with the row its record stands as after it
+/// at the chain's end ([`plain_chains`]).
 #[derive(Debug)]
 enum Decoded {
     Change {
@@ -410,6 +410,10 @@ enum Decoded {
         /// The record's document as the change leaves it, read from plain
         /// changes only, while a later change of the message may build on it.
         plain: Option<Box<Plain>>,
+        /// An edit read ahead on the plain document of the change it builds
+        /// on; its `row` is read only where no change of the message builds
+        /// on it in turn.
+        in_chain: bool,
     },
     /// A change outside the limits: the message fails once its record is
     /// known, to name it.
@@ -457,6 +461,7 @@ fn decode_change(
             row: None,
             ops: Some(Box::new(checked.expanded)),
             plain: None,
+            in_chain: false,
         };
     }
     let plain = Plain::first(checked.expanded);
@@ -473,15 +478,18 @@ fn decode_change(
         row: root.map(Row::of),
         ops: None,
         plain: plain.filter(|_| built_on).map(Box::new),
+        in_chain: false,
     }
 }
 
-/// Reads ahead, on the decoding thread, the row each edit of a plain chain
-/// leaves its record as: a record made in the message and edited again in
-/// it, each edit by the same actor on the one before ([`Plain`]), needs no
-/// Automerge document. An edit outside that shape leaves its record (from
-/// it on) to Automerge, as any edit of a record held before.
-fn plain_chains(entries: &mut [Decoded]) {
+/// Reads ahead, on the decoding thread, the edits of plain chains: a record
+/// made in the message and edited again in it, each edit by the same actor
+/// on the one before ([`Plain`]), needs no Automerge document. The record's
+/// row is read once, at the edit no change of the message builds on
+/// (`built_on`): reading it at every edit would cost the record's size each
+/// time. An edit outside that shape leaves its record (from it on) to
+/// Automerge, as any edit of a record held before.
+fn plain_chains(entries: &mut [Decoded], built_on: &FxHashSet<ChangeHash>) {
     let mut heads: FxHashMap<ChangeHash, Box<Plain>> = FxHashMap::default();
     for entry in entries.iter_mut() {
         let Decoded::Change {
@@ -490,6 +498,7 @@ fn plain_chains(entries: &mut [Decoded]) {
             row,
             ops,
             plain,
+            in_chain,
             ..
         } = entry
         else {
@@ -505,8 +514,12 @@ fn plain_chains(entries: &mut [Decoded]) {
         let Some(next) = heads.remove(dep).and_then(|p| p.then(ops.clone())) else {
             continue;
         };
-        *row = next.root().map(Row::of);
-        heads.insert(*hash, Box::new(next));
+        *in_chain = true;
+        if built_on.contains(hash) {
+            heads.insert(*hash, Box::new(next));
+        } else {
+            *row = next.root().map(Row::of);
+        }
     }
 }
 
@@ -585,7 +598,7 @@ impl PullDecoder {
                 .zip(changes)
                 .map(|(d, (_, bytes))| d.with_bytes(bytes))
                 .collect();
-            plain_chains(&mut entries);
+            plain_chains(&mut entries, &built_on);
         }
         if batch.purged.len() > MAX_PURGED_PER_MESSAGE {
             return Err(Error::Protocol(
@@ -689,7 +702,8 @@ struct Working {
     /// into a vector of its own costs more than the box.
     #[allow(clippy::vec_box)]
     taken: Vec<Box<Change>>,
-    /// The last change `row` was read through, while it reads without a document.
+    /// The last change of the record read without a document (`row` is
+    /// its row, or `None` where a later change of the message was to give it).
     plain_head: Option<ChangeHash>,
 }
 
@@ -869,6 +883,7 @@ fn apply_entries(
                 mut row,
                 ops,
                 plain: _,
+                in_chain,
             } => {
                 let id = match change.deps().first() {
                     // A first change is new exactly when its record is.
@@ -931,17 +946,19 @@ fn apply_entries(
                         // A plain first change of a new record reads without
                         // a document, and so does each edit of it read ahead
                         // on the last one taken (`plain_chains`).
+                        // A record left without a row on the way (the change
+                        // that was to give it not taken) is read through
+                        // Automerge at the end, from every change taken.
                         let first = w.n_new == 0 && w.row.is_some();
-                        let follows = w.row.is_some()
-                            && row.is_some()
-                            && w.plain_head.is_some_and(|h| change.deps() == [h]);
+                        let follows =
+                            in_chain && w.plain_head.is_some_and(|h| change.deps() == [h]);
                         if follows {
                             w.row = row;
                         } else if !first {
                             w.row = None;
                             w.deferred.push(hash);
                         }
-                        w.plain_head = w.row.is_some().then_some(hash);
+                        w.plain_head = (first || follows).then_some(hash);
                         if w.index.is_none() {
                             w.taken.push(change);
                         }
@@ -1108,6 +1125,46 @@ mod tests {
                 "record of change {first}"
             );
         }
+    }
+
+    #[test]
+    fn a_plain_chain_is_read_as_a_record_once_at_its_end() {
+        use automerge::transaction::Transactable;
+        // A record of many fields, then many small edits: reading the whole
+        // record at every edit would cost its size each time.
+        let mut doc = automerge::AutoCommit::new();
+        for i in 0..2_000 {
+            doc.put(automerge::ROOT, format!("f{i}"), i as i64)
+                .expect("a put");
+        }
+        let mut changes = Vec::new();
+        let mut commit = |doc: &mut automerge::AutoCommit| {
+            doc.commit();
+            let c = doc.get_last_local_change().expect("a change");
+            changes.push((c.hash(), c.raw_bytes().to_vec()));
+        };
+        commit(&mut doc);
+        for i in 1..=50 {
+            doc.put(automerge::ROOT, "f0", -i).expect("a put");
+            commit(&mut doc);
+        }
+        let decoded = PullDecoder::default()
+            .decode(message(&changes))
+            .expect("decoded");
+        let read: Vec<(bool, bool)> = decoded
+            .entries
+            .iter()
+            .map(|e| match e {
+                Decoded::Change { row, in_chain, .. } => (*in_chain, row.is_some()),
+                Decoded::Refused { why, .. } => panic!("refused: {why}"),
+            })
+            .collect();
+        let last = changes.len() - 1;
+        assert_eq!(read[0], (false, true), "the first change");
+        for (i, r) in read.iter().enumerate().take(last).skip(1) {
+            assert_eq!(*r, (true, false), "edit {i}, which another builds on");
+        }
+        assert_eq!(read[last], (true, true), "the chain's last edit");
     }
 
     #[test]
