@@ -11,7 +11,8 @@ use crate::error::Error;
 /// A record's stored document and where it lives.
 #[derive(Clone, Debug)]
 pub struct Current {
-    /// A run of Automerge chunks that loads as the document.
+    /// A run of Automerge chunks that loads as the document: the stored
+    /// save or run, then the record's changes stored after it.
     pub state: Vec<u8>,
     /// How many chunks the run holds.
     pub chunks: i64,
@@ -19,18 +20,42 @@ pub struct Current {
     pub scope_id: i64,
 }
 
-/// The stored document of a record, if the server has it.
+/// The stored document of a record, if the server has it: `documents`
+/// keeps a save (or a run of chunks) through `saved_through`, and the
+/// record's later changes are read from `changes`, where every change is
+/// kept anyway; a record whose `saved_through` is NULL has all its changes
+/// in `state`.
 pub fn current(tx: &Transaction<'_>, id: &DocId) -> Result<Option<Current>, Error> {
-    Ok(tx
-        .prepare_cached("SELECT state, chunks, scope_id FROM documents WHERE doc_id = ?1")?
-        .query_row(params![&id.as_bytes()[..]], |r| {
-            Ok(Current {
-                state: r.get(0)?,
-                chunks: r.get(1)?,
-                scope_id: r.get(2)?,
-            })
+    let key = &id.as_bytes()[..];
+    let row: Option<(Vec<u8>, i64, i64, Option<i64>)> = tx
+        .prepare_cached(
+            "SELECT state, chunks, scope_id, saved_through FROM documents WHERE doc_id = ?1",
+        )?
+        .query_row(params![key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
-        .optional()?)
+        .optional()?;
+    let Some((mut state, chunks, scope_id, saved_through)) = row else {
+        return Ok(None);
+    };
+    if let Some(through) = saved_through {
+        let mut stmt = tx.prepare_cached(
+            "SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
+        let mut later = stmt.query(params![key, through])?;
+        while let Some(r) = later.next()? {
+            let bytes = r
+                .get_ref(0)?
+                .as_blob()
+                .map_err(|e| Error::damaged(*id, e))?;
+            state.extend_from_slice(bytes);
+        }
+    }
+    Ok(Some(Current {
+        state,
+        chunks,
+        scope_id,
+    }))
 }
 
 /// Whether the server has a record.
@@ -52,8 +77,6 @@ pub struct Update<'a> {
     pub doc: Option<&'a Automerge>,
     /// Its stored form before, if it existed.
     pub current: Option<&'a Current>,
-    /// The changes just applied, concatenated.
-    pub new_chunks: &'a [u8],
     /// How many changes that is.
     pub n_new: i64,
     /// The record's scope.
@@ -81,14 +104,19 @@ impl Current {
     }
 }
 
-/// Writes a record's document and its JSON (its typed rows follow, see `rows::catch_up`).
+/// Writes a record's document and its JSON (its typed rows follow, see
+/// `rows::catch_up`). The changes just stored in `changes` are not written
+/// again: the stored save or run is left as it is (an empty one for a new
+/// record), and replaced only when the run grows long enough to compact.
 pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error> {
-    let (state, chunks) =
-        stored_doc::next_run(u.current.map(Current::run), u.new_chunks, u.n_new, || {
-            u.doc
-                .map(Automerge::save)
-                .ok_or_else(|| Error::damaged(*id, "compacting a document never built"))
-        })?;
+    let (save, chunks) = if will_compact(u.current, u.n_new) {
+        let doc = u
+            .doc
+            .ok_or_else(|| Error::damaged(*id, "compacting a document never built"))?;
+        (Some(doc.save()), 1)
+    } else {
+        (None, u.current.map_or(0, |c| c.chunks) + u.n_new)
+    };
     let corrupt = |e: serde_json::Error| Error::damaged(*id, e);
     let record = match u.record_json {
         Some(json) => std::borrow::Cow::Borrowed(json),
@@ -103,18 +131,22 @@ pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error
         .map(serde_json::to_string)
         .transpose()
         .map_err(corrupt)?;
+    // A save holds every change through this one; a run left as it is
+    // holds those through the last save, or (NULL, from before the run
+    // stopped being rewritten) every change through its last update.
     tx.prepare_cached(
         "INSERT INTO documents (doc_id, scope_id, kind, state, chunks, record, created_seq,
-                                updated_seq, withdrawn)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
-         ON CONFLICT (doc_id) DO UPDATE SET state = ?4, chunks = ?5, record = ?6,
-             updated_seq = ?7, withdrawn = ?8",
+                                updated_seq, withdrawn, saved_through)
+         VALUES (?1, ?2, ?3, coalesce(?4, x''), ?5, ?6, ?7, ?7, ?8, CASE WHEN ?4 IS NULL THEN 0 ELSE ?7 END)
+         ON CONFLICT (doc_id) DO UPDATE SET state = coalesce(?4, state), chunks = ?5, record = ?6,
+             updated_seq = ?7, withdrawn = ?8,
+             saved_through = CASE WHEN ?4 IS NULL THEN coalesce(saved_through, updated_seq) ELSE ?7 END",
     )?
     .execute(params![
         &id.as_bytes()[..],
         u.scope_id,
         u.stored.record.kind().code(),
-        state,
+        save,
         chunks,
         record,
         u.seq,

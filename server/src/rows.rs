@@ -341,16 +341,19 @@ pub fn rebuild(tx: &Transaction<'_>) -> Result<Rebuilt, Error> {
     )?;
     registry::set_setting(tx, THROUGH, &through.to_string())?;
     let mut out = Rebuilt::default();
-    let docs: Vec<(Vec<u8>, Vec<u8>)> = {
-        let mut stmt = tx.prepare("SELECT doc_id, state FROM documents ORDER BY doc_id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let keys: Vec<Vec<u8>> = {
+        let mut stmt = tx.prepare("SELECT doc_id FROM documents ORDER BY doc_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };
-    for (key, state) in docs {
+    for key in keys {
         let Some(id) = DocId::from_slice(&key) else {
             continue;
         };
-        let read = documents::load(&id, &state)
+        let Some(current) = documents::current(tx, &id)? else {
+            continue;
+        };
+        let read = documents::load(&id, &current.state)
             .map_err(|e| e.to_string())
             .and_then(|doc| record_doc::read(&doc).map_err(|e| e.to_string()));
         match read {

@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 11;
+pub const VERSION: u32 = 12;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -236,6 +236,14 @@ DROP INDEX changes_by_scope;
 CREATE INDEX changes_by_scope ON changes (scope_id, seq, device_id);
 ";
 
+/// Version 12: a record's stored document is its last save (or run of
+/// chunks) through `saved_through`; its later changes are read from
+/// `changes`, not written a second time. NULL: the run holds every change
+/// (as every record stored before this version).
+const V12: &str = "
+ALTER TABLE documents ADD COLUMN saved_through INTEGER;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -251,6 +259,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             8 => tx.execute_batch(V9)?,
             9 => tx.execute_batch(V10)?,
             10 => tx.execute_batch(V11)?,
+            11 => tx.execute_batch(V12)?,
             _ => {}
         }
     }

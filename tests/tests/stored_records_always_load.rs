@@ -74,3 +74,123 @@ async fn a_raw_chunk_with_a_wrong_checksum_is_refused_and_the_record_lives_on() 
     assert_eq!(admin::history_lines(&db, &id.to_hex()).unwrap().len(), 2);
     server.stop().await;
 }
+
+/// How `documents` holds record `id`: (bytes of its stored save or run,
+/// chunks the document loads from, `saved_through`).
+fn stored_form(town: &Township, id: &massline_core::DocId) -> (i64, i64, Option<i64>) {
+    town.server_db()
+        .query_row(
+            "SELECT length(state), chunks, saved_through FROM documents WHERE doc_id = ?1",
+            [&id.as_bytes()[..]],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+}
+
+fn last_seq(town: &Township) -> i64 {
+    town.server_db()
+        .query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_records_changes_are_written_once_and_it_loads_whole_through_compaction() {
+    let town = Township::new();
+    let server = TestServer::start(&town).await;
+    let wang = Device::enrol(&town, server.addr, "wang").await;
+    let zhang = Device::enrol(&town, server.addr, "zhang").await;
+    let id = wang
+        .client
+        .create(study("wang", 1, "群众路线读本"), None)
+        .unwrap();
+    let mut minutes = 1;
+    let edits = |n: i64, minutes: &mut i64| {
+        for _ in 0..n {
+            *minutes += 1;
+            let m = *minutes;
+            wang.client
+                .edit(&id, |r| {
+                    if let Record::StudyEntry(e) = r {
+                        e.minutes = m as u32;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+    };
+    let db = admin::open(&town.data).unwrap();
+    let loads_whole = |changes: usize| {
+        assert_eq!(
+            admin::history_lines(&db, &id.to_hex()).unwrap().len(),
+            changes,
+            "the record's document holds every change"
+        );
+    };
+
+    // A new record: its change is kept in `changes` only.
+    wang.client.sync().await.unwrap();
+    assert_eq!(stored_form(&town, &id), (0, 1, Some(0)));
+    loads_whole(1);
+
+    // Edits are appended to nothing: the document is read from `changes`.
+    edits(5, &mut minutes);
+    assert_eq!(wang.client.sync().await.unwrap().pushed, 5);
+    assert_eq!(stored_form(&town, &id), (0, 6, Some(0)));
+    loads_whole(6);
+
+    // Past the longest run, the document is saved, through its last change.
+    edits(30, &mut minutes);
+    assert_eq!(wang.client.sync().await.unwrap().pushed, 30);
+    let (saved, chunks, through) = stored_form(&town, &id);
+    assert!(saved > 0, "compacted into a save");
+    assert_eq!((chunks, through), (1, Some(last_seq(&town))));
+    loads_whole(36);
+    edits(2, &mut minutes);
+    wang.client.sync().await.unwrap();
+    let (_, chunks, _) = stored_form(&town, &id);
+    assert_eq!(chunks, 3, "the save and the two changes after it");
+    loads_whole(38);
+
+    // A record stored before `saved_through` held all its changes in its run.
+    let old = wang.client.create(study("wang", 1, "党章"), None).unwrap();
+    wang.client.sync().await.unwrap();
+    let before = last_seq(&town);
+    {
+        let rw = rusqlite::Connection::open(town.data.join("massline.db")).unwrap();
+        rw.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+        let run: Vec<u8> = rw
+            .query_row("SELECT bytes FROM changes WHERE seq = ?1", [before], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        rw.execute(
+            "UPDATE documents SET state = ?2, saved_through = NULL WHERE doc_id = ?1",
+            rusqlite::params![&old.as_bytes()[..], run],
+        )
+        .unwrap();
+    }
+    assert_eq!(admin::history_lines(&db, &old.to_hex()).unwrap().len(), 1);
+    wang.client
+        .edit(&old, |r| {
+            if let Record::StudyEntry(e) = r {
+                e.minutes = 90;
+            }
+            Ok(())
+        })
+        .unwrap();
+    wang.client.sync().await.unwrap();
+    let (_, chunks, through) = stored_form(&town, &old);
+    assert_eq!(
+        (chunks, through),
+        (2, Some(before)),
+        "the old run holds every change through its last update"
+    );
+    assert_eq!(admin::history_lines(&db, &old.to_hex()).unwrap().len(), 2);
+
+    let rebuilt = admin::rebuild_rows(&db).unwrap();
+    assert!(!rebuilt.contains("do not read"), "{rebuilt}");
+    zhang.client.sync().await.unwrap();
+    assert_eq!(record_of!(zhang, &id, StudyEntry).minutes, minutes as u32);
+    assert_eq!(record_of!(zhang, &old, StudyEntry).minutes, 90);
+    server.stop().await;
+}

@@ -136,7 +136,6 @@ fn write(tx: &rusqlite::Transaction<'_>, id: &DocId, w: &Working) -> Result<(), 
         &documents::Update {
             doc: w.doc.as_deref(),
             current: w.current.as_ref(),
-            new_chunks: &w.chunks,
             n_new: w.n_new,
             scope_id: *scope_id,
             stored: record,

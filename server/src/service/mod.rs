@@ -30,27 +30,35 @@ async fn authenticate<T>(db: &Arc<Db>, req: &Request<T>) -> Result<Device, Statu
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .and_then(registry::app_version);
-    let db = db.clone();
-    tokio::task::spawn_blocking(move || {
-        let device = db
+    let reading = db.clone();
+    let device = tokio::task::spawn_blocking(move || {
+        reading
             .lookup(|tx| registry::authenticate(tx, &token))?
             .ok_or_else(|| {
-                Status::unauthenticated("device token unknown or revoked: enrol again")
-            })?;
-        // The township office's device list shows when each device last
-        // synced, pulls too; noted at most once a minute, so that idle syncs
-        // stay reads.
-        if registry::worth_noting(&device, version.as_deref(), registry::now()) {
-            db.write(|tx| registry::called(tx, device.id, version.as_deref()))?;
-        }
-        Ok(device)
+                AuthError::Refused(Status::unauthenticated(
+                    "device token unknown or revoked: enrol again",
+                ))
+            })
     })
     .await
     .map_err(|e| Status::internal(e.to_string()))?
     .map_err(|e: AuthError| match e {
         AuthError::Refused(s) => s,
         AuthError::Server(e) => status_of(e),
-    })
+    })?;
+    // The township office's device list shows when each device last
+    // synced, pulls too; noted at most once a minute, so that idle syncs
+    // stay reads, and beside the call, not before it: the call's work does
+    // not wait for a write of bookkeeping.
+    if registry::worth_noting(&device, version.as_deref(), registry::now()) {
+        let (db, id) = (db.clone(), device.id);
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = db.write(|tx| registry::called(tx, id, version.as_deref())) {
+                tracing::warn!(device = id, error = %e, "noting a device's call failed");
+            }
+        });
+    }
+    Ok(device)
 }
 
 /// The call counted as under way on its connection (see
