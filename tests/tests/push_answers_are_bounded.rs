@@ -79,3 +79,63 @@ async fn a_reason_quoting_what_a_device_sent_is_cut_short() {
     assert!(r.reason.ends_with('…'));
     server.stop().await;
 }
+
+/// Messages of one call that wait together are taken in by one transaction:
+/// each keeps its own answer, and one refused as a whole is rolled back
+/// alone, ending the group, while the messages before it are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_taken_in_together_answer_alone_and_a_refused_one_stores_nothing() {
+    use massline_core::packing::Entry;
+    use massline_server::{db::Db, ingest, registry};
+
+    let town = Township::new();
+    let server = TestServer::start(&town).await;
+    let wang = Device::enrol(&town, server.addr, "wang").await;
+    let (_, token) = raw::channel_of(&wang).await;
+    let db = Db::open(&town.data).unwrap();
+    let device = db
+        .lookup(|tx| registry::authenticate(tx, &token))
+        .unwrap()
+        .unwrap();
+    let good = |serial: u64| {
+        let bytes = raw::first_change(&raw::actor_of(&wang), "wang", entry(serial, "self_study"));
+        let hash = automerge::Change::try_from(&bytes[..]).unwrap().hash();
+        Entry::Change { hash, bytes }
+    };
+    let garbage = |i: usize| {
+        let mut hash = [0xee_u8; 32];
+        hash[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        Entry::Change {
+            hash: automerge::ChangeHash(hash),
+            bytes: b"not a change".to_vec(),
+        }
+    };
+    let first = ingest::prepare(vec![good(1), garbage(0)]);
+    let over = ingest::prepare(
+        std::iter::once(good(2))
+            .chain((1..=MAX_REFUSALS_PER_MESSAGE + 1).map(garbage))
+            .collect(),
+    );
+    let after = ingest::prepare(vec![good(3)]);
+    let now = chrono::Utc::now().timestamp();
+    let taken = ingest::ingest_together(&db, &device, vec![first, over, after], now).unwrap();
+    assert_eq!(taken.acks.len(), 1, "only the first message is answered");
+    assert_eq!(
+        (taken.acks[0].accepted, taken.acks[0].refused.len()),
+        (1, 1)
+    );
+    assert!(
+        matches!(
+            taken.refused,
+            Some(massline_server::Error::MessageRefused(_))
+        ),
+        "{:?}",
+        taken.refused
+    );
+    assert_eq!(
+        town.stored_changes(),
+        1,
+        "the first message's good change, not the refused message's, nor any after it"
+    );
+    server.stop().await;
+}

@@ -1,5 +1,6 @@
 //! Taking in pushed changes: each one checked, the good ones stored and
-//! numbered, the bad ones refused with a reason, all of one message in one
+//! numbered, the bad ones refused with a reason, all of one message (or of
+//! the messages of a call that waited together, [`ingest_together`]) in one
 //! durable transaction.
 //!
 //! A change is taken in stages, each a file of its own:
@@ -24,8 +25,8 @@
 //!   message is through.
 //!
 //! A refusal is a value: the device's answer says why, and the message goes
-//! on. A storage failure is not a refusal: it aborts the whole message, the
-//! device gets an error status and sends it again, and nothing of it is
+//! on. A storage failure is not a refusal: it aborts the whole transaction,
+//! the device gets an error status and sends it again, and nothing of it is
 //! stored. A message with more than [`MAX_REFUSALS_PER_MESSAGE`] bad changes
 //! is refused as a whole, with one reason, and nothing of it is stored.
 
@@ -79,47 +80,108 @@ pub fn ingest_prepared(
     entries: Vec<Prepared>,
     now: i64,
 ) -> Result<PushAck, Error> {
+    let mut taken = ingest_together(db, device, vec![entries], now)?;
+    match (taken.refused, taken.acks.pop()) {
+        (Some(e), _) => Err(e),
+        (None, Some(ack)) => Ok(ack),
+        (None, None) => Err(Error::internal(
+            "taking in a push message",
+            "no answer came of it",
+        )),
+    }
+}
+
+/// What became of messages taken in together.
+#[derive(Debug)]
+pub struct Together {
+    /// The answers of the messages stored, in order.
+    pub acks: Vec<PushAck>,
+    /// Why the message after them was refused whole (nothing of it, nor of
+    /// any after it, is stored).
+    pub refused: Option<Error>,
+}
+
+/// Checks and stores several push messages of one call (each [`prepare`]d)
+/// in one durable transaction: the messages that came in while the one
+/// before them was being taken in share its commit. Each is taken in as
+/// if alone, after those before it; one refused as a whole
+/// ([`Error::MessageRefused`]) stores nothing and ends the group, the
+/// messages before it stored. A storage failure stores none of them.
+pub fn ingest_together(
+    db: &Db,
+    device: &Device,
+    messages: Vec<Vec<Prepared>>,
+    now: i64,
+) -> Result<Together, Error> {
     db.write(|tx| {
-        // In the transaction that stores the message: a revocation commits
-        // either before it (and nothing of the message is stored) or after.
+        // In the transaction that stores the messages: a revocation commits
+        // either before it (and nothing of them is stored) or after.
         if !registry::enrolled(tx, device.id)? {
             return Err(Error::Revoked(device.id));
         }
-        let mut batch = Batch::new(tx, device, now, crate::purge::any(tx)?);
-        let mut ack = PushAck::default();
-        let mut entries: Vec<Option<Prepared>> = entries.into_iter().map(Some).collect();
-        for index in 0..entries.len() {
-            let (done, rest) = entries.split_at_mut(index + 1);
-            let Some(entry) = done[index].take() else {
-                continue;
-            };
-            let (hash, taken) = batch.take(entry, rest);
-            match taken {
-                Ok(()) => ack.accepted += 1,
-                Err(Stop::Failed(e)) => return Err(e),
-                Err(Stop::Refused(r)) => {
-                    let reason = bounded(r.reason);
-                    if ack.refused.len() == MAX_REFUSALS_PER_MESSAGE {
-                        // Returning an error rolls back the whole message.
-                        return Err(Error::MessageRefused(format!(
-                            "more than {MAX_REFUSALS_PER_MESSAGE} of its changes are refused \
-                             (change {index}: {reason})"
-                        )));
-                    }
-                    batch.refused(hash);
-                    let index = index as u32;
-                    ack.refused.push(Refusal {
-                        index,
-                        reason,
-                        code: r.code,
-                    });
+        let purges = crate::purge::any(tx)?;
+        let mut taken = Together {
+            acks: Vec::with_capacity(messages.len()),
+            refused: None,
+        };
+        for entries in messages {
+            // A message writes nothing before its last change is judged
+            // (`commit::finish`): one refused as a whole left nothing.
+            match take_message(tx, device, entries, now, purges) {
+                Ok(ack) => taken.acks.push(ack),
+                Err(e @ Error::MessageRefused(_)) => {
+                    taken.refused = Some(e);
+                    break;
                 }
+                Err(e) => return Err(e),
             }
         }
-        commit::finish(&mut batch)?;
         registry::called(tx, device.id, None)?;
-        Ok(ack)
+        Ok(taken)
     })
+}
+
+/// One message's changes, in order, in the transaction `tx`.
+fn take_message(
+    tx: &Transaction<'_>,
+    device: &Device,
+    entries: Vec<Prepared>,
+    now: i64,
+    purges: bool,
+) -> Result<PushAck, Error> {
+    let mut batch = Batch::new(tx, device, now, purges);
+    let mut ack = PushAck::default();
+    let mut entries: Vec<Option<Prepared>> = entries.into_iter().map(Some).collect();
+    for index in 0..entries.len() {
+        let (done, rest) = entries.split_at_mut(index + 1);
+        let Some(entry) = done[index].take() else {
+            continue;
+        };
+        let (hash, taken) = batch.take(entry, rest);
+        match taken {
+            Ok(()) => ack.accepted += 1,
+            Err(Stop::Failed(e)) => return Err(e),
+            Err(Stop::Refused(r)) => {
+                let reason = bounded(r.reason);
+                if ack.refused.len() == MAX_REFUSALS_PER_MESSAGE {
+                    // Returning this error rolls back the whole message.
+                    return Err(Error::MessageRefused(format!(
+                        "more than {MAX_REFUSALS_PER_MESSAGE} of its changes are refused \
+                         (change {index}: {reason})"
+                    )));
+                }
+                batch.refused(hash);
+                let index = index as u32;
+                ack.refused.push(Refusal {
+                    index,
+                    reason,
+                    code: r.code,
+                });
+            }
+        }
+    }
+    commit::finish(&mut batch)?;
+    Ok(ack)
 }
 
 /// A change refused, and why: a value the device gets in its answer.

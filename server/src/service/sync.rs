@@ -24,6 +24,13 @@ use crate::ingest;
 use crate::limits::{CallClock, Limiter};
 use massline_model::protocol::{MAX_MISSING_PER_CALL, PullRequest};
 
+/// Most push messages of one call taken in by one transaction: those that
+/// came in, read and prepared, while the ones before them were taken in.
+pub const MAX_TOGETHER: usize = 4;
+
+/// Most push messages of one call read and prepared, waiting to be taken in.
+pub const READ_AHEAD: usize = 2;
+
 /// The sync service.
 #[derive(Debug, Clone)]
 pub struct SyncService {
@@ -78,8 +85,10 @@ impl pb::sync_server::Sync for SyncService {
         let (db, rows, limiter) = (self.db.clone(), self.rows.clone(), self.limiter.clone());
         // Two stages, so the work of one message that needs no database
         // (decompressing, parsing, reading first changes) overlaps with taking
-        // in the message before it.
-        let (ready, mut readied) = mpsc::channel::<Result<Vec<ingest::Prepared>, Status>>(1);
+        // in the messages before it; up to two wait, read, to be taken in
+        // together next.
+        let (ready, mut readied) =
+            mpsc::channel::<Result<Vec<ingest::Prepared>, Status>>(READ_AHEAD);
         let (receiving, sender) = (slot.clone(), device.clone());
         tokio::spawn(async move {
             let (_slot, device) = (receiving, sender);
@@ -157,33 +166,50 @@ impl pb::sync_server::Sync for SyncService {
         tokio::spawn(async move {
             let _slot = slot;
             while let Some(next) = readied.recv().await {
-                let prepared = match next {
-                    Ok(p) => p,
-                    Err(status) => {
-                        answering.fail(status);
-                        return;
+                // The messages that came in while the last ones were taken in
+                // share one transaction, and one commit.
+                let (mut group, mut failed, mut next) = (Vec::new(), None, Some(next));
+                while let Some(n) = next.take() {
+                    match n {
+                        Ok(p) => group.push(p),
+                        Err(status) => {
+                            failed = Some(status);
+                            break;
+                        }
                     }
-                };
-                let (db, device) = (db.clone(), device.clone());
-                let now = chrono::Utc::now().timestamp();
-                let started = std::time::Instant::now();
-                let done =
-                    blocking(move || ingest::ingest_prepared(&db, &device, prepared, now)).await;
-                let took = started.elapsed().as_secs_f64();
-                metrics::histogram!(crate::metrics::PUSH_MESSAGE_SECONDS).record(took);
-                tracing::debug!(ms = took * 1e3, "push message taken in");
-                match done.and_then(|r| r.map_err(status_of)) {
-                    Ok(ack) => {
-                        crate::metrics::answered(&ack);
+                    if group.len() < MAX_TOGETHER {
+                        next = readied.try_recv().ok();
+                    }
+                }
+                if !group.is_empty() {
+                    let (db, device) = (db.clone(), device.clone());
+                    let now = chrono::Utc::now().timestamp();
+                    let started = std::time::Instant::now();
+                    let n = group.len();
+                    let done =
+                        blocking(move || ingest::ingest_together(&db, &device, group, now)).await;
+                    let took = started.elapsed().as_secs_f64();
+                    metrics::histogram!(crate::metrics::PUSH_MESSAGE_SECONDS).record(took);
+                    tracing::debug!(messages = n, ms = took * 1e3, "push messages taken in");
+                    let taken = match done.and_then(|r| r.map_err(status_of)) {
+                        Ok(t) => t,
+                        Err(status) => return answering.fail(status),
+                    };
+                    if !taken.acks.is_empty() {
                         rows.poke();
+                    }
+                    for ack in taken.acks {
+                        crate::metrics::answered(&ack);
                         if !answering.send(pb::PushResponse::from(ack)).await {
                             return;
                         }
                     }
-                    Err(status) => {
-                        answering.fail(status);
-                        return;
+                    if let Some(e) = taken.refused {
+                        return answering.fail(status_of(e));
                     }
+                }
+                if let Some(status) = failed {
+                    return answering.fail(status);
                 }
             }
         });
