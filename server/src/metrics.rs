@@ -71,7 +71,8 @@ pub const CHANGES_REFUSED: &str = "massline_changes_refused_total";
 pub const PUSH_BYTES: &str = "massline_push_bytes_total";
 /// Compressed bytes of pull messages sent.
 pub const PULL_BYTES: &str = "massline_pull_bytes_total";
-/// Seconds to take in one push message (checked and durable).
+/// Seconds to take in one push message, or the messages of a call taken in
+/// together by one transaction (checked and durable).
 pub const PUSH_MESSAGE_SECONDS: &str = "massline_push_message_seconds";
 /// Seconds a pull call took, from its start to its last message.
 pub const PULL_CALL_SECONDS: &str = "massline_pull_call_seconds";
