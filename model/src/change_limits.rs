@@ -20,6 +20,7 @@ use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
 use crate::change_columns;
+use crate::change_written;
 use crate::leb::Reader;
 
 /// Most bytes one change may have. A whole record made in one change holds at
@@ -295,6 +296,12 @@ fn over(what: &'static str, max: u64) -> ChangeLimitError {
 /// the columns. Returns how many operations it declares (its longest
 /// column).
 pub fn check_chunk(bytes: &[u8]) -> Limited<u64> {
+    check_chunk_hashed(bytes).map(|(ops, _)| ops)
+}
+
+/// [`check_chunk`], with the change's hash (that of everything after its
+/// checksum, whose first bytes the checksum is).
+pub(crate) fn check_chunk_hashed(bytes: &[u8]) -> Limited<(u64, ChangeHash)> {
     if bytes.len() > MAX_CHANGE_BYTES {
         return Err(ChangeLimitError::TooLarge(bytes.len()));
     }
@@ -313,6 +320,7 @@ pub fn check_chunk(bytes: &[u8]) -> Limited<u64> {
     if bytes[4..8] != hash[..4] {
         return not_plain("its checksum does not match its contents");
     }
+    let hash = ChangeHash(hash.into());
     let mut r = Reader::new(&bytes[9..]);
     let len = r
         .uleb()
@@ -389,7 +397,7 @@ pub fn check_chunk(bytes: &[u8]) -> Limited<u64> {
     if !r.done() {
         return malformed("bytes follow its operations");
     }
-    Ok(most_rows)
+    Ok((most_rows, hash))
 }
 
 /// What a checked change's operations look like.
@@ -721,17 +729,57 @@ fn scalar_kind(v: &ScalarValue) -> &'static str {
 /// A change from a device that keeps within the limits, with its operations.
 #[derive(Debug)]
 pub struct Checked {
-    /// The change.
-    pub change: Change,
+    /// Its hash.
+    pub hash: ChangeHash,
     /// Its operations, decoded once for every check and reading.
     pub expanded: ExpandedChange,
     /// What they look like.
     pub shape: Shape,
+    /// Automerge's reading of it, where Automerge read it.
+    read: Option<Change>,
 }
 
-/// A change from a device, checked: [`check_chunk`], then read by Automerge,
-/// then [`check_ops`]. Where each operation writes is checked against the
-/// record ([`OpIndex::check`]) by the caller, who knows the record.
+impl Checked {
+    /// The changes it builds on (none: the first change of a record).
+    pub fn deps(&self) -> &[ChangeHash] {
+        &self.expanded.deps
+    }
+
+    /// Automerge's `Change`, built from the operations where they were read
+    /// in one pass (Automerge writes them as the bytes read, so it is the
+    /// same change). A reader that needs no more than the operations and
+    /// the header (a plain first change) never pays for it.
+    pub fn into_change(self) -> Limited<Change> {
+        match self.read {
+            Some(read) => Ok(read),
+            None => built(self.expanded, self.hash),
+        }
+    }
+
+    /// [`Checked::into_change`], keeping the operations.
+    pub fn into_parts(self) -> Limited<(Change, ExpandedChange)> {
+        let change = match self.read {
+            Some(read) => read,
+            None => built(self.expanded.clone(), self.hash)?,
+        };
+        Ok((change, self.expanded))
+    }
+}
+
+/// Automerge's `Change` of operations read in one pass, whose bytes hash to
+/// `hash`.
+fn built(expanded: ExpandedChange, hash: ChangeHash) -> Limited<Change> {
+    let change = Change::from(expanded);
+    if change.hash() != hash {
+        return malformed("it is not written as Automerge writes its operations");
+    }
+    Ok(change)
+}
+
+/// A change, checked: [`check_chunk`], then read (in one pass where it can
+/// be, else by Automerge), then [`check_ops`]. Where each operation writes is
+/// checked against the record ([`OpIndex::check`]) by the caller, who knows
+/// the record.
 pub fn parse(bytes: &[u8]) -> Limited<Checked> {
     let mut budget = MAX_OPS_PER_MESSAGE;
     parse_within(bytes, &mut budget)
@@ -747,43 +795,55 @@ pub fn parse_within(bytes: &[u8], budget: &mut u64) -> Limited<Checked> {
 /// message's budget took: what is left of [`parse_within`], the costly part,
 /// which can run apart from (and alongside) the other changes of the message.
 #[derive(Clone, Copy, Debug)]
-pub struct Within<'a>(&'a [u8]);
+pub struct Within<'a> {
+    bytes: &'a [u8],
+    hash: ChangeHash,
+}
 
 /// The first, cheap part of [`parse_within`]: the change's bytes checked,
 /// and its operations taken from `budget`, the message's budget left. A
 /// message's changes go through it in order.
 pub fn within<'a>(bytes: &'a [u8], budget: &mut u64) -> Limited<Within<'a>> {
-    let ops = check_chunk(bytes)?;
+    let (ops, hash) = check_chunk_hashed(bytes)?;
     *budget = budget
         .checked_sub(ops)
         .ok_or(over("the operations of its message", MAX_OPS_PER_MESSAGE))?;
-    Ok(Within(bytes))
+    Ok(Within { bytes, hash })
 }
 
 impl Within<'_> {
-    /// The rest of [`parse_within`]: read by Automerge, then [`check_ops`]
-    /// and the written form.
+    /// The rest of [`parse_within`]: read, then [`check_ops`] and the
+    /// written form.
     pub fn parse(self) -> Limited<Checked> {
-        let Within(bytes) = self;
-        in_one_pass(bytes).unwrap_or_else(|| by_automerge(bytes))
+        in_one_pass(self.bytes, self.hash).unwrap_or_else(|| by_automerge(self.bytes))
+    }
+
+    /// The change's hash.
+    pub fn hash(&self) -> ChangeHash {
+        self.hash
+    }
+
+    /// The change's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        self.bytes
     }
 }
 
 /// [`Within::parse`] with the operations read in one pass
-/// ([`change_columns::read`]), kept only if Automerge writes them back to
-/// exactly `bytes`: then they are what Automerge reads. `None` leaves the
-/// change to [`by_automerge`].
-pub(crate) fn in_one_pass(bytes: &[u8]) -> Option<Limited<Checked>> {
+/// ([`change_columns::read`]), kept only if Automerge writes them as exactly
+/// `bytes` ([`change_written`]): then they are what Automerge reads. `None`
+/// leaves the change to [`by_automerge`]. `hash` is that of `bytes`.
+pub(crate) fn in_one_pass(bytes: &[u8], hash: ChangeHash) -> Option<Limited<Checked>> {
     let mut expanded = change_columns::read(bytes)?;
-    let change = Change::from(expanded.clone());
-    if change.raw_bytes() != bytes {
+    if !change_written::is_written_form(&expanded, bytes) {
         return None;
     }
-    expanded.hash = Some(change.hash());
+    expanded.hash = Some(hash);
     Some(check_ops(&expanded).map(|shape| Checked {
-        change,
+        hash,
         expanded,
         shape,
+        read: None,
     }))
 }
 
@@ -800,9 +860,10 @@ pub(crate) fn by_automerge(bytes: &[u8]) -> Limited<Checked> {
         return malformed("it is not written as Automerge writes its operations");
     }
     Ok(Checked {
-        change,
+        hash: change.hash(),
         expanded,
         shape,
+        read: Some(change),
     })
 }
 

@@ -131,14 +131,15 @@ fn author(change: &Change) -> Option<PersonId> {
 /// A plain first change (see [`first_change`]), judged from its operations
 /// with no Automerge document; `None` for a first change outside that plain
 /// shape, which [`apply`] judges.
-pub fn first(change: &Change, expanded: ExpandedChange) -> Option<Judgement> {
+pub fn first(expanded: ExpandedChange) -> Option<Judgement> {
+    let created_by = record_doc::author_in(expanded.message.as_deref()).and_then(Result::ok);
     let root = first_change::root_of_expanded(expanded)?;
     Some(judged(root, |made| {
         Ok(Edit {
             seen: None,
             merged: made.clone(),
             made,
-            created_by: author(change),
+            created_by,
         })
     }))
 }
@@ -298,7 +299,7 @@ mod tests {
         let (_, doc, _) =
             record_doc::create(&by(&a, &p), &scope(), 1, &entry(30, "")).expect("create");
         let change = last(&doc);
-        let plain = first(&change, change.decode()).expect("plain");
+        let plain = first(change.decode()).expect("plain");
         let mut fresh = Automerge::new();
         let through =
             apply(&mut fresh, &Standing::default(), change.clone(), Vec::new).expect("applies");

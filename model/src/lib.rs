@@ -40,6 +40,7 @@ pub mod bundle;
 pub mod catalog;
 mod change_columns;
 pub mod change_limits;
+mod change_written;
 pub mod codes;
 pub mod dictionary;
 pub mod doc_json;

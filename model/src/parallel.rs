@@ -19,7 +19,7 @@ pub fn map_in_order<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) 
 
 /// The machine's cores, as the process found them first: asking again
 /// reads the control group's files each time, for every message.
-fn cores() -> usize {
+pub fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
@@ -31,7 +31,18 @@ pub fn map_in_order_by<T: Send, R: Send>(
     per_thread: usize,
     f: impl Fn(T) -> R + Sync,
 ) -> Vec<R> {
-    let threads = cores()
+    map_in_order_on(items, per_thread, cores(), f)
+}
+
+/// [`map_in_order_by`] on at most `threads` threads (the caller's among
+/// them): where other work of the process keeps a core busy meanwhile.
+pub fn map_in_order_on<T: Send, R: Send>(
+    items: Vec<T>,
+    per_thread: usize,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads
         .min(MAX_THREADS)
         .min(items.len() / per_thread.max(1))
         .max(1);

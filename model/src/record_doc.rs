@@ -85,7 +85,12 @@ pub fn message_of(person: &PersonId) -> String {
 
 /// The person a change names as its author, if its message names one.
 pub fn author_of(change: &Change) -> Option<Result<PersonId, String>> {
-    let message = change.message()?;
+    author_in(change.message())
+}
+
+/// The person a change's message names as its author, if it names one.
+pub fn author_in(message: Option<&str>) -> Option<Result<PersonId, String>> {
+    let message = message?;
     let by = serde_json::from_str::<Value>(message)
         .ok()
         .and_then(|v| v.get("by").and_then(Value::as_str).map(str::to_string));

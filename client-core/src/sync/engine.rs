@@ -453,28 +453,33 @@ fn decode_change(
         Ok(c) => c,
         Err(e) => return refused(packing::dependencies(bytes), e.to_string()),
     };
-    if !checked.change.deps().is_empty() {
+    let first = checked.deps().is_empty();
+    let (change, ops) = match checked.into_parts() {
+        Ok(parts) => parts,
+        Err(e) => return refused(packing::dependencies(bytes), e.to_string()),
+    };
+    if !first {
         return Decoded::Change {
             hash,
             bytes: Vec::new(),
-            change: Box::new(checked.change),
+            change: Box::new(change),
             row: None,
-            ops: Some(Box::new(checked.expanded)),
+            ops: Some(Box::new(ops)),
             plain: None,
             in_chain: false,
         };
     }
-    let plain = Plain::first(checked.expanded);
+    let plain = Plain::first(ops);
     let root = plain.as_ref().and_then(Plain::root);
     if root.is_none()
-        && let Err(e) = OpIndex::default().check(&checked.change.decode())
+        && let Err(e) = OpIndex::default().check(&change.decode())
     {
         return refused(Some(Vec::new()), e.to_string());
     }
     Decoded::Change {
         hash,
         bytes: Vec::new(),
-        change: Box::new(checked.change),
+        change: Box::new(change),
         row: root.map(Row::of),
         ops: None,
         plain: plain.filter(|_| built_on).map(Box::new),

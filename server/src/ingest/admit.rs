@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use super::apply::Working;
 use super::commit::Admitted;
-use super::{Batch, Refused, Stop, Unread, refuse};
+use super::{Batch, Parsed, Refused, Stop, Unread, refuse};
 use crate::context::ServerContext;
 use crate::documents;
 use crate::error::Error;
@@ -41,7 +41,7 @@ pub(super) fn known(b: &Batch<'_>, hash: &ChangeHash) -> Result<Option<DocId>, E
 pub(super) fn stored(
     b: &Batch<'_>,
     hash: &ChangeHash,
-    parsed: &Result<Change, Unread>,
+    parsed: &Result<Parsed, Unread>,
 ) -> Result<bool, Error> {
     match parsed {
         Ok(c) if c.deps().is_empty() => {
@@ -58,8 +58,8 @@ pub(super) fn stored(
 /// The change, unless it was refused unread.
 pub(super) fn readable(
     hash: ChangeHash,
-    parsed: Result<Change, Unread>,
-) -> Result<Change, Refused> {
+    parsed: Result<Parsed, Unread>,
+) -> Result<Parsed, Refused> {
     parsed.map_err(|e| {
         refuse(
             RefusalCode::Malformed,
@@ -75,7 +75,7 @@ pub(super) fn author(
     device: &Device,
     message: &str,
     hash: ChangeHash,
-    change: &Change,
+    change: &Parsed,
 ) -> Result<(), Refused> {
     if change.actor_id().to_bytes() != device.actor.as_slice() {
         return Err(refuse(
@@ -90,7 +90,7 @@ pub(super) fn author(
         return Ok(());
     }
     let me = &device.principal.person;
-    match record_doc::author_of(change) {
+    match record_doc::author_in(change.message()) {
         Some(Ok(p)) if p != *me => Err(refuse(
             RefusalCode::WrongActor,
             format!("change {hash} names {p} as its author, but this device is {me}'s"),
@@ -122,12 +122,16 @@ pub(super) fn author(
 /// is refused as purged, and nothing of it is stored (see `crate::purge`).
 /// Only in a scope the device may write: any other gets the refusal of a
 /// scope not its own, so a refusal never tells of another's record.
-pub(super) fn not_purged(b: &mut Batch<'_>, hash: ChangeHash, change: &Change) -> Result<(), Stop> {
+pub(super) fn not_purged(
+    b: &mut Batch<'_>,
+    hash: ChangeHash,
+    deps: &[ChangeHash],
+) -> Result<(), Stop> {
     if !b.purges {
         return Ok(());
     }
-    let mut found = purge::record_of_change(b.tx, &hash.0, change.deps().is_empty())?;
-    for dep in change.deps() {
+    let mut found = purge::record_of_change(b.tx, &hash.0, deps.is_empty())?;
+    for dep in deps {
         if found.is_some() {
             break;
         }

@@ -16,7 +16,7 @@ use massline_model::judge::{self, Judgement, Standing};
 use massline_model::protocol::RefusalCode;
 use rusqlite::Transaction;
 
-use super::{Batch, Foreseen, Prepared, Stop, admit, refuse};
+use super::{Batch, Foreseen, Parsed, Prepared, Stop, admit, refuse};
 use crate::documents::{self, Current};
 use crate::error::Error;
 
@@ -190,7 +190,7 @@ fn chain_after<'r>(
         .filter_map(move |entry| match entry {
             Some(Prepared::Change {
                 hash,
-                parsed: Ok(c),
+                parsed: Ok(Parsed::Change(c)),
                 ..
             }) if c.deps() == [last] && c.actor_id().to_bytes() == actor => {
                 let ops = c.decode();

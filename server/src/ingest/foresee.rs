@@ -20,13 +20,13 @@
 
 use automerge::{Automerge, Change, ChangeHash};
 use massline_model::DocId;
-use massline_model::change_limits::OpIndex;
+use massline_model::change_limits::{self, OpIndex};
 use massline_model::first_change::Plain;
 use massline_model::judge::{self, Judgement, Standing};
 use massline_model::parallel;
 use rustc_hash::FxHashMap;
 
-use super::{Ahead, Prepared};
+use super::{Parsed, Prepared};
 
 /// Fewest records each thread judges ahead: judging a record's edits costs
 /// what reading some 16 changes does (in S1, 60 records' 300 edits take
@@ -57,8 +57,9 @@ pub struct Foreseen {
 }
 
 /// Judges ahead the edits of every record made in `entries` (read by the
-/// rest of the first stage), and keeps each judgement with its change.
-pub(super) fn foresee(entries: &mut [Prepared]) {
+/// rest of the first stage), on at most `threads` threads, and keeps each
+/// judgement with its change.
+pub(super) fn foresee(entries: &mut [Prepared], threads: usize) {
     let made: Vec<Vec<usize>> = records_made(entries, MAX_BYTES_AHEAD)
         .into_iter()
         .filter(|at| at.len() > 1)
@@ -67,7 +68,9 @@ pub(super) fn foresee(entries: &mut [Prepared]) {
         return;
     }
     let read: &[Prepared] = entries;
-    let judged = parallel::map_in_order_by(made, RECORDS_PER_THREAD, |at| judge_ahead(read, &at));
+    let judged = parallel::map_in_order_on(made, RECORDS_PER_THREAD, threads, |at| {
+        judge_ahead(read, &at)
+    });
     for (i, foreseen) in judged.into_iter().flatten() {
         if let Some(Prepared::Change { ahead, .. }) = entries.get_mut(i) {
             ahead.foreseen = Some(Box::new(foreseen));
@@ -97,7 +100,7 @@ fn records_made(entries: &[Prepared], mut budget: usize) -> Vec<Vec<usize>> {
             hash,
             bytes,
             parsed: Ok(change),
-            ahead: Ahead { first, .. },
+            ..
         } = entry
         else {
             continue;
@@ -108,7 +111,9 @@ fn records_made(entries: &[Prepared], mut budget: usize) -> Vec<Vec<usize>> {
         }
         let deps = change.deps();
         if deps.is_empty() {
-            if first.as_ref().is_some_and(|j| j.edit.is_ok()) {
+            if let Parsed::First(f) = change
+                && f.judged.edit.is_ok()
+            {
                 of.insert(*hash, made.len());
                 made.push(Made {
                     at: vec![i],
@@ -153,33 +158,37 @@ fn records_made(entries: &[Prepared], mut budget: usize) -> Vec<Vec<usize>> {
 fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
     let Some(Prepared::Change {
         hash,
-        parsed: Ok(first),
-        ahead: Ahead {
-            first: Some(judged),
-            ..
-        },
+        bytes,
+        parsed: Ok(Parsed::First(first)),
         ..
     }) = at.first().and_then(|&i| entries.get(i))
     else {
         return Vec::new();
     };
-    let Judgement { edit: Ok(made), .. } = &**judged else {
+    let Judgement { edit: Ok(made), .. } = &first.judged else {
+        return Vec::new();
+    };
+    // The first change's operations, read again (its reading went into its
+    // judgement); Automerge's change of it is built only with a document.
+    let Ok(first) = change_limits::parse(bytes) else {
         return Vec::new();
     };
     let record = DocId::of_first_change(hash);
-    let ops = first.decode();
+    let ops = first.expanded.clone();
+    let mut first = Some(first);
     let mut index = OpIndex::default();
     index.add(&ops);
     let mut plain = Plain::first(ops);
     // Built at the first change that is not plain, from those before it.
     let mut doc: Option<Automerge> = None;
-    let mut before: Vec<&Change> = vec![first];
+    let mut before: Vec<&Change> = Vec::new();
     let mut standing = Standing::default();
     standing.accept(made.clone());
     let mut judged = Vec::new();
     for (after, &i) in at.iter().enumerate().skip(1) {
         let Some(Prepared::Change {
-            parsed: Ok(change), ..
+            parsed: Ok(Parsed::Change(change)),
+            ..
         }) = entries.get(i)
         else {
             break;
@@ -204,11 +213,13 @@ fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
                 let doc = match &mut doc {
                     Some(doc) => doc,
                     None => {
+                        let Some(Ok(first)) = first.take().map(|f| f.into_change()) else {
+                            break;
+                        };
                         let mut built = Automerge::new();
-                        if built
-                            .apply_changes(before.iter().map(|c| (*c).clone()))
-                            .is_err()
-                        {
+                        let changes =
+                            std::iter::once(first).chain(before.iter().map(|c| (*c).clone()));
+                        if built.apply_changes(changes).is_err() {
                             break;
                         }
                         doc.insert(built)
@@ -247,7 +258,7 @@ mod tests {
     use massline_model::{PersonId, VillageCode};
 
     use super::*;
-    use crate::ingest::prepare;
+    use crate::ingest::{Ahead, prepare};
 
     fn entry(minutes: u32) -> Record {
         Record::StudyEntry(StudyEntry {

@@ -39,7 +39,7 @@ mod prepare;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use automerge::{Change, ChangeHash};
+use automerge::ChangeHash;
 use massline_model::packing::Entry;
 use massline_model::protocol::{PushAck, Refusal, RefusalCode};
 use massline_model::{DocId, PersonId, Scope, VillageCode};
@@ -49,7 +49,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 pub use apply::MAX_CHAIN;
 pub use commit::ROWS_PER_INSERT;
 pub use foresee::Foreseen;
-pub use prepare::{Ahead, Prepared, Unread, prepare};
+pub use prepare::{Ahead, FirstRead, Parsed, Prepared, Unread, prepare, prepare_on};
 
 use crate::db::Db;
 use crate::error::Error;
@@ -314,38 +314,45 @@ impl<'a> Batch<'a> {
         &mut self,
         hash: ChangeHash,
         bytes: Vec<u8>,
-        parsed: Result<Change, Unread>,
+        parsed: Result<Parsed, Unread>,
         ahead: Ahead,
         rest: &[Option<Prepared>],
     ) -> Result<(), Stop> {
         let Ahead {
-            first,
             record_json,
             foreseen,
         } = ahead;
         if admit::stored(self, &hash, &parsed)? {
             return Ok(());
         }
-        let change = admit::readable(hash, parsed)?;
-        admit::author(self.device, &self.message, hash, &change)?;
-        admit::not_purged(self, hash, &change)?;
-        let id = admit::record(self, hash, change.deps())?;
-        let new = self.open(id, change.deps().is_empty())?;
-        admit::scope(self, id, first.as_deref())?;
-        let judged = match (first, foreseen) {
-            (Some(read), _) => *read,
-            (None, Some(ahead))
-                if admit::working(&mut self.work, id)?.takes_foreseen(id, &hash, &ahead) =>
-            {
-                ahead.judgement
+        let parsed = admit::readable(hash, parsed)?;
+        admit::author(self.device, &self.message, hash, &parsed)?;
+        admit::not_purged(self, hash, parsed.deps())?;
+        let id = admit::record(self, hash, parsed.deps())?;
+        let new = self.open(id, parsed.deps().is_empty())?;
+        let judged = match parsed {
+            Parsed::First(read) => {
+                admit::scope(self, id, Some(&read.judged))?;
+                read.judged
             }
-            (None, _) => {
-                admit::operations(self, id, hash, &change)?;
-                let judged = apply::judge(self, id, change, rest)?;
-                if new {
-                    admit::new_scope(self, id, &judged)?;
+            Parsed::Change(change) => {
+                admit::scope(self, id, None)?;
+                match foreseen {
+                    Some(ahead)
+                        if admit::working(&mut self.work, id)?
+                            .takes_foreseen(id, &hash, &ahead) =>
+                    {
+                        ahead.judgement
+                    }
+                    _ => {
+                        admit::operations(self, id, hash, &change)?;
+                        let judged = apply::judge(self, id, change, rest)?;
+                        if new {
+                            admit::new_scope(self, id, &judged)?;
+                        }
+                        judged
+                    }
                 }
-                judged
             }
         };
         let edit = admit::written(id, judged)?;

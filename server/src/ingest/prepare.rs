@@ -5,7 +5,7 @@
 //! message are judged ahead ([`foresee`](super::foresee)). This runs for one
 //! message while the one before it is being taken in.
 
-use automerge::{Change, ChangeHash};
+use automerge::{ActorId, Change, ChangeHash};
 use massline_model::DocId;
 use massline_model::change_limits::{self, ChangeLimitError, OpIndex, Within};
 use massline_model::judge::{self, Judgement};
@@ -26,19 +26,73 @@ pub enum Unread {
     WrongHash,
 }
 
+/// A change the first stage read: Automerge's `Change`, or, for the plain
+/// first change of a record, judged from its operations, only what the
+/// serial stage asks of it. No Automerge change is built for such a change
+/// (most changes a township sees are first changes): the record is stored
+/// from the judgement and the change's bytes.
+// Boxing the change would cost every edit an allocation; the first change's
+// judgement, which holds its record three times, stays boxed as it was made.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Parsed {
+    /// Automerge's reading of the change.
+    Change(Change),
+    /// A plain first change, judged.
+    First(Box<FirstRead>),
+}
+
+/// A plain first change, as the first stage read it.
+#[derive(Debug)]
+pub struct FirstRead {
+    /// Its author's actor id.
+    pub actor: ActorId,
+    /// Its message.
+    pub message: Option<String>,
+    /// The record it makes.
+    pub judged: Judgement,
+}
+
+impl Parsed {
+    /// The changes it builds on.
+    pub fn deps(&self) -> &[ChangeHash] {
+        match self {
+            Parsed::Change(c) => c.deps(),
+            Parsed::First(_) => &[],
+        }
+    }
+
+    /// Its author's actor id.
+    pub fn actor_id(&self) -> &ActorId {
+        match self {
+            Parsed::Change(c) => c.actor_id(),
+            Parsed::First(f) => &f.actor,
+        }
+    }
+
+    /// Its message.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Parsed::Change(c) => c.message(),
+            Parsed::First(f) => f.message.as_deref(),
+        }
+    }
+}
+
 /// One pushed entry, with the work that needs no database done ahead.
 // Nearly every entry is a change; boxing it would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Prepared {
-    /// A change: its bytes, parsed, and, for a first change, the record it makes.
+    /// A change: its bytes, parsed, and, for a plain first change, the
+    /// record it makes.
     Change {
         /// Its hash.
         hash: ChangeHash,
         /// Its bytes.
         bytes: Vec<u8>,
         /// The parsed change, or why it is refused unread.
-        parsed: Result<Change, Unread>,
+        parsed: Result<Parsed, Unread>,
         /// What was worked out ahead of the serial stage.
         ahead: Ahead,
     },
@@ -51,9 +105,6 @@ pub enum Prepared {
 /// between its stages.
 #[derive(Debug)]
 pub struct Ahead {
-    /// For the plain first change of a record: the record it makes, judged
-    /// from its operations.
-    pub first: Option<Box<Judgement>>,
     /// For a plain first change that reads as a record: the record as the
     /// `documents` table keeps it (JSON), written on the first stage's
     /// threads.
@@ -68,8 +119,16 @@ pub struct Ahead {
 /// operations is taken change by change, in order (read from their bytes,
 /// cheaply); the rest, Automerge's reading and the checks after it, runs on
 /// the machine's cores ([`parallel::map_in_order`]), so a large message is
-/// ready sooner while the one before it is taken in.
+/// ready sooner.
 pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
+    prepare_on(entries, parallel::cores())
+}
+
+/// [`prepare`] on at most `threads` threads. A message read while the one
+/// before it is taken in leaves that serial stage a core of its own: it is
+/// what the call waits on, and the threads reading ahead would otherwise
+/// share its core.
+pub fn prepare_on(entries: Vec<Entry>, threads: usize) -> Vec<Prepared> {
     let mut budget = change_limits::MAX_OPS_PER_MESSAGE;
     let checked: Vec<Checking<'_>> = entries
         .iter()
@@ -80,12 +139,13 @@ pub fn prepare(entries: Vec<Entry>) -> Vec<Prepared> {
             Entry::Document { doc, .. } => Checking::Document(*doc),
         })
         .collect();
-    let mut prepared: Vec<Prepared> = parallel::map_in_order(checked, read)
+    let read = parallel::map_in_order_on(checked, parallel::ITEMS_PER_THREAD, threads, read);
+    let mut prepared: Vec<Prepared> = read
         .into_iter()
         .zip(entries)
         .map(|(read, entry)| read.with_bytes(entry))
         .collect();
-    foresee::foresee(&mut prepared);
+    foresee::foresee(&mut prepared, threads);
     prepared
 }
 
@@ -103,22 +163,23 @@ fn read(entry: Checking<'_>) -> Prepared {
         Checking::Change(hash, within) => (hash, within),
         Checking::Document(doc) => return Prepared::Document(doc),
     };
-    let (parsed, first) = match within.and_then(Within::parse) {
-        Err(e) => (Err(e.into()), None),
-        Ok(c) if c.change.hash() != hash => (Err(Unread::WrongHash), None),
-        Ok(c) if !c.change.deps().is_empty() => (Ok(c.change), None),
-        Ok(c) => first_of(c),
+    let parsed = within
+        .map_err(Unread::from)
+        .and_then(|within| parsed(hash, within));
+    let record_json = match &parsed {
+        Ok(Parsed::First(f)) => f
+            .judged
+            .edit
+            .as_ref()
+            .ok()
+            .and_then(|edit| serde_json::to_string(&edit.merged.record).ok()),
+        _ => None,
     };
-    let record_json = first
-        .as_ref()
-        .and_then(|j| j.edit.as_ref().ok())
-        .and_then(|edit| serde_json::to_string(&edit.merged.record).ok());
     Prepared::Change {
         hash,
         bytes: Vec::new(),
         parsed,
         ahead: Ahead {
-            first: first.map(Box::new),
             record_json,
             foreseen: None,
         },
@@ -142,17 +203,34 @@ impl Prepared {
     }
 }
 
+/// Reads a change sent as `hash`.
+fn parsed(hash: ChangeHash, within: Within<'_>) -> Result<Parsed, Unread> {
+    let c = within.parse()?;
+    if c.hash != hash {
+        return Err(Unread::WrongHash);
+    }
+    if c.deps().is_empty() {
+        return first_of(c, within.bytes());
+    }
+    Ok(Parsed::Change(c.into_change()?))
+}
+
 /// A change without dependencies: judged from its operations when it is the
 /// plain first change of a record (which checks them as it goes); otherwise
-/// it must name nothing made before it.
-fn first_of(c: change_limits::Checked) -> (Result<Change, Unread>, Option<Judgement>) {
-    if let Some(judged) = judge::first(&c.change, c.expanded) {
-        return (Ok(c.change), Some(judged));
+/// Automerge reads it, and it must name nothing made before it.
+fn first_of(c: change_limits::Checked, bytes: &[u8]) -> Result<Parsed, Unread> {
+    let actor = c.expanded.actor_id.clone();
+    let message = c.expanded.message.clone();
+    if let Some(judged) = judge::first(c.expanded) {
+        return Ok(Parsed::First(Box::new(FirstRead {
+            actor,
+            message,
+            judged,
+        })));
     }
-    match OpIndex::default().check(&c.change.decode()) {
-        Ok(()) => (Ok(c.change), None),
-        Err(e) => (Err(e.into()), None),
-    }
+    let (change, ops) = change_limits::parse(bytes)?.into_parts()?;
+    OpIndex::default().check(&ops)?;
+    Ok(Parsed::Change(change))
 }
 
 #[cfg(test)]
@@ -202,7 +280,11 @@ mod tests {
             assert_eq!(bytes, &sent[i].1, "entry {i} keeps its bytes");
             match parsed {
                 Err(Unread::WrongHash) => assert!(wrong.contains(&i), "entry {i}"),
-                Ok(c) => assert_eq!(c.raw_bytes(), &sent[i].1[..], "entry {i}"),
+                Ok(c) => {
+                    let sent = Change::from_bytes(sent[i].1.clone()).expect("a change");
+                    // Each change has an actor of its own.
+                    assert_eq!(c.actor_id(), sent.actor_id(), "entry {i}");
+                }
                 Err(e) => panic!("entry {i}: {e}"),
             }
         }

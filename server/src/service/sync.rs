@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use futures::Stream;
 use massline_model::packing::Unpacker;
+use massline_model::parallel;
 use massline_proto::pb;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
@@ -94,6 +95,7 @@ impl pb::sync_server::Sync for SyncService {
             let (_slot, device) = (receiving, sender);
             // Made with the dictionary the first message names.
             let mut unpacker: Option<Unpacker> = None;
+            let mut first = true;
             loop {
                 let next = tokio::select! {
                     next = clock.receive(inbound.message()) => next,
@@ -150,7 +152,16 @@ impl pb::sync_server::Sync for SyncService {
                 };
                 let started = std::time::Instant::now();
                 let n = entries.len();
-                let Ok(prepared) = blocking(move || ingest::prepare(entries)).await else {
+                // The first message has the cores to itself; each after it
+                // is read while the one before is taken in.
+                let threads = if first {
+                    parallel::cores()
+                } else {
+                    parallel::cores().saturating_sub(1).max(1)
+                };
+                first = false;
+                let Ok(prepared) = blocking(move || ingest::prepare_on(entries, threads)).await
+                else {
                     break;
                 };
                 tracing::debug!(
