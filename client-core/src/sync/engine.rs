@@ -404,7 +404,10 @@ enum Decoded {
     Change {
         hash: ChangeHash,
         bytes: Vec<u8>,
-        change: Box<Change>,
+        /// Automerge's change, for an edit; a first change needs none (its
+        /// record is read from its operations or, at the end, from the
+        /// bytes taken).
+        change: Option<Box<Change>>,
         row: Option<Row>,
         ops: Option<Box<ExpandedChange>>,
         /// The record's document as the change leaves it, read from plain
@@ -453,33 +456,35 @@ fn decode_change(
         Ok(c) => c,
         Err(e) => return refused(packing::dependencies(bytes), e.to_string()),
     };
-    let first = checked.deps().is_empty();
-    let (change, ops) = match checked.into_parts() {
-        Ok(parts) => parts,
-        Err(e) => return refused(packing::dependencies(bytes), e.to_string()),
-    };
-    if !first {
+    if !checked.deps().is_empty() {
+        let (change, ops) = match checked.into_parts() {
+            Ok(parts) => parts,
+            Err(e) => return refused(packing::dependencies(bytes), e.to_string()),
+        };
         return Decoded::Change {
             hash,
             bytes: Vec::new(),
-            change: Box::new(change),
+            change: Some(Box::new(change)),
             row: None,
             ops: Some(Box::new(ops)),
             plain: None,
             in_chain: false,
         };
     }
-    let plain = Plain::first(ops);
+    let plain = Plain::first(checked.expanded);
     let root = plain.as_ref().and_then(Plain::root);
-    if root.is_none()
-        && let Err(e) = OpIndex::default().check(&change.decode())
-    {
-        return refused(Some(Vec::new()), e.to_string());
+    if root.is_none() {
+        // Outside the plain shape (read again: its reading went into
+        // `plain`), it must name only what it makes.
+        let named = change_limits::parse(bytes).and_then(|c| OpIndex::default().check(&c.expanded));
+        if let Err(e) = named {
+            return refused(Some(Vec::new()), e.to_string());
+        }
     }
     Decoded::Change {
         hash,
         bytes: Vec::new(),
-        change: Box::new(change),
+        change: None,
         row: root.map(Row::of),
         ops: None,
         plain: plain.filter(|_| built_on).map(Box::new),
@@ -513,7 +518,7 @@ fn plain_chains(entries: &mut [Decoded], built_on: &FxHashSet<ChangeHash>) {
             heads.insert(*hash, p);
             continue;
         }
-        let (Some(ops), [dep]) = (ops.as_deref(), change.deps()) else {
+        let (Some(ops), Some([dep])) = (ops.as_deref(), change.as_deref().map(Change::deps)) else {
             continue;
         };
         let Some(next) = heads.remove(dep).and_then(|p| p.then(ops.clone())) else {
@@ -702,11 +707,10 @@ struct Working {
     /// The operations of the record's changes (stored and taken), built when
     /// the first edit arrives: what an edit may name.
     index: Option<OpIndex>,
-    /// Changes taken before `index` was built, boxed as they arrived: most
-    /// records take one and never build the index, and a `Change` moved
-    /// into a vector of its own costs more than the box.
-    #[allow(clippy::vec_box)]
-    taken: Vec<Box<Change>>,
+    /// The length of the record's first change, taken at the start of
+    /// `chunks` while `index` was not built: most new records take one
+    /// change and never build it.
+    first_taken: Option<usize>,
     /// The last change of the record read without a document (`row` is
     /// its row, or `None` where a later change of the message was to give it).
     plain_head: Option<ChangeHash>,
@@ -730,7 +734,7 @@ impl Working {
             n_new: 0,
             deferred: Vec::new(),
             index: None,
-            taken: Vec::new(),
+            first_taken: None,
             plain_head: None,
         }
     }
@@ -751,12 +755,16 @@ impl Working {
                             index.add(&c.decode());
                         }
                     }
-                    for c in &self.taken {
-                        index.add(&c.decode());
+                    if let Some(len) = self.first_taken {
+                        let first = self.chunks.get(..len).unwrap_or_default();
+                        let read = change_limits::parse(first).map_err(|e| {
+                            Error::Protocol(Because::of("a change taken does not read again", e))
+                        })?;
+                        index.add(&read.expanded);
                     }
                 }
             }
-            self.taken.clear();
+            self.first_taken = None;
             self.index = Some(index);
         }
         self.index
@@ -890,7 +898,7 @@ fn apply_entries(
                 plain: _,
                 in_chain,
             } => {
-                let id = match change.deps().first() {
+                let id = match change.as_deref().and_then(|c| c.deps().first()) {
                     // A first change is new exactly when its record is.
                     None => {
                         let id = DocId::of_first_change(&hash);
@@ -936,8 +944,8 @@ fn apply_entries(
                         .map_err(|e| refused_change(Some(id), &hash, &e.to_string()))?;
                     index.add(ops);
                 }
-                match w.doc.as_mut() {
-                    Some(doc) => {
+                match (w.doc.as_mut(), change) {
+                    (Some(doc), Some(change)) => {
                         doc.apply_changes([*change]).map_err(|e| {
                             Error::Protocol(Because::of(format!("change {hash} does not apply"), e))
                         })?;
@@ -947,7 +955,13 @@ fn apply_entries(
                             ));
                         }
                     }
-                    None => {
+                    (Some(_), None) => {
+                        return Err(Error::Protocol(
+                            format!("change {hash} makes record {id}, which has changes before it")
+                                .into(),
+                        ));
+                    }
+                    (None, change) => {
                         // A plain first change of a new record reads without
                         // a document, and so does each edit of it read ahead
                         // on the last one taken (`plain_chains`).
@@ -955,8 +969,10 @@ fn apply_entries(
                         // that was to give it not taken) is read through
                         // Automerge at the end, from every change taken.
                         let first = w.n_new == 0 && w.row.is_some();
-                        let follows =
-                            in_chain && w.plain_head.is_some_and(|h| change.deps() == [h]);
+                        let follows = in_chain
+                            && w.plain_head.is_some_and(|h| {
+                                change.as_deref().is_some_and(|c| c.deps() == [h])
+                            });
                         if follows {
                             w.row = row;
                         } else if !first {
@@ -964,8 +980,8 @@ fn apply_entries(
                             w.deferred.push(hash);
                         }
                         w.plain_head = (first || follows).then_some(hash);
-                        if w.index.is_none() {
-                            w.taken.push(change);
+                        if change.is_none() && w.index.is_none() && w.chunks.is_empty() {
+                            w.first_taken = Some(bytes.len());
                         }
                     }
                 }
