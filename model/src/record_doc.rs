@@ -311,37 +311,70 @@ pub fn parse_written(root: Map<String, Value>) -> Result<StoredRecord, Validatio
 /// Whether `written` holds only what `canonical` (the record's own form of
 /// the same value) keeps; the error names the first path that it does not.
 fn kept(path: &str, written: &Value, canonical: &Value) -> Result<(), ValidationError> {
-    let at = |key: &dyn std::fmt::Display, list: bool| match (path.is_empty(), list) {
-        (_, true) => format!("{path}[{key}]"),
-        (true, false) => key.to_string(),
-        (false, false) => format!("{path}.{key}"),
+    let Some(Unkept { mut steps, extra }) = unkept(written, canonical) else {
+        return Ok(());
+    };
+    // The path is named only when it fails: a record has many fields.
+    let mut at = path.to_owned();
+    while let Some(step) = steps.pop() {
+        match step {
+            Step::Key(k) if at.is_empty() => at.push_str(k),
+            Step::Key(k) => {
+                at.push('.');
+                at.push_str(k);
+            }
+            Step::Item(i) => at.push_str(&format!("[{i}]")),
+        }
+    }
+    if extra {
+        return Err(ValidationError::new(
+            at,
+            "is not a field of the record: a record holds only its fields",
+        ));
+    }
+    Err(ValidationError::new(
+        if at.is_empty() { "record".into() } else { at },
+        "is not written in the form the record keeps",
+    ))
+}
+
+/// Where `written` first holds what `canonical` does not keep: the steps
+/// to it, innermost first, and whether it is a key `canonical` lacks.
+struct Unkept<'a> {
+    steps: Vec<Step<'a>>,
+    extra: bool,
+}
+
+enum Step<'a> {
+    Key(&'a str),
+    Item(usize),
+}
+
+fn unkept<'a>(written: &'a Value, canonical: &Value) -> Option<Unkept<'a>> {
+    let within = |step, found: Option<Unkept<'a>>| {
+        found.map(|mut u| {
+            u.steps.push(step);
+            u
+        })
     };
     match (written, canonical) {
-        (Value::Object(w), Value::Object(c)) => {
-            for (k, v) in w {
-                match c.get(k) {
-                    Some(cv) => kept(&at(k, false), v, cv)?,
-                    None => {
-                        return Err(ValidationError::new(
-                            at(k, false),
-                            "is not a field of the record: a record holds only its fields",
-                        ));
-                    }
-                }
-            }
-            Ok(())
-        }
-        (Value::Array(w), Value::Array(c)) if w.len() == c.len() => {
-            for (i, (v, cv)) in w.iter().zip(c).enumerate() {
-                kept(&at(&i, true), v, cv)?;
-            }
-            Ok(())
-        }
-        (w, c) if w == c => Ok(()),
-        _ => Err(ValidationError::new(
-            if path.is_empty() { "record" } else { path },
-            "is not written in the form the record keeps",
-        )),
+        (Value::Object(w), Value::Object(c)) => w.iter().find_map(|(k, v)| match c.get(k) {
+            Some(cv) => within(Step::Key(k), unkept(v, cv)),
+            None => Some(Unkept {
+                steps: vec![Step::Key(k)],
+                extra: true,
+            }),
+        }),
+        (Value::Array(w), Value::Array(c)) if w.len() == c.len() => w
+            .iter()
+            .zip(c)
+            .enumerate()
+            .find_map(|(i, (v, cv))| within(Step::Item(i), unkept(v, cv))),
+        (w, c) if w == c => None,
+        _ => Some(Unkept {
+            steps: Vec::new(),
+            extra: false,
+        }),
     }
 }
 
