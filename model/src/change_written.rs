@@ -31,56 +31,68 @@ use crate::change_columns::{
     PRED_COUNTER, PRED_GROUP, VALUE_META, VALUE_RAW,
 };
 use crate::change_limits::CHUNK_CHANGE;
+use crate::leb::Reader;
 
 /// Whether `bytes` (a change chunk whose checksum was checked) are exactly
 /// the bytes Automerge writes for `change`.
 pub(crate) fn is_written_form(change: &ExpandedChange, bytes: &[u8]) -> bool {
-    match (body(change), bytes.get(8..)) {
-        (Some(body), Some(sent)) => body == sent,
-        _ => false,
-    }
+    let Some((header, columns)) = parts(change) else {
+        return false;
+    };
+    let mut r = Reader::new(bytes.get(8..).unwrap_or_default());
+    r.take(1) == Some(&[CHUNK_CHANGE][..])
+        && r.uleb() == Some((header.len() + columns.len()) as u64)
+        && r.take(header.len() as u64) == Some(&header[..])
+        && r.rest() == &columns[..]
 }
 
 /// Everything of the change's chunk from its type on (its checksum and
 /// hash are of these bytes), or `None` for what this does not write.
+#[cfg(test)]
 fn body(change: &ExpandedChange) -> Option<Vec<u8>> {
+    let (header, columns) = parts(change)?;
+    let mut body = vec![CHUNK_CHANGE];
+    uleb(&mut body, (header.len() + columns.len()) as u64);
+    body.extend(header);
+    body.extend(columns);
+    Some(body)
+}
+
+/// The change's header (from its dependencies to its columns' specs and
+/// lengths) and its columns' bytes.
+fn parts(change: &ExpandedChange) -> Option<(Vec<u8>, Vec<u8>)> {
     if !change.extra_bytes.is_empty() {
         return None;
     }
     let actors = Actors::of(change);
     let columns = Columns::of(&change.operations, &actors)?;
-    let mut data = Vec::with_capacity(columns.data.len() + 128);
-    uleb(&mut data, change.deps.len() as u64);
+    let mut header = Vec::with_capacity(128 + 32 * change.deps.len());
+    uleb(&mut header, change.deps.len() as u64);
     if change.deps.is_sorted() {
-        change.deps.iter().for_each(|d| data.extend(&d.0));
+        change.deps.iter().for_each(|d| header.extend(&d.0));
     } else {
         let mut deps = change.deps.clone();
         deps.sort_unstable();
-        deps.iter().for_each(|d| data.extend(&d.0));
+        deps.iter().for_each(|d| header.extend(&d.0));
     }
-    prefixed(&mut data, change.actor_id.to_bytes());
-    uleb(&mut data, change.seq);
-    uleb(&mut data, change.start_op.get());
-    sleb(&mut data, change.time);
+    prefixed(&mut header, change.actor_id.to_bytes());
+    uleb(&mut header, change.seq);
+    uleb(&mut header, change.start_op.get());
+    sleb(&mut header, change.time);
     prefixed(
-        &mut data,
+        &mut header,
         change.message.as_deref().unwrap_or_default().as_bytes(),
     );
-    uleb(&mut data, actors.others.len() as u64);
+    uleb(&mut header, actors.others.len() as u64);
     for a in &actors.others {
-        prefixed(&mut data, a.to_bytes());
+        prefixed(&mut header, a.to_bytes());
     }
-    uleb(&mut data, columns.specs.len() as u64);
+    uleb(&mut header, columns.specs.len() as u64);
     for (spec, len) in &columns.specs {
-        uleb(&mut data, *spec);
-        uleb(&mut data, *len as u64);
+        uleb(&mut header, *spec);
+        uleb(&mut header, *len as u64);
     }
-    data.extend(&columns.data);
-    let mut body = Vec::with_capacity(data.len() + 6);
-    body.push(CHUNK_CHANGE);
-    uleb(&mut body, data.len() as u64);
-    body.extend(data);
-    Some(body)
+    Some((header, columns.data))
 }
 
 /// The actors a change's operations name: its author first (index 0), then
@@ -129,24 +141,52 @@ impl<'a> Actors<'a> {
 struct Columns {
     specs: Vec<(u64, usize)>,
     data: Vec<u8>,
+    /// The values of a literal run being written, before its length.
+    literal: Vec<u8>,
+}
+
+/// An operation's action and value, for what this writes.
+fn action_and_value(op: &Op) -> Option<(u64, &ScalarValue)> {
+    let (action, value) = match &op.action {
+        OpType::Make(ObjType::Map) => (0, &ScalarValue::Null),
+        OpType::Put(v) => (1, v),
+        OpType::Make(ObjType::List) => (2, &ScalarValue::Null),
+        OpType::Delete => (3, &ScalarValue::Null),
+        _ => return None,
+    };
+    match value {
+        ScalarValue::Null | ScalarValue::Boolean(_) | ScalarValue::Int(_) | ScalarValue::Str(_) => {
+            Some((action, value))
+        }
+        _ => None,
+    }
 }
 
 impl Columns {
     fn of(ops: &[Op], actors: &Actors<'_>) -> Option<Columns> {
+        if !ops.iter().all(|op| action_and_value(op).is_some()) {
+            return None;
+        }
         let mut c = Columns {
             specs: Vec::with_capacity(12),
-            data: Vec::with_capacity(ops.len() * 8),
+            data: Vec::with_capacity(ops.len() * 12),
+            literal: Vec::new(),
         };
         let id = |o: &OpId| (actors.index(o.actor()), o.counter());
-        let obj: Vec<Option<(u64, u64)>> = ops
-            .iter()
-            .map(|op| match &op.obj {
-                ObjectId::Root => None,
-                ObjectId::Id(o) => Some(id(o)),
-            })
-            .collect();
-        c.rle(OBJ_ACTOR, obj.iter().map(|o| o.map(|(a, _)| a)), uleb);
-        c.rle(OBJ_COUNTER, obj.iter().map(|o| o.map(|(_, n)| n)), uleb);
+        let obj = |op: &Op| match &op.obj {
+            ObjectId::Root => None,
+            ObjectId::Id(o) => Some(id(o)),
+        };
+        c.rle(
+            OBJ_ACTOR,
+            ops.iter().map(|op| obj(op).map(|(a, _)| a)),
+            uleb,
+        );
+        c.rle(
+            OBJ_COUNTER,
+            ops.iter().map(|op| obj(op).map(|(_, n)| n)),
+            uleb,
+        );
         let key_actor = ops.iter().map(|op| match &op.key {
             Key::Seq(ElementId::Id(o)) => Some(id(o).0),
             _ => None,
@@ -164,38 +204,27 @@ impl Columns {
         });
         c.rle(KEY_STRING, key_string, |out, s| prefixed(out, s.as_bytes()));
         c.bools(INSERT, ops.iter().map(|op| op.insert));
-        let mut actions = Vec::with_capacity(ops.len());
-        let mut meta = Vec::with_capacity(ops.len());
-        let mut raw = Vec::new();
-        for op in ops {
-            let (action, value) = match &op.action {
-                OpType::Make(ObjType::Map) => (0, &ScalarValue::Null),
-                OpType::Put(v) => (1, v),
-                OpType::Make(ObjType::List) => (2, &ScalarValue::Null),
-                OpType::Delete => (3, &ScalarValue::Null),
-                _ => return None,
-            };
-            actions.push(Some(action));
-            let before = raw.len();
-            let kind = match value {
-                ScalarValue::Null => 0,
+        let values = || ops.iter().filter_map(action_and_value);
+        c.rle(ACTION, values().map(|(a, _)| Some(a)), uleb);
+        let meta = values().map(|(_, v)| {
+            Some(match v {
                 ScalarValue::Boolean(false) => 1,
                 ScalarValue::Boolean(true) => 2,
-                ScalarValue::Int(n) => {
-                    sleb(&mut raw, *n);
-                    4
+                ScalarValue::Int(n) => (sleb_len(*n) << 4) | 4,
+                ScalarValue::Str(s) => ((s.len() as u64) << 4) | 6,
+                _ => 0,
+            })
+        });
+        c.rle(VALUE_META, meta, uleb);
+        c.column(VALUE_RAW, |out, _| {
+            for (_, v) in values() {
+                match v {
+                    ScalarValue::Int(n) => sleb(out, *n),
+                    ScalarValue::Str(s) => out.extend(s.as_bytes()),
+                    _ => {}
                 }
-                ScalarValue::Str(s) => {
-                    raw.extend(s.as_bytes());
-                    6
-                }
-                _ => return None,
-            };
-            meta.push(Some((((raw.len() - before) as u64) << 4) | kind));
-        }
-        c.rle(ACTION, actions.into_iter(), uleb);
-        c.rle(VALUE_META, meta.into_iter(), uleb);
-        c.column(VALUE_RAW, |out| out.extend(&raw));
+            }
+        });
         let groups = ops.iter().map(|op| Some(op.pred.len() as u64));
         c.rle(PRED_GROUP, groups, uleb);
         let preds = || ops.iter().flat_map(|op| op.pred.iter());
@@ -204,10 +233,11 @@ impl Columns {
         Some(c)
     }
 
-    /// Writes a column with `write`, kept if it wrote anything.
-    fn column(&mut self, spec: u64, write: impl FnOnce(&mut Vec<u8>)) {
+    /// Writes a column with `write` (given the column's bytes and a buffer
+    /// to use), kept if it wrote anything.
+    fn column(&mut self, spec: u64, write: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>)) {
         let start = self.data.len();
-        write(&mut self.data);
+        write(&mut self.data, &mut self.literal);
         let len = self.data.len() - start;
         if len > 0 {
             self.specs.push((spec, len));
@@ -220,8 +250,7 @@ impl Columns {
         values: impl Iterator<Item = Option<T>>,
         write: fn(&mut Vec<u8>, T),
     ) {
-        let values: Vec<Option<T>> = values.collect();
-        self.column(spec, |out| rle(out, &values, write));
+        self.column(spec, |out, literal| rle(out, literal, values, write));
     }
 
     fn delta(&mut self, spec: u64, values: impl Iterator<Item = Option<u64>>) {
@@ -238,7 +267,7 @@ impl Columns {
     }
 
     fn bools(&mut self, spec: u64, values: impl Iterator<Item = bool>) {
-        self.column(spec, |out| {
+        self.column(spec, |out, _| {
             let (mut value, mut count) = (false, 0u64);
             for v in values {
                 if v == value {
@@ -255,40 +284,74 @@ impl Columns {
     }
 }
 
-/// Run-length encodes `values`: each run of two or more equal values as its
-/// length and the value, the single values between such runs as one literal
-/// run (its length negated, then each value), each run of nulls as a zero and
-/// its length; a column of nothing but nulls as nothing.
-fn rle<T: PartialEq + Copy>(out: &mut Vec<u8>, values: &[Option<T>], write: fn(&mut Vec<u8>, T)) {
-    if values.iter().all(Option::is_none) {
-        return;
-    }
-    let mut literal: Vec<T> = Vec::new();
-    let flush = |out: &mut Vec<u8>, literal: &mut Vec<T>| {
-        if !literal.is_empty() {
-            sleb(out, -(literal.len() as i64));
-            literal.drain(..).for_each(|v| write(out, v));
+/// Run-length encodes `values` onto `out`: each run of two or more equal
+/// values as its length and the value, the single values between such runs
+/// as one literal run (its length negated, then each value), each run of
+/// nulls as a zero and its length; a column of nothing but nulls as nothing.
+/// `literal` holds a literal run's values until its length is known.
+fn rle<T: PartialEq + Copy>(
+    out: &mut Vec<u8>,
+    literal: &mut Vec<u8>,
+    values: impl Iterator<Item = Option<T>>,
+    write: fn(&mut Vec<u8>, T),
+) {
+    let start = out.len();
+    let mut any = false;
+    let mut singles = 0i64;
+    let flush = |out: &mut Vec<u8>, literal: &mut Vec<u8>, singles: &mut i64| {
+        if *singles > 0 {
+            sleb(out, -*singles);
+            out.append(literal);
+            *singles = 0;
         }
     };
-    let mut i = 0;
-    while i < values.len() {
-        let run = values[i..].iter().take_while(|v| **v == values[i]).count();
-        match values[i] {
-            None => {
-                flush(out, &mut literal);
-                sleb(out, 0);
-                uleb(out, run as u64);
+    let mut end_run =
+        |out: &mut Vec<u8>, literal: &mut Vec<u8>, run: Option<(Option<T>, u64)>| match run {
+            None => {}
+            Some((Some(v), 1)) => {
+                write(literal, v);
+                singles += 1;
             }
-            Some(v) if run == 1 => literal.push(v),
-            Some(v) => {
-                flush(out, &mut literal);
-                sleb(out, run as i64);
-                write(out, v);
+            Some((v, n)) => {
+                flush(out, literal, &mut singles);
+                match v {
+                    None => {
+                        sleb(out, 0);
+                        uleb(out, n);
+                    }
+                    Some(v) => {
+                        sleb(out, n as i64);
+                        write(out, v);
+                    }
+                }
             }
+        };
+    let mut run: Option<(Option<T>, u64)> = None;
+    for v in values {
+        any |= v.is_some();
+        match &mut run {
+            Some((r, n)) if *r == v => *n += 1,
+            _ => end_run(out, literal, run.replace((v, 1))),
         }
-        i += run;
     }
-    flush(out, &mut literal);
+    end_run(out, literal, run);
+    flush(out, literal, &mut singles);
+    if !any {
+        out.truncate(start);
+    }
+}
+
+/// How many bytes [`sleb`] writes `n` in.
+fn sleb_len(mut n: i64) -> u64 {
+    let mut len = 1;
+    loop {
+        let byte = n & 0x7f;
+        n >>= 7;
+        if (n == 0 && byte & 0x40 == 0) || (n == -1 && byte & 0x40 != 0) {
+            return len;
+        }
+        len += 1;
+    }
 }
 
 fn uleb(out: &mut Vec<u8>, v: u64) {
@@ -322,7 +385,7 @@ mod tests {
 
     fn rle_of(values: &[Option<u64>]) -> Vec<u8> {
         let mut out = Vec::new();
-        rle(&mut out, values, uleb);
+        rle(&mut out, &mut Vec::new(), values.iter().copied(), uleb);
         out
     }
 
