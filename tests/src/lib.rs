@@ -624,6 +624,22 @@ impl Device {
             .collect()
     }
 
+    /// Bytes of the changes waiting in the device's outbox (uncompressed).
+    pub fn outbox_bytes(&self) -> usize {
+        let db = rusqlite::Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        db.query_row(
+            "SELECT coalesce(sum(length(bytes)), 0) FROM outbox",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n as usize)
+        .unwrap()
+    }
+
     /// Hashes of every change the device holds, its own and others' (hex, sorted).
     pub fn held_changes(&self) -> Vec<String> {
         let db = rusqlite::Connection::open_with_flags(

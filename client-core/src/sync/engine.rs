@@ -94,6 +94,8 @@ impl Default for SyncOptions {
 /// Makes the messages of one push call from the outbox.
 #[derive(Debug)]
 pub struct PushFrames {
+    /// The first message, made before it may leave ([`PushFrames::make_first`]).
+    first: Option<PushFrame>,
     packer: Packer,
     /// The dictionary's number, until the first message has named it.
     dictionary: Option<u32>,
@@ -153,6 +155,7 @@ pub fn push_of(
     packer.expect(bytes);
     Some((
         PushFrames {
+            first: None,
             packer,
             dictionary: Some(dictionary.number()),
             queue: pending.into(),
@@ -168,10 +171,23 @@ pub fn push_of(
     ))
 }
 
+impl PushFrames {
+    /// Makes the first message now, at the size it would be made at next:
+    /// while the link is being set up, rather than once it is.
+    pub fn make_first(&mut self) {
+        if self.first.is_none() {
+            self.first = self.next();
+        }
+    }
+}
+
 impl Iterator for PushFrames {
     type Item = PushFrame;
 
     fn next(&mut self) -> Option<PushFrame> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
         let mut hashes = Vec::new();
         let most = self.message_bytes.get();
         while let Some(p) = self.queue.front() {

@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
-use super::engine::{self, PullDecoder, PullSession, PullStep, PushAcks, SyncOptions};
+use super::engine::{self, PullDecoder, PullSession, PullStep, PushAcks, PushFrames, SyncOptions};
 use super::link::{Counted, GATHER_BYTES, Handshake, LinkBytes, LinkStream};
 use super::progress::Progress;
 use super::sizes::{Adaptive, LinkSizes};
@@ -29,7 +29,7 @@ use crate::packing::Dictionary;
 use crate::protocol::{MAX_MISSING_PER_CALL, PullBatch, PullRequest, PushAck, Seq};
 use crate::store::Db;
 use crate::store::identity;
-use crate::store::outbox::{self, Pending};
+use crate::store::outbox;
 
 /// What one sync did, and what it cost on the wire.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -261,7 +261,7 @@ impl Connection {
         &self,
         db: &Arc<Db>,
         token: &str,
-        mut first: Option<Vec<Pending>>,
+        mut first: Option<Option<(PushFrames, PushAcks)>>,
         opts: &SyncOptions,
         message_bytes: &Arc<Adaptive>,
         progress: &Progress,
@@ -270,7 +270,7 @@ impl Connection {
         loop {
             let size = message_bytes.clone();
             let started = match first.take() {
-                Some(waiting) => engine::push_of(waiting, opts, size),
+                Some(started) => started,
                 None => {
                     let (d, o) = (db.clone(), *opts);
                     tokio::task::spawn_blocking(move || engine::start_push(&d, &o, size))
@@ -685,17 +685,21 @@ pub async fn sync(
     progress: &Progress,
 ) -> Result<SyncReport, Error> {
     let start = Instant::now();
-    // What the store says is read while connecting, not after.
+    // What the store says is read while connecting, not after, and the
+    // first push message made, for a link that is not slow.
     let (d, o) = (db.clone(), *opts);
     let stored = tokio::task::spawn_blocking(move || {
-        Ok::<_, Error>((
-            engine::waiting(&d, &o)?,
-            LinkSizes::stored(&d)?,
-            engine::pull_request(&d)?,
-        ))
+        let stored = LinkSizes::stored(&d)?;
+        let sizes = LinkSizes::under(stored, &o);
+        let push = engine::push_of(engine::waiting(&d, &o)?, &o, sizes.push.clone());
+        let push = push.map(|(mut frames, acks)| {
+            frames.make_first();
+            (frames, acks)
+        });
+        Ok::<_, Error>((push, sizes, stored, engine::pull_request(&d)?))
     });
     let conn = Connection::open(address, pin).await?;
-    let (first_push, stored, first_pull) =
+    let (first_push, fast_sizes, stored, first_pull) =
         stored.await.map_err(|e| Error::Storage(Box::new(e)))??;
     progress.connected(conn.link.clone());
     let mut opts = *opts;
@@ -711,16 +715,19 @@ pub async fn sync(
         remember_slow(address, slow);
         slow
     };
-    if slow_link {
+    // On a slow link the push is made again, at its sizes, from the store.
+    let (sizes, first_push) = if slow_link {
         opts.compression_level = opts.slow_link_compression_level;
         opts.push_message_bytes = opts.slow_link_push_message_bytes;
         opts.push_in_flight_bytes = opts.slow_link_push_in_flight_bytes;
         opts.pull_message_bytes = opts.slow_link_pull_message_bytes;
         answer_level = opts.slow_link_compression_level as u32;
-    }
-    let sizes = LinkSizes::under(stored, &opts);
+        (LinkSizes::under(stored, &opts), None)
+    } else {
+        (fast_sizes, Some(first_push))
+    };
     let (push, pull) = tokio::join!(
-        conn.push(db, token, Some(first_push), &opts, &sizes.push, progress),
+        conn.push(db, token, first_push, &opts, &sizes.push, progress),
         conn.pull(
             db,
             token,
