@@ -358,16 +358,8 @@ fn uleb(out: &mut Vec<u8>, v: u64) {
     crate::packing::write_uleb(out, v);
 }
 
-fn sleb(out: &mut Vec<u8>, mut v: i64) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0) {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+fn sleb(out: &mut Vec<u8>, v: i64) {
+    crate::packing::write_sleb(out, v);
 }
 
 fn prefixed(out: &mut Vec<u8>, bytes: &[u8]) {

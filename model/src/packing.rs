@@ -137,6 +137,20 @@ pub fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
     }
 }
 
+/// Appends `v` as signed LEB128 (as Automerge's columns write deltas and
+/// integers), in its fewest bytes.
+pub fn write_sleb(out: &mut Vec<u8>, mut v: i64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0) {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 /// Reads an unsigned LEB128 number at `pos`, moving past it; `None` when the
 /// input ends first or the number is longer than 64 bits.
 pub fn read_uleb(input: &[u8], pos: &mut usize) -> Option<u64> {

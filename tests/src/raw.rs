@@ -354,20 +354,7 @@ pub fn first_ops(
     doc.get_last_local_change().unwrap().raw_bytes().to_vec()
 }
 
-pub use massline_core::packing::write_uleb as uleb;
-
-/// Appends `v` as signed LEB128.
-pub fn sleb(out: &mut Vec<u8>, mut v: i64) {
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0) {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
+pub use massline_core::packing::{write_sleb as sleb, write_uleb as uleb};
 
 /// One run of a run-length encoded column: `count` times the value whose
 /// encoding is `value`.
