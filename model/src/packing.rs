@@ -125,6 +125,7 @@ pub enum Entry {
 
 /// Appends `v` as unsigned LEB128 (as Automerge's chunks and this format
 /// write numbers).
+#[inline]
 pub fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let byte = (v & 0x7f) as u8;
@@ -139,6 +140,7 @@ pub fn write_uleb(out: &mut Vec<u8>, mut v: u64) {
 
 /// Appends `v` as signed LEB128 (as Automerge's columns write deltas and
 /// integers), in its fewest bytes.
+#[inline]
 pub fn write_sleb(out: &mut Vec<u8>, mut v: i64) {
     loop {
         let byte = (v & 0x7f) as u8;

@@ -91,9 +91,18 @@ pub fn author_of(change: &Change) -> Option<Result<PersonId, String>> {
 /// The person a change's message names as its author, if it names one.
 pub fn author_in(message: Option<&str>) -> Option<Result<PersonId, String>> {
     let message = message?;
-    let by = serde_json::from_str::<Value>(message)
-        .ok()
-        .and_then(|v| v.get("by").and_then(Value::as_str).map(str::to_string));
+    // Nearly every message is exactly what `message_of` writes, read as
+    // written; any other goes through JSON.
+    let plain = message
+        .strip_prefix(r#"{"by":""#)
+        .and_then(|m| m.strip_suffix(r#""}"#))
+        .filter(|p| !p.chars().any(|c| c == '"' || c == '\\' || c.is_control()));
+    let by = match plain {
+        Some(p) => Some(p.to_owned()),
+        None => serde_json::from_str::<Value>(message)
+            .ok()
+            .and_then(|v| v.get("by").and_then(Value::as_str).map(str::to_string)),
+    };
     Some(match by {
         Some(p) => PersonId::new(p),
         None => Err(format!("change message `{message}` names no author")),
@@ -540,6 +549,35 @@ mod tests {
         assert_eq!(h[1].time, 9);
         let before = parse_root(root_at(&doc, &[h[0].hash])).expect("read");
         assert_eq!(before.record, entry(30));
+    }
+
+    #[test]
+    fn a_change_message_names_its_author_as_json_reads_it() {
+        let json = |m: &str| {
+            serde_json::from_str::<Value>(m)
+                .ok()
+                .and_then(|v| v.get("by").and_then(Value::as_str).map(str::to_string))
+                .map(PersonId::new)
+        };
+        for m in [
+            r#"{"by":"li"}"#,
+            r#"{"by":"l\u0069"}"#,
+            r#"{"by":"li","x":1}"#,
+            r#"{"by":"li"} "#,
+            r#"{"by":"li\"}"#,
+            r#"{"by":"l"i"}"#,
+            "{\"by\":\"l\ni\"}",
+            r#"{"by":""}"#,
+            r#"{"by":"李"}"#,
+            r#"{"x":"li"}"#,
+        ] {
+            let read = author_in(Some(m)).and_then(Result::ok);
+            assert_eq!(read, json(m).and_then(Result::ok), "{m}");
+        }
+        assert_eq!(
+            author_in(Some(&message_of(&PersonId::new("wang").expect("id")))),
+            Some(PersonId::new("wang"))
+        );
     }
 
     #[test]
