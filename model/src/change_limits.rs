@@ -818,11 +818,6 @@ impl Within<'_> {
         in_one_pass(self.bytes, self.hash).unwrap_or_else(|| by_automerge(self.bytes))
     }
 
-    /// The change's hash.
-    pub fn hash(&self) -> ChangeHash {
-        self.hash
-    }
-
     /// The change's bytes.
     pub fn bytes(&self) -> &[u8] {
         self.bytes

@@ -32,6 +32,7 @@ use crate::change_columns::{
 };
 use crate::change_limits::CHUNK_CHANGE;
 use crate::leb::Reader;
+use crate::packing::{write_sleb as sleb, write_uleb as uleb};
 
 /// Whether `bytes` (a change chunk whose checksum was checked) are exactly
 /// the bytes Automerge writes for `change`.
@@ -352,14 +353,6 @@ fn sleb_len(mut n: i64) -> u64 {
         }
         len += 1;
     }
-}
-
-fn uleb(out: &mut Vec<u8>, v: u64) {
-    crate::packing::write_uleb(out, v);
-}
-
-fn sleb(out: &mut Vec<u8>, v: i64) {
-    crate::packing::write_sleb(out, v);
 }
 
 fn prefixed(out: &mut Vec<u8>, bytes: &[u8]) {
