@@ -16,7 +16,9 @@ use crate::registry::{self, Device};
 
 /// The device behind a call, from its `authorization: Bearer <token>` metadata.
 /// Read from the registry on every call, so a revoked device is refused at once;
-/// on the reader kept for lookups, so it never waits behind pulls.
+/// on the reader kept for lookups, so it never waits behind pulls. One row
+/// by key: read here, on the call's task, as it takes less than handing it
+/// to a thread of its own (which a busy machine may not run at once).
 async fn authenticate<T>(db: &Arc<Db>, req: &Request<T>) -> Result<Device, Status> {
     let token = req
         .metadata()
@@ -30,22 +32,20 @@ async fn authenticate<T>(db: &Arc<Db>, req: &Request<T>) -> Result<Device, Statu
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .and_then(registry::app_version);
-    let reading = db.clone();
-    let device = tokio::task::spawn_blocking(move || {
-        reading
-            .lookup(|tx| registry::authenticate(tx, &token))?
-            .ok_or_else(|| {
+    let device = db
+        .lookup(|tx| registry::authenticate(tx, &token))
+        .map_err(AuthError::Server)
+        .and_then(|d| {
+            d.ok_or_else(|| {
                 AuthError::Refused(Status::unauthenticated(
                     "device token unknown or revoked: enrol again",
                 ))
             })
-    })
-    .await
-    .map_err(|e| Status::internal(e.to_string()))?
-    .map_err(|e: AuthError| match e {
-        AuthError::Refused(s) => s,
-        AuthError::Server(e) => status_of(e),
-    })?;
+        })
+        .map_err(|e: AuthError| match e {
+            AuthError::Refused(s) => s,
+            AuthError::Server(e) => status_of(e),
+        })?;
     // The township office's device list shows when each device last
     // synced, pulls too; noted at most once a minute, so that idle syncs
     // stay reads, and beside the call, not before it: the call's work does
