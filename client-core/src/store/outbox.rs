@@ -1,5 +1,7 @@
 //! Local changes the server has not acknowledged yet.
 
+use std::collections::{HashMap, HashSet};
+
 use automerge::ChangeHash;
 use rusqlite::{Transaction, params};
 
@@ -42,44 +44,54 @@ pub fn add(
     now: i64,
 ) -> Result<(), Error> {
     tx.prepare_cached(
-        "INSERT OR IGNORE INTO outbox (hash, doc_id, bytes, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO outbox (hash, doc_id, bytes, created_at) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![&hash.0[..], &doc.as_bytes()[..], bytes, now])?;
     Ok(())
 }
 
-/// Queues a change of this device again for a server that lacks it (one
-/// restored from a backup), forgetting an earlier refusal: the server checks it
-/// like any push, and recognises one it holds by its hash.
+/// Queues changes of this device again, in the order given, for a server
+/// that lacks them (one restored from a backup), forgetting any earlier
+/// refusal: the server checks them like any push, and recognises one it
+/// holds by its hash. A change still queued is taken out and queued anew.
 pub fn requeue(
     tx: &Transaction<'_>,
-    hash: &ChangeHash,
-    doc: &DocId,
-    bytes: &[u8],
+    changes: &[(ChangeHash, DocId, Vec<u8>)],
     now: i64,
 ) -> Result<(), Error> {
-    // Taken out and queued anew, so the changes go in the order given.
-    tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?
-        .execute(params![&hash.0[..]])?;
-    add(tx, hash, doc, bytes, now)
+    // The outbox has no index of hashes (see the schema, version 7): it
+    // is read once here, where recovery needs one.
+    let queued: HashMap<ChangeHash, i64> = tx
+        .prepare("SELECT hash, id FROM outbox")?
+        .query_map([], |r| Ok((hash_of(r.get(0)?)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut take_out = tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
+    let mut queued_now = HashSet::new();
+    for (hash, doc, bytes) in changes {
+        if !queued_now.insert(*hash) {
+            continue;
+        }
+        if let Some(id) = queued.get(hash) {
+            take_out.execute(params![id])?;
+        }
+        add(tx, hash, doc, bytes, now)?;
+    }
+    Ok(())
 }
 
 /// Whether any of `hashes` waits in the outbox refused for want of a change
 /// it depends on (which another device may yet send).
 pub fn waits_for_dependency(tx: &Transaction<'_>, hashes: &[ChangeHash]) -> Result<bool, Error> {
-    let mut stmt =
-        tx.prepare_cached("SELECT 1 FROM outbox WHERE hash = ?1 AND refused_code IN (?2, ?3)")?;
     let codes = [
         RefusalCode::MissingDependency,
         RefusalCode::DependsOnRefused,
     ]
     .map(|c| c.code());
-    for h in hashes {
-        if stmt.exists(params![&h.0[..], codes[0], codes[1]])? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let waiting: HashSet<ChangeHash> = tx
+        .prepare_cached("SELECT hash FROM outbox WHERE refused_code IN (?1, ?2)")?
+        .query_map(params![codes[0], codes[1]], |r| hash_of(r.get(0)?))?
+        .collect::<Result<_, _>>()?;
+    Ok(hashes.iter().any(|h| waiting.contains(h)))
 }
 
 fn hash_of(bytes: Vec<u8>) -> rusqlite::Result<ChangeHash> {
@@ -129,22 +141,18 @@ pub fn acknowledge(tx: &Transaction<'_>, first: i64, last: i64) -> Result<(), Er
     Ok(())
 }
 
-/// The server refused a change: it stays, marked, and is not sent again;
-/// but a change to a record purged for good leaves the outbox (the record
-/// itself leaves with the pull that names its purge).
-pub fn refuse(
-    tx: &Transaction<'_>,
-    hash: &ChangeHash,
-    code: &str,
-    reason: &str,
-) -> Result<(), Error> {
+/// The server refused the change queued as `id` (as [`pending`] listed
+/// it): it stays, marked, and is not sent again; but a change to a record
+/// purged for good leaves the outbox (the record itself leaves with the
+/// pull that names its purge).
+pub fn refuse(tx: &Transaction<'_>, id: i64, code: &str, reason: &str) -> Result<(), Error> {
     if code == RefusalCode::Purged.code() {
-        tx.prepare_cached("DELETE FROM outbox WHERE hash = ?1")?
-            .execute(params![&hash.0[..]])?;
+        tx.prepare_cached("DELETE FROM outbox WHERE id = ?1")?
+            .execute(params![id])?;
         return Ok(());
     }
-    tx.prepare_cached("UPDATE outbox SET refused_code = ?2, refused_reason = ?3 WHERE hash = ?1")?
-        .execute(params![&hash.0[..], code, reason])?;
+    tx.prepare_cached("UPDATE outbox SET refused_code = ?2, refused_reason = ?3 WHERE id = ?1")?
+        .execute(params![id, code, reason])?;
     Ok(())
 }
 

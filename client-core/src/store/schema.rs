@@ -6,7 +6,7 @@
 use rusqlite::Transaction;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 
 const V1: &str = "
 CREATE TABLE identity (
@@ -114,6 +114,31 @@ const V6: &str = "
 ALTER TABLE identity ADD COLUMN bundle_signing_key BLOB;
 ";
 
+/// Version 7: the outbox without its index of hashes. An answered push
+/// message's changes leave the outbox by their place in it alone, and each
+/// index entry removed with them was more of the log to write; a change is
+/// found by its hash only on recovery, where the outbox is read once. The
+/// table is made anew (an index made for `UNIQUE` cannot be dropped), its
+/// rows and its count of places kept: places already given out (and named
+/// by an exported bundle) are never given again.
+const V7: &str = "
+CREATE TABLE outbox_v7 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    hash BLOB NOT NULL,
+    doc_id BLOB NOT NULL,
+    bytes BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    refused_code TEXT,
+    refused_reason TEXT
+);
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'outbox_v7', seq FROM sqlite_sequence WHERE name = 'outbox';
+INSERT INTO outbox_v7 (id, hash, doc_id, bytes, created_at, refused_code, refused_reason)
+    SELECT id, hash, doc_id, bytes, created_at, refused_code, refused_reason FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v7 RENAME TO outbox;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
     for version in from..VERSION {
@@ -124,6 +149,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
             3 => tx.execute_batch(V4)?,
             4 => tx.execute_batch(V5)?,
             5 => tx.execute_batch(V6)?,
+            6 => tx.execute_batch(V7)?,
             _ => unreachable_version(version),
         }
     }
@@ -167,5 +193,61 @@ mod tests {
             })
             .expect("read");
         assert_eq!((version, withdrawn, kept), (VERSION, None, 1));
+    }
+
+    #[test]
+    fn a_version_6_outbox_keeps_its_changes_and_never_gives_a_place_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).expect("open");
+            for step in [V1, V2, V3, V4, V5, V6] {
+                conn.execute_batch(step).expect("an old version");
+            }
+            let mut add = conn
+                .prepare(
+                    "INSERT INTO outbox (hash, doc_id, bytes, created_at, refused_code)
+                     VALUES (?1, x'00112233445566778899aabbccddeeff', x'85', 1, ?2)",
+                )
+                .expect("insert");
+            for (n, refused) in [(1u8, None), (2, Some("missing_dependency")), (3, None)] {
+                add.execute(rusqlite::params![vec![n; 32], refused])
+                    .expect("row");
+            }
+            // The newest place was given out and answered: it is gone.
+            conn.execute("DELETE FROM outbox WHERE id = 3", [])
+                .expect("answered");
+            conn.pragma_update(None, "user_version", 6)
+                .expect("version");
+        }
+        let db = Db::open(&path, None).expect("upgrade");
+        let (kept, indexes, next) = db
+            .write(|tx| {
+                let kept: Vec<(i64, Vec<u8>, Option<String>)> = tx
+                    .prepare("SELECT id, hash, refused_code FROM outbox ORDER BY id")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<Result<_, _>>()?;
+                let indexes: i64 = tx.query_row(
+                    "SELECT count(*) FROM pragma_index_list('outbox')",
+                    [],
+                    |r| r.get(0),
+                )?;
+                tx.execute(
+                    "INSERT INTO outbox (hash, doc_id, bytes, created_at) VALUES (x'04', x'00', x'', 2)",
+                    [],
+                )?;
+                let next: i64 = tx.query_row("SELECT max(id) FROM outbox", [], |r| r.get(0))?;
+                Ok((kept, indexes, next))
+            })
+            .expect("read");
+        assert_eq!(
+            kept,
+            vec![
+                (1, vec![1; 32], None),
+                (2, vec![2; 32], Some("missing_dependency".to_string()))
+            ]
+        );
+        assert_eq!(indexes, 0, "the outbox has no index of hashes");
+        assert_eq!(next, 4, "place 3 was given out before the upgrade");
     }
 }

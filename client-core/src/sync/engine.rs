@@ -239,8 +239,8 @@ impl PushAcks {
         }
         db.write(|tx| {
             for (i, r) in &refused {
-                let (_, hash) = hashes[*i as usize];
-                outbox::refuse(tx, &hash, r.code.code(), &r.reason)?;
+                let (id, _) = hashes[*i as usize];
+                outbox::refuse(tx, id, r.code.code(), &r.reason)?;
             }
             match (hashes.first(), hashes.last()) {
                 (Some((first, _)), Some((last, _))) => outbox::acknowledge(tx, *first, *last),
@@ -346,14 +346,14 @@ pub fn own_heads(db: &Db) -> Result<Vec<(DocId, ChangeHash)>, Error> {
 pub fn requeue_own(db: &Db, docs: &[DocId], now: i64) -> Result<Vec<ChangeHash>, Error> {
     db.write(|tx| {
         let me = actor(tx)?;
-        let mut hashes = Vec::new();
+        let mut changes = Vec::new();
         for id in docs {
             for c in own_changes(tx, id, &me)? {
-                outbox::requeue(tx, &c.hash(), id, c.raw_bytes(), now)?;
-                hashes.push(c.hash());
+                changes.push((c.hash(), *id, c.raw_bytes().to_vec()));
             }
         }
-        Ok(hashes)
+        outbox::requeue(tx, &changes, now)?;
+        Ok(changes.into_iter().map(|(hash, _, _)| hash).collect())
     })
 }
 
