@@ -67,6 +67,8 @@ pub const PULL_CALLS: &str = "massline_pull_calls_total";
 pub const CHANGES_ACCEPTED: &str = "massline_changes_accepted_total";
 /// Changes refused, labelled by `reason` (the refusal's code).
 pub const CHANGES_REFUSED: &str = "massline_changes_refused_total";
+/// Push messages received.
+pub const PUSH_MESSAGES: &str = "massline_push_messages_total";
 /// Compressed bytes of push messages received.
 pub const PUSH_BYTES: &str = "massline_push_bytes_total";
 /// Compressed bytes of pull messages sent.

@@ -1,6 +1,6 @@
 //! `serve --metrics ADDR` serves Prometheus metrics over plain HTTP, and they
 //! count what the server did: push and pull calls, changes stored, changes
-//! refused by their reason's code, bytes both ways, connections open, the
+//! refused by their reason's code, push messages, bytes both ways, connections open, the
 //! database's size and the rows' lag.
 
 use automerge::ActorId;
@@ -56,6 +56,12 @@ async fn metrics_count_what_the_server_does() {
     );
     assert!(
         sample(&text, "massline_pull_calls_total") >= Some(1.0),
+        "{text}"
+    );
+    // The sync's one message and the forged one.
+    assert_eq!(
+        sample(&text, "massline_push_messages_total"),
+        Some(2.0),
         "{text}"
     );
     assert!(

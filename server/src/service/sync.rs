@@ -120,6 +120,7 @@ impl pb::sync_server::Sync for SyncService {
                 };
                 // Counted before any work is done on it.
                 let bytes = msg.frame.len() as u64;
+                metrics::counter!(crate::metrics::PUSH_MESSAGES).increment(1);
                 metrics::counter!(crate::metrics::PUSH_BYTES).increment(bytes);
                 if let Err(e) = limiter.charge(device.id, bytes, chrono::Utc::now()) {
                     tracing::info!(device = device.id, %e, "push refused");
