@@ -87,11 +87,24 @@ impl Db {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        in_write_transaction(&mut lock(&self.writer), f)
+    }
+
+    /// [`Db::write`] for bookkeeping that a power cut may undo at no cost,
+    /// and nothing else: cursors moved past changes the device already
+    /// holds (asked for again, they are taken as before, by hash). Its
+    /// commit does not wait for the disk; the next durable commit carries
+    /// it there, and a commit lost to a power cut is lost whole.
+    pub fn write_lazily<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let out = in_write_transaction(&mut conn, f);
+        // Durable again before the lock goes, whatever `f` did.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        out
     }
 
     /// Folds the log into the database and truncates it, so the log holds no
@@ -111,6 +124,16 @@ impl Db {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
         f(&tx)
     }
+}
+
+fn in_write_transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -147,5 +170,38 @@ mod tests {
             .read(|tx| Ok(tx.query_row("SELECT seq FROM cursors", [], |r| r.get(0))?))
             .expect("read");
         assert_eq!(seq, 7);
+    }
+
+    fn synchronous(tx: &Transaction<'_>) -> Result<i64, Error> {
+        Ok(tx.pragma_query_value(None, "synchronous", |r| r.get(0))?)
+    }
+
+    #[test]
+    fn a_lazy_write_commits_without_waiting_and_leaves_writes_durable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Db::open(&dir.path().join("s.db"), None).expect("open");
+        let (normal, full) = (1, 2);
+        let during = db
+            .write_lazily(|tx| {
+                tx.execute(
+                    "INSERT INTO cursors (scope, seq) VALUES ('v/a/shared', 7)",
+                    [],
+                )?;
+                synchronous(tx)
+            })
+            .expect("lazy write");
+        assert_eq!(during, normal, "a lazy commit does not wait for the disk");
+        assert_eq!(db.write(synchronous).expect("write"), full);
+        let failed: Result<(), Error> = db.write_lazily(|_| Err(Error::Storage("refused".into())));
+        assert!(failed.is_err());
+        assert_eq!(
+            db.write(synchronous).expect("write"),
+            full,
+            "a failed lazy write leaves writes durable"
+        );
+        let seq: i64 = db
+            .read(|tx| Ok(tx.query_row("SELECT seq FROM cursors", [], |r| r.get(0))?))
+            .expect("read");
+        assert_eq!(seq, 7, "the lazy write was committed");
     }
 }

@@ -186,11 +186,10 @@ pub fn server_seen(tx: &Transaction<'_>) -> Result<Option<ServerId>, Error> {
 }
 
 /// Notes the identity of the server the device's cursors now come from.
+/// The same server as before writes nothing.
 pub fn met_server(tx: &Transaction<'_>, server: &ServerId) -> Result<(), Error> {
-    tx.execute(
-        "UPDATE identity SET server_id = ?1 WHERE id = 1",
-        params![&server[..]],
-    )?;
+    tx.prepare_cached("UPDATE identity SET server_id = ?1 WHERE id = 1 AND server_id IS NOT ?1")?
+        .execute(params![&server[..]])?;
     Ok(())
 }
 

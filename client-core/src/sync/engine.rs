@@ -846,7 +846,13 @@ impl PullSession {
         }
         let entries = batch.entries;
         let purged = batch.purged;
-        let (taken, changed, erased) = db.write(|tx| {
+        // A message that brings no change and no purge only moves the
+        // cursors (past changes the device holds already, such as its own
+        // pushed ones) and notes the server: lost to a power cut, that is
+        // asked for again and taken as before, so its commit need not wait
+        // for the disk (an idle sync's only write).
+        let bookkeeping = entries.is_empty() && purged.is_empty();
+        let take = |tx: &rusqlite::Transaction<'_>| {
             let (taken, mut changed) = apply_entries(tx, entries, now)?;
             // After the message's changes: none is of a purged record, which
             // the server takes no change to after its purge.
@@ -864,7 +870,12 @@ impl PullSession {
                 identity::met_server(tx, server)?;
             }
             Ok((taken, changed, erased))
-        })?;
+        };
+        let (taken, changed, erased) = if bookkeeping {
+            db.write_lazily(take)?
+        } else {
+            db.write(take)?
+        };
         if erased {
             // The purged records' bytes leave the log too.
             db.checkpoint()?;
