@@ -685,22 +685,36 @@ pub async fn sync(
     progress: &Progress,
 ) -> Result<SyncReport, Error> {
     let start = Instant::now();
-    // What the store says is read while connecting, not after, and the
-    // first push message made, for a link that is not slow.
+    // What the store says is read while connecting, not after: first what
+    // the pull asks, so that it goes once connected, then the first push
+    // message, made for a link that is not slow.
     let (d, o) = (db.clone(), *opts);
-    let stored = tokio::task::spawn_blocking(move || {
+    let (read, first_read) = tokio::sync::oneshot::channel();
+    let making = tokio::task::spawn_blocking(move || {
         let stored = LinkSizes::stored(&d)?;
         let sizes = LinkSizes::under(stored, &o);
-        let push = engine::push_of(engine::waiting(&d, &o)?, &o, sizes.push.clone());
-        let push = push.map(|(mut frames, acks)| {
+        let message_bytes = sizes.push.clone();
+        // The receiver waits until connected; gone, the sync is over.
+        let _ = read.send((stored, sizes, engine::pull_request(&d)?));
+        let push = engine::push_of(engine::waiting(&d, &o)?, &o, message_bytes);
+        Ok::<_, Error>(push.map(|(mut frames, acks)| {
             frames.make_first();
             (frames, acks)
-        });
-        Ok::<_, Error>((push, sizes, stored, engine::pull_request(&d)?))
+        }))
     });
+    let made = |m: Result<Result<_, Error>, tokio::task::JoinError>| {
+        m.map_err(|e| Error::Storage(Box::new(e)))?
+    };
     let conn = Connection::open(address, pin).await?;
-    let (first_push, fast_sizes, stored, first_pull) =
-        stored.await.map_err(|e| Error::Storage(Box::new(e)))??;
+    let (stored, fast_sizes, first_pull) = match first_read.await {
+        Ok(read) => read,
+        // The store could not be read: why.
+        Err(_) => {
+            return Err(made(making.await).err().unwrap_or_else(|| {
+                Error::Storage("the store was read for a sync, and then not".into())
+            }));
+        }
+    };
     progress.connected(conn.link.clone());
     let mut opts = *opts;
     let mut answer_level = 0;
@@ -716,7 +730,7 @@ pub async fn sync(
         slow
     };
     // On a slow link the push is made again, at its sizes, from the store.
-    let (sizes, first_push) = if slow_link {
+    let (sizes, making) = if slow_link {
         opts.compression_level = opts.slow_link_compression_level;
         opts.push_message_bytes = opts.slow_link_push_message_bytes;
         opts.push_in_flight_bytes = opts.slow_link_push_in_flight_bytes;
@@ -724,10 +738,18 @@ pub async fn sync(
         answer_level = opts.slow_link_compression_level as u32;
         (LinkSizes::under(stored, &opts), None)
     } else {
-        (fast_sizes, Some(first_push))
+        (fast_sizes, Some(making))
+    };
+    let push = async {
+        let first_push = match making {
+            Some(making) => Some(made(making.await)?),
+            None => None,
+        };
+        conn.push(db, token, first_push, &opts, &sizes.push, progress)
+            .await
     };
     let (push, pull) = tokio::join!(
-        conn.push(db, token, first_push, &opts, &sizes.push, progress),
+        push,
         conn.pull(
             db,
             token,
