@@ -92,9 +92,11 @@ impl Db {
 
     /// [`Db::write`] for bookkeeping that a power cut may undo at no cost,
     /// and nothing else: cursors moved past changes the device already
-    /// holds (asked for again, they are taken as before, by hash). Its
-    /// commit does not wait for the disk; the next durable commit carries
-    /// it there, and a commit lost to a power cut is lost whole.
+    /// holds (asked for again, they are taken as before, by hash), and the
+    /// server's answers to pushes (the changes go again, and the server
+    /// knows the ones it holds by hash). Its commit does not wait for the
+    /// disk; the next durable commit carries it there, and a commit lost to
+    /// a power cut is lost whole.
     pub fn write_lazily<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, Error>,

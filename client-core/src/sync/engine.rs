@@ -216,6 +216,9 @@ impl Iterator for PushFrames {
 impl PushAcks {
     /// Records the answer to the oldest unanswered message, in one transaction:
     /// stored changes leave the outbox, refused ones are marked with the reason.
+    /// Its commit does not wait for the disk ([`Db::write_lazily`]): an
+    /// answer a power cut undoes sends its changes again, and the server
+    /// answers them as before (it knows a change it holds by its hash).
     pub fn record(&mut self, db: &Db, ack: PushAck) -> Result<(), Error> {
         let (hashes, _) = self.sent.try_recv().map_err(|e| {
             Error::Protocol(Because::of(
@@ -237,7 +240,7 @@ impl PushAcks {
                 .into(),
             ));
         }
-        db.write(|tx| {
+        db.write_lazily(|tx| {
             for (i, r) in &refused {
                 let (id, _) = hashes[*i as usize];
                 outbox::refuse(tx, id, r.code.code(), &r.reason)?;
