@@ -608,13 +608,18 @@ impl Device {
         }
     }
 
-    /// Hashes of the changes waiting in the device's outbox (hex).
-    pub fn outbox(&self) -> Vec<String> {
-        let db = rusqlite::Connection::open_with_flags(
+    /// Opens the device's store read-only, to check what it holds.
+    pub fn store_db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
             &self.path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// Hashes of the changes waiting in the device's outbox (hex).
+    pub fn outbox(&self) -> Vec<String> {
+        let db = self.store_db();
         let mut stmt = db
             .prepare("SELECT lower(hex(hash)) FROM outbox ORDER BY id")
             .unwrap();
@@ -626,11 +631,7 @@ impl Device {
 
     /// Bytes of the changes waiting in the device's outbox (uncompressed).
     pub fn outbox_bytes(&self) -> usize {
-        let db = rusqlite::Connection::open_with_flags(
-            &self.path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
+        let db = self.store_db();
         db.query_row(
             "SELECT coalesce(sum(length(bytes)), 0) FROM outbox",
             [],
@@ -642,11 +643,7 @@ impl Device {
 
     /// Hashes of every change the device holds, its own and others' (hex, sorted).
     pub fn held_changes(&self) -> Vec<String> {
-        let db = rusqlite::Connection::open_with_flags(
-            &self.path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
+        let db = self.store_db();
         let mut stmt = db
             .prepare("SELECT lower(hex(hash)) FROM changes ORDER BY 1")
             .unwrap();

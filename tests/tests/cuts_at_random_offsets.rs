@@ -21,17 +21,14 @@ const CUTS: usize = 520;
 
 /// Records and changes on the device's store: (documents, changes).
 fn device_counts(device: &Device) -> (i64, i64) {
-    let db = rusqlite::Connection::open_with_flags(
-        &device.path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    db.query_row(
-        "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM changes)",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .unwrap()
+    device
+        .store_db()
+        .query_row(
+            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM changes)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
 }
 
 /// Records and changes on the server: (documents, changes).

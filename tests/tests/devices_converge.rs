@@ -511,9 +511,7 @@ fn on_device(d: &Device) -> (BTreeMap<DocId, Compared>, BTreeSet<String>) {
             )
         })
         .collect();
-    let db =
-        rusqlite::Connection::open_with_flags(&d.path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
+    let db = d.store_db();
     let mut stmt = db.prepare("SELECT lower(hex(hash)) FROM changes").unwrap();
     let changes = stmt
         .query_map([], |r| r.get(0))

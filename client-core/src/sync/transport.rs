@@ -708,10 +708,12 @@ pub async fn sync(
     let conn = Connection::open(address, pin).await?;
     let (stored, fast_sizes, first_pull) = match first_read.await {
         Ok(read) => read,
-        // The store could not be read: why.
+        // Reading the store failed before the pull's request was read: why.
         Err(_) => {
             return Err(made(making.await).err().unwrap_or_else(|| {
-                Error::Storage("the store was read for a sync, and then not".into())
+                Error::Storage(
+                    "the store's reading for a sync ended without the pull's request".into(),
+                )
             }));
         }
     };
