@@ -14,6 +14,12 @@ use crate::{registry, rows, schema};
 /// Pooled read connections, for pulls and other reads of bounded size.
 pub const READERS: usize = 4;
 
+/// Prepared statements each connection keeps: every statement the writer
+/// runs in a push message (checks, lookups, the changes' inserts of each
+/// size, the records' writes), with the typed rows' and the dashboard's
+/// beside them, so none is prepared again for the next message.
+pub const STATEMENTS_KEPT: usize = 256;
+
 /// The database in the data directory.
 ///
 /// No connection is ever held across a network send: a pull reads a bounded
@@ -48,6 +54,7 @@ impl Db {
         let path = dir.join("massline.db");
         private_files::private_sqlite(&path).map_err(io(&path))?;
         let mut writer = Connection::open(&path)?;
+        writer.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
         writer.busy_timeout(Duration::from_secs(30))?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a commit is on disk before the server acknowledges it.
@@ -86,6 +93,7 @@ impl Db {
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
             r.busy_timeout(Duration::from_secs(30))?;
+            r.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
             Ok(Mutex::new(r))
         };
         let readers = (0..READERS).map(|_| reader()).collect::<Result<_, _>>()?;

@@ -277,11 +277,8 @@ pub fn villages(tx: &Transaction<'_>) -> Result<Vec<(VillageCode, String)>, Erro
 
 fn village_name(tx: &Transaction<'_>, code: &VillageCode) -> Result<Option<String>, Error> {
     Ok(tx
-        .query_row(
-            "SELECT name FROM villages WHERE code = ?1",
-            params![code.as_str()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT name FROM villages WHERE code = ?1")?
+        .query_row(params![code.as_str()], |r| r.get(0))
         .optional()?)
 }
 
@@ -413,12 +410,10 @@ pub fn people(tx: &Transaction<'_>, village: Option<&VillageCode>) -> Result<Vec
 
 /// One person.
 pub fn person(tx: &Transaction<'_>, id: &PersonId) -> Result<Option<Person>, Error> {
+    // Cached: a push message asks for every person its records name.
     let row = tx
-        .query_row(
-            "SELECT id, name, role, village FROM people WHERE id = ?1",
-            params![id.as_str()],
-            person_from_row,
-        )
+        .prepare_cached("SELECT id, name, role, village FROM people WHERE id = ?1")?
+        .query_row(params![id.as_str()], person_from_row)
         .optional()?;
     Ok(row.and_then(to_person))
 }

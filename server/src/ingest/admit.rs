@@ -202,18 +202,27 @@ pub(super) fn working(
 /// through Automerge is checked by [`new_scope`] once it is read).
 pub(super) fn scope(b: &mut Batch<'_>, id: DocId, first: Option<&Judgement>) -> Result<(), Stop> {
     let w = working(&mut b.work, id)?;
-    let named = match (&w.scope, first) {
-        (Some((fixed, _)), _) => fixed.to_string(),
+    match (&w.scope, first) {
+        (Some((fixed, _)), _) => {
+            // Checked already in this message: the record's earlier change.
+            if b.scopes.contains_key(fixed) && b.device.principal.can_write(fixed) {
+                return Ok(());
+            }
+            let fixed = fixed.clone();
+            may_write_scope(b, id, fixed)
+        }
         (
             None,
             Some(Judgement {
                 scope_named: Some(named),
                 ..
             }),
-        ) => named.clone(),
-        (None, _) => return Ok(()),
-    };
-    may_write(b, id, &named)
+        ) => {
+            let named = named.clone();
+            may_write(b, id, &named)
+        }
+        (None, _) => Ok(()),
+    }
 }
 
 /// [`scope`] for a new record read through Automerge.
@@ -225,31 +234,38 @@ pub(super) fn new_scope(b: &mut Batch<'_>, id: DocId, judged: &Judgement) -> Res
 /// written), which must exist. An unknown scope and a scope that is not
 /// theirs get the same refusal, so a refusal never tells which scopes exist.
 fn may_write(b: &mut Batch<'_>, id: DocId, named: &str) -> Result<(), Stop> {
-    let who = &b.device.principal;
-    let refused = || {
-        refuse(
-            RefusalCode::ForbiddenScope,
-            format!(
-                "record {id}: {} ({}) may not write scope {named}",
-                b.device.name,
-                who.role.code()
-            ),
-        )
-    };
-    let Ok(scope) = Scope::parse(named) else {
-        return Err(refused().into());
-    };
-    if !who.can_write(&scope) {
-        return Err(refused().into());
+    match Scope::parse(named) {
+        Ok(scope) => may_write_scope(b, id, scope),
+        Err(_) => Err(forbidden(b, id, named).into()),
+    }
+}
+
+/// [`may_write`] for a scope read already.
+fn may_write_scope(b: &mut Batch<'_>, id: DocId, scope: Scope) -> Result<(), Stop> {
+    if !b.device.principal.can_write(&scope) {
+        return Err(forbidden(b, id, &scope.to_string()).into());
     }
     if let hash_map::Entry::Vacant(e) = b.scopes.entry(scope) {
         if !registry::scope_exists(b.tx, e.key())? {
-            return Err(refused().into());
+            let named = e.key().to_string();
+            return Err(forbidden(b, id, &named).into());
         }
         let n = registry::scope_id(b.tx, e.key())?;
         e.insert(n);
     }
     Ok(())
+}
+
+/// The refusal of a scope the device may not write, or that does not exist.
+fn forbidden(b: &Batch<'_>, id: DocId, named: &str) -> Refused {
+    refuse(
+        RefusalCode::ForbiddenScope,
+        format!(
+            "record {id}: {} ({}) may not write scope {named}",
+            b.device.name,
+            b.device.principal.role.code()
+        ),
+    )
 }
 
 /// The operations of every change of the record accepted so far, from the

@@ -16,7 +16,9 @@ use crate::documents;
 use crate::error::Error;
 
 /// Most changes stored by one statement (six values each, well within
-/// SQLite's limit of 32,766 per statement).
+/// SQLite's limit of 32,766 per statement). A message's changes go in
+/// statements of this many rows, the rest in statements of the powers of two
+/// below it: a handful of statements, each prepared once and kept.
 pub const ROWS_PER_INSERT: usize = 128;
 
 /// An admitted change, to be stored once the message is through.
@@ -67,7 +69,7 @@ impl Admitted {
 fn store_admitted(b: &Batch<'_>) -> Result<Vec<i64>, Error> {
     let mut seqs = Vec::with_capacity(b.admitted.len());
     let device = b.device.id as i64;
-    for rows in b.admitted.chunks(ROWS_PER_INSERT) {
+    for rows in in_statements(&b.admitted) {
         let sql = format!(
             "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at) VALUES {}",
             vec!["(?, ?, ?, ?, ?, ?)"; rows.len()].join(", ")
@@ -100,6 +102,20 @@ fn store_admitted(b: &Batch<'_>) -> Result<Vec<i64>, Error> {
         seqs.extend(first..=last);
     }
     Ok(seqs)
+}
+
+/// `rows` cut into runs of [`ROWS_PER_INSERT`], then of the powers of two
+/// below it, largest first.
+fn in_statements<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let n = ROWS_PER_INSERT.min(1 << rows.len().ilog2());
+        let (run, rest) = rows.split_at(n);
+        rows = rest;
+        Some(run)
+    })
 }
 
 /// Writes every record that took changes.
@@ -143,4 +159,24 @@ fn write(tx: &rusqlite::Transaction<'_>, id: &DocId, w: &Working) -> Result<(), 
             seq: w.last_seq,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_are_stored_in_runs_of_a_few_sizes_in_order() {
+        let sizes = |n: usize| {
+            let rows: Vec<usize> = (0..n).collect();
+            let runs: Vec<&[usize]> = in_statements(&rows).collect();
+            assert_eq!(runs.concat(), rows, "every row once, in order");
+            runs.iter().map(|r| r.len()).collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(128), [128]);
+        assert_eq!(sizes(300), [128, 128, 32, 8, 4]);
+        assert_eq!(sizes(127), [64, 32, 16, 8, 4, 2, 1]);
+    }
 }
