@@ -59,6 +59,10 @@ pub struct PhoneArgs {
     /// running would have: the timed one then resumes the TLS session.
     #[arg(long)]
     pub warm: bool,
+    /// The server's process, on this machine: the CPU time it spends while
+    /// this phone syncs is reported beside the phone's own.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
 }
 
 /// What one phone connection did and cost.
@@ -85,6 +89,13 @@ pub struct PhoneResult {
     pub link_down: u64,
     /// Peak RSS of the phone process, bytes.
     pub max_rss: u64,
+    /// CPU time (user and system, all threads) the phone process spent in
+    /// the sync, milliseconds.
+    #[serde(default)]
+    pub cpu_ms: f64,
+    /// CPU time the server (`--server-pid`) spent meanwhile, milliseconds.
+    #[serde(default)]
+    pub server_cpu_ms: f64,
     /// How the last attempt's TLS handshake went (`full`, `resumed`,
     /// `early-data`).
     #[serde(default)]
@@ -160,7 +171,10 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
     if args.until_synced {
         return until_synced(&client, &rt, &args);
     }
+    let server = || args.server_pid.map_or(0.0, crate::server::cpu_ms_of);
+    let before = (cpu_ms()?, server());
     let r = rt.block_on(client.sync())?;
+    let (cpu_ms, server_cpu_ms) = (cpu_ms()? - before.0, server() - before.1);
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)?;
     let out = PhoneResult {
         millis: r.took.as_secs_f64() * 1e3,
@@ -174,11 +188,21 @@ pub fn run(args: PhoneArgs) -> anyhow::Result<()> {
         link_down: r.link_received,
         handshake: r.handshake.name().into(),
         max_rss: usage.max_rss() as u64 * 1024,
+        cpu_ms,
+        server_cpu_ms,
         attempts: 1,
         ..PhoneResult::default()
     };
     println!("{}", serde_json::to_string(&out)?);
     Ok(())
+}
+
+/// CPU time (user and system) of this process so far, milliseconds.
+fn cpu_ms() -> anyhow::Result<f64> {
+    use nix::sys::resource::{UsageWho, getrusage};
+    let u = getrusage(UsageWho::RUSAGE_SELF)?;
+    let ms = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 * 1e3 + t.tv_usec() as f64 / 1e3;
+    Ok(ms(u.user_time()) + ms(u.system_time()))
 }
 
 /// Syncs until a sync succeeds with nothing left to push, as a phone on a bad

@@ -178,6 +178,7 @@ fn scenario_json(p: &PhoneResult, server_peak: u64) -> Value {
         "calls": p.calls, "payload_up": p.payload_up, "payload_down": p.payload_down,
         "link_up": p.link_up, "link_down": p.link_down,
         "phone_max_rss": p.max_rss, "server_peak_rss": server_peak,
+        "phone_cpu_ms": p.cpu_ms, "server_cpu_ms": p.server_cpu_ms,
     })
 }
 
@@ -201,18 +202,20 @@ fn chain(args: &RunArgs) -> anyhow::Result<Value> {
         let baseline = srv.rss();
         let mut r = BTreeMap::new();
         srv.take_window_peak();
-        let s1 = phone(&a, &[], args.level)?;
+        let pid = srv.pid().to_string();
+        let on = ["--server-pid", pid.as_str()];
+        let s1 = phone(&a, &on, args.level)?;
         r.insert("S1", scenario_json(&s1, srv.take_window_peak()));
-        let s2 = phone(&a, &[], args.level)?;
+        let s2 = phone(&a, &on, args.level)?;
         r.insert("S2", scenario_json(&s2, srv.take_window_peak()));
         let w = args.workload.to_string_lossy().to_string();
         let s3 = phone(
             &a,
-            &["--incremental", &w, "--village", &village.id],
+            &["--incremental", &w, "--village", &village.id, on[0], on[1]],
             args.level,
         )?;
         r.insert("S3", scenario_json(&s3, srv.take_window_peak()));
-        let s4 = phone(&b, &[], args.level)?;
+        let s4 = phone(&b, &on, args.level)?;
         r.insert("S4", scenario_json(&s4, srv.take_window_peak()));
         let lifetime = srv.lifetime_peak();
         srv.stop()?;

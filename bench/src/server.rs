@@ -148,6 +148,11 @@ impl Server {
         f.iter().sum::<u64>() as f64 / 100.0
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Current RSS, bytes.
     pub fn rss(&self) -> u64 {
         status_field(self.child.id(), "VmRSS:").unwrap_or(0)
@@ -173,6 +178,21 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// CPU time the threads of process `pid` have had, milliseconds, to the
+/// nanosecond (the scheduler's count of each thread living now: a server's
+/// threads live for its whole run, its blocking threads for seconds after
+/// their last task).
+pub fn cpu_ms_of(pid: u32) -> f64 {
+    let ns: u64 = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    ns as f64 / 1e6
 }
 
 fn status_field(pid: u32, field: &str) -> Option<u64> {
