@@ -355,11 +355,19 @@ fn hash_of(type_len_body: &[u8]) -> ChangeHash {
     ChangeHash(Sha256::digest(type_len_body).into())
 }
 
+/// Most bytes of decompressed message an [`Unpacker`] keeps between
+/// messages: the usual messages' size and more, never a hostile message's
+/// worth for as long as its call lasts.
+const KEPT_PLAIN_BYTES: usize = 1 << 20;
+
 /// Unpacks the messages of one call, in order.
 pub struct Unpacker {
     zstd: zstd::stream::raw::Decoder<'static>,
     /// The hashes of the last [`MAX_BACK_REFERENCE`] entries.
     seen: std::collections::VecDeque<ChangeHash>,
+    /// The last message decompressed, kept for the next: a call's messages
+    /// are decompressed into memory already in use, not into new memory each.
+    plain: Vec<u8>,
 }
 
 impl std::fmt::Debug for Unpacker {
@@ -402,6 +410,7 @@ impl Unpacker {
         Unpacker {
             zstd,
             seen: std::collections::VecDeque::new(),
+            plain: Vec::new(),
         }
     }
 
@@ -414,27 +423,32 @@ impl Unpacker {
         self.seen.push_back(hash);
     }
 
+    /// The message in `frame`, decompressed into the buffer the last one
+    /// was (taken out of the unpacker; [`Unpacker::unpack`] puts it back).
     fn decompress(&mut self, frame: &[u8]) -> Result<Vec<u8>, PackingError> {
         use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
+        /// Room made for each step of decompression.
+        const STEP: usize = 128 << 10;
+        let mut out = std::mem::take(&mut self.plain);
+        out.clear();
         // An empty message holds nothing. zstd counts each call given no
         // input as no progress, and fails the stream after a few in a row.
         if frame.is_empty() {
-            return Ok(Vec::new());
+            return Ok(out);
         }
-        let mut out = Vec::new();
         let mut input = InBuffer::around(frame);
-        let mut buf = vec![0u8; 128 << 10];
         loop {
-            let mut output = OutBuffer::around(&mut buf[..]);
+            out.reserve(STEP);
+            let (before, room) = (out.len(), out.capacity() - out.len());
+            let mut output = OutBuffer::around_pos(&mut out, before);
             self.zstd
                 .run(&mut input, &mut output)
                 .map_err(PackingError::Compression)?;
-            let produced = output.pos();
-            out.extend_from_slice(&buf[..produced]);
+            let produced = output.pos() - before;
             if out.len() > MAX_MESSAGE_BYTES {
                 return Err(PackingError::TooLarge);
             }
-            if input.pos() == frame.len() && produced < buf.len() {
+            if input.pos() == frame.len() && produced < room {
                 return Ok(out);
             }
         }
@@ -527,30 +541,35 @@ impl Unpacker {
                 found: entries.len(),
             });
         }
+        if plain.capacity() <= KEPT_PLAIN_BYTES {
+            self.plain = plain;
+        }
         Ok(entries)
     }
 }
 
 /// Rebuilds a change chunk from its dependencies and the rest of its body.
 fn rebuild_change(deps: &[ChangeHash], rest: &[u8]) -> (ChangeHash, Vec<u8>) {
-    let mut body = Vec::with_capacity(rest.len() + 1 + 32 * deps.len());
-    write_uleb(&mut body, deps.len() as u64);
-    for d in deps {
-        body.extend_from_slice(&d.0);
-    }
-    body.extend_from_slice(rest);
-    let mut head = vec![CHUNK_CHANGE];
-    write_uleb(&mut head, body.len() as u64);
-    let mut hasher = Sha256::new();
-    hasher.update(&head);
-    hasher.update(&body);
-    let hash = ChangeHash(hasher.finalize().into());
-    let mut bytes = Vec::with_capacity(8 + head.len() + body.len());
+    let body = uleb_len(deps.len() as u64) + 32 * deps.len() + rest.len();
+    let mut bytes = Vec::with_capacity(8 + 1 + uleb_len(body as u64) + body);
     bytes.extend_from_slice(&MAGIC);
-    bytes.extend_from_slice(&hash.0[..4]);
-    bytes.extend_from_slice(&head);
-    bytes.extend_from_slice(&body);
+    // The checksum, the hash's first bytes, once the hash is known.
+    bytes.extend_from_slice(&[0; 4]);
+    bytes.push(CHUNK_CHANGE);
+    write_uleb(&mut bytes, body as u64);
+    write_uleb(&mut bytes, deps.len() as u64);
+    for d in deps {
+        bytes.extend_from_slice(&d.0);
+    }
+    bytes.extend_from_slice(rest);
+    let hash = ChangeHash(Sha256::digest(&bytes[8..]).into());
+    bytes[4..8].copy_from_slice(&hash.0[..4]);
     (hash, bytes)
+}
+
+/// How many bytes [`write_uleb`] writes for `v`.
+fn uleb_len(v: u64) -> usize {
+    (64 - v.leading_zeros() as usize).div_ceil(7).max(1)
 }
 
 #[cfg(test)]
@@ -618,6 +637,34 @@ mod tests {
             let (frame, n) = packer.flush();
             let got = unpacker.unpack(&frame, n).expect("unpack");
             assert_eq!(got, vec![Entry::Document { doc: id, bytes }]);
+        }
+    }
+
+    #[test]
+    fn a_small_message_after_a_large_one_holds_only_its_own_entries() {
+        // The second is decompressed into the memory the first was.
+        let mut packer = Packer::new(3);
+        let mut unpacker = Unpacker::new();
+        let doc = |k: u8, len: usize| {
+            let id = DocId::from_slice(&[k; 16]).expect("id");
+            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8 ^ k).collect();
+            (id, bytes)
+        };
+        for (k, len) in [(1, 600 << 10), (2, 10), (3, 300 << 10), (4, 0)] {
+            let (id, bytes) = doc(k, len);
+            packer.push_document(&id, &bytes);
+            let (frame, n) = packer.flush();
+            let got = unpacker.unpack(&frame, n).expect("unpack");
+            assert_eq!(got, vec![Entry::Document { doc: id, bytes }], "message {k}");
+        }
+    }
+
+    #[test]
+    fn a_number_takes_the_bytes_its_length_says() {
+        for v in [0, 1, 127, 128, 16_383, 16_384, 1 << 35, u64::MAX] {
+            let mut out = Vec::new();
+            write_uleb(&mut out, v);
+            assert_eq!(uleb_len(v), out.len(), "{v}");
         }
     }
 
