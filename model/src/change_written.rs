@@ -32,7 +32,7 @@ use crate::change_columns::{
 };
 use crate::change_limits::CHUNK_CHANGE;
 use crate::leb::Reader;
-use crate::packing::{write_sleb as sleb, write_uleb as uleb};
+use crate::packing::{sleb_len, write_sleb as sleb, write_uleb as uleb};
 
 /// Whether `bytes` (a change chunk whose checksum was checked) are exactly
 /// the bytes Automerge writes for `change`.
@@ -211,7 +211,7 @@ impl Columns {
             Some(match v {
                 ScalarValue::Boolean(false) => 1,
                 ScalarValue::Boolean(true) => 2,
-                ScalarValue::Int(n) => (sleb_len(*n) << 4) | 4,
+                ScalarValue::Int(n) => ((sleb_len(*n) as u64) << 4) | 4,
                 ScalarValue::Str(s) => ((s.len() as u64) << 4) | 6,
                 _ => 0,
             })
@@ -339,19 +339,6 @@ fn rle<T: PartialEq + Copy>(
     flush(out, literal, &mut singles);
     if !any {
         out.truncate(start);
-    }
-}
-
-/// How many bytes [`sleb`] writes `n` in.
-fn sleb_len(mut n: i64) -> u64 {
-    let mut len = 1;
-    loop {
-        let byte = n & 0x7f;
-        n >>= 7;
-        if (n == 0 && byte & 0x40 == 0) || (n == -1 && byte & 0x40 != 0) {
-            return len;
-        }
-        len += 1;
     }
 }
 

@@ -153,6 +153,24 @@ pub fn write_sleb(out: &mut Vec<u8>, mut v: i64) {
     }
 }
 
+/// How many bytes [`write_uleb`] writes `v` in.
+pub(crate) fn uleb_len(v: u64) -> usize {
+    (64 - v.leading_zeros() as usize).div_ceil(7).max(1)
+}
+
+/// How many bytes [`write_sleb`] writes `v` in.
+pub(crate) fn sleb_len(mut v: i64) -> usize {
+    let mut len = 1;
+    loop {
+        let byte = v & 0x7f;
+        v >>= 7;
+        if (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0) {
+            return len;
+        }
+        len += 1;
+    }
+}
+
 /// Reads an unsigned LEB128 number at `pos`, moving past it; `None` when the
 /// input ends first or the number is longer than 64 bits.
 pub fn read_uleb(input: &[u8], pos: &mut usize) -> Option<u64> {
@@ -567,11 +585,6 @@ fn rebuild_change(deps: &[ChangeHash], rest: &[u8]) -> (ChangeHash, Vec<u8>) {
     (hash, bytes)
 }
 
-/// How many bytes [`write_uleb`] writes for `v`.
-fn uleb_len(v: u64) -> usize {
-    (64 - v.leading_zeros() as usize).div_ceil(7).max(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -665,6 +678,11 @@ mod tests {
             let mut out = Vec::new();
             write_uleb(&mut out, v);
             assert_eq!(uleb_len(v), out.len(), "{v}");
+        }
+        for v in [0, 1, -1, 63, 64, -64, -65, 8_191, 8_192, i64::MIN, i64::MAX] {
+            let mut out = Vec::new();
+            write_sleb(&mut out, v);
+            assert_eq!(sleb_len(v), out.len(), "{v}");
         }
     }
 

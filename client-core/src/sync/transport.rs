@@ -255,8 +255,9 @@ impl Connection {
     }
 
     /// Pushes the outbox, call after call, until it is empty or a call stores nothing.
-    /// `first` is what the first call sends, read while connecting (`None`:
-    /// read now). Returns (stored, refused).
+    /// `first` is what the first call sends, read while connecting
+    /// (`Some(None)`: nothing was waiting; `None`: read it now). Returns
+    /// (stored, refused).
     pub async fn push(
         &self,
         db: &Arc<Db>,

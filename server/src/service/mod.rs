@@ -32,20 +32,15 @@ async fn authenticate<T>(db: &Arc<Db>, req: &Request<T>) -> Result<Device, Statu
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .and_then(registry::app_version);
-    let device = db
-        .lookup(|tx| registry::authenticate(tx, &token))
-        .map_err(AuthError::Server)
-        .and_then(|d| {
-            d.ok_or_else(|| {
-                AuthError::Refused(Status::unauthenticated(
-                    "device token unknown or revoked: enrol again",
-                ))
-            })
-        })
-        .map_err(|e: AuthError| match e {
-            AuthError::Refused(s) => s,
-            AuthError::Server(e) => status_of(e),
-        })?;
+    let device = match db.lookup(|tx| registry::authenticate(tx, &token)) {
+        Ok(Some(device)) => device,
+        Ok(None) => {
+            return Err(Status::unauthenticated(
+                "device token unknown or revoked: enrol again",
+            ));
+        }
+        Err(e) => return Err(status_of(e)),
+    };
     // The township office's device list shows when each device last
     // synced, pulls too; noted at most once a minute, so that idle syncs
     // stay reads, and beside the call, not before it: the call's work does
@@ -67,24 +62,6 @@ async fn authenticate<T>(db: &Arc<Db>, req: &Request<T>) -> Result<Device, Statu
 /// work goes on, never while a call only waits on a device without limit.
 fn working<T>(req: &Request<T>) -> Option<Call> {
     req.extensions().get::<Peer>().map(Peer::call)
-}
-
-/// Why a call's device was not found.
-enum AuthError {
-    Refused(Status),
-    Server(Error),
-}
-
-impl From<Status> for AuthError {
-    fn from(s: Status) -> Self {
-        AuthError::Refused(s)
-    }
-}
-
-impl From<Error> for AuthError {
-    fn from(e: Error) -> Self {
-        AuthError::Server(e)
-    }
 }
 
 /// The status a call ends with when the server fails it.
