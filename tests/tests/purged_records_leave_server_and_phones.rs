@@ -1,7 +1,8 @@
 //! A villager's opinion purged for good by a township officer (`admin
 //! purge`, the server's real binary) leaves the server at once and every
 //! phone at its next sync: no byte of its text stays in the server's or the
-//! phones' database files (or their logs), its typed rows and its link from
+//! phones' database files (or their logs, or the pages an upload freed),
+//! its typed rows and its link from
 //! a problem that took it up go, and the audit log keeps who purged what,
 //! when and why. A phone that edited it offline before hearing of the purge
 //! gets its change refused as purged and its outbox empties, and its changes
@@ -220,6 +221,45 @@ async fn a_purged_opinion_leaves_the_server_and_every_phone() {
     // Purged twice: said so, nothing changes.
     let (ok, out) = purge(&town, &id, "liu", "再删一次");
     assert!(!ok && out.contains("already purged"), "{out}");
+    server.stop().await;
+}
+
+/// Once the server has a phone's changes their outbox rows go, and the
+/// outbox pages freed whole are left as they are rather than written again
+/// with zeros: a purge still leaves no copy of the text in them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purged_opinion_leaves_no_copy_in_the_pages_an_upload_freed() {
+    let town = Township::new();
+    let server = TestServer::start(&town).await;
+    let li = Device::enrol(&town, server.addr, "li").await;
+    // Other opinions before and after it: its change sits in the middle of
+    // an outbox many pages long.
+    let filler = |i: usize| opinion(&format!("第{i}条意见：{}", "村里的路需要修".repeat(20)));
+    for i in 0..40 {
+        li.client.create(filler(i), None).unwrap();
+    }
+    let id = li.client.create(opinion(SECRET), None).unwrap();
+    for i in 40..80 {
+        li.client.create(filler(i), None).unwrap();
+    }
+    let r = li.client.sync().await.unwrap();
+    assert_eq!((r.pushed, r.refused), (81, 0), "{r:?}");
+    assert!(li.outbox().is_empty());
+    let freed: i64 = li
+        .store_db()
+        .query_row("PRAGMA freelist_count", [], |r| r.get(0))
+        .unwrap();
+    assert!(freed > 0, "the upload freed no page whole");
+
+    let (ok, out) = purge(&town, &id, "liu", "本人申请删除个人信息");
+    assert!(ok, "{out}");
+    let r = li.client.sync().await.unwrap();
+    assert!(r.changed.contains(&id), "{r:?}");
+    assert!(li.client.get(&id).is_err());
+    assert!(
+        !holds(&li.path, SECRET),
+        "li's phone holds the opinion in a page its upload freed"
+    );
     server.stop().await;
 }
 

@@ -34,9 +34,11 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -16384)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // Deleted content is zeroed, not left in free pages: a record purged by
-    // the township leaves the file.
-    conn.pragma_update(None, "secure_delete", "ON")?;
+    // Deleted content is zeroed in the pages written anyway; pages freed
+    // whole (the outbox's, once the server has the changes) are left as
+    // they are, not written again, and a purge ends by rebuilding the file
+    // without them ([`Db::erase_freed`]).
+    conn.pragma_update(None, "secure_delete", "FAST")?;
     Ok(())
 }
 
@@ -109,10 +111,12 @@ impl Db {
         out
     }
 
-    /// Folds the log into the database and truncates it, so the log holds no
-    /// page as it was before the last write (after a purge).
-    pub fn checkpoint(&self) -> Result<(), Error> {
+    /// Rebuilds the database without its free pages, folds the log into it
+    /// and truncates the log, so that no page of the file or the log holds
+    /// anything deleted before (after a purge).
+    pub fn erase_freed(&self) -> Result<(), Error> {
         let conn = lock(&self.writer);
+        conn.execute_batch("VACUUM")?;
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }

@@ -880,8 +880,8 @@ impl PullSession {
             db.write(take)?
         };
         if erased {
-            // The purged records' bytes leave the log too.
-            db.checkpoint()?;
+            // The purged records' bytes leave the free pages and the log too.
+            db.erase_freed()?;
         }
         self.received += taken;
         self.changed.extend(changed);

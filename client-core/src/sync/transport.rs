@@ -289,12 +289,21 @@ impl Connection {
             // A message is made once it may leave, at the size the answers
             // so far (and any cut) left. The budget shrinks with that size:
             // on a link cut every kilobyte or two, a message only gets
-            // through if nothing travels with it.
-            let requests = futures::stream::unfold(state, move |(mut frames, window, size)| {
+            // through if nothing travels with it. It is made (read, packed,
+            // compressed) on a blocking thread: made on the call's task, the
+            // messages after the first would all be made before the first
+            // left, the connection's task waiting behind the call's.
+            let requests = futures::stream::unfold(state, move |(frames, window, size)| {
                 let sent = sent.clone();
                 async move {
                     window.room(budget.min(size.get())).await;
-                    let f = frames.next()?;
+                    let (f, frames) = tokio::task::spawn_blocking(move || {
+                        let mut frames = frames;
+                        (frames.next(), frames)
+                    })
+                    .await
+                    .ok()?;
+                    let f = f?;
                     window.sent(f.frame.len());
                     let m = pb::PushRequest {
                         frame: f.frame,
