@@ -4,9 +4,14 @@ use automerge::Automerge;
 use massline_model::record_doc::StoredRecord;
 use massline_model::stored_doc;
 use massline_model::{DocId, Record, Scope};
+use std::borrow::Cow;
+
+use rusqlite::types::ToSql;
 use rusqlite::{OptionalExtension, Transaction, params};
+use rustc_hash::FxHashSet;
 
 use crate::error::Error;
+use crate::runs;
 
 /// A record's stored document and where it lives.
 #[derive(Clone, Debug)]
@@ -58,13 +63,6 @@ pub fn current(tx: &Transaction<'_>, id: &DocId) -> Result<Option<Current>, Erro
     }))
 }
 
-/// Whether the server has a record.
-pub fn exists(tx: &Transaction<'_>, id: &DocId) -> Result<bool, Error> {
-    Ok(tx
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE doc_id = ?1)")?
-        .query_row(params![&id.as_bytes()[..]], |r| r.get(0))?)
-}
-
 /// Loads a stored document.
 pub fn load(id: &DocId, state: &[u8]) -> Result<Automerge, Error> {
     stored_doc::load(state).map_err(|e| Error::damaged(*id, e))
@@ -104,33 +102,64 @@ impl Current {
     }
 }
 
+/// A record's row of `documents`, as an [`Update`] leaves it.
+#[derive(Debug)]
+pub struct Row<'a> {
+    id: DocId,
+    scope_id: i64,
+    kind: &'static str,
+    /// The new save, when the run of chunks is compacted into one.
+    save: Option<Vec<u8>>,
+    chunks: i64,
+    record: Cow<'a, str>,
+    withdrawn: Option<String>,
+    seq: i64,
+}
+
+impl<'a> Row<'a> {
+    /// The row of record `id` after update `u`. The changes just stored in
+    /// `changes` are not written again: the stored save or run is left as
+    /// it is (an empty one for a new record), and replaced only when the
+    /// run grows long enough to compact.
+    pub fn of(id: &DocId, u: &Update<'a>) -> Result<Row<'a>, Error> {
+        let (save, chunks) = if will_compact(u.current, u.n_new) {
+            let doc = u
+                .doc
+                .ok_or_else(|| Error::damaged(*id, "compacting a document never built"))?;
+            (Some(doc.save()), 1)
+        } else {
+            (None, u.current.map_or(0, |c| c.chunks) + u.n_new)
+        };
+        let corrupt = |e: serde_json::Error| Error::damaged(*id, e);
+        let record = match u.record_json {
+            Some(json) => Cow::Borrowed(json),
+            None => serde_json::to_string(&u.stored.record)
+                .map_err(corrupt)?
+                .into(),
+        };
+        let withdrawn = u
+            .stored
+            .withdrawn
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(corrupt)?;
+        Ok(Row {
+            id: *id,
+            scope_id: u.scope_id,
+            kind: u.stored.record.kind().code(),
+            save,
+            chunks,
+            record,
+            withdrawn,
+            seq: u.seq,
+        })
+    }
+}
+
 /// Writes a record's document and its JSON (its typed rows follow, see
-/// `rows::catch_up`). The changes just stored in `changes` are not written
-/// again: the stored save or run is left as it is (an empty one for a new
-/// record), and replaced only when the run grows long enough to compact.
-pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error> {
-    let (save, chunks) = if will_compact(u.current, u.n_new) {
-        let doc = u
-            .doc
-            .ok_or_else(|| Error::damaged(*id, "compacting a document never built"))?;
-        (Some(doc.save()), 1)
-    } else {
-        (None, u.current.map_or(0, |c| c.chunks) + u.n_new)
-    };
-    let corrupt = |e: serde_json::Error| Error::damaged(*id, e);
-    let record = match u.record_json {
-        Some(json) => std::borrow::Cow::Borrowed(json),
-        None => serde_json::to_string(&u.stored.record)
-            .map_err(corrupt)?
-            .into(),
-    };
-    let withdrawn = u
-        .stored
-        .withdrawn
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(corrupt)?;
+/// `rows::catch_up`).
+pub fn put(tx: &Transaction<'_>, row: &Row<'_>) -> Result<(), Error> {
     // A save holds every change through this one; a run left as it is
     // holds those through the last save, or (NULL, from before the run
     // stopped being rewritten) every change through its last update.
@@ -143,16 +172,76 @@ pub fn put(tx: &Transaction<'_>, id: &DocId, u: &Update<'_>) -> Result<(), Error
              saved_through = CASE WHEN ?4 IS NULL THEN coalesce(saved_through, updated_seq) ELSE ?7 END",
     )?
     .execute(params![
-        &id.as_bytes()[..],
-        u.scope_id,
-        u.stored.record.kind().code(),
-        save,
-        chunks,
-        record,
-        u.seq,
-        withdrawn
+        &row.id.as_bytes()[..],
+        row.scope_id,
+        row.kind,
+        row.save,
+        row.chunks,
+        row.record,
+        row.seq,
+        row.withdrawn
     ])?;
     Ok(())
+}
+
+/// [`put`] for records the server had none of before (see [`existing`]),
+/// many rows to a statement.
+pub fn put_new(tx: &Transaction<'_>, rows: &[Row<'_>]) -> Result<(), Error> {
+    for run in runs::of(rows) {
+        let sql = format!(
+            "INSERT INTO documents (doc_id, scope_id, kind, state, chunks, record, created_seq,
+                                    updated_seq, withdrawn, saved_through) VALUES {}",
+            runs::values(run.len(), 10)
+        );
+        let values: Vec<(Vec<u8>, i64)> = run
+            .iter()
+            .map(|r| {
+                let state = r.save.clone().unwrap_or_default();
+                (state, if r.save.is_some() { r.seq } else { 0 })
+            })
+            .collect();
+        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(run.len() * 10);
+        for (r, (state, saved_through)) in run.iter().zip(&values) {
+            params.extend([
+                r.id.as_bytes() as &dyn ToSql,
+                &r.scope_id,
+                &r.kind,
+                state,
+                &r.chunks,
+                &r.record,
+                &r.seq,
+                &r.seq,
+                &r.withdrawn,
+                saved_through,
+            ]);
+        }
+        tx.prepare_cached(&sql)?.execute(&params[..])?;
+    }
+    Ok(())
+}
+
+/// Which of `ids` the server has a record of, looked up many to a statement.
+pub fn existing(tx: &Transaction<'_>, ids: &[DocId]) -> Result<FxHashSet<DocId>, Error> {
+    let mut found = FxHashSet::default();
+    for run in runs::of(ids) {
+        let sql = format!(
+            "SELECT doc_id FROM documents WHERE doc_id IN ({})",
+            vec!["?"; run.len()].join(", ")
+        );
+        let keys: Vec<&[u8]> = run.iter().map(|id| &id.as_bytes()[..]).collect();
+        let mut stmt = tx.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(&keys))?;
+        while let Some(r) = rows.next()? {
+            let id = r
+                .get_ref(0)?
+                .as_blob()
+                .ok()
+                .and_then(DocId::from_slice)
+                .ok_or_else(|| Error::internal("reading a record's id", "not 16 bytes"))?;
+            found.insert(id);
+        }
+    }
+    Ok(found)
 }
 
 /// A record as it stands, with its scope and withdrawal, from its stored JSON.

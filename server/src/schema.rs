@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 12;
+pub const VERSION: u32 = 13;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -244,6 +244,13 @@ const V12: &str = "
 ALTER TABLE documents ADD COLUMN saved_through INTEGER;
 ";
 
+/// Version 13: no index of records by scope. Nothing looks records up that
+/// way (a record is found by its id, the rows by `documents_by_update`), and
+/// every record written wrote the index too.
+const V13: &str = "
+DROP INDEX documents_by_scope;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -260,6 +267,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             9 => tx.execute_batch(V10)?,
             10 => tx.execute_batch(V11)?,
             11 => tx.execute_batch(V12)?,
+            12 => tx.execute_batch(V13)?,
             _ => {}
         }
     }

@@ -77,7 +77,7 @@ async fn a_messages_changes_are_numbered_in_the_order_they_were_sent() {
         }
     }
     let sent = wang.outbox();
-    assert!(sent.len() > massline_server::ingest::ROWS_PER_INSERT);
+    assert!(sent.len() > massline_server::runs::ROWS_PER_STATEMENT);
     let report = wang.client.sync().await.unwrap();
     assert_eq!(report.pushed as usize, sent.len(), "{report:?}");
     assert_eq!(report.calls, 2, "one push message and a pull: {report:?}");
@@ -166,4 +166,50 @@ async fn an_edit_judged_ahead_of_a_refused_change_is_judged_again() {
         (Some(30), Some("好")),
         "nothing of the refused edit stands: {record}"
     );
+}
+
+/// A message sent again (its answer lost on the way), now with new records
+/// after it: the records the server has are known as stored, looked up many
+/// at a time, and the new ones are written many to a statement, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_again_with_new_records_stores_each_record_once() {
+    let town = Township::new();
+    let server = TestServer::start(&town).await;
+    let wang = Device::enrol(&town, server.addr, "wang").await;
+    let outbox = || -> Vec<Vec<u8>> {
+        wang.store_db()
+            .prepare("SELECT bytes FROM outbox ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let make = |from: u32, to: u32| {
+        for n in from..to {
+            wang.client
+                .create(study("wang", 30 + n % 60, "群众路线读本"), None)
+                .unwrap();
+        }
+    };
+    make(0, 150);
+    let first = outbox();
+    assert!(first.len() > massline_server::runs::ROWS_PER_STATEMENT);
+    let answer = raw::push_changes(&wang, &first).await;
+    assert_eq!((answer.accepted, answer.refused.len()), (150, 0));
+
+    make(150, 170);
+    let again = outbox();
+    assert_eq!(again.len(), 170);
+    let answer = raw::push_changes(&wang, &again).await;
+    assert_eq!(
+        (answer.accepted, answer.refused.len()),
+        (170, 0),
+        "{answer:?}"
+    );
+    let db = town.server_db();
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM documents"), 170);
+    assert_eq!(count("SELECT count(*) FROM changes"), 170);
+    assert_eq!(town.server_records(), wang.records());
 }

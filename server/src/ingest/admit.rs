@@ -12,11 +12,11 @@ use massline_model::record_doc;
 use massline_model::records::rules::{self, Broken};
 use massline_model::{DocId, Scope};
 use rusqlite::{OptionalExtension, Transaction, params};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::apply::Working;
 use super::commit::Admitted;
-use super::{Batch, Parsed, Refused, Stop, Unread, refuse};
+use super::{Batch, Parsed, Prepared, Refused, Stop, Unread, refuse};
 use crate::context::ServerContext;
 use crate::documents;
 use crate::error::Error;
@@ -37,7 +37,8 @@ pub(super) fn known(b: &Batch<'_>, hash: &ChangeHash) -> Result<Option<DocId>, E
 }
 
 /// Whether the server already has the change (a resend after a lost
-/// answer). A first change is stored exactly when its record is.
+/// answer). A first change is stored exactly when its record is: by this
+/// message, or before it ([`Batch::stored_before`]).
 pub(super) fn stored(
     b: &Batch<'_>,
     hash: &ChangeHash,
@@ -46,13 +47,33 @@ pub(super) fn stored(
     match parsed {
         Ok(c) if c.deps().is_empty() => {
             let id = DocId::of_first_change(hash);
-            match b.work.get(&id) {
-                Some(w) => Ok(w.n_new > 0),
-                None => documents::exists(b.tx, &id),
-            }
+            Ok(match b.work.get(&id) {
+                Some(w) => w.n_new > 0,
+                None => b.stored_before.contains(&id),
+            })
         }
         _ => Ok(known(b, hash)?.is_some()),
     }
+}
+
+/// The records of the message's first changes that the server has before
+/// it, looked up together.
+pub(super) fn stored_before(
+    tx: &Transaction<'_>,
+    entries: &[Prepared],
+) -> Result<FxHashSet<DocId>, Error> {
+    let firsts: Vec<DocId> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Prepared::Change {
+                hash,
+                parsed: Ok(c),
+                ..
+            } if c.deps().is_empty() => Some(DocId::of_first_change(hash)),
+            _ => None,
+        })
+        .collect();
+    documents::existing(tx, &firsts)
 }
 
 /// The change, unless it was refused unread.

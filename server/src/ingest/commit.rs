@@ -1,8 +1,9 @@
 //! The last stage: an admitted change is taken into its record and kept
 //! for storing; once the message is through, its changes are stored, many
-//! rows to a statement, each getting the next sequence number
-//! (`AUTOINCREMENT`, never reused, in the order they were admitted), and
-//! every record it changed is written, in the same transaction.
+//! rows to a statement ([`crate::runs`]), each getting the next sequence
+//! number (`AUTOINCREMENT`, never reused, in the order they were admitted),
+//! and every record it changed is written (the new ones many to a
+//! statement too), in the same transaction.
 
 use automerge::ChangeHash;
 use massline_model::judge::Edit;
@@ -14,12 +15,7 @@ use super::admit::working;
 use super::apply::Working;
 use crate::documents;
 use crate::error::Error;
-
-/// Most changes stored by one statement (six values each, well within
-/// SQLite's limit of 32,766 per statement). A message's changes go in
-/// statements of this many rows, the rest in statements of the powers of two
-/// below it: a handful of statements, each prepared once and kept.
-pub const ROWS_PER_INSERT: usize = 128;
+use crate::runs;
 
 /// An admitted change, to be stored once the message is through.
 pub(super) struct Admitted {
@@ -69,10 +65,10 @@ impl Admitted {
 fn store_admitted(b: &Batch<'_>) -> Result<Vec<i64>, Error> {
     let mut seqs = Vec::with_capacity(b.admitted.len());
     let device = b.device.id as i64;
-    for rows in in_statements(&b.admitted) {
+    for rows in runs::of(&b.admitted) {
         let sql = format!(
             "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at) VALUES {}",
-            vec!["(?, ?, ?, ?, ?, ?)"; rows.len()].join(", ")
+            runs::values(rows.len(), 6)
         );
         let mut values: Vec<&dyn ToSql> = Vec::with_capacity(rows.len() * 6);
         let keys: Vec<(&[u8], &[u8])> = rows
@@ -104,21 +100,8 @@ fn store_admitted(b: &Batch<'_>) -> Result<Vec<i64>, Error> {
     Ok(seqs)
 }
 
-/// `rows` cut into runs of [`ROWS_PER_INSERT`], then of the powers of two
-/// below it, largest first.
-fn in_statements<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
-    std::iter::from_fn(move || {
-        if rows.is_empty() {
-            return None;
-        }
-        let n = ROWS_PER_INSERT.min(1 << rows.len().ilog2());
-        let (run, rest) = rows.split_at(n);
-        rows = rest;
-        Some(run)
-    })
-}
-
-/// Writes every record that took changes.
+/// Writes every record that took changes: those the server had before one
+/// at a time, the new ones many to a statement.
 pub(super) fn finish(b: &mut Batch<'_>) -> Result<(), Error> {
     let seqs = store_admitted(b)?;
     for id in &b.order {
@@ -134,20 +117,30 @@ pub(super) fn finish(b: &mut Batch<'_>) -> Result<(), Error> {
         if documents::will_compact(w.current.as_ref(), w.n_new) {
             w.build(id)?;
         }
-        write(b.tx, id, w)?;
     }
-    Ok(())
+    let mut new = Vec::new();
+    for id in &b.order {
+        let Some(w) = b.work.get(id).filter(|w| w.n_new > 0) else {
+            continue;
+        };
+        let row = row(id, w)?;
+        if w.current.is_none() {
+            new.push(row);
+        } else {
+            documents::put(b.tx, &row)?;
+        }
+    }
+    documents::put_new(b.tx, &new)
 }
 
-fn write(tx: &rusqlite::Transaction<'_>, id: &DocId, w: &Working) -> Result<(), Error> {
+fn row<'a>(id: &DocId, w: &'a Working) -> Result<documents::Row<'a>, Error> {
     let (Some(record), Some((_, scope_id))) = (&w.standing.record, &w.scope) else {
         return Err(Error::damaged(
             *id,
             "a record took changes but stands as none",
         ));
     };
-    documents::put(
-        tx,
+    documents::Row::of(
         id,
         &documents::Update {
             doc: w.doc.as_deref(),
@@ -159,24 +152,4 @@ fn write(tx: &rusqlite::Transaction<'_>, id: &DocId, w: &Working) -> Result<(), 
             seq: w.last_seq,
         },
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changes_are_stored_in_runs_of_a_few_sizes_in_order() {
-        let sizes = |n: usize| {
-            let rows: Vec<usize> = (0..n).collect();
-            let runs: Vec<&[usize]> = in_statements(&rows).collect();
-            assert_eq!(runs.concat(), rows, "every row once, in order");
-            runs.iter().map(|r| r.len()).collect::<Vec<_>>()
-        };
-        assert_eq!(sizes(0), Vec::<usize>::new());
-        assert_eq!(sizes(1), [1]);
-        assert_eq!(sizes(128), [128]);
-        assert_eq!(sizes(300), [128, 128, 32, 8, 4]);
-        assert_eq!(sizes(127), [64, 32, 16, 8, 4, 2, 1]);
-    }
 }

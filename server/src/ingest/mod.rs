@@ -47,7 +47,6 @@ use rusqlite::Transaction;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use apply::MAX_CHAIN;
-pub use commit::ROWS_PER_INSERT;
 pub use foresee::Foreseen;
 pub use prepare::{Ahead, FirstRead, Parsed, Prepared, Unread, prepare, prepare_on};
 
@@ -149,7 +148,8 @@ fn take_message(
     now: i64,
     purges: bool,
 ) -> Result<PushAck, Error> {
-    let mut batch = Batch::new(tx, device, now, purges);
+    let stored_before = admit::stored_before(tx, &entries)?;
+    let mut batch = Batch::new(tx, device, now, purges, stored_before);
     let mut ack = PushAck::default();
     let mut entries: Vec<Option<Prepared>> = entries.into_iter().map(Some).collect();
     for index in 0..entries.len() {
@@ -265,10 +265,18 @@ struct Batch<'a> {
     /// Whether any record was ever purged (read in the message's
     /// transaction): if none was, no change's record is looked up.
     purges: bool,
+    /// Which records of the message's first changes the server had before it.
+    stored_before: FxHashSet<DocId>,
 }
 
 impl<'a> Batch<'a> {
-    fn new(tx: &'a Transaction<'a>, device: &'a Device, now: i64, purges: bool) -> Self {
+    fn new(
+        tx: &'a Transaction<'a>,
+        device: &'a Device,
+        now: i64,
+        purges: bool,
+        stored_before: FxHashSet<DocId>,
+    ) -> Self {
         Batch {
             tx,
             device,
@@ -283,6 +291,7 @@ impl<'a> Batch<'a> {
             scopes: HashMap::new(),
             people: RefCell::default(),
             purges,
+            stored_before,
         }
     }
 
