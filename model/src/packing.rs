@@ -380,7 +380,10 @@ const KEPT_PLAIN_BYTES: usize = 1 << 20;
 
 /// Unpacks the messages of one call, in order.
 pub struct Unpacker {
-    zstd: zstd::stream::raw::Decoder<'static>,
+    /// Made at the first message that holds anything: a call answered
+    /// with nothing (an idle sync's pull) makes no decoder.
+    zstd: Option<zstd::stream::raw::Decoder<'static>>,
+    dictionary: Dictionary,
     /// The hashes of the last [`MAX_BACK_REFERENCE`] entries.
     seen: std::collections::VecDeque<ChangeHash>,
     /// The last message decompressed, kept for the next: a call's messages
@@ -416,20 +419,29 @@ impl Unpacker {
     }
 
     /// A fresh unpacker for a new call compressed against `dictionary`.
-    #[allow(clippy::panic)]
     pub fn with_dictionary(dictionary: Dictionary) -> Self {
-        let zstd = match dictionary.decoder() {
-            Some(prepared) => zstd::stream::raw::Decoder::with_prepared_dictionary(prepared),
-            None => zstd::stream::raw::Decoder::new(),
-        };
-        let mut zstd = zstd.unwrap_or_else(|_| panic!("zstd decoder could not be created"));
-        // Only fails for a value out of zstd's range, which this is not.
-        let _ = zstd.set_parameter(zstd::stream::raw::DParameter::WindowLogMax(MAX_WINDOW_LOG));
         Unpacker {
-            zstd,
+            zstd: None,
+            dictionary,
             seen: std::collections::VecDeque::new(),
             plain: Vec::new(),
         }
+    }
+
+    /// The call's decoder, made on first use.
+    #[allow(clippy::panic)]
+    fn decoder(&mut self) -> &mut zstd::stream::raw::Decoder<'static> {
+        let dictionary = self.dictionary;
+        self.zstd.get_or_insert_with(|| {
+            let zstd = match dictionary.decoder() {
+                Some(prepared) => zstd::stream::raw::Decoder::with_prepared_dictionary(prepared),
+                None => zstd::stream::raw::Decoder::new(),
+            };
+            let mut zstd = zstd.unwrap_or_else(|_| panic!("zstd decoder could not be created"));
+            // Only fails for a value out of zstd's range, which this is not.
+            let _ = zstd.set_parameter(zstd::stream::raw::DParameter::WindowLogMax(MAX_WINDOW_LOG));
+            zstd
+        })
     }
 
     /// Keeps an entry's hash for back-references, forgetting the oldest one
@@ -459,7 +471,7 @@ impl Unpacker {
             out.reserve(STEP);
             let (before, room) = (out.len(), out.capacity() - out.len());
             let mut output = OutBuffer::around_pos(&mut out, before);
-            self.zstd
+            self.decoder()
                 .run(&mut input, &mut output)
                 .map_err(PackingError::Compression)?;
             let produced = output.pos() - before;

@@ -171,11 +171,8 @@ pub(crate) fn now() -> i64 {
 /// A setting of the server (township name, public address, TLS mode).
 pub fn setting(tx: &Transaction<'_>, key: &str) -> Result<Option<String>, Error> {
     Ok(tx
-        .query_row(
-            "SELECT value FROM settings WHERE key = ?1",
-            params![key],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+        .query_row(params![key], |r| r.get(0))
         .optional()?)
 }
 
@@ -221,12 +218,12 @@ pub fn restored_from(tx: &Transaction<'_>) -> Result<Option<(ServerId, u64)>, Er
 /// The last number of the changes' sequence given: to a change, or to a
 /// purge (see [`crate::purge`]), which takes a number of its own.
 pub fn last_seq(tx: &Transaction<'_>) -> Result<i64, Error> {
-    Ok(tx.query_row(
-        "SELECT max((SELECT coalesce(max(seq), 0) FROM changes),
-                    (SELECT coalesce(max(seq), 0) FROM purges))",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .prepare_cached(
+            "SELECT max((SELECT coalesce(max(seq), 0) FROM changes),
+                        (SELECT coalesce(max(seq), 0) FROM purges))",
+        )?
+        .query_row([], |r| r.get(0))?)
 }
 
 /// Gives a restored database a new identity, noting the one it had and how
@@ -541,6 +538,9 @@ pub fn enroll(
     Ok((device, token))
 }
 
+/// The device matching `cond` (on `devices` as `d`), unless revoked, and its
+/// person. Two lookups, each through a kept statement: joined with `people`
+/// in one, SQLite prepared the statement again for every token it was given.
 fn device_by(
     tx: &Transaction<'_>,
     cond: &str,
@@ -548,41 +548,39 @@ fn device_by(
 ) -> Result<Option<Device>, rusqlite::Error> {
     let row = tx
         .prepare_cached(&format!(
-            "SELECT d.id, d.actor, p.id, p.name, p.role, p.village, d.last_seen_at,
-                    d.app_version
-             FROM devices d JOIN people p ON p.id = d.person
-             WHERE d.revoked_at IS NULL AND {cond}"
+            "SELECT d.id, d.actor, d.person, d.last_seen_at, d.app_version
+             FROM devices d WHERE d.revoked_at IS NULL AND {cond}"
         ))?
         .query_row(p, |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Vec<u8>>(1)?,
                 r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, Option<i64>>(6)?,
-                r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<String>>(4)?,
             ))
         })
         .optional()?;
-    Ok(row.and_then(
-        |(id, actor, pid, name, role, village, last_seen_at, app_version)| {
-            let person = to_person((pid, name.clone(), role, village))?;
-            Some(Device {
-                id: id as u64,
-                actor,
-                principal: Principal {
-                    person: person.id,
-                    role: person.role,
-                    village: person.village,
-                },
-                name,
-                last_seen_at,
-                app_version,
-            })
+    let Some((id, actor, person, last_seen_at, app_version)) = row else {
+        return Ok(None);
+    };
+    let person = tx
+        .prepare_cached("SELECT id, name, role, village FROM people WHERE id = ?1")?
+        .query_row(params![person], person_from_row)
+        .optional()?
+        .and_then(to_person);
+    Ok(person.map(|person| Device {
+        id: id as u64,
+        actor,
+        principal: Principal {
+            person: person.id,
+            role: person.role,
+            village: person.village,
         },
-    ))
+        name: person.name,
+        last_seen_at,
+        app_version,
+    }))
 }
 
 /// The name every dashboard's device is listed under.
