@@ -718,7 +718,7 @@ fn change_in(
         store_change(tx, id, &doc, Some(&stored), &change)?;
         take_up_opinions(tx, me, Some(&current.record), &edit.made.record)?;
     }
-    Ok(edit.merged.record)
+    Ok(edit.into_merged().record)
 }
 
 /// Marks the opinions a problem newly names taken up

@@ -54,10 +54,16 @@ impl Standing {
 
     /// The record once `edit` was taken in.
     pub fn accept(&mut self, edit: Edit) {
+        let Edit {
+            made,
+            merged,
+            created_by,
+            ..
+        } = edit;
         if self.creator.is_none() {
-            self.creator = edit.created_by;
+            self.creator = created_by;
         }
-        self.record = Some(edit.merged);
+        self.record = Some(merged.unwrap_or(made));
     }
 }
 
@@ -71,8 +77,10 @@ pub struct Edit {
     /// written: nothing the record does not keep
     /// ([`record_doc::parse_written`]).
     pub made: StoredRecord,
-    /// The record as it stands on this copy, merged with others' edits.
-    pub merged: StoredRecord,
+    /// The record as it stands on this copy, merged with others' edits;
+    /// `None` when that is the record as made (nothing met the change), so
+    /// that a record is not held twice ([`Edit::merged`]).
+    merged: Option<StoredRecord>,
     /// Who created the record.
     pub created_by: Option<PersonId>,
 }
@@ -82,10 +90,20 @@ impl Edit {
     pub fn unchanged(record: StoredRecord, created_by: Option<PersonId>) -> Edit {
         Edit {
             seen: Some(record.clone()),
-            made: record.clone(),
-            merged: record,
+            made: record,
+            merged: None,
             created_by,
         }
+    }
+
+    /// The record as it stands on this copy, merged with others' edits.
+    pub fn merged(&self) -> &StoredRecord {
+        self.merged.as_ref().unwrap_or(&self.made)
+    }
+
+    /// [`Edit::merged`], taken.
+    pub fn into_merged(self) -> StoredRecord {
+        self.merged.unwrap_or(self.made)
     }
 
     /// The edit of record `id` by `by`, for the record rules.
@@ -94,7 +112,7 @@ impl Edit {
             id,
             seen: self.seen.as_ref(),
             made: &self.made,
-            merged: &self.merged,
+            merged: self.merged(),
             by,
             created_by: self.created_by.as_ref(),
         }
@@ -137,8 +155,8 @@ pub fn first(expanded: ExpandedChange) -> Option<Judgement> {
     Some(judged(root, |made| {
         Ok(Edit {
             seen: None,
-            merged: made.clone(),
             made,
+            merged: None,
             created_by,
         })
     }))
@@ -197,8 +215,8 @@ pub fn apply(
         };
         Ok(Edit {
             seen,
+            merged: Some(merged),
             made,
-            merged,
             created_by,
         })
     }))
@@ -223,8 +241,8 @@ fn made_at_head(
     judged(made_root, |made| {
         Ok(Edit {
             seen: standing.record.clone(),
-            merged: made.clone(),
             made,
+            merged: None,
             created_by,
         })
     })
@@ -309,7 +327,7 @@ mod tests {
             assert_eq!(j.scope_named.as_deref(), Some("v/dongcun/m/p1"));
             let e = j.edit.as_ref().expect("reads");
             assert_eq!((e.seen.as_ref(), &e.made.record), (None, &entry(30, "")));
-            assert_eq!(e.merged, e.made);
+            assert_eq!(e.merged(), &e.made);
             assert_eq!(e.created_by, Some(p1()));
         }
     }
@@ -339,7 +357,7 @@ mod tests {
         let e = j.edit.expect("reads");
         assert_eq!(e.seen.as_ref().expect("seen").record, entry(30, ""));
         assert_eq!(
-            (&e.made.record, &e.merged.record),
+            (&e.made.record, &e.merged().record),
             (&entry(40, ""), &entry(40, ""))
         );
         assert_eq!(e.created_by, Some(p1()));
@@ -363,9 +381,9 @@ mod tests {
         let standing = Standing::of(&one).expect("reads");
         let j = apply(&mut one, &standing, theirs, || panic!("not at the head")).expect("applies");
         let e = j.edit.expect("reads");
-        assert_eq!(e.seen.expect("seen").record, entry(30, ""));
+        assert_eq!(e.seen.as_ref().expect("seen").record, entry(30, ""));
         assert_eq!(e.made.record, entry(30, "好"));
-        assert_eq!(e.merged.record, entry(45, "好"));
+        assert_eq!(e.merged().record, entry(45, "好"));
     }
 
     #[test]

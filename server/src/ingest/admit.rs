@@ -355,7 +355,7 @@ pub(super) fn written(id: DocId, judged: Judgement) -> Result<Edit, Refused> {
 /// The record keeps its scope, and the edit passes the record rules; gives
 /// the scope and its number.
 pub(super) fn rules(b: &Batch<'_>, id: DocId, edit: &Edit) -> Result<(Scope, i64), Stop> {
-    let scope = &edit.merged.scope;
+    let scope = &edit.merged().scope;
     let n = match b.work.get(&id).and_then(|w| w.scope.as_ref()) {
         Some((fixed, _)) if fixed != scope => {
             return Err(refuse(

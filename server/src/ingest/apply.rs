@@ -199,7 +199,7 @@ fn chain_after<'r>(
                 }
                 index.add(&ops);
                 last = *hash;
-                Some(Some(c.clone()))
+                Some(Some((**c).clone()))
             }
             _ => None,
         })

@@ -225,7 +225,8 @@ fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
                         doc.insert(built)
                     }
                 };
-                let Ok(judgement) = judge::apply(doc, &standing, change.clone(), Vec::new) else {
+                let Ok(judgement) = judge::apply(doc, &standing, (**change).clone(), Vec::new)
+                else {
                     break;
                 };
                 judgement

@@ -355,7 +355,7 @@ impl<'a> Batch<'a> {
                     }
                     _ => {
                         admit::operations(self, id, hash, &change)?;
-                        let judged = apply::judge(self, id, change, rest)?;
+                        let judged = apply::judge(self, id, *change, rest)?;
                         if new {
                             admit::new_scope(self, id, &judged)?;
                         }
