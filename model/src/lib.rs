@@ -50,6 +50,7 @@ mod ffi;
 pub mod first_change;
 pub mod ids;
 pub mod judge;
+mod keeps;
 mod leb;
 pub mod packing;
 pub mod parallel;
