@@ -121,6 +121,15 @@ impl Plain {
         }
     }
 
+    /// [`Plain::root`] of a document no change will follow: its keys are
+    /// moved into the JSON rather than copied.
+    pub fn into_root(mut self) -> Option<Map<String, Value>> {
+        match into_json(&mut self.nodes, ROOT, 0)? {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
     /// Takes in the operations of change `hash`, its `seq`-th, numbered from `start`.
     fn then_ops(mut self, hash: ChangeHash, seq: u64, start: u64, ops: Vec<Op>) -> Option<Plain> {
         if seq != self.seq.checked_add(1)? || start != self.next_op {
@@ -176,7 +185,7 @@ impl Plain {
                 }
                 match new_val {
                     Some(val) => {
-                        m.insert(k.to_string(), Slot { by: id, val });
+                        m.insert(String::from(k.as_str()), Slot { by: id, val });
                     }
                     None => {
                         m.remove(k.as_str())?;
@@ -229,7 +238,7 @@ pub fn root_of(change: &Change) -> Option<Map<String, Value>> {
 
 /// [`root_of`] for a change already decoded.
 pub fn root_of_expanded(expanded: ExpandedChange) -> Option<Map<String, Value>> {
-    Plain::first(expanded)?.root()
+    Plain::first(expanded)?.into_root()
 }
 
 fn to_json(nodes: &FxHashMap<u64, Node>, id: u64, depth: usize) -> Option<Value> {
@@ -247,6 +256,26 @@ fn to_json(nodes: &FxHashMap<u64, Node>, id: u64, depth: usize) -> Option<Value>
                 .collect::<Option<_>>()?,
         ),
         Node::List(l) => Value::Array(l.iter().map(|(_, s)| val(s)).collect::<Option<_>>()?),
+    })
+}
+
+/// [`to_json`], taking each node out of `nodes` (each is in one slot).
+fn into_json(nodes: &mut FxHashMap<u64, Node>, id: u64, depth: usize) -> Option<Value> {
+    if depth > 64 {
+        return None;
+    }
+    let node = nodes.remove(&id)?;
+    let mut val = |s: Slot| match s.val {
+        Val::Scalar(v) => Some(doc_json::scalar_to_json(&v)),
+        Val::Obj(o) => into_json(nodes, o, depth + 1),
+    };
+    Some(match node {
+        Node::Map(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, s)| Some((k, val(s)?)))
+                .collect::<Option<_>>()?,
+        ),
+        Node::List(l) => Value::Array(l.into_iter().map(|(_, s)| val(s)).collect::<Option<_>>()?),
     })
 }
 
