@@ -20,6 +20,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::db::Db;
 use crate::error::Error;
+use crate::own_runs::{self, Run};
 use crate::registry::{self, Device};
 
 /// Uncompressed bytes of changes per message, by default.
@@ -97,6 +98,9 @@ pub struct Answer {
     head: i64,
     /// Sequence numbers up to here have been looked through.
     scanned: i64,
+    /// The runs of numbers ahead that hold only the device's own changes,
+    /// in order: stepped over, not looked through ([`own_runs`]).
+    own: VecDeque<Run>,
     /// Changes found for the device and not yet read, in sequence order.
     found: VecDeque<i64>,
     /// Changes read and not yet packed: (sequence number, bytes).
@@ -141,6 +145,7 @@ pub fn start(
         scope_ids: String::new(),
         head: 0,
         scanned: 0,
+        own: VecDeque::new(),
         found: VecDeque::new(),
         read: VecDeque::new(),
         packed_through: 0,
@@ -191,18 +196,21 @@ pub fn start(
                     .insert(id, i64::try_from(c).unwrap_or(i64::MAX));
             }
         }
+        answer.scanned = answer.cursor_of.values().min().copied().unwrap_or(head);
+        answer.own = own_runs::within(tx, device.id, answer.scanned, head)?.into();
         Ok(())
     })?;
-    answer.scanned = answer
-        .cursor_of
-        .values()
-        .min()
-        .copied()
-        .unwrap_or(answer.head);
+    // The numbers that may hold changes for the device.
+    let own: i64 = answer
+        .own
+        .iter()
+        .map(|r| r.last.min(answer.head) - r.first.max(answer.scanned + 1) + 1)
+        .sum();
     // The newest dictionary both sides have (a device may be newer than the
     // server), for an answer that may be small: past that its stream's own
     // history serves as well (see `Dictionary::SMALL_CALL_CHANGES`).
-    let most = u64::try_from(answer.head - answer.scanned).unwrap_or(0);
+    let most = u64::try_from(answer.head - answer.scanned - own).unwrap_or(0);
+    answer.step_over_own();
     if most <= Dictionary::SMALL_CALL_CHANGES {
         answer.dictionary = Dictionary::newest_up_to(req.dictionary);
     }
@@ -344,6 +352,18 @@ impl Answer {
         }
     }
 
+    /// Moves past the device's runs of its own that start where the answer
+    /// has looked through to: none of their numbers is for the device.
+    fn step_over_own(&mut self) {
+        while let Some(run) = self.own.front() {
+            if run.first > self.scanned + 1 {
+                break;
+            }
+            self.scanned = self.scanned.max(run.last.min(self.head));
+            self.own.pop_front();
+        }
+    }
+
     /// Reads the next batch: looks through the next `read_rows` sequence
     /// numbers if all found so far are read, then reads changes found, up to
     /// a message's bytes. Work bounded either way, in one read transaction.
@@ -353,7 +373,12 @@ impl Answer {
                 return Err(Error::Revoked(self.device));
             }
             if self.found.is_empty() {
-                let to = self.head.min(self.scanned.saturating_add(self.read_rows));
+                // Up to the device's next run of its own, which is stepped
+                // over after.
+                let mut to = self.head.min(self.scanned.saturating_add(self.read_rows));
+                if let Some(run) = self.own.front() {
+                    to = to.min(run.first - 1);
+                }
                 // The scope index alone (it holds the sequence number and
                 // the device), in scope order: sorted here, at most
                 // `read_rows` numbers. The device's own changes are not sent
@@ -389,6 +414,7 @@ impl Answer {
                 purged.sort_unstable();
                 self.purged.extend(purged);
                 self.scanned = to;
+                self.step_over_own();
             }
             let mut get = tx.prepare_cached("SELECT bytes FROM changes WHERE seq = ?1")?;
             let mut bytes = 0;
@@ -483,7 +509,9 @@ mod tests {
     }
 
     /// Whatever the size of its reads, an answer is the same messages, and
-    /// holds each change after its scope's cursor, not the device's own.
+    /// holds each change after its scope's cursor, not the device's own,
+    /// whether their numbers are stepped over (the device's newest runs)
+    /// or looked through (older runs, single numbers).
     #[test]
     fn an_answer_read_in_any_batches_is_the_same_messages() {
         let dir = tempfile::tempdir().unwrap();
@@ -505,7 +533,11 @@ mod tests {
                 registry::scope_id(tx, &cadre)?,
             ];
             for i in 0..60_u32 {
-                let from = if i % 3 == 0 { &me } else { &other };
+                let from = if i % 3 == 0 || (45..50).contains(&i) {
+                    &me
+                } else {
+                    &other
+                };
                 let bytes: Vec<u8> = (0..(i * 37 % 500 + 1)).map(|b| (b ^ i) as u8).collect();
                 tx.execute(
                     "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at)
@@ -520,9 +552,39 @@ mod tests {
                 )?;
                 changes.push((i64::from(i) + 1, (i % 2) as usize, from.id, bytes));
             }
+            // The device's numbers, noted as its pushes would: 1, 4, …, 43,
+            // 46 to 50, 52, 55, 58; the oldest three runs are not kept.
+            for (seq, _, device, _) in &changes {
+                if *device == me.id {
+                    own_runs::note(
+                        tx,
+                        me.id,
+                        Run {
+                            first: *seq,
+                            last: *seq,
+                        },
+                    )?;
+                }
+            }
             Ok::<_, Error>(())
         })
         .unwrap();
+        let runs = db.read(|tx| own_runs::within(tx, me.id, 0, 60)).unwrap();
+        assert!(
+            runs.contains(&Run {
+                first: 46,
+                last: 50
+            }),
+            "{runs:?}"
+        );
+        assert_eq!(
+            runs.first(),
+            Some(&Run {
+                first: 10,
+                last: 10
+            }),
+            "{runs:?}"
+        );
         let names: Vec<String> = db
             .read(|tx| registry::readable_scopes(tx, &me.principal))
             .unwrap()
@@ -591,6 +653,80 @@ mod tests {
                     ),
                 }
             }
+        }
+    }
+
+    /// A pull steps over the device's runs of its own rather than looking
+    /// through them: a change of another device put by hand inside such a
+    /// run (which no push can do) is not found, and one after it is.
+    #[test]
+    fn a_pull_steps_over_the_numbers_of_the_devices_own_pushes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let v = VillageCode::new("dongcun").unwrap();
+        let (me, other) = db
+            .write(|tx| {
+                registry::add_village(tx, &v, "东村")?;
+                let a = registry::add_person(tx, None, "张", Role::Secretary, Some(&v))?;
+                let b = registry::add_person(tx, None, "李", Role::Cadre, Some(&v))?;
+                Ok::<_, Error>((enrol(tx, &a, 1), enrol(tx, &b, 2)))
+            })
+            .unwrap();
+        let shared = Scope::VillageShared(v);
+        db.write(|tx| {
+            let scope = registry::scope_id(tx, &shared)?;
+            for i in 1..=10_i64 {
+                // 5 and 10 are the other device's; 5 sits in the run.
+                let from = if i % 5 == 0 { &other } else { &me };
+                tx.execute(
+                    "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+                    params![
+                        i.to_le_bytes(),
+                        [0_u8; 16],
+                        scope,
+                        from.id as i64,
+                        vec![i as u8]
+                    ],
+                )?;
+            }
+            own_runs::note(tx, me.id, Run { first: 1, last: 9 })
+        })
+        .unwrap();
+        let names: Vec<String> = db
+            .read(|tx| registry::readable_scopes(tx, &me.principal))
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let req = PullRequest {
+            common: 0,
+            scopes_digest: scopes_digest(names.iter().map(String::as_str)),
+            dictionary: Dictionary::NEWEST.number(),
+            ..PullRequest::default()
+        };
+        for read_rows in [1, 3, READ_ROWS] {
+            let opts = FeedOptions {
+                read_rows,
+                ..FeedOptions::default()
+            };
+            let mut batches = Vec::new();
+            answer(&db, &me, &req, &opts, |b| {
+                batches.push(b);
+                true
+            })
+            .unwrap();
+            let mut unpacker = Unpacker::with_dictionary(Dictionary::NEWEST);
+            let got: Vec<Vec<u8>> = batches
+                .iter()
+                .flat_map(|b| unpacker.unpack(&b.frame, b.entries).unwrap())
+                .map(|e| match e {
+                    Entry::Change { bytes, .. } => bytes,
+                    Entry::Document { .. } => panic!("a document"),
+                })
+                .collect();
+            assert_eq!(got, [vec![10_u8]], "reads of {read_rows}");
+            assert_eq!(batches.last().map(|b| b.through), Some(10));
         }
     }
 }

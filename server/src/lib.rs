@@ -46,6 +46,7 @@ pub mod ingest;
 pub mod limits;
 pub mod logs;
 pub mod metrics;
+pub mod own_runs;
 pub mod purge;
 pub mod purge_journal;
 pub mod rate;

@@ -9,7 +9,7 @@ use rusqlite::Transaction;
 use crate::error::Error;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 13;
+pub const VERSION: u32 = 14;
 
 const V1: &str = "
 CREATE TABLE settings (
@@ -251,6 +251,17 @@ const V13: &str = "
 DROP INDEX documents_by_scope;
 ";
 
+/// Version 14: the runs of numbers that hold only one device's changes,
+/// which a pull of that device steps over (see [`crate::own_runs`]).
+const V14: &str = "
+CREATE TABLE own_runs (
+    device_id INTEGER NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (device_id, first_seq)
+) WITHOUT ROWID;
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
     for version in from..VERSION {
@@ -268,6 +279,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> Result<(), Error> {
             10 => tx.execute_batch(V11)?,
             11 => tx.execute_batch(V12)?,
             12 => tx.execute_batch(V13)?,
+            13 => tx.execute_batch(V14)?,
             _ => {}
         }
     }

@@ -1,8 +1,9 @@
 //! The last stage: an admitted change is taken into its record and kept
 //! for storing; once the message is through, its changes are stored, many
 //! rows to a statement ([`crate::runs`]), each getting the next sequence
-//! number (`AUTOINCREMENT`, never reused, in the order they were admitted),
-//! and every record it changed is written (the new ones many to a
+//! number (`AUTOINCREMENT`, never reused, in the order they were admitted;
+//! noted as a run of the device's own, [`crate::own_runs`]), and every
+//! record it changed is written (the new ones many to a
 //! statement too), in the same transaction.
 
 use automerge::ChangeHash;
@@ -15,6 +16,7 @@ use super::admit::working;
 use super::apply::Working;
 use crate::documents;
 use crate::error::Error;
+use crate::own_runs::{self, Run};
 use crate::runs;
 
 /// An admitted change, to be stored once the message is through.
@@ -101,9 +103,15 @@ fn store_admitted(b: &Batch<'_>) -> Result<Vec<i64>, Error> {
 }
 
 /// Writes every record that took changes: those the server had before one
-/// at a time, the new ones many to a statement.
+/// at a time, the new ones many to a statement, and notes the numbers the
+/// changes took as the device's own ([`own_runs`]).
 pub(super) fn finish(b: &mut Batch<'_>) -> Result<(), Error> {
     let seqs = store_admitted(b)?;
+    if let (Some(&first), Some(&last)) = (seqs.first(), seqs.last())
+        && last - first + 1 == seqs.len() as i64
+    {
+        own_runs::note(b.tx, b.device.id, Run { first, last })?;
+    }
     for id in &b.order {
         let Some(w) = b.work.get_mut(id) else {
             continue;
