@@ -1,4 +1,13 @@
 //! The server's SQLite database: one writer, a few readers, WAL, durable commits.
+//!
+//! The one writer has two connections, used one at a time: one that checks
+//! foreign keys, for every write, and one that does not, for the intake of
+//! pushed changes ([`Db::intake`]), which writes only numbers it looked up
+//! in the same transaction (a change's scope and device) and many rows to a
+//! statement. SQLite keeps a statement journal for a statement that writes
+//! many rows and may stop halfway: a foreign key checked or a key met twice.
+//! The intake's inserts say `OR FAIL` (a key met twice fails the whole
+//! transaction anyway) and check no foreign key, so none is kept.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -32,12 +41,40 @@ pub struct Db {
     // WAL back into the database file as it closes.
     readers: Vec<Mutex<Connection>>,
     lookups: Mutex<Connection>,
-    writer: Mutex<Connection>,
+    writer: Mutex<Writer>,
     dir: PathBuf,
 }
 
-fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+/// The writer's two connections.
+#[derive(Debug)]
+struct Writer {
+    // Closes before `checked`, which folds the WAL back as it closes.
+    intake: Connection,
+    checked: Connection,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A connection that writes: durable commits, its statements kept.
+fn writer(path: &Path) -> Result<Connection, Error> {
+    let writer = Connection::open(path)?;
+    writer.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
+    writer.busy_timeout(Duration::from_secs(30))?;
+    writer.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit is on disk before the server acknowledges it.
+    writer.pragma_update(None, "synchronous", "FULL")?;
+    writer.pragma_update(None, "cache_size", -16384)?;
+    writer.pragma_update(None, "temp_store", "MEMORY")?;
+    // Deleted content is zeroed, not left in free pages: a purged
+    // record's bytes leave the file (see [`crate::purge`]).
+    writer.pragma_update(None, "secure_delete", "ON")?;
+    // Fold the log back into the database every 32 MiB rather than 4 MiB:
+    // pushes of new records touch index pages all over a growing
+    // database, and fewer checkpoints write each such page fewer times.
+    writer.pragma_update(None, "wal_autocheckpoint", 8192)?;
+    Ok(writer)
 }
 
 impl Db {
@@ -53,21 +90,7 @@ impl Db {
         private_files::private_dir(dir).map_err(io(dir))?;
         let path = dir.join("massline.db");
         private_files::private_sqlite(&path).map_err(io(&path))?;
-        let mut writer = Connection::open(&path)?;
-        writer.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
-        writer.busy_timeout(Duration::from_secs(30))?;
-        writer.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL: a commit is on disk before the server acknowledges it.
-        writer.pragma_update(None, "synchronous", "FULL")?;
-        writer.pragma_update(None, "cache_size", -16384)?;
-        writer.pragma_update(None, "temp_store", "MEMORY")?;
-        // Deleted content is zeroed, not left in free pages: a purged
-        // record's bytes leave the file (see [`crate::purge`]).
-        writer.pragma_update(None, "secure_delete", "ON")?;
-        // Fold the log back into the database every 32 MiB rather than 4 MiB:
-        // pushes of new records touch index pages all over a growing
-        // database, and fewer checkpoints write each such page fewer times.
-        writer.pragma_update(None, "wal_autocheckpoint", 8192)?;
+        let mut writer = writer(&path)?;
         let version: u32 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > schema::VERSION {
             return Err(Error::Invalid(format!(
@@ -87,6 +110,8 @@ impl Db {
         // Foreign keys on only after the upgrade: an upgrade that makes a
         // table anew (schema 8) drops the old one while rows point at it.
         writer.pragma_update(None, "foreign_keys", "ON")?;
+        let intake = self::writer(&path)?;
+        intake.pragma_update(None, "foreign_keys", "OFF")?;
         let reader = || -> Result<Mutex<Connection>, Error> {
             let r = Connection::open_with_flags(
                 &path,
@@ -100,7 +125,10 @@ impl Db {
         Ok(Db {
             readers,
             lookups: reader()?,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(Writer {
+                intake,
+                checked: writer,
+            }),
             dir: dir.to_path_buf(),
         })
     }
@@ -116,19 +144,27 @@ impl Db {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        in_write_transaction(&mut lock(&self.writer).checked, f)
+    }
+
+    /// [`Db::write`] for the intake of pushed changes, on the writer's
+    /// connection that checks no foreign key: `f` writes only numbers of
+    /// rows it looked up in the same transaction (see the module's note).
+    pub fn intake<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        in_write_transaction(&mut lock(&self.writer).intake, f)
     }
 
     /// Folds the log into the database and truncates it, so the log holds no
     /// page as it was before the last write (after a purge). Waits for the
     /// readers' transactions open now.
     pub fn checkpoint(&self) -> Result<(), Error> {
-        let conn = lock(&self.writer);
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let writer = lock(&self.writer);
+        writer
+            .checked
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 
@@ -157,10 +193,48 @@ impl Db {
     }
 }
 
+fn in_write_transaction<T, E: From<rusqlite::Error>>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+) -> Result<T, E> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
 fn in_read_transaction<T, E: From<rusqlite::Error>>(
     mut conn: MutexGuard<'_, Connection>,
     f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
 ) -> Result<T, E> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
     f(&tx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every write but the intake checks foreign keys: a person put in a
+    /// village that does not exist is refused. The intake, which writes
+    /// only numbers it looked up, checks none.
+    #[test]
+    fn only_the_intake_leaves_foreign_keys_unchecked() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let put = |tx: &Transaction<'_>, id: &str| {
+            tx.execute(
+                "INSERT INTO people (id, name, role, village, created_at)
+                 VALUES (?1, '张', 'member', 'nowhere', 0)",
+                [id],
+            )
+        };
+        let checked = db.write(|tx| put(tx, "zhang"));
+        assert!(
+            matches!(&checked, Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+            "{checked:?}"
+        );
+        assert_eq!(db.intake(|tx| put(tx, "li")).unwrap(), 1);
+    }
 }

@@ -189,7 +189,7 @@ pub fn put(tx: &Transaction<'_>, row: &Row<'_>) -> Result<(), Error> {
 pub fn put_new(tx: &Transaction<'_>, rows: &[Row<'_>]) -> Result<(), Error> {
     for run in runs::of(rows) {
         let sql = format!(
-            "INSERT INTO documents (doc_id, scope_id, kind, state, chunks, record, created_seq,
+            "INSERT OR FAIL INTO documents (doc_id, scope_id, kind, state, chunks, record, created_seq,
                                     updated_seq, withdrawn, saved_through) VALUES {}",
             runs::values(run.len(), 10)
         );

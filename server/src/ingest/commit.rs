@@ -69,7 +69,7 @@ fn store_admitted(b: &Batch<'_>) -> Result<Vec<i64>, Error> {
     let device = b.device.id as i64;
     for rows in runs::of(&b.admitted) {
         let sql = format!(
-            "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at) VALUES {}",
+            "INSERT OR FAIL INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at) VALUES {}",
             runs::values(rows.len(), 6)
         );
         let mut values: Vec<&dyn ToSql> = Vec::with_capacity(rows.len() * 6);

@@ -112,7 +112,7 @@ pub fn ingest_together(
     messages: Vec<Vec<Prepared>>,
     now: i64,
 ) -> Result<Together, Error> {
-    db.write(|tx| {
+    db.intake(|tx| {
         // In the transaction that stores the messages: a revocation commits
         // either before it (and nothing of them is stored) or after.
         if !registry::enrolled(tx, device.id)? {
