@@ -19,7 +19,9 @@
 //!   [`dictionary`]: the zstd dictionaries a stream may be compressed with;
 //!   [`change_limits`]: what one change from a device may hold, read in
 //!   one pass from its columns where it can be (`change_columns`);
-//!   [`parallel`]: a message's changes read on the machine's cores.
+//!   [`parallel`]: a message's changes read on the machine's cores;
+//!   [`runs`]: rows cut into runs for statements of many rows, the sizes
+//!   both sides' stores write and look up in.
 //! - [`protocol`]: the sync messages as plain Rust.
 //! - [`enrollment_code`]: the code a township officer hands out.
 //! - [`report`]: an error and its sources as one line.
@@ -58,6 +60,7 @@ pub mod protocol;
 pub mod record_doc;
 pub mod records;
 pub mod report;
+pub mod runs;
 pub mod stored_doc;
 pub mod todo;
 

@@ -11,7 +11,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use rustc_hash::FxHashSet;
 
 use crate::error::Error;
-use crate::runs;
+use massline_model::runs;
 
 /// A record's stored document and where it lives.
 #[derive(Clone, Debug)]

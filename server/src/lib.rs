@@ -52,7 +52,6 @@ pub mod purge_journal;
 pub mod rate;
 pub mod registry;
 pub mod rows;
-pub mod runs;
 pub mod schema;
 pub mod service;
 pub mod web;

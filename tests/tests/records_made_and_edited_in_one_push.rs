@@ -77,7 +77,7 @@ async fn a_messages_changes_are_numbered_in_the_order_they_were_sent() {
         }
     }
     let sent = wang.outbox();
-    assert!(sent.len() > massline_server::runs::ROWS_PER_STATEMENT);
+    assert!(sent.len() > massline_model::runs::ROWS_PER_STATEMENT);
     let report = wang.client.sync().await.unwrap();
     assert_eq!(report.pushed as usize, sent.len(), "{report:?}");
     assert_eq!(report.calls, 2, "one push message and a pull: {report:?}");
@@ -194,7 +194,7 @@ async fn a_message_sent_again_with_new_records_stores_each_record_once() {
     };
     make(0, 150);
     let first = outbox();
-    assert!(first.len() > massline_server::runs::ROWS_PER_STATEMENT);
+    assert!(first.len() > massline_model::runs::ROWS_PER_STATEMENT);
     let answer = raw::push_changes(&wang, &first).await;
     assert_eq!((answer.accepted, answer.refused.len()), (150, 0));
 

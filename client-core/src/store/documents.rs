@@ -1,7 +1,10 @@
 //! Record documents as stored, and the index of every change by hash.
 
 use automerge::{Automerge, ChangeHash};
-use rusqlite::{OptionalExtension, Transaction, params};
+use massline_model::runs;
+use rusqlite::types::ToSql;
+use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+use rustc_hash::FxHashSet;
 use serde_json::Value;
 
 use crate::access::Scope;
@@ -156,6 +159,43 @@ pub fn will_compact(previous: Option<&StoredDoc>, n_new: i64) -> bool {
     stored_doc::will_compact(previous.map(StoredDoc::run), n_new)
 }
 
+/// A document's new state, ready to be written ([`put_rows`]).
+#[derive(Debug)]
+pub struct NewState {
+    id: DocId,
+    state: Vec<u8>,
+    chunks: i64,
+    row: Row,
+    now: i64,
+}
+
+impl NewState {
+    /// The state `w` leaves document `id` in at `now`. `save` makes the
+    /// compacted document when the run of chunks grows too long; it is not
+    /// called otherwise.
+    pub fn of(
+        id: &DocId,
+        w: Written<'_>,
+        now: i64,
+        save: impl FnOnce() -> Result<Vec<u8>, Error>,
+    ) -> Result<NewState, Error> {
+        let (state, chunks) =
+            stored_doc::next_run(w.previous.map(StoredDoc::run), w.new_chunks, w.n_new, save)?;
+        Ok(NewState {
+            id: *id,
+            state,
+            chunks,
+            row: w.row,
+            now,
+        })
+    }
+
+    /// The bytes of its stored form.
+    pub fn state_bytes(&self) -> usize {
+        self.state.len()
+    }
+}
+
 /// Writes a document's new state. `save` makes the compacted document when
 /// the run of chunks grows too long; it is not called otherwise.
 pub fn put_row(
@@ -165,40 +205,80 @@ pub fn put_row(
     now: i64,
     save: impl FnOnce() -> Result<Vec<u8>, Error>,
 ) -> Result<(), Error> {
-    let (state, chunks) =
-        stored_doc::next_run(w.previous.map(StoredDoc::run), w.new_chunks, w.n_new, save)?;
-    let Row {
-        scope,
-        kind,
-        record,
-        problem,
-        withdrawn,
-    } = w.row;
-    tx.prepare_cached(
-        "INSERT INTO documents (doc_id, scope, kind, state, chunks, record, problem, updated_at,
-                                withdrawn)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (doc_id) DO UPDATE SET scope = ?2, kind = ?3, state = ?4, chunks = ?5,
-             record = ?6, problem = ?7, updated_at = ?8, withdrawn = ?9",
-    )?
-    .execute(params![
-        &id.as_bytes()[..],
-        scope,
-        kind,
-        state,
-        chunks,
-        record,
-        problem,
-        now,
-        withdrawn
-    ])?;
+    put_rows(tx, &[NewState::of(id, w, now, save)?])
+}
+
+/// Writes documents' new states, many to a statement ([`runs`]).
+pub fn put_rows(tx: &Transaction<'_>, states: &[NewState]) -> Result<(), Error> {
+    for run in runs::of(states) {
+        let sql = format!(
+            "INSERT INTO documents (doc_id, scope, kind, state, chunks, record, problem,
+                                    updated_at, withdrawn)
+             VALUES {}
+             ON CONFLICT (doc_id) DO UPDATE SET scope = excluded.scope, kind = excluded.kind,
+                 state = excluded.state, chunks = excluded.chunks, record = excluded.record,
+                 problem = excluded.problem, updated_at = excluded.updated_at,
+                 withdrawn = excluded.withdrawn",
+            runs::values(run.len(), 9)
+        );
+        let mut values: Vec<&dyn ToSql> = Vec::with_capacity(run.len() * 9);
+        for n in run {
+            values.extend([
+                n.id.as_bytes() as &dyn ToSql,
+                &n.row.scope,
+                &n.row.kind,
+                &n.state,
+                &n.chunks,
+                &n.row.record,
+                &n.row.problem,
+                &n.now,
+                &n.row.withdrawn,
+            ]);
+        }
+        tx.prepare_cached(&sql)?.execute(&values[..])?;
+    }
     Ok(())
+}
+
+/// Which of `ids` the device holds a document of, looked up many to a
+/// statement ([`runs`]).
+pub fn existing(tx: &Transaction<'_>, ids: &[DocId]) -> Result<FxHashSet<DocId>, Error> {
+    let mut found = FxHashSet::default();
+    for run in runs::of(ids) {
+        let sql = format!(
+            "SELECT doc_id FROM documents WHERE doc_id IN ({})",
+            vec!["?"; run.len()].join(", ")
+        );
+        let mut stmt = tx.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(run.iter().map(|id| &id.as_bytes()[..])))?;
+        while let Some(row) = rows.next()? {
+            let id = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+            if let Some(id) = DocId::from_slice(id) {
+                found.insert(id);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Notes that the device holds change `hash`, of document `doc`.
 pub fn index_change(tx: &Transaction<'_>, hash: &ChangeHash, doc: &DocId) -> Result<(), Error> {
-    tx.prepare_cached("INSERT OR IGNORE INTO changes (hash, doc_id) VALUES (?1, ?2)")?
-        .execute(params![&hash.0[..], &doc.as_bytes()[..]])?;
+    index_changes(tx, &[(*hash, *doc)])
+}
+
+/// [`index_change`] of many changes, many to a statement ([`runs`]).
+pub fn index_changes(tx: &Transaction<'_>, changes: &[(ChangeHash, DocId)]) -> Result<(), Error> {
+    for run in runs::of(changes) {
+        let sql = format!(
+            "INSERT OR IGNORE INTO changes (hash, doc_id) VALUES {}",
+            runs::values(run.len(), 2)
+        );
+        let mut values: Vec<&dyn ToSql> = Vec::with_capacity(run.len() * 2);
+        for (hash, doc) in run {
+            values.extend([&hash.0 as &dyn ToSql, doc.as_bytes()]);
+        }
+        tx.prepare_cached(&sql)?.execute(&values[..])?;
+    }
     Ok(())
 }
 

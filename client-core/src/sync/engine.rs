@@ -31,6 +31,7 @@ use crate::store::documents::{self, Row, StoredDoc};
 use crate::store::outbox::{self, Pending};
 use crate::store::{Db, cursors, identity};
 use massline_model::parallel;
+use massline_model::runs::ROWS_PER_STATEMENT;
 
 /// Tuning of a sync.
 #[derive(Clone, Copy, Debug)]
@@ -897,6 +898,9 @@ impl PullSession {
 
 /// Applies entries from the server to the store; returns how many were new,
 /// and the records they changed.
+/// Most bytes of records' new states held to be written together.
+const MAX_STATES_HELD: usize = 4 << 20;
+
 fn apply_entries(
     tx: &rusqlite::Transaction<'_>,
     entries: Vec<Decoded>,
@@ -905,6 +909,22 @@ fn apply_entries(
     let mut work: FxHashMap<DocId, Box<Working>> = FxHashMap::default();
     let mut order: Vec<DocId> = Vec::new();
     let mut batch_index: FxHashMap<ChangeHash, DocId> = FxHashMap::default();
+    // The changes taken, indexed once the message is through, and which of
+    // the records its first changes make the device had already: each
+    // looked up or written many to a statement.
+    let mut indexed: Vec<(ChangeHash, DocId)> = Vec::new();
+    let firsts: Vec<DocId> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Decoded::Change { hash, change, .. }
+                if change.as_deref().is_none_or(|c| c.deps().is_empty()) =>
+            {
+                Some(DocId::of_first_change(hash))
+            }
+            _ => None,
+        })
+        .collect();
+    let stored_before = documents::existing(tx, &firsts)?;
     let mut taken = 0;
     for entry in entries {
         match entry {
@@ -932,7 +952,7 @@ fn apply_entries(
                     // A first change is new exactly when its record is.
                     None => {
                         let id = DocId::of_first_change(&hash);
-                        if work.contains_key(&id) || documents::stored(tx, &id)?.is_some() {
+                        if work.contains_key(&id) || stored_before.contains(&id) {
                             continue;
                         }
                         work.insert(id, Box::new(Working::new(row.take())));
@@ -1018,11 +1038,16 @@ fn apply_entries(
                 w.chunks.extend_from_slice(&bytes);
                 w.n_new += 1;
                 batch_index.insert(hash, id);
-                documents::index_change(tx, &hash, &id)?;
+                indexed.push((hash, id));
                 taken += 1;
             }
         }
     }
+    documents::index_changes(tx, &indexed)?;
+    // Records' new states are written many to a statement, a statement's
+    // worth (or a few MiB) at a time.
+    let mut states = Vec::new();
+    let mut held = 0;
     for id in &order {
         let Some(mut w) = work.remove(id) else {
             continue;
@@ -1053,11 +1078,19 @@ fn apply_entries(
             n_new: w.n_new,
         };
         let doc = w.doc.as_deref();
-        documents::put_row(tx, id, written, now, || {
+        let state = documents::NewState::of(id, written, now, || {
             doc.map(Automerge::save)
                 .ok_or_else(|| Error::Storage("document not loaded".into()))
         })?;
+        held += state.state_bytes();
+        states.push(state);
+        if states.len() == ROWS_PER_STATEMENT || held >= MAX_STATES_HELD {
+            documents::put_rows(tx, &states)?;
+            states.clear();
+            held = 0;
+        }
     }
+    documents::put_rows(tx, &states)?;
     Ok((taken, order))
 }
 
@@ -1249,6 +1282,44 @@ mod tests {
                 .expect("read")
                 .expect("the record is held");
             assert_eq!(&stored.state, bytes, "record of change {hash}");
+        }
+    }
+
+    /// A message of more records than one statement writes, half of them
+    /// held already: the others are taken once each, every change indexed,
+    /// every record's state its change.
+    #[test]
+    fn records_held_already_are_passed_over_and_the_rest_written_many_to_a_statement() {
+        let n = 3 * ROWS_PER_STATEMENT + 7;
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Db::open(&dir.path().join("p.db"), None).expect("db");
+        let changes = first_changes(n, None);
+        let mut session = PullSession::new();
+        session
+            .apply(&db, message(&changes[..n / 2]), 1)
+            .expect("the first half");
+        let mut session = PullSession::new();
+        session.apply(&db, message(&changes), 2).expect("all");
+        assert_eq!(session.received, (n - n / 2) as u64);
+        let count = |sql: &str| -> i64 {
+            db.read(|tx| Ok::<_, Error>(tx.query_row(sql, [], |r| r.get(0))?))
+                .expect("count")
+        };
+        assert_eq!(count("SELECT count(*) FROM documents"), n as i64);
+        assert_eq!(count("SELECT count(*) FROM changes"), n as i64);
+        for (i, (hash, bytes)) in changes.iter().enumerate() {
+            let id = DocId::of_first_change(hash);
+            let (stored, indexed) = db
+                .read(|tx| {
+                    Ok::<_, Error>((
+                        documents::stored(tx, &id)?,
+                        documents::doc_of_change(tx, hash)?,
+                    ))
+                })
+                .expect("read");
+            let stored = stored.expect("the record is held");
+            assert_eq!((&stored.state, stored.chunks), (bytes, 1), "record {i}");
+            assert_eq!(indexed, Some(id), "change {i}");
         }
     }
 }

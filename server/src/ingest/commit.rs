@@ -1,6 +1,6 @@
 //! The last stage: an admitted change is taken into its record and kept
 //! for storing; once the message is through, its changes are stored, many
-//! rows to a statement ([`crate::runs`]), each getting the next sequence
+//! rows to a statement ([`massline_model::runs`]), each getting the next sequence
 //! number (`AUTOINCREMENT`, never reused, in the order they were admitted;
 //! noted as a run of the device's own, [`crate::own_runs`]), and every
 //! record it changed is written (the new ones many to a
@@ -17,7 +17,7 @@ use super::apply::Working;
 use crate::documents;
 use crate::error::Error;
 use crate::own_runs::{self, Run};
-use crate::runs;
+use massline_model::runs;
 
 /// An admitted change, to be stored once the message is through.
 pub(super) struct Admitted {

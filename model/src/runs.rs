@@ -3,7 +3,8 @@
 //! more on the statement (fetched from the cache, bound, run, reset) than on
 //! the row. Rows go instead in runs of [`ROWS_PER_STATEMENT`], then of the
 //! powers of two below it, so that a handful of statement sizes serve every
-//! message, each prepared once and kept (`db::STATEMENTS_KEPT`).
+//! message, each prepared once and kept (the server's and the phone's
+//! connections keep their statements).
 
 /// Most rows of one statement (at ten values a row, well within SQLite's
 /// limit of 32,766 values per statement).
