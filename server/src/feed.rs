@@ -200,7 +200,7 @@ pub fn start(
         answer.own = own_runs::within(tx, device.id, answer.scanned, head)?.into();
         Ok(())
     })?;
-    // The numbers that may hold changes for the device.
+    // How many of the numbers ahead are the device's own (in its runs).
     let own: i64 = answer
         .own
         .iter()
