@@ -95,13 +95,6 @@ pub struct Change<'a> {
 /// people and records it newly names present in the village.
 pub fn check(c: &Change<'_>, ctx: &dyn Context) -> Result<(), Broken> {
     check_record(c.merged).map_err(Broken::Invalid)?;
-    check_change(c, ctx)
-}
-
-/// [`check`] of a change whose merged record was held to [`check_record`]
-/// already (the server does that for a new record on its first stage's
-/// threads): the author's edit allowed, what it names present.
-pub fn check_change(c: &Change<'_>, ctx: &dyn Context) -> Result<(), Broken> {
     check_author(c).map_err(Broken::NotAllowed)?;
     check_references(c, ctx).map_err(Broken::Invalid)?;
     // What the records naming this one say of it (a problem's measures, the

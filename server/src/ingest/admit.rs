@@ -354,14 +354,7 @@ pub(super) fn written(id: DocId, judged: Judgement) -> Result<Edit, Refused> {
 
 /// The record keeps its scope, and the edit passes the record rules; gives
 /// the scope and its number.
-/// `record_checked`: the record was held to its own rules already (a new
-/// record read on the first stage).
-pub(super) fn rules(
-    b: &Batch<'_>,
-    id: DocId,
-    edit: &Edit,
-    record_checked: bool,
-) -> Result<(Scope, i64), Stop> {
+pub(super) fn rules(b: &Batch<'_>, id: DocId, edit: &Edit) -> Result<(Scope, i64), Stop> {
     let scope = &edit.merged().scope;
     let n = match b.work.get(&id).and_then(|w| w.scope.as_ref()) {
         Some((fixed, _)) if fixed != scope => {
@@ -382,12 +375,7 @@ pub(super) fn rules(
     };
     let pending = |d: &DocId| b.work.get(d).and_then(|w| w.standing.record.clone());
     let ctx = ServerContext::new(b.tx, &pending, &b.people);
-    let change = edit.change(id, &b.device.principal);
-    let judged = if record_checked {
-        rules::check_change(&change, &ctx)
-    } else {
-        rules::check(&change, &ctx)
-    };
+    let judged = rules::check(&edit.change(id, &b.device.principal), &ctx);
     ctx.failure()?;
     judged.map_err(|broken| match broken {
         Broken::Invalid(v) => refuse(RefusalCode::InvalidRecord, format!("record {id}: {v}")),

@@ -339,7 +339,6 @@ impl<'a> Batch<'a> {
         admit::not_purged(self, hash, parsed.deps())?;
         let id = admit::record(self, hash, parsed.deps())?;
         let new = self.open(id, parsed.deps().is_empty())?;
-        let first = matches!(parsed, Parsed::First(_));
         let judged = match parsed {
             Parsed::First(read) => {
                 admit::scope(self, id, Some(&read.judged))?;
@@ -366,7 +365,7 @@ impl<'a> Batch<'a> {
             }
         };
         let edit = admit::written(id, judged)?;
-        let scope = admit::rules(self, id, &edit, first)?;
+        let scope = admit::rules(self, id, &edit)?;
         // The JSON written ahead is that of the first change's edit: the
         // edit taken whenever it was there.
         commit::store(self, id, hash, bytes, (edit, record_json), scope)

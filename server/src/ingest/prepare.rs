@@ -11,7 +11,6 @@ use massline_model::change_limits::{self, ChangeLimitError, OpIndex, Within};
 use massline_model::judge::{self, Judgement};
 use massline_model::packing::Entry;
 use massline_model::parallel;
-use massline_model::records::rules;
 
 use super::foresee::{self, Foreseen};
 
@@ -42,8 +41,7 @@ pub enum Parsed {
     First(Box<FirstRead>),
 }
 
-/// A plain first change, as the first stage read it. Its record, if it
-/// reads, keeps its own rules (`rules::check_record`).
+/// A plain first change, as the first stage read it.
 #[derive(Debug)]
 pub struct FirstRead {
     /// Its author's actor id.
@@ -162,18 +160,9 @@ fn read(entry: Checking<'_>) -> Prepared {
         Checking::Change(hash, within) => (hash, within),
         Checking::Document(doc) => return Prepared::Document(doc),
     };
-    let mut parsed = within
+    let parsed = within
         .map_err(Unread::from)
         .and_then(|within| parsed(hash, within));
-    // A new record's own rules, checked here rather than in the serial
-    // stage: one that breaks them reads as a record that does not read,
-    // refused with the same reason at the same step.
-    if let Ok(Parsed::First(f)) = &mut parsed
-        && let Ok(edit) = &f.judged.edit
-        && let Err(broken) = rules::check_record(edit.merged())
-    {
-        f.judged.edit = Err(broken);
-    }
     let record_json = match &parsed {
         Ok(Parsed::First(f)) => f
             .judged
