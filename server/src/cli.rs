@@ -436,6 +436,9 @@ fn run() -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
                 let local = listener.local_addr()?;
+                // Before anything else is bound: the refusal is the answer,
+                // whatever the dashboard's port would have met.
+                crate::plaintext_only_on_loopback(local, !plaintext)?;
                 let web_listener = if no_web {
                     None
                 } else {

@@ -132,6 +132,17 @@ pub async fn run(
     .await
 }
 
+/// Refuses plain-text gRPC (`tls` false) on anything but a loopback address.
+pub fn plaintext_only_on_loopback(local: std::net::SocketAddr, tls: bool) -> Result<(), Error> {
+    if !tls && !local.ip().is_loopback() {
+        return Err(Error::Invalid(format!(
+            "plain-text gRPC (--plaintext) is served only on a loopback address such as \
+             127.0.0.1, not on {local}: devices on a network need TLS"
+        )));
+    }
+    Ok(())
+}
+
 /// Serves devices, and the dashboard if it has a listener, until `shutdown`
 /// completes; then finishes the calls and requests under way and returns.
 /// The dashboard is always HTTPS, with the server's certificate.
@@ -144,12 +155,7 @@ pub async fn serve(
     let local = listener
         .local_addr()
         .map_err(|e| Error::Io("listener".into(), e))?;
-    if !config.tls && !local.ip().is_loopback() {
-        return Err(Error::Invalid(format!(
-            "plain-text gRPC (--plaintext) is served only on a loopback address such as \
-             127.0.0.1, not on {local}: devices on a network need TLS"
-        )));
-    }
+    plaintext_only_on_loopback(local, config.tls)?;
     let open_files =
         connections::raise_open_file_limit().map_err(|e| Error::Io("open-file limit".into(), e))?;
     let db = Arc::new(db::Db::open(&config.data_dir)?);
