@@ -486,6 +486,57 @@ mod tests {
             .0
     }
 
+    /// A village with a secretary's device and a cadre's.
+    fn village() -> (tempfile::TempDir, Db, VillageCode, Device, Device) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let v = VillageCode::new("dongcun").unwrap();
+        let (me, other) = db
+            .write(|tx| {
+                registry::add_village(tx, &v, "东村")?;
+                let a = registry::add_person(tx, None, "张", Role::Secretary, Some(&v))?;
+                let b = registry::add_person(tx, None, "李", Role::Cadre, Some(&v))?;
+                Ok::<_, Error>((enrol(tx, &a, 1), enrol(tx, &b, 2)))
+            })
+            .unwrap();
+        (dir, db, v, me, other)
+    }
+
+    /// The digest of the scopes `device` reads, as it would send it.
+    fn digest_of(db: &Db, device: &Device) -> u64 {
+        let names: Vec<String> = db
+            .read(|tx| registry::readable_scopes(tx, &device.principal))
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        scopes_digest(names.iter().map(String::as_str))
+    }
+
+    /// Every message of the answer to `req`.
+    fn answered(db: &Db, device: &Device, req: &PullRequest, opts: &FeedOptions) -> Vec<PullBatch> {
+        let mut batches = Vec::new();
+        answer(db, device, req, opts, |b| {
+            batches.push(b);
+            true
+        })
+        .unwrap();
+        batches
+    }
+
+    /// The changes an answer's messages carry, in order.
+    fn changes_in(batches: &[PullBatch]) -> Vec<Vec<u8>> {
+        let mut unpacker = Unpacker::with_dictionary(Dictionary::NEWEST);
+        batches
+            .iter()
+            .flat_map(|b| unpacker.unpack(&b.frame, b.entries).unwrap())
+            .map(|e| match e {
+                Entry::Change { bytes, .. } => bytes,
+                Entry::Document { .. } => panic!("a document"),
+            })
+            .collect()
+    }
+
     /// An idle pull after an upload passes over the device's own changes in
     /// the scope index, never reading their rows.
     #[test]
@@ -514,17 +565,7 @@ mod tests {
     /// or looked through (older runs, single numbers).
     #[test]
     fn an_answer_read_in_any_batches_is_the_same_messages() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
-        let v = VillageCode::new("dongcun").unwrap();
-        let (me, other) = db
-            .write(|tx| {
-                registry::add_village(tx, &v, "东村")?;
-                let a = registry::add_person(tx, None, "张", Role::Secretary, Some(&v))?;
-                let b = registry::add_person(tx, None, "李", Role::Cadre, Some(&v))?;
-                Ok::<_, Error>((enrol(tx, &a, 1), enrol(tx, &b, 2)))
-            })
-            .unwrap();
+        let (_dir, db, v, me, other) = village();
         let (shared, cadre) = (Scope::VillageShared(v.clone()), Scope::VillageCadre(v));
         let mut changes = Vec::new();
         db.write(|tx| {
@@ -585,15 +626,9 @@ mod tests {
             }),
             "{runs:?}"
         );
-        let names: Vec<String> = db
-            .read(|tx| registry::readable_scopes(tx, &me.principal))
-            .unwrap()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
         let req = PullRequest {
             common: 0,
-            scopes_digest: scopes_digest(names.iter().map(String::as_str)),
+            scopes_digest: digest_of(&db, &me),
             cursors: vec![(cadre.to_string(), 25)],
             compression: 0,
             message_bytes: 0,
@@ -615,12 +650,7 @@ mod tests {
                     read_rows,
                     ..FeedOptions::default()
                 };
-                let mut batches = Vec::new();
-                answer(&db, &me, &req, &opts, |b| {
-                    batches.push(b);
-                    true
-                })
-                .unwrap();
+                let batches = answered(&db, &me, &req, &opts);
                 let last = batches.last().unwrap();
                 assert!(last.done);
                 assert_eq!(last.through, 60);
@@ -629,15 +659,7 @@ mod tests {
                         .iter()
                         .all(|b| b.frame.is_empty() || b.dictionary == Dictionary::NEWEST.number())
                 );
-                let mut unpacker = Unpacker::with_dictionary(Dictionary::NEWEST);
-                let got: Vec<Vec<u8>> = batches
-                    .iter()
-                    .flat_map(|b| unpacker.unpack(&b.frame, b.entries).unwrap())
-                    .map(|e| match e {
-                        Entry::Change { bytes, .. } => bytes,
-                        Entry::Document { .. } => panic!("a document"),
-                    })
-                    .collect();
+                let got = changes_in(&batches);
                 // Compared whole, reported short: the changes are long.
                 assert!(
                     got == expected,
@@ -661,17 +683,7 @@ mod tests {
     /// run (which no push can do) is not found, and one after it is.
     #[test]
     fn a_pull_steps_over_the_numbers_of_the_devices_own_pushes() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).unwrap();
-        let v = VillageCode::new("dongcun").unwrap();
-        let (me, other) = db
-            .write(|tx| {
-                registry::add_village(tx, &v, "东村")?;
-                let a = registry::add_person(tx, None, "张", Role::Secretary, Some(&v))?;
-                let b = registry::add_person(tx, None, "李", Role::Cadre, Some(&v))?;
-                Ok::<_, Error>((enrol(tx, &a, 1), enrol(tx, &b, 2)))
-            })
-            .unwrap();
+        let (_dir, db, v, me, other) = village();
         let shared = Scope::VillageShared(v);
         db.write(|tx| {
             let scope = registry::scope_id(tx, &shared)?;
@@ -693,15 +705,9 @@ mod tests {
             own_runs::note(tx, me.id, Run { first: 1, last: 9 })
         })
         .unwrap();
-        let names: Vec<String> = db
-            .read(|tx| registry::readable_scopes(tx, &me.principal))
-            .unwrap()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
         let req = PullRequest {
             common: 0,
-            scopes_digest: scopes_digest(names.iter().map(String::as_str)),
+            scopes_digest: digest_of(&db, &me),
             dictionary: Dictionary::NEWEST.number(),
             ..PullRequest::default()
         };
@@ -710,21 +716,8 @@ mod tests {
                 read_rows,
                 ..FeedOptions::default()
             };
-            let mut batches = Vec::new();
-            answer(&db, &me, &req, &opts, |b| {
-                batches.push(b);
-                true
-            })
-            .unwrap();
-            let mut unpacker = Unpacker::with_dictionary(Dictionary::NEWEST);
-            let got: Vec<Vec<u8>> = batches
-                .iter()
-                .flat_map(|b| unpacker.unpack(&b.frame, b.entries).unwrap())
-                .map(|e| match e {
-                    Entry::Change { bytes, .. } => bytes,
-                    Entry::Document { .. } => panic!("a document"),
-                })
-                .collect();
+            let batches = answered(&db, &me, &req, &opts);
+            let got = changes_in(&batches);
             assert_eq!(got, [vec![10_u8]], "reads of {read_rows}");
             assert_eq!(batches.last().map(|b| b.through), Some(10));
         }
