@@ -24,6 +24,11 @@ pub fn of<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
+/// `n` parameters, for an `IN` list: `?, ?`.
+pub fn list(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 /// `n` rows of `columns` parameters each, for a `VALUES` clause:
 /// `(?, ?), (?, ?)`.
 pub fn values(n: usize, columns: usize) -> String {
@@ -51,8 +56,9 @@ mod tests {
     }
 
     #[test]
-    fn values_hold_a_parameter_for_each_column_of_each_row() {
+    fn values_and_lists_hold_a_parameter_for_each_value() {
         assert_eq!(values(1, 1), "(?)");
         assert_eq!(values(2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(list(3), "?, ?, ?");
     }
 }

@@ -226,7 +226,7 @@ pub fn existing(tx: &Transaction<'_>, ids: &[DocId]) -> Result<FxHashSet<DocId>,
     for run in runs::of(ids) {
         let sql = format!(
             "SELECT doc_id FROM documents WHERE doc_id IN ({})",
-            vec!["?"; run.len()].join(", ")
+            runs::list(run.len())
         );
         let keys: Vec<&[u8]> = run.iter().map(|id| &id.as_bytes()[..]).collect();
         let mut stmt = tx.prepare_cached(&sql)?;

@@ -502,6 +502,23 @@ mod tests {
         (dir, db, v, me, other)
     }
 
+    /// A change numbered next, known by `hash` (its bytes, little-endian),
+    /// sent by `from`.
+    fn put_change(
+        tx: &rusqlite::Transaction<'_>,
+        hash: u64,
+        scope: i64,
+        from: &Device,
+        bytes: &[u8],
+    ) -> Result<(), Error> {
+        tx.execute(
+            "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+            params![hash.to_le_bytes(), [0_u8; 16], scope, from.id as i64, bytes],
+        )?;
+        Ok(())
+    }
+
     /// The digest of the scopes `device` reads, as it would send it.
     fn digest_of(db: &Db, device: &Device) -> u64 {
         let names: Vec<String> = db
@@ -580,17 +597,7 @@ mod tests {
                     &other
                 };
                 let bytes: Vec<u8> = (0..(i * 37 % 500 + 1)).map(|b| (b ^ i) as u8).collect();
-                tx.execute(
-                    "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-                    params![
-                        i.to_le_bytes(),
-                        [0_u8; 16],
-                        ids[(i % 2) as usize],
-                        from.id as i64,
-                        bytes
-                    ],
-                )?;
+                put_change(tx, i.into(), ids[(i % 2) as usize], from, &bytes)?;
                 changes.push((i64::from(i) + 1, (i % 2) as usize, from.id, bytes));
             }
             // The device's numbers, noted as its pushes would: 1, 4, …, 43,
@@ -690,17 +697,7 @@ mod tests {
             for i in 1..=10_i64 {
                 // 5 and 10 are the other device's; 5 sits in the run.
                 let from = if i % 5 == 0 { &other } else { &me };
-                tx.execute(
-                    "INSERT INTO changes (hash, doc_id, scope_id, device_id, bytes, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-                    params![
-                        i.to_le_bytes(),
-                        [0_u8; 16],
-                        scope,
-                        from.id as i64,
-                        vec![i as u8]
-                    ],
-                )?;
+                put_change(tx, i as u64, scope, from, &[i as u8])?;
             }
             own_runs::note(tx, me.id, Run { first: 1, last: 9 })
         })
