@@ -58,7 +58,8 @@ enum Command {
         #[arg(long, default_value_t = limits::BYTES_PER_DAY >> 20)]
         daily_quota_mib: u64,
         /// Address of the dashboard (HTTPS, the server's certificate);
-        /// default: the listen address's host, its port + 1 (7444).
+        /// default: the listen address's host, its port + 1 (7444; with `--listen
+        /// host:0`, a port of the system's choosing).
         #[arg(long)]
         web: Option<String>,
         /// Serve no dashboard.
@@ -442,14 +443,8 @@ fn run() -> anyhow::Result<()> {
                 let web_listener = if no_web {
                     None
                 } else {
-                    let web_listen = web_listen.unwrap_or_else(|| {
-                        let port = if local.port() == 0 {
-                            0
-                        } else {
-                            local.port() + 1
-                        };
-                        std::net::SocketAddr::new(local.ip(), port).to_string()
-                    });
+                    let web_listen =
+                        web_listen.unwrap_or_else(|| dashboard_beside(&listen, local).to_string());
                     Some(
                         tokio::net::TcpListener::bind(&web_listen)
                             .await
@@ -658,5 +653,39 @@ fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// Where the dashboard listens when not told: beside the sync port asked
+/// for (its port + 1), or on a port of the system's choosing when sync was
+/// given one (`--listen host:0`) or the next port does not exist.
+fn dashboard_beside(listen: &str, local: std::net::SocketAddr) -> std::net::SocketAddr {
+    let asked = listen
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok());
+    let port = match asked {
+        Some(0) => 0,
+        _ => local.port().checked_add(1).unwrap_or(0),
+    };
+    std::net::SocketAddr::new(local.ip(), port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dashboard_goes_beside_the_sync_port_or_where_the_system_chooses() {
+        let at = |listen: &str, local: &str| {
+            dashboard_beside(listen, local.parse().expect("an address")).to_string()
+        };
+        assert_eq!(at("127.0.0.1:7443", "127.0.0.1:7443"), "127.0.0.1:7444");
+        assert_eq!(at("[::]:7443", "[::]:7443"), "[::]:7444");
+        // Sync on a port the system chose: the dashboard too, not the one
+        // after it, which may be anyone's.
+        assert_eq!(at("127.0.0.1:0", "127.0.0.1:41234"), "127.0.0.1:0");
+        assert_eq!(at("[::]:0", "[::]:41234"), "[::]:0");
+        assert_eq!(at("127.0.0.1:65535", "127.0.0.1:65535"), "127.0.0.1:0");
     }
 }

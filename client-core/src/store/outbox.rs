@@ -111,15 +111,26 @@ fn doc_of(bytes: Vec<u8>) -> rusqlite::Result<DocId> {
 /// Changes waiting to be pushed (not refused), oldest first, at least one and
 /// then up to about `max_bytes` in all.
 pub fn pending(tx: &Transaction<'_>, max_bytes: usize) -> Result<Vec<Pending>, Error> {
+    Ok(pending_after(tx, 0, max_bytes)?.0)
+}
+
+/// [`pending`] of the changes queued after `after` (a place in the outbox),
+/// and whether more wait after those read.
+pub fn pending_after(
+    tx: &Transaction<'_>,
+    after: i64,
+    max_bytes: usize,
+) -> Result<(Vec<Pending>, bool), Error> {
     let mut stmt = tx.prepare_cached(
-        "SELECT hash, doc_id, bytes, id FROM outbox WHERE refused_code IS NULL ORDER BY id",
+        "SELECT hash, doc_id, bytes, id FROM outbox WHERE refused_code IS NULL AND id > ?1
+         ORDER BY id",
     )?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query([after])?;
     let mut out = Vec::new();
     let mut total = 0;
     while let Some(r) = rows.next()? {
         if total >= max_bytes {
-            break;
+            return Ok((out, true));
         }
         let bytes: Vec<u8> = r.get(2)?;
         total += bytes.len();
@@ -130,7 +141,7 @@ pub fn pending(tx: &Transaction<'_>, max_bytes: usize) -> Result<Vec<Pending>, E
             bytes,
         });
     }
-    Ok(out)
+    Ok((out, false))
 }
 
 /// The server has stored the changes queued from `first` to `last` (as

@@ -79,7 +79,7 @@ fn key_of(me: &identity::Identity) -> [u8; 32] {
 /// Makes a bundle of the outbox's unacknowledged changes (up to
 /// [`BUNDLE_CHANGE_BYTES`]) and of the pull the device would ask for, and
 /// remembers it, so its reply can be taken.
-pub fn export(db: &Db, now: i64) -> Result<Exported, Error> {
+pub fn export(db: &Arc<Db>, now: i64) -> Result<Exported, Error> {
     let opts = SyncOptions {
         compression_level: BUNDLE_COMPRESSION_LEVEL,
         push_call_bytes: BUNDLE_CHANGE_BYTES,

@@ -92,7 +92,9 @@ impl Default for SyncOptions {
     }
 }
 
-/// Makes the messages of one push call from the outbox.
+/// Makes the messages of one push call from the outbox, reading it on as
+/// they are made: the first message leaves once the changes it holds are
+/// read, not those of the whole call.
 #[derive(Debug)]
 pub struct PushFrames {
     /// The first message, made before it may leave ([`PushFrames::make_first`]).
@@ -101,9 +103,29 @@ pub struct PushFrames {
     /// The dictionary's number, until the first message has named it.
     dictionary: Option<u32>,
     queue: VecDeque<Pending>,
+    /// Bytes of the changes in `queue`.
+    queued: usize,
+    outbox: Reading,
     message_bytes: Arc<Adaptive>,
     sent: mpsc::Sender<Sent>,
 }
+
+/// Where a push call reads its changes on from: the outbox after those
+/// read, up to the call's bytes.
+#[derive(Debug)]
+struct Reading {
+    db: Arc<Db>,
+    /// The place in the outbox of the last change read.
+    after: i64,
+    /// Whether changes of the call are left to read.
+    more: bool,
+    /// Bytes of changes the call may still read.
+    left: usize,
+}
+
+/// Bytes of changes a push call reads from the outbox at a time, after what
+/// its first message holds.
+pub const READ_BYTES: usize = 1 << 20;
 
 /// One message sent: its changes (outbox id, hash) and their uncompressed bytes.
 type Sent = (Vec<(i64, ChangeHash)>, usize);
@@ -119,47 +141,53 @@ pub struct PushAcks {
     pub refused: u64,
 }
 
-/// The changes a push call sends: those waiting in the outbox, oldest
-/// first, up to about [`SyncOptions::push_call_bytes`].
-pub fn waiting(db: &Db, opts: &SyncOptions) -> Result<Vec<Pending>, Error> {
-    db.read(|tx| outbox::pending(tx, opts.push_call_bytes))
-}
-
-/// Starts a push call whose messages hold up to `message_bytes` of changes
-/// each (read as each message is made); `None` when nothing waits to be pushed.
+/// Starts a push call of the changes waiting in the outbox, oldest first,
+/// up to about [`SyncOptions::push_call_bytes`], in messages of up to
+/// `message_bytes` of changes each (read as each message is made); `None`
+/// when nothing waits to be pushed. What the first message holds is read
+/// now, and enough to tell a small call; the rest as messages are made.
 pub fn start_push(
-    db: &Db,
+    db: &Arc<Db>,
     opts: &SyncOptions,
     message_bytes: Arc<Adaptive>,
 ) -> Result<Option<(PushFrames, PushAcks)>, Error> {
-    Ok(push_of(waiting(db, opts)?, opts, message_bytes))
-}
-
-/// [`start_push`] of changes already read from the outbox ([`waiting`]).
-pub fn push_of(
-    pending: Vec<Pending>,
-    opts: &SyncOptions,
-    message_bytes: Arc<Adaptive>,
-) -> Option<(PushFrames, PushAcks)> {
-    if pending.is_empty() {
-        return None;
-    }
-    let (tx, rx) = mpsc::channel();
-    let bytes = pending.iter().map(|p| p.bytes.len()).sum();
+    let first = message_bytes
+        .get()
+        .max(Dictionary::SMALL_CALL_BYTES)
+        .min(opts.push_call_bytes);
+    let (pending, more) = db.read(|tx| outbox::pending_after(tx, 0, first))?;
+    let Some(last) = pending.last() else {
+        return Ok(None);
+    };
+    let bytes: usize = pending.iter().map(|p| p.bytes.len()).sum();
+    let outbox = Reading {
+        db: db.clone(),
+        after: last.id,
+        left: opts.push_call_bytes.saturating_sub(bytes),
+        more: more && bytes < opts.push_call_bytes,
+    };
     // A dictionary for a small call only: see `Dictionary::SMALL_CALL_BYTES`.
-    let dictionary = if bytes <= Dictionary::SMALL_CALL_BYTES {
+    // A call with more to read holds more than that.
+    let dictionary = if !outbox.more && bytes <= Dictionary::SMALL_CALL_BYTES {
         opts.dictionary
     } else {
         Dictionary::None
     };
     let mut packer = Packer::with_dictionary(opts.compression_level, dictionary);
-    packer.expect(bytes);
-    Some((
+    packer.expect(if outbox.more {
+        opts.push_call_bytes
+    } else {
+        bytes
+    });
+    let (tx, rx) = mpsc::channel();
+    Ok(Some((
         PushFrames {
             first: None,
             packer,
             dictionary: Some(dictionary.number()),
             queue: pending.into(),
+            queued: bytes,
+            outbox,
             message_bytes: message_bytes.clone(),
             sent: tx,
         },
@@ -169,10 +197,40 @@ pub fn push_of(
             accepted: 0,
             refused: 0,
         },
-    ))
+    )))
 }
 
 impl PushFrames {
+    /// Reads on from the outbox until the queue holds `most` bytes of
+    /// changes or the call's are all read. A store that cannot be read ends
+    /// the call here: what is left waits in the outbox for the next.
+    fn read_on(&mut self, most: usize) {
+        let reading = &mut self.outbox;
+        while reading.more && self.queued < most {
+            let max = READ_BYTES.max(most).min(reading.left);
+            let read = reading
+                .db
+                .read(|tx| outbox::pending_after(tx, reading.after, max));
+            let (pending, more) = match read {
+                Ok(read) => read,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the outbox for a push: the rest waits");
+                    reading.more = false;
+                    return;
+                }
+            };
+            let bytes: usize = pending.iter().map(|p| p.bytes.len()).sum();
+            reading.left = reading.left.saturating_sub(bytes);
+            reading.more = more && reading.left > 0;
+            match pending.last() {
+                Some(last) => reading.after = last.id,
+                None => reading.more = false,
+            }
+            self.queued += bytes;
+            self.queue.extend(pending);
+        }
+    }
+
     /// Makes the first message now, at the size it would be made at next:
     /// while the link is being set up, rather than once it is.
     pub fn make_first(&mut self) {
@@ -191,12 +249,14 @@ impl Iterator for PushFrames {
         }
         let mut hashes = Vec::new();
         let most = self.message_bytes.get();
+        self.read_on(most);
         while let Some(p) = self.queue.front() {
             if !hashes.is_empty() && self.packer.pending_bytes() + p.bytes.len() > most {
                 break;
             }
             self.packer.push_change(&p.bytes);
             hashes.push((p.id, p.hash));
+            self.queued -= p.bytes.len();
             self.queue.pop_front();
         }
         if hashes.is_empty() {
@@ -1288,6 +1348,79 @@ mod tests {
     /// A message of more records than one statement writes, half of them
     /// held already: the others are taken once each, every change indexed,
     /// every record's state its change.
+    /// The changes of a push call's messages, in the order they went.
+    fn sent(frames: impl Iterator<Item = PushFrame>) -> Vec<ChangeHash> {
+        let mut unpacker = None;
+        let mut hashes = Vec::new();
+        for f in frames {
+            let u = unpacker.get_or_insert_with(|| {
+                Unpacker::for_number(f.dictionary).expect("a known dictionary")
+            });
+            for e in u.unpack(&f.frame, f.changes).expect("a message") {
+                match e {
+                    Entry::Change { hash, .. } => hashes.push(hash),
+                    Entry::Document { .. } => panic!("a push holds changes only"),
+                }
+            }
+        }
+        hashes
+    }
+
+    #[test]
+    fn a_push_call_reads_the_outbox_on_as_its_messages_are_made() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Arc::new(Db::open(&dir.path().join("p.db"), None).expect("db"));
+        let queue = |changes: &[(ChangeHash, Vec<u8>)]| {
+            db.write(|tx| {
+                for (hash, bytes) in changes {
+                    outbox::add(tx, hash, &DocId::of_first_change(hash), bytes, 0)?;
+                }
+                Ok(())
+            })
+            .expect("queued")
+        };
+        let mut changes = first_changes(4000, None);
+        let total: usize = changes.iter().map(|(_, b)| b.len()).sum();
+        assert!(total > 2 * Dictionary::SMALL_CALL_BYTES, "{total} bytes");
+        queue(&changes);
+        let opts = SyncOptions::default();
+        let size = Arc::new(Adaptive::new(None, 4 << 10));
+        let (mut frames, _acks) = start_push(&db, &opts, size)
+            .expect("read")
+            .expect("something to push");
+        // What the first message holds, and enough to tell a small call.
+        assert!(frames.queued >= Dictionary::SMALL_CALL_BYTES);
+        assert!(
+            frames.queue.len() < changes.len() / 2,
+            "{} read",
+            frames.queue.len()
+        );
+        assert_eq!(frames.dictionary, Some(Dictionary::None.number()));
+        frames.make_first();
+        // A change queued while the call is under way goes with it.
+        let later = first_changes(4001, None).pop().expect("one more");
+        queue(std::slice::from_ref(&later));
+        changes.push(later);
+        let want: Vec<ChangeHash> = changes.iter().map(|(h, _)| *h).collect();
+        assert_eq!(sent(frames), want);
+
+        // A call still stops at about its bytes.
+        let opts = SyncOptions {
+            push_call_bytes: total / 2,
+            ..opts
+        };
+        let size = Arc::new(Adaptive::new(None, 4 << 10));
+        let (frames, _acks) = start_push(&db, &opts, size).expect("read").expect("a call");
+        let hashes = sent(frames);
+        let bytes: usize = changes[..hashes.len()].iter().map(|(_, b)| b.len()).sum();
+        let last = changes[hashes.len() - 1].1.len();
+        assert!(
+            bytes >= total / 2 && bytes - last < total / 2,
+            "{bytes} of {total}"
+        );
+        assert_eq!(hashes, want[..hashes.len()]);
+    }
+
     #[test]
     fn records_held_already_are_passed_over_and_the_rest_written_many_to_a_statement() {
         let n = 3 * ROWS_PER_STATEMENT + 7;

@@ -706,7 +706,7 @@ pub async fn sync(
         let message_bytes = sizes.push.clone();
         // The receiver waits until connected; gone, the sync is over.
         let _ = read.send((stored, sizes, engine::pull_request(&d)?));
-        let push = engine::push_of(engine::waiting(&d, &o)?, &o, message_bytes);
+        let push = engine::start_push(&d, &o, message_bytes)?;
         Ok::<_, Error>(push.map(|(mut frames, acks)| {
             frames.make_first();
             (frames, acks)
