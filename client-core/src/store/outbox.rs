@@ -144,6 +144,18 @@ pub fn pending_after(
     Ok((out, false))
 }
 
+/// Bytes of the changes waiting to be pushed (not refused) queued after
+/// `after`, measured without reading them.
+pub fn pending_bytes_after(tx: &Transaction<'_>, after: i64) -> Result<usize, Error> {
+    let n: i64 = tx
+        .prepare_cached(
+            "SELECT coalesce(sum(length(bytes)), 0) FROM outbox
+             WHERE refused_code IS NULL AND id > ?1",
+        )?
+        .query_row([after], |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// The server has stored the changes queued from `first` to `last` (as
 /// [`pending`] listed them, in order) except those refused: they leave the outbox.
 pub fn acknowledge(tx: &Transaction<'_>, first: i64, last: i64) -> Result<(), Error> {

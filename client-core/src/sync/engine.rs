@@ -155,7 +155,16 @@ pub fn start_push(
         .get()
         .max(Dictionary::SMALL_CALL_BYTES)
         .min(opts.push_call_bytes);
-    let (pending, more) = db.read(|tx| outbox::pending_after(tx, 0, first))?;
+    let (pending, more, rest) = db.read(|tx| {
+        let (pending, more) = outbox::pending_after(tx, 0, first)?;
+        // The rest is measured, not read: zstd sizes its window and tables
+        // to the whole call (see `Packer::expect`).
+        let rest = match (more, pending.last()) {
+            (true, Some(last)) => outbox::pending_bytes_after(tx, last.id)?,
+            _ => 0,
+        };
+        Ok((pending, more, rest))
+    })?;
     let Some(last) = pending.last() else {
         return Ok(None);
     };
@@ -174,11 +183,7 @@ pub fn start_push(
         Dictionary::None
     };
     let mut packer = Packer::with_dictionary(opts.compression_level, dictionary);
-    packer.expect(if outbox.more {
-        opts.push_call_bytes
-    } else {
-        bytes
-    });
+    packer.expect((bytes + rest).min(opts.push_call_bytes.max(bytes)));
     let (tx, rx) = mpsc::channel();
     Ok(Some((
         PushFrames {
@@ -1396,6 +1401,11 @@ mod tests {
             frames.queue.len()
         );
         assert_eq!(frames.dictionary, Some(Dictionary::None.number()));
+        // The rest is measured without reading it, for zstd's sizes.
+        let rest = db
+            .read(|tx| outbox::pending_bytes_after(tx, frames.outbox.after))
+            .expect("measured");
+        assert_eq!(rest + frames.queued, total);
         frames.make_first();
         // A change queued while the call is under way goes with it.
         let later = first_changes(4001, None).pop().expect("one more");
