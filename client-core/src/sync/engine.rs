@@ -127,6 +127,15 @@ struct Reading {
 /// its first message holds.
 pub const READ_BYTES: usize = 1 << 20;
 
+/// A push call whose first read holds less than this, and has more to
+/// read, measures the rest as it starts, for zstd to size its window and
+/// tables to the call ([`Packer::expect`]): at a slow link's level the
+/// tables grow with the call, up to its window. A fast link's first read
+/// (a whole message) holds this much, and at its level only the window
+/// would follow the call's size: the rest is not measured there (that is a
+/// pass over the outbox), and the window is sized for a large call.
+const MEASURED_BELOW: usize = 256 << 10;
+
 /// One message sent: its changes (outbox id, hash) and their uncompressed bytes.
 type Sent = (Vec<(i64, ChangeHash)>, usize);
 
@@ -155,20 +164,18 @@ pub fn start_push(
         .get()
         .max(Dictionary::SMALL_CALL_BYTES)
         .min(opts.push_call_bytes);
-    let (pending, more, rest) = db.read(|tx| {
+    let (pending, bytes, more, rest) = db.read(|tx| {
         let (pending, more) = outbox::pending_after(tx, 0, first)?;
-        // The rest is measured, not read: zstd sizes its window and tables
-        // to the whole call (see `Packer::expect`).
-        let rest = match (more, pending.last()) {
-            (true, Some(last)) => outbox::pending_bytes_after(tx, last.id)?,
-            _ => 0,
+        let bytes: usize = pending.iter().map(|p| p.bytes.len()).sum();
+        let rest = match (more && bytes < MEASURED_BELOW, pending.last()) {
+            (true, Some(last)) => Some(outbox::pending_bytes_after(tx, last.id)?),
+            _ => None,
         };
-        Ok((pending, more, rest))
+        Ok((pending, bytes, more, rest))
     })?;
     let Some(last) = pending.last() else {
         return Ok(None);
     };
-    let bytes: usize = pending.iter().map(|p| p.bytes.len()).sum();
     let outbox = Reading {
         db: db.clone(),
         after: last.id,
@@ -183,7 +190,11 @@ pub fn start_push(
         Dictionary::None
     };
     let mut packer = Packer::with_dictionary(opts.compression_level, dictionary);
-    packer.expect((bytes + rest).min(opts.push_call_bytes.max(bytes)));
+    packer.expect(match (outbox.more, rest) {
+        (false, _) => bytes,
+        (true, Some(rest)) => (bytes + rest).min(opts.push_call_bytes.max(bytes)),
+        (true, None) => opts.push_call_bytes,
+    });
     let (tx, rx) = mpsc::channel();
     Ok(Some((
         PushFrames {
