@@ -507,7 +507,9 @@ impl Client {
         .await;
         self.progress.end();
         let error = result.as_ref().err().map(ToString::to_string);
-        self.db.write(|tx| {
+        // When the device last tried and last got through, for the person
+        // to see: a power cut may lose it, and the next sync writes it again.
+        self.db.write_lazily(|tx| {
             tx.execute(
                 "INSERT INTO sync_log (id, last_attempt_at, last_success_at, last_error)
                  VALUES (1, ?1, CASE WHEN ?2 IS NULL THEN ?1 END, ?2)
