@@ -125,7 +125,7 @@ struct Reading {
 
 /// Bytes of changes a push call reads from the outbox at a time, after what
 /// its first message holds.
-pub const READ_BYTES: usize = 1 << 20;
+const READ_BYTES: usize = 1 << 20;
 
 /// A push call whose first read holds less than this, and has more to
 /// read, measures the rest as it starts, for zstd to size its window and
