@@ -86,14 +86,24 @@ impl Server {
     }
 
     /// Starts the server as [`Server::start`] does, with more `serve` options.
+    /// Its dashboard listens on a port of the system's choosing unless
+    /// `options` say where: a server started again on its port (the phones
+    /// know it) would otherwise want the port after it, which by then may be
+    /// another process's.
     pub fn start_with(data: &Path, listen: &str, options: &[&str]) -> anyhow::Result<Server> {
         let ready = data.join("ready");
         let _ = std::fs::remove_file(&ready);
+        let web: &[&str] = if options.contains(&"--web") || options.contains(&"--no-web") {
+            &[]
+        } else {
+            &["--web", "127.0.0.1:0"]
+        };
         let child = Command::new(binary()?)
             .args(["serve", "--data"])
             .arg(data)
             .args(["--listen", listen, "--ready-file"])
             .arg(&ready)
+            .args(web)
             .args(options)
             .env(
                 "RUST_LOG",

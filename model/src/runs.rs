@@ -1,5 +1,5 @@
 //! Many rows to a statement. A push message stores hundreds of changes and
-//! records, and looks hundreds of records up: one statement per row spends
+//! records: one statement per row spends
 //! more on the statement (fetched from the cache, bound, run, reset) than on
 //! the row. Rows go instead in runs of [`ROWS_PER_STATEMENT`], then of the
 //! powers of two below it, so that a handful of statement sizes serve every
@@ -22,11 +22,6 @@ pub fn of<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
         rows = rest;
         Some(run)
     })
-}
-
-/// `n` parameters, for an `IN` list: `?, ?`.
-pub fn list(n: usize) -> String {
-    vec!["?"; n].join(", ")
 }
 
 /// `n` rows of `columns` parameters each, for a `VALUES` clause:
@@ -56,9 +51,8 @@ mod tests {
     }
 
     #[test]
-    fn values_and_lists_hold_a_parameter_for_each_value() {
+    fn values_hold_a_parameter_for_each_value() {
         assert_eq!(values(1, 1), "(?)");
         assert_eq!(values(2, 3), "(?, ?, ?), (?, ?, ?)");
-        assert_eq!(list(3), "?, ?, ?");
     }
 }

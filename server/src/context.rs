@@ -6,12 +6,15 @@ use massline_model::record_doc::StoredRecord;
 use massline_model::records::{Context, Lookup, RecordKind};
 use massline_model::{DocId, PersonId, VillageCode};
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use rusqlite::Transaction;
+use rustc_hash::FxHashMap;
 
 use crate::error::Error;
 use crate::{documents, registry};
+
+/// The people looked up in one push message, and their villages.
+pub type People = RefCell<FxHashMap<PersonId, Option<VillageCode>>>;
 
 /// The registry and the documents, seen from one write transaction, plus the
 /// records changed earlier in the same push message and not yet written.
@@ -22,7 +25,7 @@ use crate::{documents, registry};
 pub struct ServerContext<'a> {
     tx: &'a Transaction<'a>,
     pending: &'a dyn Fn(&DocId) -> Option<StoredRecord>,
-    people: &'a RefCell<HashMap<PersonId, Option<VillageCode>>>,
+    people: &'a People,
     failed: RefCell<Option<Error>>,
 }
 
@@ -32,7 +35,7 @@ impl<'a> ServerContext<'a> {
     pub fn new(
         tx: &'a Transaction<'a>,
         pending: &'a dyn Fn(&DocId) -> Option<StoredRecord>,
-        people: &'a RefCell<HashMap<PersonId, Option<VillageCode>>>,
+        people: &'a People,
     ) -> Self {
         ServerContext {
             tx,

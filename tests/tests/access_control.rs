@@ -150,6 +150,57 @@ async fn a_member_cannot_write_a_cadre_record_or_anothers_log() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_of_anothers_log_among_the_members_own_is_refused_alone() {
+    let town = Township::new();
+    let server = TestServer::start(&town).await;
+    let wang = Device::enrol(&town, server.addr, "wang").await;
+    let actor = raw::actor_of(&wang);
+    let log = |serial: u32, member: &str| {
+        raw::first_change(
+            &actor,
+            "wang",
+            json!({"kind": "study_entry", "scope": format!("v/dongcun/m/{member}"),
+                   "serial": serial, "member": member, "date": "2024-05-01",
+                   "material": "other", "topic": "t", "mode": "self_study",
+                   "minutes": 30, "reflection": ""}),
+        )
+    };
+    // The scope a message's records name is checked once for all of them
+    // that name it, and again for each record naming another.
+    let (channel, token) = raw::channel_of(&wang).await;
+    let answers = raw::push(
+        channel,
+        &token,
+        vec![raw::message(&[
+            log(1, "wang"),
+            log(2, "zhao"),
+            log(3, "wang"),
+            log(4, "zhao"),
+        ])],
+    )
+    .await
+    .unwrap();
+    assert_eq!(answers[0].accepted, 2);
+    let codes: Vec<_> = answers[0].refused.iter().map(|r| r.code()).collect();
+    assert_eq!(
+        codes,
+        [
+            pb::RefusalCode::ForbiddenScope,
+            pb::RefusalCode::ForbiddenScope
+        ]
+    );
+    for r in &answers[0].refused {
+        assert!(
+            r.reason.contains("may not write scope v/dongcun/m/zhao"),
+            "{}",
+            r.reason
+        );
+    }
+    assert_eq!(town.stored_changes(), 2);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_device_is_refused_at_once() {
     let town = Township::new();
     let server = TestServer::start(&town).await;

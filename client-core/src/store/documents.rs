@@ -3,7 +3,7 @@
 use automerge::{Automerge, ChangeHash};
 use massline_model::runs;
 use rusqlite::types::ToSql;
-use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{OptionalExtension, Transaction, params};
 use rustc_hash::FxHashSet;
 use serde_json::Value;
 
@@ -240,22 +240,15 @@ pub fn put_rows(tx: &Transaction<'_>, states: &[NewState]) -> Result<(), Error> 
     Ok(())
 }
 
-/// Which of `ids` the device holds a document of, looked up many to a
-/// statement ([`runs`]).
+/// Which of `ids` the device holds a document of, each looked up by its
+/// key with one kept statement (cheaper than lists of keys, which SQLite
+/// sorts into a table of their own first).
 pub fn existing(tx: &Transaction<'_>, ids: &[DocId]) -> Result<FxHashSet<DocId>, Error> {
     let mut found = FxHashSet::default();
-    for run in runs::of(ids) {
-        let sql = format!(
-            "SELECT doc_id FROM documents WHERE doc_id IN ({})",
-            runs::list(run.len())
-        );
-        let mut stmt = tx.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params_from_iter(run.iter().map(|id| &id.as_bytes()[..])))?;
-        while let Some(row) = rows.next()? {
-            let id = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-            if let Some(id) = DocId::from_slice(id) {
-                found.insert(id);
-            }
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM documents WHERE doc_id = ?1")?;
+    for id in ids {
+        if stmt.exists([&id.as_bytes()[..]])? {
+            found.insert(*id);
         }
     }
     Ok(found)

@@ -234,7 +234,8 @@ fn check_withdrawal(
 /// refusal never tells what exists elsewhere.
 fn check_references(c: &Change<'_>, ctx: &dyn Context) -> Result<(), ValidationError> {
     let village = c.merged.scope.village();
-    let place = match village {
+    // Written only for a refusal.
+    let place = || match village {
         Some(v) => format!("village {v}"),
         None => "the township office".to_string(),
     };
@@ -252,7 +253,7 @@ fn check_references(c: &Change<'_>, ctx: &dyn Context) -> Result<(), ValidationE
                 Lookup::Found(_) | Lookup::Missing => {
                     return Err(ValidationError::new(
                         field,
-                        format!("{p} is not a person of {place}"),
+                        format!("{p} is not a person of {}", place()),
                     ));
                 }
                 Lookup::Unknown => {}
@@ -264,7 +265,7 @@ fn check_references(c: &Change<'_>, ctx: &dyn Context) -> Result<(), ValidationE
                 Lookup::Found(_) | Lookup::Missing => {
                     return Err(ValidationError::new(
                         field,
-                        format!("{place} has no record {id}"),
+                        format!("{} has no record {id}", place()),
                     ));
                 }
                 Lookup::Unknown => {}

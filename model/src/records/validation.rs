@@ -70,7 +70,33 @@ pub(crate) mod check {
 
     /// The latest day a past event can have: tomorrow (phones' clocks drift).
     pub fn latest_past_day() -> NaiveDate {
-        chrono::Local::now().date_naive() + chrono::Days::new(1)
+        today() + chrono::Days::new(1)
+    }
+
+    /// Today by the local clock, worked out again when the minute changes:
+    /// `Local::now` reads the time zone's rules each time it is asked, and a
+    /// message's records ask for every date they hold. (Time zones move
+    /// midnight by whole minutes, so the day changes with the minute.)
+    fn today() -> NaiveDate {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        // The minute since 1970 in the high half, the day in the low half
+        // (days since 1 January of year 1); 0 before the first ask.
+        static TODAY: AtomicU64 = AtomicU64::new(0);
+        let minute = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 60);
+        let kept = TODAY.load(Ordering::Relaxed);
+        if kept != 0 && kept >> 32 == minute {
+            let day = i32::try_from(kept & 0xffff_ffff).unwrap_or(0);
+            if let Some(today) = NaiveDate::from_num_days_from_ce_opt(day) {
+                return today;
+            }
+        }
+        let today = chrono::Local::now().date_naive();
+        if let Ok(day) = u32::try_from(today.num_days_from_ce()) {
+            TODAY.store((minute << 32) | u64::from(day), Ordering::Relaxed);
+        }
+        today
     }
 
     fn between(
@@ -143,7 +169,7 @@ pub(crate) mod check {
 
     /// The current year, for ranges of years.
     pub fn this_year() -> i64 {
-        i64::from(chrono::Local::now().date_naive().year())
+        i64::from(today().year())
     }
 
     /// A list of `len` items, from `min` to `max` of them.
@@ -184,5 +210,25 @@ pub(crate) mod check {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+
+    #[test]
+    fn a_past_day_runs_to_tomorrow_by_the_local_clock_asked_again_and_again() {
+        for _ in 0..3 {
+            let before = chrono::Local::now().date_naive();
+            let latest = check::latest_past_day();
+            let after = chrono::Local::now().date_naive();
+            assert!(
+                latest == before + chrono::Days::new(1) || latest == after + chrono::Days::new(1),
+                "latest past day {latest}, today {before}..{after}"
+            );
+            assert!(check::date("day", latest).is_ok());
+            assert!(check::date("day", latest + chrono::Days::new(1)).is_err());
+        }
     }
 }

@@ -239,6 +239,9 @@ pub(super) fn scope(b: &mut Batch<'_>, id: DocId, first: Option<&Judgement>) -> 
                 ..
             }),
         ) => {
+            if b.last_named.as_deref() == Some(named.as_str()) {
+                return Ok(());
+            }
             let named = named.clone();
             may_write(b, id, &named)
         }
@@ -255,8 +258,17 @@ pub(super) fn new_scope(b: &mut Batch<'_>, id: DocId, judged: &Judgement) -> Res
 /// written), which must exist. An unknown scope and a scope that is not
 /// theirs get the same refusal, so a refusal never tells which scopes exist.
 fn may_write(b: &mut Batch<'_>, id: DocId, named: &str) -> Result<(), Stop> {
+    if b.last_named.as_deref() == Some(named) {
+        return Ok(());
+    }
     match Scope::parse(named) {
-        Ok(scope) => may_write_scope(b, id, scope),
+        Ok(scope) => {
+            may_write_scope(b, id, scope)?;
+            let last = b.last_named.get_or_insert_default();
+            last.clear();
+            last.push_str(named);
+            Ok(())
+        }
         Err(_) => Err(forbidden(b, id, named).into()),
     }
 }

@@ -36,13 +36,10 @@ mod commit;
 mod foresee;
 mod prepare;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use automerge::ChangeHash;
 use massline_model::packing::Entry;
 use massline_model::protocol::{PushAck, Refusal, RefusalCode};
-use massline_model::{DocId, PersonId, Scope, VillageCode};
+use massline_model::{DocId, Scope};
 use rusqlite::Transaction;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -50,6 +47,7 @@ pub use apply::MAX_CHAIN;
 pub use foresee::Foreseen;
 pub use prepare::{Ahead, FirstRead, Parsed, Prepared, Unread, prepare, prepare_on};
 
+use crate::context::People;
 use crate::db::Db;
 use crate::error::Error;
 use crate::registry::{self, Device};
@@ -259,9 +257,13 @@ struct Batch<'a> {
     /// was accepted when next needed.
     applied: FxHashMap<ChangeHash, DocId>,
     /// Scopes found to exist in this message, and their numbers.
-    scopes: HashMap<Scope, i64>,
+    scopes: FxHashMap<Scope, i64>,
+    /// The scope, as written, of the last record found to be in a scope the
+    /// device may write: a message's records mostly name one scope, read
+    /// and checked once.
+    last_named: Option<String>,
     /// People looked up in this message.
-    people: RefCell<HashMap<PersonId, Option<VillageCode>>>,
+    people: People,
     /// Whether any record was ever purged (read in the message's
     /// transaction): if none was, no change's record is looked up.
     purges: bool,
@@ -288,8 +290,9 @@ impl<'a> Batch<'a> {
             admitted: Vec::new(),
             refused: FxHashSet::default(),
             applied: FxHashMap::default(),
-            scopes: HashMap::new(),
-            people: RefCell::default(),
+            scopes: FxHashMap::default(),
+            last_named: None,
+            people: People::default(),
             purges,
             stored_before,
         }
