@@ -1,6 +1,9 @@
-//! massline against the automerge-repo peer, from the two result files of one run.
+//! massline against the automerge-repo peer, from the result files of one
+//! run: each side's files are taken together (the rounds of
+//! `bench/run-vs-peer.sh`, which runs the two sides in turn), and each figure
+//! is the median over all their runs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde_json::Value;
@@ -11,10 +14,24 @@ fn load(p: &Path) -> anyhow::Result<Value> {
     )?)?)
 }
 
-fn num(v: &Value, ptr: &str) -> Option<f64> {
-    v.pointer(ptr).and_then(Value::as_f64)
+/// Every run found at `runs` (a JSON pointer to an array) in `files`.
+fn runs_of(files: &[Value], runs: &str) -> Vec<Value> {
+    files
+        .iter()
+        .filter_map(|f| f.pointer(runs).and_then(Value::as_array))
+        .flatten()
+        .cloned()
+        .collect()
 }
 
+/// The median of `ptr` over the runs that have it.
+fn median_of(runs: &[Value], ptr: &str) -> Option<f64> {
+    let values: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r.pointer(ptr).and_then(Value::as_f64))
+        .collect();
+    (!values.is_empty()).then(|| crate::scenarios::median(values))
+}
 fn row(name: &str, peer: Option<f64>, ours: Option<f64>, unit: &str) {
     let fmt = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.0} {unit}"));
     let ratio = match (peer, ours) {
@@ -30,15 +47,33 @@ fn row(name: &str, peer: Option<f64>, ours: Option<f64>, unit: &str) {
 }
 
 /// Prints the comparison table: peer, massline, and peer/massline (massline/peer).
-pub fn print(ours: &Path, peer: &Path) -> anyhow::Result<()> {
-    let o = load(ours)?;
-    let p = load(peer)?;
+pub fn print(ours: &[PathBuf], peer: &[PathBuf]) -> anyhow::Result<()> {
+    let load_all = |files: &[PathBuf]| {
+        files
+            .iter()
+            .map(|f| load(f))
+            .collect::<anyhow::Result<Vec<_>>>()
+    };
+    let (o, p) = (load_all(ours)?, load_all(peer)?);
+    let ours_chain = runs_of(&o, "/chain/runs");
+    let ours_s5 = runs_of(&o, "/s5/runs");
+    let peer_runs = |s: &str| runs_of(&p, &format!("/runs/{s}"));
+    let peer_s5 = peer_runs("S5");
+    println!(
+        "runs: automerge-repo {} (S5 {}), massline {} (S5 {})",
+        peer_runs("S1").len(),
+        peer_s5.len(),
+        ours_chain.len(),
+        ours_s5.len()
+    );
     println!(
         "{:<34} {:>16} {:>16} {:>22}",
         "", "automerge-repo", "massline", "ratio peer/ours (ours/peer)"
     );
-    let pm = |s: &str, k: &str| num(&p, &format!("/median/{s}/{k}"));
-    let om = |s: &str, k: &str| num(&o, &format!("/chain/median/{s}/{k}"));
+    let pm = |s: &str, k: &str| median_of(&peer_runs(s), &format!("/{k}"));
+    let om = |s: &str, k: &str| median_of(&ours_chain, &format!("/scenarios/{s}/{k}"));
+    let p5 = |k: &str| median_of(&peer_s5, &format!("/{k}"));
+    let o5 = |k: &str| median_of(&ours_s5, &format!("/{k}"));
     row(
         "S1 time to durable upload",
         pm("S1", "storedMs"),
@@ -147,27 +182,22 @@ pub fn print(ours: &Path, peer: &Path) -> anyhow::Result<()> {
     );
     row(
         "S5 wall, 30 phones in turn",
-        num(&p, "/median/S5/totalWallMs"),
-        num(&o, "/s5/runs/0/wall_ms"),
+        p5("totalWallMs"),
+        o5("wall_ms"),
         "ms",
     );
     row(
         "S5 sum of connect→stored",
-        num(&p, "/median/S5/sumStoredMs"),
-        num(&o, "/s5/runs/0/sum_ms"),
+        p5("sumStoredMs"),
+        o5("sum_ms"),
         "ms",
     );
     row(
         "S5 server peak RSS",
-        num(&p, "/median/S5/serverMaxRss"),
-        num(&o, "/s5/runs/0/server_peak_rss"),
+        p5("serverMaxRss"),
+        o5("server_peak_rss"),
         "B",
     );
-    row(
-        "S5 payload up",
-        num(&p, "/median/S5/up/bytes"),
-        num(&o, "/s5/runs/0/payload_up"),
-        "B",
-    );
+    row("S5 payload up", p5("up/bytes"), o5("payload_up"), "B");
     Ok(())
 }

@@ -55,14 +55,15 @@ enum Command {
     TrainDictionary(train::TrainArgs),
     /// One phone connection, in its own process (used by `run`).
     Phone(phone::PhoneArgs),
-    /// Print massline against the automerge-repo peer, as ratios.
+    /// Print massline against the automerge-repo peer, as ratios (medians
+    /// over all the runs of each side's files).
     Compare {
-        /// massline's results (from `run --out`).
-        #[arg(long)]
-        ours: PathBuf,
-        /// The peer's results (from its bench.mjs --out).
-        #[arg(long)]
-        peer: PathBuf,
+        /// massline's results (from `run --out`); repeat for more rounds.
+        #[arg(long, required = true)]
+        ours: Vec<PathBuf>,
+        /// The peer's results (from its bench.mjs --out); repeat for more rounds.
+        #[arg(long, required = true)]
+        peer: Vec<PathBuf>,
     },
 }
 
