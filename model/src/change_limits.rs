@@ -756,6 +756,13 @@ impl Checked {
         }
     }
 
+    /// Its hash, its operations, and Automerge's change where Automerge read
+    /// it (elsewhere [`built`] makes one from the operations, when one is
+    /// needed).
+    pub fn into_read(self) -> (ChangeHash, ExpandedChange, Option<Change>) {
+        (self.hash, self.expanded, self.read)
+    }
+
     /// [`Checked::into_change`], keeping the operations.
     pub fn into_parts(self) -> Limited<(Change, ExpandedChange)> {
         let change = match self.read {
@@ -767,8 +774,8 @@ impl Checked {
 }
 
 /// Automerge's `Change` of operations read in one pass, whose bytes hash to
-/// `hash`.
-fn built(expanded: ExpandedChange, hash: ChangeHash) -> Limited<Change> {
+/// `hash` (written out again: it costs about as much as reading them).
+pub fn built(expanded: ExpandedChange, hash: ChangeHash) -> Limited<Change> {
     let change = Change::from(expanded);
     if change.hash() != hash {
         return malformed("it is not written as Automerge writes its operations");

@@ -4,7 +4,7 @@
 
 use std::collections::hash_map;
 
-use automerge::{Change, ChangeHash};
+use automerge::{Change, ChangeHash, ExpandedChange};
 use massline_model::change_limits::OpIndex;
 use massline_model::judge::{Edit, Judgement};
 use massline_model::protocol::RefusalCode;
@@ -81,12 +81,15 @@ pub(super) fn readable(
     hash: ChangeHash,
     parsed: Result<Parsed, Unread>,
 ) -> Result<Parsed, Refused> {
-    parsed.map_err(|e| {
-        refuse(
-            RefusalCode::Malformed,
-            format!("change {hash} is refused unread: {e}"),
-        )
-    })
+    parsed.map_err(|e| unread(hash, &e))
+}
+
+/// The refusal of a change that could not be read.
+pub(super) fn unread(hash: ChangeHash, e: &Unread) -> Refused {
+    refuse(
+        RefusalCode::Malformed,
+        format!("change {hash} is refused unread: {e}"),
+    )
 }
 
 /// The change is the device's own: written by its actor, its message naming
@@ -338,21 +341,20 @@ pub(super) fn operations(
     b: &mut Batch<'_>,
     id: DocId,
     hash: ChangeHash,
-    change: &Change,
+    ops: &ExpandedChange,
 ) -> Result<(), Stop> {
     let w = working(&mut b.work, id)?;
     if w.holds(&hash) {
         return Ok(());
     }
     let index = index(w, b.tx, &id, &b.admitted)?;
-    let ops = change.decode();
-    index.check(&ops).map_err(|e| {
+    index.check(ops).map_err(|e| {
         refuse(
             RefusalCode::Malformed,
             format!("record {id}: change {hash}: {e}"),
         )
     })?;
-    index.add(&ops);
+    index.add(ops);
     Ok(())
 }
 

@@ -193,13 +193,16 @@ fn chain_after<'r>(
                 parsed: Ok(Parsed::Change(c)),
                 ..
             }) if c.deps() == [last] && c.actor_id().to_bytes() == actor => {
-                let ops = c.decode();
-                if index.check(&ops).is_err() {
+                let ops = c.ops();
+                if index.check(ops).is_err() {
                     return Some(None);
                 }
-                index.add(&ops);
+                let Ok(change) = c.to_change() else {
+                    return Some(None);
+                };
+                index.add(ops);
                 last = *hash;
-                Some(Some((**c).clone()))
+                Some(Some(change))
             }
             _ => None,
         })

@@ -18,7 +18,7 @@
 //! once here, on a document holding only the message's own changes, and no
 //! more than [`MAX_BYTES_AHEAD`] of changes stand behind the judgements.
 
-use automerge::{Automerge, Change, ChangeHash};
+use automerge::{Automerge, ChangeHash};
 use massline_model::DocId;
 use massline_model::change_limits::{self, OpIndex};
 use massline_model::first_change::Plain;
@@ -26,7 +26,7 @@ use massline_model::judge::{self, Judgement, Standing};
 use massline_model::parallel;
 use rustc_hash::FxHashMap;
 
-use super::{Parsed, Prepared};
+use super::{Later, Parsed, Prepared};
 
 /// Fewest records each thread judges ahead: judging a record's edits costs
 /// what reading some 16 changes does (in S1, 60 records' 300 edits take
@@ -181,7 +181,7 @@ fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
     let mut plain = Plain::first(ops);
     // Built at the first change that is not plain, from those before it.
     let mut doc: Option<Automerge> = None;
-    let mut before: Vec<&Change> = Vec::new();
+    let mut before: Vec<&Later> = Vec::new();
     let mut standing = Standing::default();
     standing.accept(made.clone());
     let mut judged = Vec::new();
@@ -193,7 +193,7 @@ fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
         else {
             break;
         };
-        let ops = change.decode();
+        let ops = change.ops().clone();
         if index.check(&ops).is_err() {
             break;
         }
@@ -206,7 +206,7 @@ fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
         let judgement = match next.as_ref().and_then(Plain::root) {
             Some(root) => {
                 plain = next;
-                before.push(change);
+                before.push(&**change);
                 judge::next_in_chain(&standing, root)
             }
             None => {
@@ -216,17 +216,25 @@ fn judge_ahead(entries: &[Prepared], at: &[usize]) -> Vec<(usize, Foreseen)> {
                         let Some(Ok(first)) = first.take().map(|f| f.into_change()) else {
                             break;
                         };
+                        let Ok(before) = before
+                            .iter()
+                            .map(|c| c.to_change())
+                            .collect::<Result<Vec<_>, _>>()
+                        else {
+                            break;
+                        };
                         let mut built = Automerge::new();
-                        let changes =
-                            std::iter::once(first).chain(before.iter().map(|c| (*c).clone()));
+                        let changes = std::iter::once(first).chain(before);
                         if built.apply_changes(changes).is_err() {
                             break;
                         }
                         doc.insert(built)
                     }
                 };
-                let Ok(judgement) = judge::apply(doc, &standing, (**change).clone(), Vec::new)
-                else {
+                let Ok(change) = change.to_change() else {
+                    break;
+                };
+                let Ok(judgement) = judge::apply(doc, &standing, change, Vec::new) else {
                     break;
                 };
                 judgement
@@ -451,5 +459,42 @@ mod tests {
         let two = minutes(&mut doc, &a, 50);
         let entries = prepared(&[&first, &one, &one, &two]);
         assert_eq!(ahead(&entries), [None, Some((1, 40)), None, Some((2, 50))]);
+    }
+
+    #[test]
+    fn automerges_change_is_built_ahead_only_for_an_edit_not_judged_ahead() {
+        let (a, b) = (ActorId::from([1u8; 16]), ActorId::from([2u8; 16]));
+        let (first, mut doc) = made(&a);
+        let one = minutes(&mut doc, &a, 40);
+        let mut elsewhere = doc.fork().with_actor(b.clone());
+        minutes(&mut elsewhere, &b, 45);
+        doc.merge(&mut elsewhere).expect("merges");
+        let met = minutes(&mut doc, &a, 50);
+        let after = minutes(&mut doc, &a, 60);
+        let entries = prepared(&[&first, &one, &met, &after]);
+        assert_eq!(ahead(&entries), [None, Some((1, 40)), None, None]);
+        let built: Vec<Option<bool>> = entries
+            .iter()
+            .map(|e| match e {
+                Prepared::Change {
+                    parsed: Ok(Parsed::Change(later)),
+                    ..
+                } => Some(later.is_built()),
+                _ => None,
+            })
+            .collect();
+        // The serial stage judges `met` and `after` on the record's document:
+        // their changes are built ahead; `one`'s judgement needs none.
+        assert_eq!(built, [None, Some(false), Some(true), Some(true)]);
+        for (e, c) in entries.iter().zip([&first, &one, &met, &after]) {
+            if let Prepared::Change {
+                parsed: Ok(Parsed::Change(later)),
+                ..
+            } = e
+            {
+                let change = later.to_change().expect("builds");
+                assert_eq!(change.raw_bytes(), c.raw_bytes(), "the change as sent");
+            }
+        }
     }
 }

@@ -45,7 +45,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use apply::MAX_CHAIN;
 pub use foresee::Foreseen;
-pub use prepare::{Ahead, FirstRead, Parsed, Prepared, Unread, prepare, prepare_on};
+pub use prepare::{Ahead, FirstRead, Later, Parsed, Prepared, Unread, prepare, prepare_on};
 
 use crate::context::People;
 use crate::db::Db;
@@ -347,7 +347,7 @@ impl<'a> Batch<'a> {
                 admit::scope(self, id, Some(&read.judged))?;
                 read.judged
             }
-            Parsed::Change(change) => {
+            Parsed::Change(later) => {
                 admit::scope(self, id, None)?;
                 match foreseen {
                     Some(ahead)
@@ -357,8 +357,11 @@ impl<'a> Batch<'a> {
                         ahead.judgement
                     }
                     _ => {
-                        admit::operations(self, id, hash, &change)?;
-                        let judged = apply::judge(self, id, *change, rest)?;
+                        admit::operations(self, id, hash, later.ops())?;
+                        let change = later
+                            .into_change()
+                            .map_err(|e| admit::unread(hash, &e.into()))?;
+                        let judged = apply::judge(self, id, change, rest)?;
                         if new {
                             admit::new_scope(self, id, &judged)?;
                         }

@@ -5,7 +5,7 @@
 //! message are judged ahead ([`foresee`](super::foresee)). This runs for one
 //! message while the one before it is being taken in.
 
-use automerge::{ActorId, Change, ChangeHash};
+use automerge::{ActorId, Change, ChangeHash, ExpandedChange};
 use massline_model::DocId;
 use massline_model::change_limits::{self, ChangeLimitError, OpIndex, Within};
 use massline_model::judge::{self, Judgement};
@@ -26,17 +26,17 @@ pub enum Unread {
     WrongHash,
 }
 
-/// A change the first stage read: Automerge's `Change`, or, for the plain
-/// first change of a record, judged from its operations, only what the
-/// serial stage asks of it. No Automerge change is built for such a change
-/// (most changes a township sees are first changes): the record is stored
-/// from the judgement and the change's bytes. Both are boxed: a message's
-/// entries are moved between its stages, and an entry holding either
-/// inline would be some 600 bytes.
+/// A change the first stage read: its operations (and Automerge's `Change`
+/// where one is needed), or, for the plain first change of a record, judged
+/// from its operations, only what the serial stage asks of it. No Automerge
+/// change is built for such a change (most changes a township sees are
+/// first changes): the record is stored from the judgement and the change's
+/// bytes. Both are boxed: a message's entries are moved between its stages,
+/// and an entry holding either inline would be some 600 bytes.
 #[derive(Debug)]
 pub enum Parsed {
-    /// Automerge's reading of the change.
-    Change(Box<Change>),
+    /// A change read as operations.
+    Change(Box<Later>),
     /// A plain first change, judged.
     First(Box<FirstRead>),
 }
@@ -74,6 +74,76 @@ impl Parsed {
         match self {
             Parsed::Change(c) => c.message(),
             Parsed::First(f) => f.message.as_deref(),
+        }
+    }
+}
+
+/// A change that builds on others (or a first change that is not plain),
+/// as the first stage read it: its operations, and Automerge's change of
+/// them once one is needed. Building that writes the operations out again,
+/// which a change judged ahead ([`foresee`](super::foresee)) never needs:
+/// the first stage builds it for every other change ([`prepare_on`]), and
+/// the serial stage for a change whose judgement ahead does not hold.
+#[derive(Debug)]
+pub struct Later {
+    hash: ChangeHash,
+    ops: ExpandedChange,
+    change: Option<Change>,
+}
+
+impl Later {
+    fn of(checked: change_limits::Checked) -> Later {
+        let (hash, ops, change) = checked.into_read();
+        Later { hash, ops, change }
+    }
+
+    /// The changes it builds on.
+    pub fn deps(&self) -> &[ChangeHash] {
+        &self.ops.deps
+    }
+
+    /// Its author's actor id.
+    pub fn actor_id(&self) -> &ActorId {
+        &self.ops.actor_id
+    }
+
+    /// Its message.
+    pub fn message(&self) -> Option<&str> {
+        self.ops.message.as_deref()
+    }
+
+    /// Its operations.
+    pub fn ops(&self) -> &ExpandedChange {
+        &self.ops
+    }
+
+    /// Whether Automerge's change is built.
+    #[cfg(test)]
+    pub(super) fn is_built(&self) -> bool {
+        self.change.is_some()
+    }
+
+    /// Builds Automerge's change, if it is not built.
+    fn build(&mut self) -> Result<(), ChangeLimitError> {
+        if self.change.is_none() {
+            self.change = Some(change_limits::built(self.ops.clone(), self.hash)?);
+        }
+        Ok(())
+    }
+
+    /// Automerge's change (built now if it was not).
+    pub fn into_change(self) -> Result<Change, ChangeLimitError> {
+        match self.change {
+            Some(c) => Ok(c),
+            None => change_limits::built(self.ops, self.hash),
+        }
+    }
+
+    /// A copy of Automerge's change (built now if it was not).
+    pub fn to_change(&self) -> Result<Change, ChangeLimitError> {
+        match &self.change {
+            Some(c) => Ok(c.clone()),
+            None => change_limits::built(self.ops.clone(), self.hash),
         }
     }
 }
@@ -143,7 +213,32 @@ pub fn prepare_on(entries: Vec<Entry>, threads: usize) -> Vec<Prepared> {
         .map(|(read, entry)| read.with_bytes(entry))
         .collect();
     foresee::foresee(&mut prepared, threads);
+    build_unforeseen(&mut prepared, threads);
     prepared
+}
+
+/// Builds Automerge's change of every later change not judged ahead, which
+/// the serial stage judges on the record's document; one that does not
+/// build is refused unread.
+fn build_unforeseen(prepared: &mut [Prepared], threads: usize) {
+    let unforeseen: Vec<&mut Result<Parsed, Unread>> = prepared
+        .iter_mut()
+        .filter_map(|p| match p {
+            Prepared::Change {
+                parsed: parsed @ Ok(Parsed::Change(_)),
+                ahead: Ahead { foreseen: None, .. },
+                ..
+            } => Some(parsed),
+            _ => None,
+        })
+        .collect();
+    parallel::map_in_order_on(unforeseen, parallel::ITEMS_PER_THREAD, threads, |parsed| {
+        if let Ok(Parsed::Change(later)) = parsed
+            && let Err(e) = later.build()
+        {
+            *parsed = Err(Unread::from(e));
+        }
+    });
 }
 
 /// An entry of a message: a change with its hash as sent, through the cheap
@@ -209,7 +304,7 @@ fn parsed(hash: ChangeHash, within: Within<'_>) -> Result<Parsed, Unread> {
     if c.deps().is_empty() {
         return first_of(c, within.bytes());
     }
-    Ok(Parsed::Change(Box::new(c.into_change()?)))
+    Ok(Parsed::Change(Box::new(Later::of(c))))
 }
 
 /// A change without dependencies: judged from its operations when it is the
@@ -225,9 +320,10 @@ fn first_of(c: change_limits::Checked, bytes: &[u8]) -> Result<Parsed, Unread> {
             judged,
         })));
     }
-    let (change, ops) = change_limits::parse(bytes)?.into_parts()?;
-    OpIndex::default().check(&ops)?;
-    Ok(Parsed::Change(Box::new(change)))
+    let mut later = Later::of(change_limits::parse(bytes)?);
+    OpIndex::default().check(later.ops())?;
+    later.build()?;
+    Ok(Parsed::Change(Box::new(later)))
 }
 
 #[cfg(test)]
