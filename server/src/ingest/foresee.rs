@@ -441,21 +441,29 @@ mod tests {
         assert_eq!(judged(budget - 1), [2]);
     }
 
-    #[test]
-    fn a_record_met_by_a_change_from_outside_the_message_is_judged_ahead_no_further() {
-        let (a, b) = (ActorId::from([1u8; 16]), ActorId::from([2u8; 16]));
-        let (first, mut doc) = made(&a);
-        let one = minutes(&mut doc, &a, 40);
-        // An edit made elsewhere, not in the message, merged before the next.
+    /// A record made by `a` and edited (one), then met by an edit made
+    /// elsewhere and not sent, then edited twice more (met, after): the
+    /// changes sent, and the document of the first two.
+    fn met_from_outside(a: &ActorId) -> ([Change; 4], Automerge) {
+        let b = ActorId::from([2u8; 16]);
+        let (first, mut doc) = made(a);
+        let one = minutes(&mut doc, a, 40);
+        let before = doc_of(&[&first, &one]);
         let mut elsewhere = doc.fork().with_actor(b.clone());
         minutes(&mut elsewhere, &b, 45);
         doc.merge(&mut elsewhere).expect("merges");
-        let met = minutes(&mut doc, &a, 50);
-        let after = minutes(&mut doc, &a, 60);
+        let met = minutes(&mut doc, a, 50);
+        let after = minutes(&mut doc, a, 60);
+        ([first, one, met, after], before)
+    }
+
+    #[test]
+    fn a_record_met_by_a_change_from_outside_the_message_is_judged_ahead_no_further() {
+        let a = ActorId::from([1u8; 16]);
+        let ([first, one, met, after], mut doc) = met_from_outside(&a);
         let entries = prepared(&[&first, &one, &met, &after]);
         assert_eq!(ahead(&entries), [None, Some((1, 40)), None, None]);
         // An edit sent twice is judged once: the second is skipped as held.
-        let mut doc = doc_of(&[&first, &one]);
         let two = minutes(&mut doc, &a, 50);
         let entries = prepared(&[&first, &one, &one, &two]);
         assert_eq!(ahead(&entries), [None, Some((1, 40)), None, Some((2, 50))]);
@@ -463,14 +471,7 @@ mod tests {
 
     #[test]
     fn automerges_change_is_built_ahead_only_for_an_edit_not_judged_ahead() {
-        let (a, b) = (ActorId::from([1u8; 16]), ActorId::from([2u8; 16]));
-        let (first, mut doc) = made(&a);
-        let one = minutes(&mut doc, &a, 40);
-        let mut elsewhere = doc.fork().with_actor(b.clone());
-        minutes(&mut elsewhere, &b, 45);
-        doc.merge(&mut elsewhere).expect("merges");
-        let met = minutes(&mut doc, &a, 50);
-        let after = minutes(&mut doc, &a, 60);
+        let ([first, one, met, after], _) = met_from_outside(&ActorId::from([1u8; 16]));
         let entries = prepared(&[&first, &one, &met, &after]);
         assert_eq!(ahead(&entries), [None, Some((1, 40)), None, None]);
         let built: Vec<Option<bool>> = entries
