@@ -416,6 +416,10 @@ fn op_error<T>(index: usize, why: impl Into<String>) -> Limited<T> {
     })
 }
 
+/// The places [`check_ops`] makes room for at once: a record's first
+/// change writes about this many.
+const WRITTEN_ROOM: usize = 64;
+
 /// Checks a parsed change's operations: at least one, only what records are
 /// made of (maps, lists, and string, integer, boolean or null values),
 /// strings within [`MAX_STRING_BYTES`], objects nested at most
@@ -438,7 +442,12 @@ pub fn check_ops(expanded: &ExpandedChange) -> Limited<Shape> {
     // Each place (a map key, a list item) the change writes, and by which
     // operation: writing one twice leaves one of the two in conflict, kept
     // but never shown.
-    let mut written: FxHashMap<(&ObjectId, &Key), usize> = FxHashMap::default();
+    // Room for the usual change's operations at once (a map grown one
+    // insert at a time is rebuilt at 4, 8, 16...), no more than a few dozen.
+    let mut written: FxHashMap<(&ObjectId, &Key), usize> = FxHashMap::with_capacity_and_hasher(
+        expanded.operations.len().min(WRITTEN_ROOM),
+        Default::default(),
+    );
     let mut nesting = 0;
     for (index, op) in expanded.operations.iter().enumerate() {
         let id = start.saturating_add(index as u64);
