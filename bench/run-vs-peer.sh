@@ -6,7 +6,7 @@
 # the medians of each side over all rounds.
 #
 #   bench/run-vs-peer.sh            S1 to S4, 3 rounds (about 2 minutes)
-#   bench/run-vs-peer.sh all        and S5 (30 villages), 1 round (about 15 minutes)
+#   bench/run-vs-peer.sh all        and S5 (30 villages), 1 round (about 10 minutes)
 #
 # Environment: RUNS (rounds of the chain, 3), S5_RUNS (rounds of S5, 1), PEER_SRC (../shared/bench/automerge-repo
 # beside the project), PEER_DIR (a writable copy, made once; /tmp/massline-peer),
