@@ -32,6 +32,7 @@ fn median_of(runs: &[Value], ptr: &str) -> Option<f64> {
         .collect();
     (!values.is_empty()).then(|| crate::scenarios::median(values))
 }
+
 fn row(name: &str, peer: Option<f64>, ours: Option<f64>, unit: &str) {
     let fmt = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.0} {unit}"));
     let ratio = match (peer, ours) {

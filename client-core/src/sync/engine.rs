@@ -1361,9 +1361,6 @@ mod tests {
         }
     }
 
-    /// A message of more records than one statement writes, half of them
-    /// held already: the others are taken once each, every change indexed,
-    /// every record's state its change.
     /// The changes of a push call's messages, in the order they went.
     fn sent(frames: impl Iterator<Item = PushFrame>) -> Vec<ChangeHash> {
         let mut unpacker = None;
@@ -1442,6 +1439,9 @@ mod tests {
         assert_eq!(hashes, want[..hashes.len()]);
     }
 
+    /// A message of more records than one statement writes, half of them
+    /// held already: the others are taken once each, every change indexed,
+    /// every record's state its change.
     #[test]
     fn records_held_already_are_passed_over_and_the_rest_written_many_to_a_statement() {
         let n = 3 * ROWS_PER_STATEMENT + 7;
