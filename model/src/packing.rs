@@ -279,9 +279,23 @@ impl Packer {
 
     /// Adds a change (its chunk bytes, as Automerge made them).
     pub fn push_change(&mut self, bytes: &[u8]) {
+        self.push(bytes, || hash_of(&bytes[8..]));
+    }
+
+    /// [`Packer::push_change`] of a change whose hash the caller holds (a
+    /// phone keeps each change's hash beside it in the outbox), so it is
+    /// not worked out again. The hash only lets later changes name this one
+    /// by its place in the stream: a wrong one costs their 32 bytes, never
+    /// a wrong dependency, as each is named by the hash it really holds.
+    pub fn push_change_known(&mut self, hash: ChangeHash, bytes: &[u8]) {
+        self.push(bytes, || hash);
+    }
+
+    /// Adds a change, with `hash` giving its hash if it is sent split.
+    fn push(&mut self, bytes: &[u8], hash: impl FnOnce() -> ChangeHash) {
         match split_change(bytes) {
             Some(split) => {
-                let hash = hash_of(self.body_header(bytes));
+                let hash = hash();
                 self.plain.push(TAG_CHANGE);
                 write_uleb(&mut self.plain, split.deps.len() as u64);
                 for dep in &split.deps {
@@ -307,11 +321,6 @@ impl Packer {
         }
         self.next_index += 1;
         self.entries += 1;
-    }
-
-    /// The hash input of a plain change chunk: everything after magic and checksum.
-    fn body_header<'a>(&self, bytes: &'a [u8]) -> &'a [u8] {
-        &bytes[8..]
     }
 
     /// Adds a whole saved document.
@@ -709,6 +718,39 @@ mod tests {
         after.push_change(cs[1].raw_bytes());
         assert_eq!(alone.pending_bytes() - (after.pending_bytes() - first), 32);
         assert!(alone.pending_bytes() < cs[1].raw_bytes().len());
+    }
+
+    #[test]
+    fn a_known_hash_packs_as_the_worked_out_one_and_a_wrong_one_names_no_wrong_dependency() {
+        let cs = changes();
+        let packed = |hash: &dyn Fn(&automerge::Change) -> ChangeHash| {
+            let mut packer = Packer::new(3);
+            for c in &cs {
+                packer.push_change_known(hash(c), c.raw_bytes());
+            }
+            (packer.pending_bytes(), packer.flush())
+        };
+        let mut worked_out = Packer::new(3);
+        for c in &cs {
+            worked_out.push_change(c.raw_bytes());
+        }
+        let (known_bytes, known) = packed(&|c| c.hash());
+        assert_eq!(known_bytes, worked_out.pending_bytes());
+        assert_eq!(known, worked_out.flush());
+        let (wrong_bytes, (frame, n)) = packed(&|_| ChangeHash([7; 32]));
+        assert!(
+            wrong_bytes > known_bytes,
+            "no back-references without hashes"
+        );
+        let got = Unpacker::new().unpack(&frame, n).expect("unpack");
+        let sent: Vec<Entry> = cs
+            .iter()
+            .map(|c| Entry::Change {
+                hash: c.hash(),
+                bytes: c.raw_bytes().to_vec(),
+            })
+            .collect();
+        assert_eq!(got, sent);
     }
 
     #[test]

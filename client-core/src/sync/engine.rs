@@ -270,7 +270,7 @@ impl Iterator for PushFrames {
             if !hashes.is_empty() && self.packer.pending_bytes() + p.bytes.len() > most {
                 break;
             }
-            self.packer.push_change(&p.bytes);
+            self.packer.push_change_known(p.hash, &p.bytes);
             hashes.push((p.id, p.hash));
             self.queued -= p.bytes.len();
             self.queue.pop_front();
