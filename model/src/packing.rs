@@ -283,10 +283,12 @@ impl Packer {
     }
 
     /// [`Packer::push_change`] of a change whose hash the caller holds (a
-    /// phone keeps each change's hash beside it in the outbox), so it is
-    /// not worked out again. The hash only lets later changes name this one
-    /// by its place in the stream: a wrong one costs their 32 bytes, never
-    /// a wrong dependency, as each is named by the hash it really holds.
+    /// phone keeps each change's hash, as Automerge gave it, beside it in
+    /// the outbox), so it is not worked out again. The hash lets later
+    /// changes name this one by its place in the stream; it must be the
+    /// change's own: one that is not costs the later changes their
+    /// back-references, and one that is another change's of the stream
+    /// would name this change in its place.
     pub fn push_change_known(&mut self, hash: ChangeHash, bytes: &[u8]) {
         self.push(bytes, || hash);
     }
@@ -721,7 +723,7 @@ mod tests {
     }
 
     #[test]
-    fn a_known_hash_packs_as_the_worked_out_one_and_a_wrong_one_names_no_wrong_dependency() {
+    fn a_known_hash_packs_as_one_worked_out_and_a_hash_of_no_change_costs_back_references() {
         let cs = changes();
         let packed = |hash: &dyn Fn(&automerge::Change) -> ChangeHash| {
             let mut packer = Packer::new(3);
