@@ -40,8 +40,9 @@ enum Command {
         /// Serve gRPC without TLS. For local development only.
         #[arg(long)]
         plaintext: bool,
-        /// Once listening, write the bound address to this file (useful with
-        /// `--listen 127.0.0.1:0`).
+        /// Once serving (the database open, the listeners taking
+        /// connections), write the bound address to this file, whole at once
+        /// (useful with `--listen 127.0.0.1:0`).
         #[arg(long)]
         ready_file: Option<PathBuf>,
         /// Most connections at once (the open-file limit may lower it).
@@ -465,10 +466,6 @@ fn run() -> anyhow::Result<()> {
                     }
                 }
                 let shutdown = shutdown_signal()?;
-                if let Some(path) = ready_file {
-                    std::fs::write(&path, local.to_string())
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                }
                 crate::serve(
                     Listeners {
                         grpc: listener,
@@ -492,6 +489,7 @@ fn run() -> anyhow::Result<()> {
                         },
                         web: web::WebOptions::default(),
                         metrics,
+                        ready_file,
                     },
                     shutdown,
                 )

@@ -89,6 +89,22 @@ pub struct ServeConfig {
     pub web: web::WebOptions,
     /// Where to serve Prometheus metrics, if anywhere ([`metrics`]).
     pub metrics: Option<std::net::SocketAddr>,
+    /// A file to write the devices' address into once the server serves
+    /// (its database open, its listeners taking connections), for whatever
+    /// started it to wait on.
+    pub ready_file: Option<PathBuf>,
+}
+
+/// Writes the address a server serves on into `path`, whole or not at
+/// all: into a file beside it, then renamed over it, so that a reader never
+/// finds it empty or cut short.
+fn write_ready(path: &std::path::Path, local: std::net::SocketAddr) -> Result<(), Error> {
+    let mut beside = path.as_os_str().to_owned();
+    beside.push(".writing");
+    let beside = PathBuf::from(beside);
+    std::fs::write(&beside, local.to_string())
+        .and_then(|()| std::fs::rename(&beside, path))
+        .map_err(|e| Error::Io(format!("the ready file {}", path.display()), e))
 }
 
 /// Where the server listens: devices' gRPC, and the dashboard if any.
@@ -254,6 +270,9 @@ pub async fn serve(
     let limits = config.connections.clone();
     let (incoming, accepting) = connections::accept(listener, tls, limits.clone(), device_files);
     tracing::info!(%local, %public, "massline-server listening");
+    if let Some(path) = &config.ready_file {
+        write_ready(path, local)?;
+    }
     let served = Server::builder()
         .http2_keepalive_interval(Some(limits.keepalive_interval))
         .http2_keepalive_timeout(Some(limits.keepalive_timeout))

@@ -252,6 +252,7 @@ pub fn serve_config(township: &Township) -> ServeConfig {
         limits: Limits::default(),
         web: WebOptions::default(),
         metrics: None,
+        ready_file: None,
     }
 }
 
