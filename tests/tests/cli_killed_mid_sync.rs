@@ -31,13 +31,19 @@ fn listed(store: &Path) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// `PRAGMA integrity_check` of the store, and the hashes in its outbox.
+/// `PRAGMA integrity_check` of the store, and the hashes in its outbox the
+/// server has not answered (those it answered leave when a call ends).
 fn check_store(store: &Path) -> (String, BTreeSet<String>) {
     let db = rusqlite::Connection::open(store).unwrap();
     let integrity = db
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
-    let mut stmt = db.prepare("SELECT lower(hex(hash)) FROM outbox").unwrap();
+    let mut stmt = db
+        .prepare(
+            "SELECT lower(hex(hash)) FROM outbox WHERE refused_code IS NOT NULL
+             OR id > (SELECT through FROM outbox_answered)",
+        )
+        .unwrap();
     let outbox = stmt
         .query_map([], |r| r.get(0))
         .unwrap()

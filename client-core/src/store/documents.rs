@@ -364,17 +364,21 @@ pub fn ids(tx: &Transaction<'_>) -> Result<Vec<DocId>, Error> {
 
 /// Removes the records of `scope`, which the person may no longer read, and
 /// the index of their changes: what they may no longer read leaves the
-/// phone. A record with changes still in the outbox stays: nothing the
-/// person made is lost; it goes to the server, which refuses it if they may
-/// no longer write there, and the refusal stays for them to see.
+/// phone. A record with changes in the outbox the server has not answered
+/// (or refused) stays: nothing the person made is lost; it goes to the
+/// server, which refuses it if they may no longer write there, and the
+/// refusal stays for them to see.
 pub fn forget_scope(tx: &Transaction<'_>, scope: &str) -> Result<u64, Error> {
     tx.execute(
         "DELETE FROM changes WHERE doc_id IN (SELECT doc_id FROM documents
-           WHERE scope = ?1 AND doc_id NOT IN (SELECT doc_id FROM outbox))",
+           WHERE scope = ?1 AND doc_id NOT IN (SELECT doc_id FROM outbox
+             WHERE refused_code IS NOT NULL
+                OR id > (SELECT through FROM outbox_answered)))",
         params![scope],
     )?;
     let gone = tx.execute(
-        "DELETE FROM documents WHERE scope = ?1 AND doc_id NOT IN (SELECT doc_id FROM outbox)",
+        "DELETE FROM documents WHERE scope = ?1 AND doc_id NOT IN (SELECT doc_id FROM outbox
+           WHERE refused_code IS NOT NULL OR id > (SELECT through FROM outbox_answered))",
         params![scope],
     )?;
     Ok(gone as u64)

@@ -6,7 +6,7 @@
 use rusqlite::Transaction;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const VERSION: u32 = 7;
+pub const VERSION: u32 = 8;
 
 const V1: &str = "
 CREATE TABLE identity (
@@ -139,6 +139,18 @@ DROP TABLE outbox;
 ALTER TABLE outbox_v7 RENAME TO outbox;
 ";
 
+/// Version 8: how far the server has answered the outbox. The changes of
+/// an answered push message stay, answered, until their call ends; then
+/// they leave together, and an outbox that held only them is emptied whole
+/// (its pages freed at once, not row by row).
+const V8: &str = "
+CREATE TABLE outbox_answered (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    through INTEGER NOT NULL
+);
+INSERT INTO outbox_answered (id, through) VALUES (1, 0);
+";
+
 /// Brings a database at `from` up to [`VERSION`], one step at a time.
 pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
     for version in from..VERSION {
@@ -150,6 +162,7 @@ pub fn upgrade(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
             4 => tx.execute_batch(V5)?,
             5 => tx.execute_batch(V6)?,
             6 => tx.execute_batch(V7)?,
+            7 => tx.execute_batch(V8)?,
             _ => unreachable_version(version),
         }
     }
@@ -249,5 +262,36 @@ mod tests {
         );
         assert_eq!(indexes, 0, "the outbox has no index of hashes");
         assert_eq!(next, 4, "place 3 was given out before the upgrade");
+    }
+
+    #[test]
+    fn a_version_7_outbox_opens_with_nothing_answered_and_all_its_changes_waiting() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).expect("open");
+            for step in [V1, V2, V3, V4, V5, V6, V7] {
+                conn.execute_batch(step).expect("an old version");
+            }
+            for n in 1..=2u8 {
+                conn.execute(
+                    "INSERT INTO outbox (hash, doc_id, bytes, created_at)
+                     VALUES (?1, x'00112233445566778899aabbccddeeff', x'85', 1)",
+                    [vec![n; 32]],
+                )
+                .expect("row");
+            }
+            conn.pragma_update(None, "user_version", 7)
+                .expect("version");
+        }
+        let db = Db::open(&path, None).expect("upgrade");
+        let (through, waiting) = db
+            .read(|tx| {
+                let through: i64 =
+                    tx.query_row("SELECT through FROM outbox_answered", [], |r| r.get(0))?;
+                Ok::<_, crate::Error>((through, crate::store::outbox::counts(tx)?.unsent))
+            })
+            .expect("read");
+        assert_eq!((through, waiting), (0, 2));
     }
 }

@@ -230,6 +230,7 @@ pub fn import_reply(db: &Db, bytes: &[u8], now: i64) -> Result<Imported, Error> 
     for ack in reply.push {
         acks.record(db, ack)?;
     }
+    PushAcks::leave(db)?;
     let mut imported = Imported {
         pushed: acks.accepted,
         refused: acks.refused,

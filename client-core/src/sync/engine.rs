@@ -164,6 +164,9 @@ pub fn start_push(
         .get()
         .max(Dictionary::SMALL_CALL_BYTES)
         .min(opts.push_call_bytes);
+    // Answered changes a call stopped before taking them out (the app
+    // ended mid-call) leave first.
+    PushAcks::leave(db)?;
     let (pending, bytes, more, rest) = db.read(|tx| {
         let (pending, more) = outbox::pending_after(tx, 0, first)?;
         let bytes: usize = pending.iter().map(|p| p.bytes.len()).sum();
@@ -292,7 +295,8 @@ impl Iterator for PushFrames {
 
 impl PushAcks {
     /// Records the answer to the oldest unanswered message, in one transaction:
-    /// stored changes leave the outbox, refused ones are marked with the reason.
+    /// stored changes are answered (they leave the outbox together when the
+    /// call ends, [`PushAcks::leave`]), refused ones are marked with the reason.
     /// Its commit does not wait for the disk ([`Db::write_lazily`]): an
     /// answer a power cut undoes sends its changes again, and the server
     /// answers them as before (it knows a change it holds by its hash).
@@ -322,14 +326,25 @@ impl PushAcks {
                 let (id, _) = hashes[*i as usize];
                 outbox::refuse(tx, id, r.code.code(), &r.reason)?;
             }
-            match (hashes.first(), hashes.last()) {
-                (Some((first, _)), Some((last, _))) => outbox::acknowledge(tx, *first, *last),
-                _ => Ok(()),
+            match hashes.last() {
+                Some((last, _)) => outbox::acknowledge(tx, *last),
+                None => Ok(()),
             }
         })?;
         self.accepted += u64::from(ack.accepted);
         self.refused += refused.len() as u64;
         self.message_bytes.answered();
+        Ok(())
+    }
+
+    /// Takes the changes answered so far out of the outbox, together (see
+    /// [`outbox::clear_answered`]): when the call has ended, however it
+    /// ended. Until then they stay, answered: an app stopped mid-call
+    /// sends none of them again, and the next call takes them out.
+    pub fn leave(db: &Db) -> Result<(), Error> {
+        if db.read(outbox::any_answered)? {
+            db.write_lazily(outbox::clear_answered)?;
+        }
         Ok(())
     }
 

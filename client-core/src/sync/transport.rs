@@ -315,11 +315,20 @@ impl Connection {
                 }
             });
             self.calls.fetch_add(1, Ordering::Relaxed);
-            let acks = match self
+            let answered = self
                 .answers(db, token, requests, acks, &window, progress)
+                .await;
+            // However the call ended, what it got answered leaves the outbox.
+            let d = db.clone();
+            let left = tokio::task::spawn_blocking(move || PushAcks::leave(&d))
                 .await
-            {
-                Ok(acks) => acks,
+                .map_err(|e| Error::Storage(Box::new(e)))
+                .and_then(|r| r);
+            let acks = match answered {
+                Ok(acks) => {
+                    left?;
+                    acks
+                }
                 Err((e, acks)) => {
                     if let (Error::Network(_), Some(acks)) = (&e, acks) {
                         acks.cut_short();
