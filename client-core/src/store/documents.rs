@@ -13,6 +13,7 @@ use crate::error::{Because, Error};
 use crate::ids::DocId;
 use crate::record_doc;
 use crate::records::{Record, RecordKind, Withdrawal};
+use crate::store::outbox;
 use crate::stored_doc;
 
 /// A document's stored form.
@@ -369,16 +370,16 @@ pub fn ids(tx: &Transaction<'_>) -> Result<Vec<DocId>, Error> {
 /// server, which refuses it if they may no longer write there, and the
 /// refusal stays for them to see.
 pub fn forget_scope(tx: &Transaction<'_>, scope: &str) -> Result<u64, Error> {
+    let waiting = outbox::RECORDS_WAITING;
     tx.execute(
-        "DELETE FROM changes WHERE doc_id IN (SELECT doc_id FROM documents
-           WHERE scope = ?1 AND doc_id NOT IN (SELECT doc_id FROM outbox
-             WHERE refused_code IS NOT NULL
-                OR id > (SELECT through FROM outbox_answered)))",
+        &format!(
+            "DELETE FROM changes WHERE doc_id IN (SELECT doc_id FROM documents
+               WHERE scope = ?1 AND doc_id NOT IN ({waiting}))"
+        ),
         params![scope],
     )?;
     let gone = tx.execute(
-        "DELETE FROM documents WHERE scope = ?1 AND doc_id NOT IN (SELECT doc_id FROM outbox
-           WHERE refused_code IS NOT NULL OR id > (SELECT through FROM outbox_answered))",
+        &format!("DELETE FROM documents WHERE scope = ?1 AND doc_id NOT IN ({waiting})"),
         params![scope],
     )?;
     Ok(gone as u64)
