@@ -119,6 +119,9 @@ impl Db {
             )?;
             r.busy_timeout(Duration::from_secs(30))?;
             r.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
+            // The schema read now, as the server starts, not by the first
+            // call each connection serves.
+            r.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
             Ok(Mutex::new(r))
         };
         let readers = (0..READERS).map(|_| reader()).collect::<Result<_, _>>()?;

@@ -46,6 +46,10 @@ use massline_server::{Listeners, ServeConfig, admin, feed::FeedOptions, limits::
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+/// Which rows of a device's outbox still wait to be sent, or to be seen:
+/// those the server has not answered, and those it refused.
+pub const WAITING: &str = "refused_code IS NOT NULL OR id > (SELECT through FROM outbox_answered)";
+
 /// A township's data directory: villages 东村 (`dongcun`) and 西村 (`xicun`).
 ///
 /// People: in 东村 the secretary `zhang`, the cadre `li`, members `wang` and
@@ -618,11 +622,15 @@ impl Device {
         .unwrap()
     }
 
-    /// Hashes of the changes waiting in the device's outbox (hex).
+    /// Hashes of the changes waiting in the device's outbox (hex): those
+    /// not answered, and those refused. (Answered changes leave the outbox
+    /// beside the rest of a sync, which does not wait for it.)
     pub fn outbox(&self) -> Vec<String> {
         let db = self.store_db();
         let mut stmt = db
-            .prepare("SELECT lower(hex(hash)) FROM outbox ORDER BY id")
+            .prepare(&format!(
+                "SELECT lower(hex(hash)) FROM outbox WHERE {WAITING} ORDER BY id"
+            ))
             .unwrap();
         stmt.query_map([], |r| r.get(0))
             .unwrap()
@@ -634,7 +642,7 @@ impl Device {
     pub fn outbox_bytes(&self) -> usize {
         let db = self.store_db();
         db.query_row(
-            "SELECT coalesce(sum(length(bytes)), 0) FROM outbox",
+            &format!("SELECT coalesce(sum(length(bytes)), 0) FROM outbox WHERE {WAITING}"),
             [],
             |r| r.get::<_, i64>(0),
         )

@@ -39,10 +39,10 @@ fn check_store(store: &Path) -> (String, BTreeSet<String>) {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     let mut stmt = db
-        .prepare(
-            "SELECT lower(hex(hash)) FROM outbox WHERE refused_code IS NOT NULL
-             OR id > (SELECT through FROM outbox_answered)",
-        )
+        .prepare(&format!(
+            "SELECT lower(hex(hash)) FROM outbox WHERE {}",
+            massline_tests::WAITING
+        ))
         .unwrap();
     let outbox = stmt
         .query_map([], |r| r.get(0))

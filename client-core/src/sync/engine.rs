@@ -164,9 +164,6 @@ pub fn start_push(
         .get()
         .max(Dictionary::SMALL_CALL_BYTES)
         .min(opts.push_call_bytes);
-    // Answered changes a call stopped before taking them out (the app
-    // ended mid-call) leave first.
-    PushAcks::leave(db)?;
     let (pending, bytes, more, rest) = db.read(|tx| {
         let (pending, more) = outbox::pending_after(tx, 0, first)?;
         let bytes: usize = pending.iter().map(|p| p.bytes.len()).sum();
@@ -340,7 +337,7 @@ impl PushAcks {
     /// Takes the changes answered so far out of the outbox, together (see
     /// [`outbox::clear_answered`]): when the call has ended, however it
     /// ended. Until then they stay, answered: an app stopped mid-call
-    /// sends none of them again, and the next call takes them out.
+    /// sends none of them again, and the next sync takes them out first.
     pub fn leave(db: &Db) -> Result<(), Error> {
         if db.read(outbox::any_answered)? {
             db.write_lazily(outbox::clear_answered)?;

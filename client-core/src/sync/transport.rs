@@ -318,17 +318,15 @@ impl Connection {
             let answered = self
                 .answers(db, token, requests, acks, &window, progress)
                 .await;
-            // However the call ended, what it got answered leaves the outbox.
+            // However the call ended, what it got answered leaves the outbox,
+            // beside what follows and not before it: nothing waits on it (an
+            // answered change is sent no more and counted as waiting no
+            // more), and a store that could not take them out keeps them
+            // answered, for the next sync's start to take out.
             let d = db.clone();
-            let left = tokio::task::spawn_blocking(move || PushAcks::leave(&d))
-                .await
-                .map_err(|e| Error::Storage(Box::new(e)))
-                .and_then(|r| r);
+            drop(tokio::task::spawn_blocking(move || PushAcks::leave(&d)));
             let acks = match answered {
-                Ok(acks) => {
-                    left?;
-                    acks
-                }
+                Ok(acks) => acks,
                 Err((e, acks)) => {
                     if let (Error::Network(_), Some(acks)) = (&e, acks) {
                         acks.cut_short();
@@ -715,6 +713,9 @@ pub async fn sync(
         let message_bytes = sizes.push.clone();
         // The receiver waits until connected; gone, the sync is over.
         let _ = read.send((stored, sizes, engine::pull_request(&d)?));
+        // Answered changes a sync stopped before taking out (the app ended
+        // meanwhile) leave first.
+        PushAcks::leave(&d)?;
         let push = engine::start_push(&d, &o, message_bytes)?;
         Ok::<_, Error>(push.map(|(mut frames, acks)| {
             frames.make_first();
