@@ -200,10 +200,14 @@ pub const MAX_COUNTER: u64 = u32::MAX as u64;
 fn rle_value(r: &mut Reader<'_>, kind: ColumnKind, actors: u64) -> Limited<i64> {
     match kind {
         ColumnKind::Delta => {
-            return r.sleb().ok_or(ChangeLimitError::Malformed("a delta value"));
+            return r
+                .sleb()
+                .ok_or_else(|| ChangeLimitError::Malformed("a delta value"));
         }
         ColumnKind::String => {
-            let len = r.uleb().ok_or(ChangeLimitError::Malformed("a string"))?;
+            let len = r
+                .uleb()
+                .ok_or_else(|| ChangeLimitError::Malformed("a string"))?;
             if len > MAX_KEY_BYTES as u64 {
                 return Err(ChangeLimitError::OverLimit {
                     what: "a map key",
@@ -211,10 +215,12 @@ fn rle_value(r: &mut Reader<'_>, kind: ColumnKind, actors: u64) -> Limited<i64> 
                 });
             }
             r.take(len)
-                .ok_or(ChangeLimitError::Malformed("a string is cut short"))?;
+                .ok_or_else(|| ChangeLimitError::Malformed("a string is cut short"))?;
         }
         ColumnKind::Actor => {
-            let a = r.uleb().ok_or(ChangeLimitError::Malformed("an actor"))?;
+            let a = r
+                .uleb()
+                .ok_or_else(|| ChangeLimitError::Malformed("an actor"))?;
             if a >= actors {
                 return malformed("an operation names an actor the change does not list");
             }
@@ -222,7 +228,9 @@ fn rle_value(r: &mut Reader<'_>, kind: ColumnKind, actors: u64) -> Limited<i64> 
         _ => {
             // Counters (of the objects operations write into) are read as
             // `u32`; no other number a change holds comes near.
-            let n = r.uleb().ok_or(ChangeLimitError::Malformed("a number"))?;
+            let n = r
+                .uleb()
+                .ok_or_else(|| ChangeLimitError::Malformed("a number"))?;
             if n > MAX_COUNTER {
                 return malformed("a number is out of range");
             }
@@ -254,7 +262,7 @@ fn column_rows(data: &[u8], kind: ColumnKind, actors: u64) -> Limited<u64> {
             while !r.done() {
                 let n = r
                     .uleb()
-                    .ok_or(ChangeLimitError::Malformed("a boolean run"))?;
+                    .ok_or_else(|| ChangeLimitError::Malformed("a boolean run"))?;
                 add_rows(&mut rows, n)?;
             }
         }
@@ -264,7 +272,7 @@ fn column_rows(data: &[u8], kind: ColumnKind, actors: u64) -> Limited<u64> {
             while !r.done() {
                 let count = r
                     .sleb()
-                    .ok_or(ChangeLimitError::Malformed("a run length"))?;
+                    .ok_or_else(|| ChangeLimitError::Malformed("a run length"))?;
                 if count > 0 {
                     add_rows(&mut rows, count.unsigned_abs())?;
                     let delta = rle_value(&mut r, kind, actors)?;
@@ -277,7 +285,9 @@ fn column_rows(data: &[u8], kind: ColumnKind, actors: u64) -> Limited<u64> {
                         add_delta(&mut value, 1, delta)?;
                     }
                 } else {
-                    let n = r.uleb().ok_or(ChangeLimitError::Malformed("a null run"))?;
+                    let n = r
+                        .uleb()
+                        .ok_or_else(|| ChangeLimitError::Malformed("a null run"))?;
                     add_rows(&mut rows, n)?;
                 }
             }
@@ -324,28 +334,35 @@ pub(crate) fn check_chunk_hashed(bytes: &[u8]) -> Limited<(u64, ChangeHash)> {
     let mut r = Reader::new(&bytes[9..]);
     let len = r
         .uleb()
-        .ok_or(ChangeLimitError::Malformed("chunk length"))?;
+        .ok_or_else(|| ChangeLimitError::Malformed("chunk length"))?;
     if r.rest().len() as u64 != len {
         return malformed("the chunk length disagrees with its bytes");
     }
     let deps = r
         .uleb()
-        .ok_or(ChangeLimitError::Malformed("dependencies"))?;
+        .ok_or_else(|| ChangeLimitError::Malformed("dependencies"))?;
     if deps > MAX_DEPENDENCIES {
         return Err(over("the number of dependencies", MAX_DEPENDENCIES));
     }
     r.take(deps.saturating_mul(32))
-        .ok_or(ChangeLimitError::Malformed("dependencies are cut short"))?;
-    let actor = r.uleb().ok_or(ChangeLimitError::Malformed("actor"))?;
+        .ok_or_else(|| ChangeLimitError::Malformed("dependencies are cut short"))?;
+    let actor = r
+        .uleb()
+        .ok_or_else(|| ChangeLimitError::Malformed("actor"))?;
     if actor > MAX_ACTOR_BYTES {
         return Err(over("the actor id's length", MAX_ACTOR_BYTES));
     }
     r.take(actor)
-        .ok_or(ChangeLimitError::Malformed("actor is cut short"))?;
-    r.uleb().ok_or(ChangeLimitError::Malformed("seq"))?;
-    let start_op = r.uleb().ok_or(ChangeLimitError::Malformed("start op"))?;
-    r.sleb().ok_or(ChangeLimitError::Malformed("time"))?;
-    let message = r.uleb().ok_or(ChangeLimitError::Malformed("message"))?;
+        .ok_or_else(|| ChangeLimitError::Malformed("actor is cut short"))?;
+    r.uleb().ok_or_else(|| ChangeLimitError::Malformed("seq"))?;
+    let start_op = r
+        .uleb()
+        .ok_or_else(|| ChangeLimitError::Malformed("start op"))?;
+    r.sleb()
+        .ok_or_else(|| ChangeLimitError::Malformed("time"))?;
+    let message = r
+        .uleb()
+        .ok_or_else(|| ChangeLimitError::Malformed("message"))?;
     if message > MAX_CHANGE_MESSAGE_BYTES {
         return Err(over(
             "the change message's length",
@@ -353,29 +370,37 @@ pub(crate) fn check_chunk_hashed(bytes: &[u8]) -> Limited<(u64, ChangeHash)> {
         ));
     }
     r.take(message)
-        .ok_or(ChangeLimitError::Malformed("message is cut short"))?;
+        .ok_or_else(|| ChangeLimitError::Malformed("message is cut short"))?;
     let others = r
         .uleb()
-        .ok_or(ChangeLimitError::Malformed("other actors"))?;
+        .ok_or_else(|| ChangeLimitError::Malformed("other actors"))?;
     if others > MAX_OTHER_ACTORS {
         return Err(over("the number of other actors", MAX_OTHER_ACTORS));
     }
     for _ in 0..others {
-        let n = r.uleb().ok_or(ChangeLimitError::Malformed("an actor"))?;
+        let n = r
+            .uleb()
+            .ok_or_else(|| ChangeLimitError::Malformed("an actor"))?;
         if n > MAX_ACTOR_BYTES {
             return Err(over("an actor id's length", MAX_ACTOR_BYTES));
         }
         r.take(n)
-            .ok_or(ChangeLimitError::Malformed("an actor is cut short"))?;
+            .ok_or_else(|| ChangeLimitError::Malformed("an actor is cut short"))?;
     }
-    let n_columns = r.uleb().ok_or(ChangeLimitError::Malformed("columns"))?;
+    let n_columns = r
+        .uleb()
+        .ok_or_else(|| ChangeLimitError::Malformed("columns"))?;
     if n_columns > MAX_COLUMNS {
         return Err(over("the number of columns", MAX_COLUMNS));
     }
     let mut columns = Vec::new();
     for _ in 0..n_columns {
-        let spec = r.uleb().ok_or(ChangeLimitError::Malformed("a column"))?;
-        let len = r.uleb().ok_or(ChangeLimitError::Malformed("a column"))?;
+        let spec = r
+            .uleb()
+            .ok_or_else(|| ChangeLimitError::Malformed("a column"))?;
+        let len = r
+            .uleb()
+            .ok_or_else(|| ChangeLimitError::Malformed("a column"))?;
         columns.push((spec, len));
     }
     let mut most_rows = 0;
@@ -385,7 +410,7 @@ pub(crate) fn check_chunk_hashed(bytes: &[u8]) -> Limited<(u64, ChangeHash)> {
         }
         let data = r
             .take(len)
-            .ok_or(ChangeLimitError::Malformed("a column is cut short"))?;
+            .ok_or_else(|| ChangeLimitError::Malformed("a column is cut short"))?;
         let rows = column_rows(data, column_kind(spec), others + 1)?;
         most_rows = most_rows.max(rows);
     }

@@ -517,40 +517,43 @@ impl Unpacker {
             pos += 1;
             let entry = match tag {
                 TAG_CHANGE => {
-                    let n = read_uleb(&plain, &mut pos).ok_or(bad("dependency count"))?;
+                    let n = read_uleb(&plain, &mut pos).ok_or_else(|| bad("dependency count"))?;
                     if n > MAX_DEPENDENCIES {
                         return Err(bad("too many dependencies"));
                     }
                     let mut deps = Vec::with_capacity(n as usize);
                     for _ in 0..n {
-                        let back = read_uleb(&plain, &mut pos).ok_or(bad("dependency"))?;
+                        let back = read_uleb(&plain, &mut pos).ok_or_else(|| bad("dependency"))?;
                         let hash = if back == 0 {
-                            let h = take(&plain, &mut pos, 32).ok_or(bad("dependency hash"))?;
+                            let h =
+                                take(&plain, &mut pos, 32).ok_or_else(|| bad("dependency hash"))?;
                             let mut a = [0u8; 32];
                             a.copy_from_slice(h);
                             ChangeHash(a)
                         } else {
                             let at = (self.seen.len() as u64)
                                 .checked_sub(back)
-                                .ok_or(bad("back-reference before the stream"))?;
+                                .ok_or_else(|| bad("back-reference before the stream"))?;
                             self.seen
                                 .get(at as usize)
                                 .copied()
-                                .ok_or(bad("back-reference before the stream"))?
+                                .ok_or_else(|| bad("back-reference before the stream"))?
                         };
                         deps.push(hash);
                     }
-                    let len = read_uleb(&plain, &mut pos).ok_or(bad("length"))?;
-                    let rest = take(&plain, &mut pos, len as usize).ok_or(bad("cut short"))?;
+                    let len = read_uleb(&plain, &mut pos).ok_or_else(|| bad("length"))?;
+                    let rest =
+                        take(&plain, &mut pos, len as usize).ok_or_else(|| bad("cut short"))?;
                     let (hash, bytes) = rebuild_change(&deps, rest);
                     self.remember(hash);
                     Entry::Change { hash, bytes }
                 }
                 TAG_DOCUMENT => {
                     let id = take(&plain, &mut pos, 16).and_then(DocId::from_slice);
-                    let doc = id.ok_or(bad("document id"))?;
-                    let len = read_uleb(&plain, &mut pos).ok_or(bad("length"))?;
-                    let bytes = take(&plain, &mut pos, len as usize).ok_or(bad("cut short"))?;
+                    let doc = id.ok_or_else(|| bad("document id"))?;
+                    let len = read_uleb(&plain, &mut pos).ok_or_else(|| bad("length"))?;
+                    let bytes =
+                        take(&plain, &mut pos, len as usize).ok_or_else(|| bad("cut short"))?;
                     self.remember(ChangeHash([0; 32]));
                     Entry::Document {
                         doc,
@@ -558,8 +561,9 @@ impl Unpacker {
                     }
                 }
                 TAG_RAW => {
-                    let len = read_uleb(&plain, &mut pos).ok_or(bad("length"))?;
-                    let bytes = take(&plain, &mut pos, len as usize).ok_or(bad("cut short"))?;
+                    let len = read_uleb(&plain, &mut pos).ok_or_else(|| bad("length"))?;
+                    let bytes =
+                        take(&plain, &mut pos, len as usize).ok_or_else(|| bad("cut short"))?;
                     // A raw chunk's hash is checked when Automerge parses it.
                     let hash = if bytes.len() > 8 {
                         hash_of(&bytes[8..])
