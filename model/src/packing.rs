@@ -231,7 +231,9 @@ pub struct Packer {
     zstd: zstd::stream::write::Encoder<'static, Vec<u8>>,
     plain: Vec<u8>,
     entries: u32,
-    sent: HashMap<ChangeHash, u64>,
+    /// Each change's place in the stream, by its hash (SHA-256's, spread
+    /// already: hashed again by foldhash, seeded per process, not SipHash).
+    sent: HashMap<ChangeHash, u64, foldhash::fast::RandomState>,
     next_index: u64,
 }
 
@@ -272,7 +274,7 @@ impl Packer {
             zstd,
             plain: Vec::new(),
             entries: 0,
-            sent: HashMap::new(),
+            sent: HashMap::default(),
             next_index: 0,
         }
     }
