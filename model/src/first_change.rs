@@ -12,6 +12,7 @@
 //! Tests check the result against Automerge for the shapes records take.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use automerge::legacy::{ElementId, Key, ObjectId, Op, OpId, OpType};
 use automerge::{ActorId, Change, ChangeHash, ExpandedChange, ObjType, ScalarValue};
@@ -179,17 +180,20 @@ impl Plain {
             _ => None,
         };
         match (self.nodes.get_mut(&target)?, op.key, op.insert) {
+            // The key looked up once: it must name what the op replaces
+            // (nothing, for a new key), and a delete must find a value.
             (Node::Map(m), Key::Map(k), false) => {
-                if pred != m.get(k.as_str()).map(|s| s.by) {
-                    return None;
-                }
-                match new_val {
-                    Some(val) => {
-                        m.insert(String::from(k.as_str()), Slot { by: id, val });
+                match (m.entry(String::from(k.as_str())), new_val) {
+                    (Entry::Vacant(e), Some(val)) if pred.is_none() => {
+                        e.insert(Slot { by: id, val });
                     }
-                    None => {
-                        m.remove(k.as_str())?;
+                    (Entry::Occupied(mut e), Some(val)) if pred == Some(e.get().by) => {
+                        e.insert(Slot { by: id, val });
                     }
+                    (Entry::Occupied(e), None) if pred == Some(e.get().by) => {
+                        e.remove();
+                    }
+                    _ => return None,
                 }
             }
             (Node::List(l), Key::Seq(_), true) => {
@@ -331,6 +335,40 @@ mod tests {
             .expect("replace map");
         tx.commit();
         assert_eq!(root_of(&first(&doc)), Some(doc_json::read_root(&doc)));
+    }
+
+    #[test]
+    fn a_write_naming_other_than_what_its_key_holds_is_left_to_automerge() {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        tx.put(AM_ROOT, "a", 1).expect("put"); // op 1
+        tx.put(AM_ROOT, "a", 2).expect("put"); // op 2, over op 1
+        tx.put(AM_ROOT, "b", 1).expect("put"); // op 3
+        tx.delete(AM_ROOT, "b").expect("delete"); // op 4, of op 3
+        tx.put(AM_ROOT, "c", 1).expect("put"); // op 5
+        tx.commit();
+        let honest = first(&doc).decode();
+        let actor = honest.actor_id.clone();
+        assert_eq!(
+            root_of_expanded(honest.clone()).map(Value::Object),
+            Some(json!({"a": 2, "c": 1}))
+        );
+        let forged = |i: usize, pred: &[u64]| {
+            let mut c = honest.clone();
+            let pred: Vec<OpId> = pred.iter().map(|&n| OpId(n, actor.clone())).collect();
+            c.operations[i].pred = pred.into();
+            root_of_expanded(c)
+        };
+        assert!(forged(1, &[]).is_none(), "a put over a value, naming none");
+        assert!(
+            forged(1, &[3]).is_none(),
+            "a put naming another key's value"
+        );
+        assert!(forged(3, &[1]).is_none(), "a delete naming another value");
+        assert!(
+            forged(4, &[3]).is_none(),
+            "a put on a new key, naming a value"
+        );
     }
 
     #[test]
