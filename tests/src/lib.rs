@@ -38,6 +38,7 @@ use massline_core::records::{
     ServiceRequest, ServiceStatus, SessionFormat, SourceGroup, StudyEntry, StudyMaterial,
     StudyMode, StudySession, ThingStatus, Visit,
 };
+use massline_core::store::outbox;
 use massline_core::{Client, DocId, PersonId, Record, RecordKind, Role, VillageCode};
 use massline_server::connections::ConnectionLimits;
 use massline_server::service::enrollment::ENROLL_FAILURES;
@@ -45,10 +46,6 @@ use massline_server::web::WebOptions;
 use massline_server::{Listeners, ServeConfig, admin, feed::FeedOptions, limits::Limits, registry};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
-
-/// Which rows of a device's outbox still wait to be sent, or to be seen:
-/// those the server has not answered, and those it refused.
-pub const WAITING: &str = "refused_code IS NOT NULL OR id > (SELECT through FROM outbox_answered)";
 
 /// A township's data directory: villages 东村 (`dongcun`) and 西村 (`xicun`).
 ///
@@ -629,7 +626,8 @@ impl Device {
         let db = self.store_db();
         let mut stmt = db
             .prepare(&format!(
-                "SELECT lower(hex(hash)) FROM outbox WHERE {WAITING} ORDER BY id"
+                "SELECT lower(hex(hash)) FROM outbox WHERE {} ORDER BY id",
+                outbox::WAITING
             ))
             .unwrap();
         stmt.query_map([], |r| r.get(0))
@@ -642,7 +640,10 @@ impl Device {
     pub fn outbox_bytes(&self) -> usize {
         let db = self.store_db();
         db.query_row(
-            &format!("SELECT coalesce(sum(length(bytes)), 0) FROM outbox WHERE {WAITING}"),
+            &format!(
+                "SELECT coalesce(sum(length(bytes)), 0) FROM outbox WHERE {}",
+                outbox::WAITING
+            ),
             [],
             |r| r.get::<_, i64>(0),
         )

@@ -41,7 +41,7 @@ fn check_store(store: &Path) -> (String, BTreeSet<String>) {
     let mut stmt = db
         .prepare(&format!(
             "SELECT lower(hex(hash)) FROM outbox WHERE {}",
-            massline_tests::WAITING
+            massline_core::store::outbox::WAITING
         ))
         .unwrap();
     let outbox = stmt

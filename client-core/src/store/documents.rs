@@ -370,7 +370,7 @@ pub fn ids(tx: &Transaction<'_>) -> Result<Vec<DocId>, Error> {
 /// server, which refuses it if they may no longer write there, and the
 /// refusal stays for them to see.
 pub fn forget_scope(tx: &Transaction<'_>, scope: &str) -> Result<u64, Error> {
-    let waiting = outbox::RECORDS_WAITING;
+    let waiting = format!("SELECT doc_id FROM outbox WHERE {}", outbox::WAITING);
     tx.execute(
         &format!(
             "DELETE FROM changes WHERE doc_id IN (SELECT doc_id FROM documents

@@ -167,11 +167,10 @@ pub fn acknowledge(tx: &Transaction<'_>, last: i64) -> Result<(), Error> {
     Ok(())
 }
 
-/// The records of the changes in the outbox the server has not answered:
-/// those it refused and those queued after its answered place. For
-/// statements that keep what still waits on the outbox.
-pub const RECORDS_WAITING: &str = "SELECT doc_id FROM outbox
-    WHERE refused_code IS NOT NULL OR id > (SELECT through FROM outbox_answered)";
+/// Which outbox rows still wait, as an SQL condition: the changes the
+/// server has not answered, those it refused and those queued after its
+/// answered place. For statements that keep what still waits on the outbox.
+pub const WAITING: &str = "refused_code IS NOT NULL OR id > (SELECT through FROM outbox_answered)";
 
 /// The place in the outbox up to which the server has answered: every
 /// change queued there or before, and not refused, it has stored.
